@@ -1,0 +1,247 @@
+package dev.conveyor.engine;
+
+import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.config.ConveyorConfig;
+import dev.conveyor.engine.dispatch.DeadLetters;
+import dev.conveyor.engine.dispatch.Dispatcher;
+import dev.conveyor.engine.dispatch.InvocationRunner;
+import dev.conveyor.engine.functions.FunctionRegistry;
+import dev.conveyor.engine.http.AcceptHandler;
+import dev.conveyor.engine.http.AdminRoutes;
+import dev.conveyor.engine.http.ApiRoutes;
+import dev.conveyor.engine.http.AuthHandler;
+import dev.conveyor.engine.http.InvocationsHandler;
+import dev.conveyor.engine.http.ServerVerticle;
+import dev.conveyor.engine.invoke.HttpInvoker;
+import dev.conveyor.engine.kafka.EmbeddedKafka;
+import dev.conveyor.engine.kafka.KafkaClients;
+import dev.conveyor.engine.kafka.KafkaHealth;
+import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.Topics;
+import dev.conveyor.engine.metering.UsageEmitter;
+import dev.conveyor.engine.observability.Metrics;
+import dev.conveyor.engine.queue.Enqueuer;
+import dev.conveyor.engine.samples.SampleFunctions;
+import dev.conveyor.engine.status.StatusReader;
+import dev.conveyor.engine.status.StatusStore;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root: builds every component from the config, in one place, and starts them in
+ * order (broker, topics, status replay, dispatcher, API). {@code bin/conveyor up}, the demo, the
+ * tests and the benchmarks all start the gateway through {@link #start}. Start-up blocks the
+ * calling thread (it is not an event loop); nothing after it does.
+ */
+public final class Conveyor implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Conveyor.class);
+
+  /** Where the process keeps its data, and the embedded broker's port (SPEC §1). */
+  public record Runtime(Path dataDir, int embeddedKafkaPort) {}
+
+  private final ConveyorConfig config;
+  private final List<AutoCloseable> closeInOrder = new ArrayList<>();
+  private EmbeddedKafka embedded;
+  private Vertx vertx;
+  private Metrics metrics;
+  private KafkaHealth health;
+  private StatusReader reader;
+  private StatusStore store;
+  private Topics topics;
+  private String bootstrap;
+  private int httpPort;
+  private int adminPort;
+  private int samplesPort = -1;
+  private volatile boolean started;
+  private String apiDeployment;
+  private String dispatcherDeployment;
+
+  private Conveyor(ConveyorConfig config) {
+    this.config = config;
+  }
+
+  public static Conveyor start(ConveyorConfig config, Runtime runtime) {
+    Conveyor c = new Conveyor(config);
+    try {
+      c.boot(runtime, Instant::now);
+      return c;
+    } catch (RuntimeException e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  private void boot(Runtime runtime, Supplier<Instant> clock) {
+    ConveyorConfig.KafkaSettings k = config.kafka();
+    if (k.embedded()) {
+      LOG.info("starting the embedded Kafka broker on 127.0.0.1:{} (data in {})", runtime.embeddedKafkaPort(), runtime.dataDir().resolve("kafka"));
+      embedded = new EmbeddedKafka(runtime.dataDir(), runtime.embeddedKafkaPort()).start();
+      bootstrap = embedded.bootstrapServers();
+    } else {
+      bootstrap = k.bootstrapServers();
+    }
+    vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    metrics = new Metrics();
+    KafkaClients clients = new KafkaClients(bootstrap, k);
+    topics = Topics.of(k.topicPrefix());
+
+    Admin admin = clients.admin("conveyor-admin");
+    closeInOrder.add(admin);
+    createTopics(admin);
+
+    KafkaSender sender = new KafkaSender(clients.producer("conveyor-producer"));
+    closeInOrder.add(0, sender);
+    store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
+    reader = new StatusReader(clients, store, topics.status()).start();
+    closeInOrder.add(0, reader);
+    health = new KafkaHealth(vertx, admin, 1000);
+    closeInOrder.add(0, health);
+    await(reader.caughtUp(), 120, "replaying " + topics.status());
+    LOG.info("status replayed: {} invocations known", store.size());
+
+    FunctionRegistry functions = new FunctionRegistry(config.functions());
+    HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
+    UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
+    InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
+        topics.deadletter(), metrics, clock);
+    Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
+        topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
+    dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
+
+    if (config.samples().enabled()) {
+      SampleFunctions samples = new SampleFunctions(config.samples().port());
+      await(vertx.deployVerticle(samples).toCompletionStage().toCompletableFuture(), 30, "starting the sample functions");
+      samplesPort = samples.actualPort();
+    }
+
+    ApiKeyAuthenticator keys = new ApiKeyAuthenticator(config.tenants());
+    AuthHandler auth = new AuthHandler(keys);
+    AcceptHandler accept = new AcceptHandler(functions, new Enqueuer(sender, store, topics.invocations()), store, health, metrics, clock);
+    InvocationsHandler invocations = new InvocationsHandler(store, clock);
+    int maxBody = config.tenants().stream().mapToInt(t -> t.limits().maxPayloadBytes()).max().orElse(1 << 20);
+    httpPort = config.server().port() == 0 ? EmbeddedKafka.freePort() : config.server().port();
+    adminPort = config.server().adminPort() == 0 ? EmbeddedKafka.freePort() : config.server().adminPort();
+    int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
+    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, invocations, maxBody)),
+        new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
+    await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
+        .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
+    started = true;
+    LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}", httpPort, adminPort, bootstrap);
+  }
+
+  private void createTopics(Admin admin) {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (true) {
+      try {
+        topics.create(admin, config.kafka(), config.status()).get(30, TimeUnit.SECONDS);
+        return;
+      } catch (Exception e) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("Kafka at " + bootstrap + " did not accept the topics: " + e.getMessage());
+        }
+        LOG.warn("waiting for Kafka at {} ({})", bootstrap, e.getClass().getSimpleName());
+        try {
+          Thread.sleep(1000); // start-up only: nothing else to do until the broker answers
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for Kafka");
+        }
+      }
+    }
+  }
+
+  private static <T> T await(java.util.concurrent.CompletableFuture<T> f, int seconds, String what) {
+    try {
+      return f.get(seconds, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(what + " failed: " + e.getCause().getMessage(), e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException(what + " took longer than " + seconds + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while " + what);
+    }
+  }
+
+  /** Null when the gateway can accept; otherwise why not. */
+  public String notReadyReason() {
+    if (!started) return "starting";
+    if (!health.reachable()) return health.reason();
+    return null;
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  public int adminPort() {
+    return adminPort;
+  }
+
+  public int samplesPort() {
+    return samplesPort;
+  }
+
+  public String bootstrapServers() {
+    return bootstrap;
+  }
+
+  public Topics topics() {
+    return topics;
+  }
+
+  public Metrics metrics() {
+    return metrics;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /** Drains in-flight work, then stops everything in reverse order of start. */
+  @Override
+  public synchronized void close() {
+    started = false;
+    if (vertx != null) {
+      // Stop accepting first, then let the dispatcher drain what runs, then the rest.
+      for (String id : new String[] {apiDeployment, dispatcherDeployment}) {
+        if (id == null) continue;
+        try {
+          vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          LOG.warn("stopping {}: {}", id, e.toString());
+        }
+      }
+      try {
+        vertx.close().toCompletionStage().toCompletableFuture().get(40, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("stopping the event loops: {}", e.toString());
+      }
+      vertx = null;
+    }
+    for (AutoCloseable c : closeInOrder) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
+      }
+    }
+    closeInOrder.clear();
+    if (metrics != null) metrics.close();
+    if (embedded != null) {
+      embedded.close();
+      embedded = null;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package dev.conveyor.engine.api;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * One accepted invocation as it travels on {@code conveyor.invocations}: who asked for what, and
+ * the payload exactly as received. {@code passHeaders} are the caller's headers the function gets
+ * (ce-*, traceparent, tracestate); nothing else from the caller is forwarded.
+ */
+public record Invocation(
+    String id,
+    String tenant,
+    String namespace,
+    String function,
+    String contentType,
+    byte[] payload,
+    String query,
+    Map<String, String> passHeaders,
+    Instant acceptedAt,
+    String idempotencyKey,
+    String traceparent) {
+
+  public String traceId() {
+    return traceparent == null || traceparent.length() < 35 ? null : traceparent.substring(3, 35);
+  }
+}

@@ -1,0 +1,66 @@
+package dev.conveyor.engine.api;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What {@code GET /v1/invocations/{id}} answers, and what the status topic stores. {@code version}
+ * grows by one with every change, so replicas apply updates in order whatever path they came by.
+ * The result body is kept beside it, not in it (see {@link StoredResult}).
+ */
+public record InvocationStatus(
+    String id,
+    String tenant,
+    String namespace,
+    String function,
+    InvocationState status,
+    long version,
+    int attempts,
+    Instant acceptedAt,
+    Instant startedAt,
+    Instant finishedAt,
+    Long durationMs,
+    Long queueWaitMs,
+    boolean coldStart,
+    Integer httpStatus,
+    String lastError,
+    String traceId,
+    String idempotencyKey,
+    List<AttemptRecord> history) {
+
+  public static InvocationStatus queued(Invocation inv) {
+    return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
+        InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
+        inv.traceId(), inv.idempotencyKey(), List.of());
+  }
+
+  /** Attempt {@code n} starts now. */
+  public InvocationStatus running(int n, Instant now) {
+    Long wait = startedAt == null ? Math.max(0, now.toEpochMilli() - acceptedAt.toEpochMilli()) : queueWaitMs;
+    List<AttemptRecord> h = new ArrayList<>(history);
+    h.add(new AttemptRecord(n, now, null, null, null, false));
+    return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
+        acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart, httpStatus, lastError,
+        traceId, idempotencyKey, List.copyOf(h));
+  }
+
+  /** The attempt that is running ended; the invocation moves to {@code next}. */
+  public InvocationStatus attemptEnded(InvocationState next, Instant end, long attemptMs, Integer http, String error) {
+    List<AttemptRecord> h = new ArrayList<>(history);
+    if (!h.isEmpty()) {
+      AttemptRecord last = h.remove(h.size() - 1);
+      h.add(new AttemptRecord(last.attempt(), last.startedAt(), attemptMs, http, error, last.coldStart()));
+    }
+    return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
+        startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,
+        idempotencyKey, List.copyOf(h));
+  }
+
+  /** Ends without another attempt (cancelled, expired). */
+  public InvocationStatus end(InvocationState terminal, Instant now, String error) {
+    return new InvocationStatus(id, tenant, namespace, function, terminal, version + 1, attempts, acceptedAt,
+        startedAt, now, durationMs, queueWaitMs, coldStart, httpStatus, error == null ? lastError : error, traceId,
+        idempotencyKey, history);
+  }
+}

@@ -1,0 +1,50 @@
+package dev.conveyor.engine.auth;
+
+import dev.conveyor.engine.config.ConveyorConfig.ApiKey;
+import dev.conveyor.engine.config.ConveyorConfig.Tenant;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * API keys as configured: only their SHA-256 is known. The presented key is hashed and looked up;
+ * the final comparison is constant-time. Keys are never logged or echoed.
+ */
+public final class ApiKeyAuthenticator {
+  private record Known(byte[] hash, Principal principal) {}
+
+  private final Map<String, Known> byHash = new HashMap<>();
+
+  public ApiKeyAuthenticator(List<Tenant> tenants) {
+    for (Tenant t : tenants) {
+      for (ApiKey k : t.apiKeys()) {
+        byHash.put(k.sha256(), new Known(HexFormat.of().parseHex(k.sha256()), new Principal(t, k.roles())));
+      }
+    }
+  }
+
+  public static String sha256Hex(String key) {
+    return HexFormat.of().formatHex(sha256(key));
+  }
+
+  private static byte[] sha256(String key) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Optional<Principal> authenticate(String key) {
+    if (key == null || key.isEmpty() || key.length() > 4096) return Optional.empty();
+    byte[] h = sha256(key);
+    Known k = byHash.get(HexFormat.of().formatHex(h));
+    if (k == null || !MessageDigest.isEqual(k.hash(), h)) return Optional.empty();
+    return Optional.of(k.principal());
+  }
+}

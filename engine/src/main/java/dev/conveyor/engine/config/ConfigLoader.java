@@ -1,0 +1,266 @@
+package dev.conveyor.engine.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.conveyor.engine.config.ConveyorConfig.ApiKey;
+import dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy;
+import dev.conveyor.engine.config.ConveyorConfig.Delivery;
+import dev.conveyor.engine.config.ConveyorConfig.Dispatch;
+import dev.conveyor.engine.config.ConveyorConfig.FunctionSpec;
+import dev.conveyor.engine.config.ConveyorConfig.KafkaSettings;
+import dev.conveyor.engine.config.ConveyorConfig.Knative;
+import dev.conveyor.engine.config.ConveyorConfig.Limits;
+import dev.conveyor.engine.config.ConveyorConfig.Metering;
+import dev.conveyor.engine.config.ConveyorConfig.Role;
+import dev.conveyor.engine.config.ConveyorConfig.Samples;
+import dev.conveyor.engine.config.ConveyorConfig.Server;
+import dev.conveyor.engine.config.ConveyorConfig.StatusSettings;
+import dev.conveyor.engine.config.ConveyorConfig.Tenant;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and validates the YAML config. Environment variables of SPEC §1 win over the file.
+ * Any problem is one {@link ConfigException} naming the key.
+ */
+public final class ConfigLoader {
+  private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  private ConfigLoader() {}
+
+  public static ConveyorConfig load(Path file, Map<String, String> env) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(Files.readString(file));
+    } catch (IOException e) {
+      String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+      throw new ConfigException(file.toString(), "cannot be read as YAML (" + why + ")");
+    }
+    return parse(root, env);
+  }
+
+  public static ConveyorConfig parse(String yaml, Map<String, String> env) {
+    try {
+      return parse(YAML.readTree(yaml), env);
+    } catch (IOException e) {
+      throw new ConfigException("(config)", "not valid YAML");
+    }
+  }
+
+  static ConveyorConfig parse(JsonNode rootNode, Map<String, String> env) {
+    YamlNode root = new YamlNode("", rootNode);
+
+    YamlNode s = root.child("server");
+    Server server = new Server(
+        envPort(env, "CONVEYOR_HTTP_PORT", s.integer("port", 8080, 0, 65535)),
+        envPort(env, "CONVEYOR_ADMIN_PORT", s.integer("adminPort", 9090, 0, 65535)),
+        s.integer("maxRequestBytes", 6 * 1024 * 1024, 1024, 64 * 1024 * 1024));
+    s.rejectUnread();
+
+    YamlNode k = root.child("kafka");
+    String bootstrap = env.getOrDefault("KAFKA_BOOTSTRAP_SERVERS", k.string("bootstrapServers", ""));
+    Map<String, String> clientProps = new LinkedHashMap<>();
+    JsonNode props = k.rawChild("clientProperties");
+    if (props != null) {
+      if (!props.isObject()) throw new ConfigException("kafka.clientProperties", "expected a mapping");
+      props.fields().forEachRemaining(e -> clientProps.put(e.getKey(), e.getValue().asText()));
+    }
+    KafkaSettings kafka = new KafkaSettings(
+        bootstrap == null ? "" : bootstrap.trim(),
+        k.string("topicPrefix", "conveyor."),
+        k.integer("partitions", 6, 1, 1000),
+        (short) k.integer("replicationFactor", bootstrap == null || bootstrap.isBlank() ? 1 : -1, -1, 10),
+        k.duration("deliveryTimeout", Duration.ofSeconds(10)),
+        k.integer("lingerMs", 1, 0, 1000),
+        Map.copyOf(clientProps));
+    if (kafka.deliveryTimeout().toMillis() < 2000) {
+      throw new ConfigException("kafka.deliveryTimeout", "must be at least PT2S");
+    }
+    if (!kafka.topicPrefix().matches("[A-Za-z0-9._-]*")) {
+      throw new ConfigException("kafka.topicPrefix", "may contain only letters, digits, '.', '_' and '-'");
+    }
+    k.rejectUnread();
+
+    List<Tenant> tenants = root.list("tenants", ConfigLoader::tenant);
+    if (tenants.isEmpty()) throw new ConfigException("tenants", "at least one tenant is required");
+    Set<String> names = new HashSet<>();
+    Set<String> hashes = new HashSet<>();
+    for (int i = 0; i < tenants.size(); i++) {
+      Tenant t = tenants.get(i);
+      if (!names.add(t.name())) throw new ConfigException("tenants[" + i + "].name", "duplicate tenant '" + t.name() + "'");
+      for (int j = 0; j < t.apiKeys().size(); j++) {
+        if (!hashes.add(t.apiKeys().get(j).sha256())) {
+          throw new ConfigException("tenants[" + i + "].apiKeys[" + j + "].sha256", "the same key is configured twice");
+        }
+      }
+    }
+
+    List<FunctionSpec> functions = root.list("functions", ConfigLoader::function);
+    Set<String> fnKeys = new HashSet<>();
+    for (int i = 0; i < functions.size(); i++) {
+      FunctionSpec f = functions.get(i);
+      if (!fnKeys.add(f.namespace() + "/" + f.name())) {
+        throw new ConfigException("functions[" + i + "]", "duplicate function " + f.namespace() + "/" + f.name());
+      }
+    }
+
+    YamlNode m = root.child("metering");
+    Metering metering = new Metering(
+        m.string("source", "//conveyor/local"),
+        m.integer("billingGranularityMs", 1, 1, 60_000));
+    m.rejectUnread();
+
+    YamlNode d = root.child("dispatch");
+    Dispatch dispatch = new Dispatch(
+        d.string("group", "conveyor-dispatch"),
+        d.integer("maxInFlight", 512, 1, 100_000),
+        d.integer("maxResultBytes", 1024 * 1024, 0, 64 * 1024 * 1024));
+    d.rejectUnread();
+
+    YamlNode st = root.child("status");
+    StatusSettings status = new StatusSettings(
+        st.number("cacheMaxBytes", 256L * 1024 * 1024, 1024 * 1024, Long.MAX_VALUE),
+        st.duration("idempotencyWindow", Duration.ofHours(24)),
+        st.duration("retention", Duration.ofDays(7)));
+    st.rejectUnread();
+
+    YamlNode sm = root.child("samples");
+    Samples samples = new Samples(sm.bool("enabled", false), sm.integer("port", 8081, 0, 65535));
+    sm.rejectUnread();
+
+    YamlNode kn = root.child("knative");
+    Knative knative = new Knative(kn.bool("enabled", false), kn.strings("namespaces"));
+    kn.rejectUnread();
+
+    JsonNode connectors = root.rawChild("connectors");
+    root.rejectUnread();
+    return new ConveyorConfig(server, kafka, List.copyOf(tenants), List.copyOf(functions), metering,
+        dispatch, status, samples, knative, connectors);
+  }
+
+  private static int envPort(Map<String, String> env, String name, int dflt) {
+    String v = env.get(name);
+    if (v == null || v.isBlank()) return dflt;
+    try {
+      int p = Integer.parseInt(v.trim());
+      if (p < 0 || p > 65535) throw new NumberFormatException();
+      return p;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "expected a port number, got '" + v + "'");
+    }
+  }
+
+  private static Tenant tenant(YamlNode t) {
+    String name = t.requiredString("name");
+    checkName(t.key("name"), name);
+    List<String> namespaces = t.strings("namespaces");
+    if (namespaces.isEmpty()) throw new ConfigException(t.key("namespaces"), "at least one namespace is required");
+    for (String ns : namespaces) checkName(t.key("namespaces"), ns);
+    List<ApiKey> keys = t.list("apiKeys", ConfigLoader::apiKey);
+    YamlNode l = t.child("limits");
+    Limits limits = new Limits(
+        l.integer("maxConcurrency", 50, 1, 1_000_000),
+        l.integer("ratePerSecond", 500, 1, 10_000_000),
+        l.integer("burst", 1000, 1, 10_000_000),
+        l.number("maxQueued", 100_000, 1, Long.MAX_VALUE),
+        l.integer("maxPayloadBytes", 1024 * 1024, 1, 64 * 1024 * 1024));
+    l.rejectUnread();
+    return new Tenant(name, List.copyOf(namespaces), List.copyOf(keys), limits);
+  }
+
+  private static ApiKey apiKey(YamlNode k) {
+    String sha = k.requiredString("sha256").toLowerCase();
+    if (!HEX64.matcher(sha).matches()) {
+      throw new ConfigException(k.key("sha256"), "expected the 64 hex characters of the key's SHA-256 (echo -n KEY | sha256sum)");
+    }
+    Set<Role> roles = EnumSet.noneOf(Role.class);
+    for (String r : k.strings("roles")) {
+      try {
+        roles.add(Role.valueOf(r));
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(k.key("roles"), "unknown role '" + r + "' (invoke, read, usage, admin)");
+      }
+    }
+    if (roles.isEmpty()) throw new ConfigException(k.key("roles"), "at least one role is required");
+    return new ApiKey(sha, Set.copyOf(roles));
+  }
+
+  private static FunctionSpec function(YamlNode f) {
+    String ns = f.requiredString("namespace");
+    checkName(f.key("namespace"), ns);
+    String name = f.requiredString("name");
+    checkName(f.key("name"), name);
+    FunctionSpec spec = new FunctionSpec(ns, name, f.url("url"),
+        f.integer("memoryMiB", 128, 1, 1024 * 1024),
+        f.integer("concurrency", 100, 1, 1_000_000),
+        delivery(f.child("delivery")));
+    f.rawChild("circuitBreaker"); // read so SPEC §4's file loads; the breaker is its own issue
+    return spec;
+  }
+
+  private static Delivery delivery(YamlNode d) {
+    BackoffPolicy policy;
+    String p = d.string("backoffPolicy", "exponential");
+    try {
+      policy = BackoffPolicy.valueOf(p);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(d.key("backoffPolicy"), "expected exponential or linear, got '" + p + "'");
+    }
+    Set<Integer> retryOn = new LinkedHashSet<>();
+    List<String> codes = d.has("retryOnStatus") ? d.strings("retryOnStatus") : List.of("408", "429", "500", "502", "503", "504");
+    for (String c : codes) {
+      try {
+        int code = Integer.parseInt(c);
+        if (code < 100 || code > 599) throw new NumberFormatException();
+        retryOn.add(code);
+      } catch (NumberFormatException e) {
+        throw new ConfigException(d.key("retryOnStatus"), "expected HTTP status codes, got '" + c + "'");
+      }
+    }
+    String dlq = null;
+    if (d.has("deadLetter")) {
+      YamlNode dl = d.child("deadLetter");
+      dlq = dl.string("topic", null);
+      dl.rejectUnread();
+    }
+    Delivery delivery = new Delivery(
+        d.integer("retry", 2, 0, 100),
+        policy,
+        d.duration("backoffDelay", Duration.ofSeconds(1)),
+        d.duration("backoffMax", Duration.ofMinutes(5)),
+        d.duration("maxEventAge", Duration.ofHours(6)),
+        d.duration("timeout", Duration.ofSeconds(30)),
+        Set.copyOf(retryOn),
+        dlq);
+    if (delivery.timeout().isZero()) throw new ConfigException(d.key("timeout"), "must be positive");
+    // Keys of later issues are read so the file of SPEC §4 loads; they take effect when built.
+    d.rawChild("onSuccess");
+    d.rawChild("onFailure");
+    d.rejectUnread();
+    return delivery;
+  }
+
+  static void checkName(String key, String value) {
+    if (!NAME.matcher(value).matches()) {
+      throw new ConfigException(key, "'" + value + "' is not a valid name (lower-case letters, digits and '-', at most 63)");
+    }
+  }
+
+  /** The delivery policy of a function that has no {@code delivery:} block. */
+  public static Delivery defaultDelivery() {
+    return delivery(new YamlNode("delivery", null));
+  }
+}

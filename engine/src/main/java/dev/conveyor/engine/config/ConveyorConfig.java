@@ -1,0 +1,81 @@
+package dev.conveyor.engine.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** The validated config file (SPEC §4). Every key and default is documented in config/README.md. */
+public record ConveyorConfig(
+    Server server,
+    KafkaSettings kafka,
+    List<Tenant> tenants,
+    List<FunctionSpec> functions,
+    Metering metering,
+    Dispatch dispatch,
+    StatusSettings status,
+    Samples samples,
+    Knative knative,
+    JsonNode connectors) {
+
+  public record Server(int port, int adminPort, int maxRequestBytes) {}
+
+  /** {@code bootstrapServers} empty means: run the embedded broker. */
+  public record KafkaSettings(
+      String bootstrapServers,
+      String topicPrefix,
+      int partitions,
+      short replicationFactor,
+      Duration deliveryTimeout,
+      int lingerMs,
+      Map<String, String> clientProperties) {
+    public boolean embedded() {
+      return bootstrapServers.isBlank();
+    }
+  }
+
+  public enum Role { invoke, read, usage, admin }
+
+  public record ApiKey(String sha256, Set<Role> roles) {}
+
+  public record Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes) {}
+
+  public record Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits) {
+    public String defaultNamespace() {
+      return namespaces.get(0);
+    }
+  }
+
+  public enum BackoffPolicy { exponential, linear }
+
+  public record Delivery(
+      int retry,
+      BackoffPolicy backoffPolicy,
+      Duration backoffDelay,
+      Duration backoffMax,
+      Duration maxEventAge,
+      Duration timeout,
+      Set<Integer> retryOnStatus,
+      String deadLetterTopic) {}
+
+  public record FunctionSpec(
+      String namespace, String name, URI url, int memoryMiB, int concurrency, Delivery delivery) {}
+
+  public record Metering(String source, int billingGranularityMs) {}
+
+  /** Per replica: at most {@code maxInFlight} invocations are being delivered at once. */
+  public record Dispatch(String group, int maxInFlight, int maxResultBytes) {}
+
+  public record StatusSettings(long cacheMaxBytes, Duration idempotencyWindow, Duration retention) {}
+
+  public record Samples(boolean enabled, int port) {}
+
+  public record Knative(boolean enabled, List<String> namespaces) {}
+
+  public Optional<Tenant> tenant(String name) {
+    return tenants.stream().filter(t -> t.name().equals(name)).findFirst();
+  }
+}

@@ -1,0 +1,130 @@
+package dev.conveyor.engine.dispatch;
+
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.observability.Metrics;
+import dev.conveyor.engine.queue.InvocationCodec;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.kafka.client.common.TopicPartition;
+import io.vertx.kafka.client.consumer.KafkaConsumer;
+import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
+import io.vertx.kafka.client.consumer.OffsetAndMetadata;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Consumes {@code conveyor.invocations} in the dispatch consumer group and hands each record to
+ * the {@link InvocationRunner}. At most {@code maxInFlight} invocations run at once: above that the
+ * consumer is paused, below half of it resumed (back-pressure, not buffering). Offsets are
+ * committed only up to the lowest record whose outcome is not yet stored ({@link OffsetTracker}),
+ * so a crash redelivers everything unfinished and nothing finished is lost.
+ */
+public final class Dispatcher extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+
+  private final Map<String, String> consumerConfig;
+  private final String topic;
+  private final int maxInFlight;
+  private final InvocationRunner runner;
+  private final Metrics metrics;
+  private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
+  private KafkaConsumer<String, byte[]> consumer;
+  private int inFlight;
+  private boolean paused;
+  private boolean stopping;
+  private long commitTimer;
+  private Promise<Void> drained;
+
+  public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, InvocationRunner runner, Metrics metrics) {
+    this.consumerConfig = consumerConfig;
+    this.topic = topic;
+    this.maxInFlight = maxInFlight;
+    this.runner = runner;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Future<?> start() {
+    consumer = KafkaConsumer.create(vertx, consumerConfig);
+    consumer.handler(this::onRecord);
+    consumer.exceptionHandler(err -> LOG.warn("dispatch consumer: {}", err.toString()));
+    consumer.partitionsRevokedHandler(parts -> {
+      commit();
+      // Work still running for these partitions finishes, but its offsets are the new owner's now.
+      trackers.keySet().removeAll(parts);
+    });
+    commitTimer = vertx.setPeriodic(500, id -> commit());
+    return consumer.subscribe(topic);
+  }
+
+  private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
+    TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
+    OffsetTracker tracker = trackers.computeIfAbsent(tp, k -> new OffsetTracker());
+    OffsetTracker.Slot slot = tracker.track(rec.offset());
+    Invocation inv;
+    try {
+      inv = InvocationCodec.decode(rec.record());
+    } catch (RuntimeException e) {
+      LOG.warn("skipping a record that is not an invocation at {}-{}@{}", rec.topic(), rec.partition(), rec.offset());
+      slot.done();
+      return;
+    }
+    inFlight++;
+    var tenantInflight = metrics.inflight(inv.tenant());
+    tenantInflight.incrementAndGet();
+    if (inFlight >= maxInFlight && !paused) {
+      paused = true;
+      consumer.pause();
+    }
+    runner.run(inv).onComplete(ar -> {
+      tenantInflight.decrementAndGet();
+      inFlight--;
+      if (ar.succeeded()) {
+        slot.done();
+      } else {
+        // Only while stopping: the outcome is not stored, so the offset must not move past it.
+        LOG.warn("invocation {} left unfinished: {}", inv.id(), ar.cause().toString());
+      }
+      if (paused && !stopping && inFlight <= maxInFlight / 2) {
+        paused = false;
+        consumer.resume();
+      }
+      if (stopping && inFlight == 0 && drained != null) drained.tryComplete();
+    });
+  }
+
+  private Future<?> commit() {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    trackers.forEach((tp, t) -> {
+      long o = t.advance();
+      if (o >= 0) offsets.put(tp, new OffsetAndMetadata(o, ""));
+    });
+    if (offsets.isEmpty()) return Future.succeededFuture();
+    return consumer.commit(offsets).onFailure(err -> LOG.warn("offset commit failed: {}", err.toString()));
+  }
+
+  public int inFlight() {
+    return inFlight;
+  }
+
+  /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(commitTimer);
+    consumer.pause();
+    drained = Promise.promise();
+    if (inFlight == 0) drained.tryComplete();
+    long guard = vertx.setTimer(25_000, id -> drained.tryComplete());
+    return drained.future()
+        .compose(v -> {
+          vertx.cancelTimer(guard);
+          runner.stop();
+          return commit().otherwiseEmpty();
+        })
+        .compose(v -> consumer.close());
+  }
+}

@@ -1,0 +1,203 @@
+package dev.conveyor.engine.dispatch;
+
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationState;
+import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.api.StoredResult;
+import dev.conveyor.engine.config.ConveyorConfig.Delivery;
+import dev.conveyor.engine.functions.FunctionRegistry;
+import dev.conveyor.engine.functions.FunctionTarget;
+import dev.conveyor.engine.invoke.AttemptResult;
+import dev.conveyor.engine.invoke.Invoker;
+import dev.conveyor.engine.metering.UsageEmitter;
+import dev.conveyor.engine.observability.Metrics;
+import dev.conveyor.engine.status.StatusStore;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers one invocation until it reaches a terminal status: attempt, usage record, status, and
+ * retries after a backoff. Every step that must be stored is retried until Kafka takes it, so the
+ * future completes only once the outcome is durable; then the dispatcher may commit the offset.
+ *
+ * <p>The attempt number comes from the stored status and the {@code running} status is stored
+ * before the call, so an attempt cut short by a crash is never numbered twice: each execution has
+ * its own usage id.
+ */
+public final class InvocationRunner {
+  private static final Logger LOG = LoggerFactory.getLogger(InvocationRunner.class);
+  private static final long STORE_RETRY_MS = 500;
+
+  private final Vertx vertx;
+  private final StatusStore store;
+  private final FunctionRegistry registry;
+  private final Invoker invoker;
+  private final UsageEmitter usage;
+  private final DeadLetters deadLetters;
+  private final String defaultDeadLetterTopic;
+  private final Metrics metrics;
+  private final Supplier<Instant> clock;
+  private volatile boolean stopping;
+
+  public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
+      UsageEmitter usage, DeadLetters deadLetters, String defaultDeadLetterTopic, Metrics metrics,
+      Supplier<Instant> clock) {
+    this.vertx = vertx;
+    this.store = store;
+    this.registry = registry;
+    this.invoker = invoker;
+    this.usage = usage;
+    this.deadLetters = deadLetters;
+    this.defaultDeadLetterTopic = defaultDeadLetterTopic;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  /** Stop retrying stores: the process is going down and Kafka will redeliver what is unfinished. */
+  public void stop() {
+    stopping = true;
+  }
+
+  public Future<Void> run(Invocation inv) {
+    InvocationStatus cur = current(inv);
+    if (cur.status().terminal()) return Future.succeededFuture();
+    Optional<FunctionTarget> target = registry.find(inv.namespace(), inv.function());
+    if (target.isEmpty()) {
+      return fail(inv, cur, defaultDeadLetterTopic, null, "function " + inv.namespace() + "/" + inv.function() + " is no longer configured");
+    }
+    return attempt(inv, target.get(), cur);
+  }
+
+  private InvocationStatus current(Invocation inv) {
+    return store.get(inv.id()).map(StatusStore.Entry::status).orElseGet(() -> InvocationStatus.queued(inv));
+  }
+
+  private Future<Void> attempt(Invocation inv, FunctionTarget t, InvocationStatus cur) {
+    Instant now = clock.get();
+    Delivery d = t.delivery();
+    String dlq = d.deadLetterTopic() == null ? defaultDeadLetterTopic : d.deadLetterTopic();
+    if (!d.maxEventAge().isZero() && inv.acceptedAt().plus(d.maxEventAge()).isBefore(now)) {
+      return finish(inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null, "expired");
+    }
+    int n = cur.attempts() + 1;
+    if (n > d.retry() + 1) {
+      return fail(inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
+    }
+    InvocationStatus running = cur.running(n, now);
+    if (n == 1) metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
+    return durably(() -> store.write(running, null))
+        .compose(r -> invoker.invoke(inv, t, n))
+        .compose(res -> ended(inv, t, running, n, now, res, dlq));
+  }
+
+  private Future<Void> ended(Invocation inv, FunctionTarget t, InvocationStatus running, int n, Instant start,
+      AttemptResult res, String dlq) {
+    Instant end = clock.get();
+    long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
+    String outcome;
+    Integer http = null;
+    String error = null;
+    boolean retryable;
+    StoredResult result = null;
+    long responseBytes = 0;
+    long retryAfterMs = -1;
+    if (res instanceof AttemptResult.Response r) {
+        http = r.status();
+        responseBytes = r.body().length();
+        result = new StoredResult(r.status(), r.contentType(), r.body().getBytes());
+        boolean ok = r.status() >= 200 && r.status() < 300;
+        outcome = ok ? "success" : "error";
+        error = ok ? null : "function answered " + r.status();
+        retryable = !ok && t.delivery().retryOnStatus().contains(r.status());
+        retryAfterMs = retryAfter(r.retryAfter());
+    } else if (res instanceof AttemptResult.Timeout to) {
+        outcome = "timeout";
+        error = "no answer within " + to.afterMs() + " ms";
+        retryable = true;
+    } else {
+        outcome = "error";
+        error = ((AttemptResult.TransportError) res).message();
+        retryable = true;
+    }
+    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
+    metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);
+    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", "http", outcome, http, start, end, false, 0,
+        running.queueWaitMs() == null ? 0 : running.queueWaitMs(), t.memoryMiB(), inv.payload().length,
+        responseBytes, t.revision());
+    final Integer httpF = http;
+    final String errorF = error;
+    final StoredResult resultF = result;
+    final long retryAfterF = retryAfterMs;
+    return durably(() -> usage.emit(a)).compose(v -> {
+      metrics.usageRecord(inv.tenant());
+      if ("success".equals(outcome)) {
+        return finish(inv, running.attemptEnded(InvocationState.succeeded, end, ms, httpF, null), resultF, "succeeded");
+      }
+      if (retryable && n < t.delivery().retry() + 1) {
+        metrics.retry(inv.tenant(), inv.namespace(), inv.function());
+        InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF);
+        long delay = Math.max(Backoff.delayMs(t.delivery(), n), Math.min(retryAfterF, t.delivery().backoffMax().toMillis()));
+        return durably(() -> store.write(retrying, null)).compose(s -> later(delay)).compose(x -> {
+          if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
+          return attempt(inv, t, retrying);
+        });
+      }
+      return fail(inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF), dlq, httpF, errorF, resultF);
+    });
+  }
+
+  private Future<Void> fail(Invocation inv, InvocationStatus cur, String dlq, Integer http, String error) {
+    return fail(inv, cur, dlq, http, error, null);
+  }
+
+  private Future<Void> fail(Invocation inv, InvocationStatus cur, String dlq, Integer http, String error, StoredResult result) {
+    InvocationStatus failed = new InvocationStatus(cur.id(), cur.tenant(), cur.namespace(), cur.function(),
+        InvocationState.failed, cur.version() + 1, cur.attempts(), cur.acceptedAt(), cur.startedAt(), clock.get(),
+        cur.durationMs(), cur.queueWaitMs(), cur.coldStart(), http, error, cur.traceId(), cur.idempotencyKey(),
+        cur.history());
+    return durably(() -> deadLetters.write(dlq, inv, cur.attempts(), http, error))
+        .compose(v -> {
+          metrics.deadletter(inv.tenant(), inv.namespace(), inv.function());
+          return finish(inv, failed, result, "failed");
+        });
+  }
+
+  private Future<Void> finish(Invocation inv, InvocationStatus terminal, StoredResult result, String outcome) {
+    if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
+    return durably(() -> store.write(terminal, result)).map(s -> {
+      metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);
+      return null;
+    });
+  }
+
+  private static long retryAfter(String header) {
+    if (header == null) return -1;
+    try {
+      return Math.max(0, Long.parseLong(header.trim())) * 1000;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private Future<Void> later(long ms) {
+    if (ms <= 0) return Future.succeededFuture();
+    Promise<Void> p = Promise.promise();
+    vertx.setTimer(ms, id -> p.complete());
+    return p.future();
+  }
+
+  /** Retries a store until Kafka takes it; gives up only when the process stops. */
+  private <T> Future<T> durably(Supplier<Future<T>> op) {
+    return op.get().recover(err -> {
+      if (stopping) return Future.failedFuture(err);
+      LOG.warn("storing to Kafka failed ({}); retrying in {} ms", err.toString(), STORE_RETRY_MS);
+      return later(STORE_RETRY_MS).compose(v -> durably(op));
+    });
+  }
+}

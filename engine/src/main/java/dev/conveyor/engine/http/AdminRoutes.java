@@ -1,0 +1,30 @@
+package dev.conveyor.engine.http;
+
+import dev.conveyor.engine.observability.Metrics;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import java.util.function.Supplier;
+
+/** The admin port: liveness, readiness (Kafka reachable and status replayed), Prometheus text. */
+public final class AdminRoutes {
+  /** Why the gateway cannot accept, or null when it can. */
+  public interface Readiness extends Supplier<String> {}
+
+  private AdminRoutes() {}
+
+  public static Router router(Vertx vertx, Readiness readiness, Metrics metrics) {
+    Router r = Router.router(vertx);
+    r.get("/healthz").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
+        .end(new JsonObject().put("status", "up").encode()));
+    r.get("/readyz").handler(ctx -> {
+      String why = readiness.get();
+      ctx.response().setStatusCode(why == null ? 200 : 503).putHeader("content-type", "application/json")
+          .end(new JsonObject().put("status", why == null ? "ready" : "not ready").put("reason", why == null ? "ok" : why).encode());
+    });
+    r.get("/metrics").handler(ctx -> vertx.<String>executeBlocking(metrics::scrape, false)
+        .onSuccess(text -> ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(text))
+        .onFailure(ctx::fail));
+    return r;
+  }
+}

@@ -1,0 +1,35 @@
+package dev.conveyor.engine.http;
+
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+
+/**
+ * The one place that orders the HTTP handler chain; production, tests and benchmarks all build
+ * the API through it. Per route: authenticate, then (for writes) read the body within the limit,
+ * then the route's handler; every failure ends in the {@link FailureHandler}.
+ */
+public final class ApiRoutes {
+  private ApiRoutes() {}
+
+  public static Router router(Vertx vertx, AuthHandler auth, AcceptHandler accept, InvocationsHandler invocations,
+      int maxBodyBytes) {
+    FailureHandler failure = new FailureHandler();
+    Router r = Router.router(vertx);
+    r.route().failureHandler(failure);
+    r.route("/v1/*").handler(auth);
+    r.post("/v1/namespaces/:ns/functions/:fn/invocations")
+        .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
+        .handler(accept);
+    r.get("/v1/invocations/:id").handler(invocations::status);
+    r.get("/v1/invocations/:id/result").handler(invocations::result);
+    r.delete("/v1/invocations/:id").handler(invocations::cancel);
+    for (int status : new int[] {400, 404, 405, 413, 431, 500}) {
+      r.errorHandler(status, ctx -> {
+        if (ctx.failure() instanceof ApiError e) FailureHandler.send(ctx, e);
+        else failure.handle(ctx);
+      });
+    }
+    return r;
+  }
+}

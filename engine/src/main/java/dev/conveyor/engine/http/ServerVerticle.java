@@ -1,0 +1,38 @@
+package dev.conveyor.engine.http;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import java.util.function.Function;
+
+/** One HTTP server instance per event loop, all on the same port (Vert.x balances connections). */
+public final class ServerVerticle extends VerticleBase {
+  private final int port;
+  private final Function<io.vertx.core.Vertx, Router> routes;
+  private HttpServer server;
+
+  public ServerVerticle(int port, Function<io.vertx.core.Vertx, Router> routes) {
+    this.port = port;
+    this.routes = routes;
+  }
+
+  @Override
+  public Future<?> start() {
+    server = vertx.createHttpServer(new HttpServerOptions()
+            .setHost("0.0.0.0")
+            .setTcpNoDelay(true)
+            .setMaxHeaderSize(16 * 1024)
+            .setMaxInitialLineLength(8 * 1024)
+            .setDecoderInitialBufferSize(256)
+            .setIdleTimeout(120))
+        .requestHandler(routes.apply(vertx));
+    return server.listen(port);
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.close();
+  }
+}

@@ -1,0 +1,15 @@
+package dev.conveyor.engine.invoke;
+
+import io.vertx.core.buffer.Buffer;
+
+/** How one call to a function ended. A closed set: the dispatcher switches over it. */
+public sealed interface AttemptResult {
+  /** The function answered (any status). */
+  record Response(int status, String contentType, String retryAfter, Buffer body) implements AttemptResult {}
+
+  /** No answer within the attempt's timeout. */
+  record Timeout(long afterMs) implements AttemptResult {}
+
+  /** Connection refused, reset, DNS: the request may or may not have reached the function. */
+  record TransportError(String message) implements AttemptResult {}
+}

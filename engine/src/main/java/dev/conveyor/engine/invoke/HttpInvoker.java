@@ -1,0 +1,81 @@
+package dev.conveyor.engine.invoke;
+
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.functions.FunctionTarget;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * POSTs the payload to the function's URL with the headers of SPEC §3, over a pooled, keep-alive
+ * Vert.x client. The attempt's timeout covers the whole exchange; when it fires the request is
+ * reset. Response bodies above {@code maxResponseBytes} are cut off (the attempt still counts).
+ */
+public final class HttpInvoker implements Invoker {
+  private final Vertx vertx;
+  private final HttpClientAgent client;
+  private final int maxResponseBytes;
+
+  public HttpInvoker(Vertx vertx, int maxConnectionsPerHost, int maxResponseBytes) {
+    this.vertx = vertx;
+    this.maxResponseBytes = maxResponseBytes;
+    this.client = vertx.createHttpClient(
+        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5000).setTcpNoDelay(true),
+        new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1));
+  }
+
+  @Override
+  public Future<AttemptResult> invoke(Invocation inv, FunctionTarget target, int attempt) {
+    long timeoutMs = target.delivery().timeout().toMillis();
+    String uri = target.url().toString();
+    if (inv.query() != null && !inv.query().isEmpty()) {
+      uri += (uri.contains("?") ? "&" : "?") + inv.query();
+    }
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(uri);
+    if (inv.contentType() != null) opts.putHeader("content-type", inv.contentType());
+    opts.putHeader("x-conveyor-invocation-id", inv.id());
+    opts.putHeader("x-conveyor-attempt", Integer.toString(attempt));
+    if (inv.traceparent() != null) opts.putHeader("traceparent", inv.traceparent());
+    inv.passHeaders().forEach(opts::putHeader);
+
+    Promise<AttemptResult> result = Promise.promise();
+    AtomicBoolean timedOut = new AtomicBoolean();
+    long[] timer = {-1};
+    client.request(opts).onComplete(ar -> {
+      if (ar.failed()) {
+        result.tryComplete(new AttemptResult.TransportError(describe(ar.cause())));
+        return;
+      }
+      var req = ar.result();
+      timer[0] = vertx.setTimer(timeoutMs, id -> {
+        timedOut.set(true);
+        result.tryComplete(new AttemptResult.Timeout(timeoutMs));
+        req.reset();
+      });
+      req.send(Buffer.buffer(inv.payload())).compose(resp -> {
+        String ct = resp.getHeader("content-type");
+        String retryAfter = resp.getHeader("retry-after");
+        return resp.body().map(b -> (AttemptResult) new AttemptResult.Response(resp.statusCode(), ct, retryAfter,
+            b.length() > maxResponseBytes ? b.slice(0, maxResponseBytes) : b));
+      }).onComplete(done -> {
+        vertx.cancelTimer(timer[0]);
+        if (timedOut.get()) return;
+        if (done.succeeded()) result.tryComplete(done.result());
+        else result.tryComplete(new AttemptResult.TransportError(describe(done.cause())));
+      });
+    });
+    return result.future();
+  }
+
+  private static String describe(Throwable t) {
+    String m = t.getMessage();
+    return t.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 200 ? m.substring(0, 200) : m));
+  }
+}

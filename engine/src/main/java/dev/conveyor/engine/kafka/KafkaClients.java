@@ -1,0 +1,80 @@
+package dev.conveyor.engine.kafka;
+
+import dev.conveyor.engine.config.ConveyorConfig.KafkaSettings;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** The one place Kafka client settings are made: the promises of SPEC §5 depend on them. */
+public final class KafkaClients {
+  private final String bootstrap;
+  private final KafkaSettings settings;
+
+  public KafkaClients(String bootstrap, KafkaSettings settings) {
+    this.bootstrap = bootstrap;
+    this.settings = settings;
+  }
+
+  public String bootstrap() {
+    return bootstrap;
+  }
+
+  private Map<String, Object> common(String clientId) {
+    Map<String, Object> m = new HashMap<>(settings.clientProperties());
+    m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    m.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId);
+    m.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
+    return m;
+  }
+
+  /** Accepted means stored: acks=all, idempotent, and a bounded wait so a dead broker answers 503. */
+  public KafkaProducer<String, byte[]> producer(String clientId) {
+    Map<String, Object> m = common(clientId);
+    int delivery = (int) settings.deliveryTimeout().toMillis();
+    m.put(ProducerConfig.ACKS_CONFIG, "all");
+    m.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    m.put(ProducerConfig.LINGER_MS_CONFIG, settings.lingerMs());
+    m.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    m.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    m.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
+    m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1000, delivery / 2));
+    m.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, delivery);
+    m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, delivery);
+    m.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    m.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    return new KafkaProducer<>(m);
+  }
+
+  /** Offsets are committed by hand, only once an outcome is stored (at least once). */
+  public Map<String, String> consumerConfig(String clientId, String group) {
+    Map<String, String> m = new HashMap<>();
+    common(clientId).forEach((k, v) -> m.put(k, String.valueOf(v)));
+    if (group != null) m.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    m.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    m.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    m.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    m.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    m.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    return m;
+  }
+
+  public KafkaConsumer<String, byte[]> consumer(String clientId, String group) {
+    return new KafkaConsumer<>(new HashMap<>(consumerConfig(clientId, group)));
+  }
+
+  public Admin admin(String clientId) {
+    Map<String, Object> m = common(clientId);
+    m.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3000);
+    m.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+    return Admin.create(m);
+  }
+}

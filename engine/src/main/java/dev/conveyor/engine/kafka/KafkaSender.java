@@ -1,0 +1,101 @@
+package dev.conveyor.engine.kafka;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+/**
+ * Sends records with one shared idempotent {@link KafkaProducer} and completes a Vert.x future on
+ * the caller's context once the broker acknowledged ({@code acks=all}).
+ *
+ * <p>Why a thread of its own: {@code KafkaProducer.send} blocks while topic metadata is missing or
+ * the buffer is full, so it must not run on an event loop. The Vert.x Kafka client hops to a
+ * worker per record; this sender drains every queued record in one wake-up instead, which keeps
+ * the accept path cheap under load (see benchmarks/). Acks are still per record.
+ */
+public final class KafkaSender implements AutoCloseable {
+  private record Pending(ProducerRecord<String, byte[]> record, Context context, Promise<RecordMetadata> promise) {}
+
+  private static final Pending STOP = new Pending(null, null, null);
+
+  private final KafkaProducer<String, byte[]> producer;
+  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile boolean closed;
+
+  public KafkaSender(KafkaProducer<String, byte[]> producer) {
+    this.producer = producer;
+    this.thread = new Thread(this::run, "conveyor-kafka-sender");
+    this.thread.setDaemon(true);
+    this.thread.start();
+  }
+
+  public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
+    Context ctx = Vertx.currentContext();
+    Promise<RecordMetadata> promise = Promise.promise();
+    if (closed) {
+      promise.fail(new IllegalStateException("the Kafka sender is closed"));
+      return promise.future();
+    }
+    queue.add(new Pending(record, ctx, promise));
+    return promise.future();
+  }
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>(256);
+    while (true) {
+      try {
+        Pending first = queue.take();
+        batch.add(first);
+        queue.drainTo(batch, 4096);
+        for (Pending p : batch) {
+          if (p == STOP) {
+            return;
+          }
+          try {
+            producer.send(p.record(), (md, err) -> complete(p, md, err));
+          } catch (RuntimeException e) {
+            complete(p, null, e);
+          }
+        }
+        batch.clear();
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  private static void complete(Pending p, RecordMetadata md, Exception err) {
+    Runnable r = () -> {
+      if (err == null) p.promise().tryComplete(md);
+      else p.promise().tryFail(err);
+    };
+    if (p.context() == null) r.run();
+    else p.context().runOnContext(v -> r.run());
+  }
+
+  /** Flushes what is queued (bounded by {@code timeoutMs}) and closes the producer. */
+  @Override
+  public void close() {
+    closed = true;
+    queue.add(STOP);
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(java.time.Duration.ofSeconds(5));
+    Pending p;
+    while ((p = queue.poll()) != null) {
+      if (p != STOP) complete(p, null, new IllegalStateException("the Kafka sender is closed"));
+    }
+  }
+
+}

@@ -1,0 +1,81 @@
+package dev.conveyor.engine.queue;
+
+import dev.conveyor.engine.api.Invocation;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+
+/**
+ * An invocation on {@code conveyor.invocations}: the value is the payload exactly as received (no
+ * re-encoding, no base64), everything else travels in record headers. Key = invocation id.
+ */
+public final class InvocationCodec {
+  static final String ID = "conveyor-id";
+  static final String TENANT = "conveyor-tenant";
+  static final String NAMESPACE = "conveyor-namespace";
+  static final String FUNCTION = "conveyor-function";
+  static final String CONTENT_TYPE = "content-type";
+  static final String ACCEPTED_AT = "conveyor-accepted-at";
+  static final String IDEMPOTENCY_KEY = "conveyor-idempotency-key";
+  static final String QUERY = "conveyor-query";
+  static final String TRACEPARENT = "traceparent";
+  /** Caller headers passed to the function (ce-*, tracestate) carry this prefix. */
+  static final String PASS = "pass-";
+
+  private InvocationCodec() {}
+
+  public static ProducerRecord<String, byte[]> encode(String topic, Invocation inv) {
+    Headers h = new RecordHeaders();
+    put(h, ID, inv.id());
+    put(h, TENANT, inv.tenant());
+    put(h, NAMESPACE, inv.namespace());
+    put(h, FUNCTION, inv.function());
+    put(h, CONTENT_TYPE, inv.contentType());
+    put(h, ACCEPTED_AT, Long.toString(inv.acceptedAt().toEpochMilli()));
+    put(h, IDEMPOTENCY_KEY, inv.idempotencyKey());
+    put(h, QUERY, inv.query());
+    put(h, TRACEPARENT, inv.traceparent());
+    inv.passHeaders().forEach((k, v) -> put(h, PASS + k, v));
+    return new ProducerRecord<>(topic, null, inv.id(), inv.payload(), h);
+  }
+
+  /** @throws IllegalArgumentException when a required header is missing (not a Conveyor record) */
+  public static Invocation decode(ConsumerRecord<String, byte[]> r) {
+    String id = null, tenant = null, ns = null, fn = null, ct = null, idem = null, query = null, tp = null;
+    long at = -1;
+    Map<String, String> pass = new LinkedHashMap<>();
+    for (Header hd : r.headers()) {
+      String k = hd.key();
+      String v = hd.value() == null ? null : new String(hd.value(), StandardCharsets.UTF_8);
+      switch (k) {
+        case ID -> id = v;
+        case TENANT -> tenant = v;
+        case NAMESPACE -> ns = v;
+        case FUNCTION -> fn = v;
+        case CONTENT_TYPE -> ct = v;
+        case ACCEPTED_AT -> at = Long.parseLong(v);
+        case IDEMPOTENCY_KEY -> idem = v;
+        case QUERY -> query = v;
+        case TRACEPARENT -> tp = v;
+        default -> {
+          if (k.startsWith(PASS)) pass.put(k.substring(PASS.length()), v);
+        }
+      }
+    }
+    if (id == null || tenant == null || ns == null || fn == null || at < 0) {
+      throw new IllegalArgumentException("not an invocation record");
+    }
+    byte[] payload = r.value() == null ? new byte[0] : r.value();
+    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp);
+  }
+
+  private static void put(Headers h, String k, String v) {
+    if (v != null) h.add(k, v.getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,127 @@
+package dev.conveyor.engine.status;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.api.StoredResult;
+import dev.conveyor.engine.kafka.KafkaSender;
+import io.vertx.core.Future;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Status and results of invocations, visible from every replica: each change is written to the
+ * compacted {@code conveyor.status} topic (acks=all) and every replica materialises that topic
+ * into a bounded Caffeine cache ({@link StatusReader}). Changes are applied only as read back from
+ * the topic, so every replica applies the same changes in the same order (the one exception is
+ * {@code queued}, applied by the accepting replica at once so it reads its own 202).
+ *
+ * <p>Updates apply in {@code version} order; a terminal status is never replaced: when a cancel
+ * races the last attempt, whichever the topic holds first wins, everywhere.
+ */
+public final class StatusStore {
+  /** The latest known state of one invocation. */
+  public record Entry(InvocationStatus status, StoredResult result) {}
+
+  private record IdemEntry(String id, Instant acceptedAt) {}
+
+  private final Cache<String, Entry> entries;
+  private final Cache<String, IdemEntry> idempotency;
+  private final Duration idempotencyWindow;
+  private final Supplier<Instant> clock;
+  private final KafkaSender sender;
+  private final String topic;
+
+  public StatusStore(long maxBytes, Duration idempotencyWindow, Supplier<Instant> clock, KafkaSender sender, String topic) {
+    this.idempotencyWindow = idempotencyWindow;
+    this.clock = clock;
+    this.sender = sender;
+    this.topic = topic;
+    this.entries = Caffeine.newBuilder()
+        .maximumWeight(maxBytes)
+        .weigher((String k, Entry e) -> weight(e))
+        .build();
+    this.idempotency = Caffeine.newBuilder()
+        .maximumSize(Math.max(10_000, maxBytes / 1024))
+        .expireAfter(new Expiry<String, IdemEntry>() {
+          @Override
+          public long expireAfterCreate(String key, IdemEntry value, long currentTime) {
+            return remaining(value);
+          }
+
+          @Override
+          public long expireAfterUpdate(String key, IdemEntry value, long currentTime, long currentDuration) {
+            return remaining(value);
+          }
+
+          @Override
+          public long expireAfterRead(String key, IdemEntry value, long currentTime, long currentDuration) {
+            return currentDuration;
+          }
+        })
+        .build();
+  }
+
+  private long remaining(IdemEntry e) {
+    long left = e.acceptedAt().plus(idempotencyWindow).toEpochMilli() - clock.get().toEpochMilli();
+    return Duration.ofMillis(Math.max(0, left)).toNanos();
+  }
+
+  private static int weight(Entry e) {
+    int w = 400 + e.status().history().size() * 96;
+    if (e.result() != null) w += e.result().size() + 48;
+    return w;
+  }
+
+  public Optional<Entry> get(String id) {
+    return Optional.ofNullable(entries.getIfPresent(id));
+  }
+
+  /** The invocation an idempotency key stands for, while the dedupe window lasts. */
+  public Optional<String> idempotent(String tenant, String namespace, String function, String key) {
+    IdemEntry e = idempotency.getIfPresent(idemKey(tenant, namespace, function, key));
+    if (e == null || e.acceptedAt().plus(idempotencyWindow).isBefore(clock.get())) return Optional.empty();
+    return Optional.of(e.id());
+  }
+
+  static String idemKey(String tenant, String namespace, String function, String key) {
+    return tenant + '\u0000' + namespace + '\u0000' + function + '\u0000' + key;
+  }
+
+  /** Applies a change if it is newer than what is known; returns whether it was applied. */
+  public boolean apply(InvocationStatus s, StoredResult result) {
+    boolean[] applied = {false};
+    entries.asMap().compute(s.id(), (id, cur) -> {
+      if (cur != null) {
+        InvocationStatus c = cur.status();
+        if (c.status().terminal()) return cur;
+        if (c.version() >= s.version() && !s.status().terminal()) return cur;
+      }
+      applied[0] = true;
+      return new Entry(s, result != null ? result : cur == null ? null : cur.result());
+    });
+    if (s.idempotencyKey() != null) {
+      idempotency.asMap().putIfAbsent(idemKey(s.tenant(), s.namespace(), s.function(), s.idempotencyKey()),
+          new IdemEntry(s.id(), s.acceptedAt()));
+    }
+    return applied[0];
+  }
+
+  /** The status record for {@code s}, to send alone or beside another record. */
+  public ProducerRecord<String, byte[]> record(InvocationStatus s, StoredResult result) {
+    return new ProducerRecord<>(topic, s.id(), StatusCodec.encode(s, result));
+  }
+
+  /** Stores a change durably; it becomes visible when the reader applies it (milliseconds). */
+  public Future<InvocationStatus> write(InvocationStatus s, StoredResult result) {
+    return sender.send(record(s, result)).map(md -> s);
+  }
+
+  public long size() {
+    return entries.estimatedSize();
+  }
+}
