@@ -116,13 +116,13 @@ public final class Dispatcher extends VerticleBase {
     stopping = true;
     vertx.cancelTimer(commitTimer);
     consumer.pause();
+    runner.stop();
     drained = Promise.promise();
     if (inFlight == 0) drained.tryComplete();
     long guard = vertx.setTimer(25_000, id -> drained.tryComplete());
     return drained.future()
         .compose(v -> {
           vertx.cancelTimer(guard);
-          runner.stop();
           return commit().otherwiseEmpty();
         })
         .compose(v -> consumer.close());

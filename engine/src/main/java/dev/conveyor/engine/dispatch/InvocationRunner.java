@@ -17,6 +17,8 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +46,7 @@ public final class InvocationRunner {
   private final Metrics metrics;
   private final Supplier<Instant> clock;
   private volatile boolean stopping;
+  private final Set<Promise<Void>> waiting = ConcurrentHashMap.newKeySet();
 
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
       UsageEmitter usage, DeadLetters deadLetters, String defaultDeadLetterTopic, Metrics metrics,
@@ -59,9 +62,14 @@ public final class InvocationRunner {
     this.clock = clock;
   }
 
-  /** Stop retrying stores: the process is going down and Kafka will redeliver what is unfinished. */
+  /**
+   * The process is going down: stop retrying stores and abandon backoff waits. What is unfinished
+   * keeps its offset uncommitted, so Kafka redelivers it to whichever replica runs next.
+   */
   public void stop() {
     stopping = true;
+    for (Promise<Void> p : waiting) p.tryFail("stopping");
+    waiting.clear();
   }
 
   public Future<Void> run(Invocation inv) {
@@ -187,8 +195,13 @@ public final class InvocationRunner {
 
   private Future<Void> later(long ms) {
     if (ms <= 0) return Future.succeededFuture();
+    if (stopping) return Future.failedFuture("stopping");
     Promise<Void> p = Promise.promise();
-    vertx.setTimer(ms, id -> p.complete());
+    waiting.add(p);
+    vertx.setTimer(ms, id -> {
+      waiting.remove(p);
+      p.tryComplete();
+    });
     return p.future();
   }
 

@@ -62,6 +62,10 @@ public final class KafkaClients {
     m.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     m.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     m.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    // A replica that died (SIGKILL) holds its partitions until its session times out: keep it short.
+    m.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+    m.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "3000");
+    m.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000");
     m.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     m.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     return m;

@@ -1,0 +1,127 @@
+package dev.conveyor.engine.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.kafka.EmbeddedKafka;
+import dev.conveyor.engine.testing.FunctionServer;
+import dev.conveyor.engine.testing.FunctionServer.Answer;
+import dev.conveyor.engine.testing.GatewayProcess;
+import dev.conveyor.engine.testing.Http;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The promise of SPEC §5 under a crash: the gateway (with its embedded broker, in its own process)
+ * is killed with SIGKILL while accepting and delivering, then restarted on the same data. Every id
+ * that got a 202 must reach a terminal status and must have run at least once.
+ */
+class CrashIT {
+  private static final String KEY = "crash-key";
+  private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled");
+
+  @Test
+  void everyAcceptedInvocationReachesATerminalStatusAfterSigkill() throws Exception {
+    Path dir = Files.createTempDirectory("conveyor-crash");
+    Path target = Path.of("target");
+    try (FunctionServer fn = new FunctionServer().behave(c -> new Answer(200, 5, null))) {
+      Path config = dir.resolve("conveyor.yaml");
+      Files.writeString(config, """
+          server: { port: 8080 }
+          tenants:
+            - name: acme
+              namespaces: [acme]
+              apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
+          functions:
+            - { namespace: acme, name: work, url: "%s", delivery: { retry: 3, backoffDelay: PT0.05S } }
+          dispatch: { maxInFlight: 64 }
+          """.formatted(ApiKeyAuthenticator.sha256Hex(KEY), fn.url("/work")));
+      int httpPort = EmbeddedKafka.freePort();
+      Map<String, String> env = Map.of(
+          "CONVEYOR_CONFIG", config.toString(),
+          "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
+          "CONVEYOR_HTTP_PORT", Integer.toString(httpPort),
+          "CONVEYOR_ADMIN_PORT", Integer.toString(EmbeddedKafka.freePort()),
+          "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(EmbeddedKafka.freePort()));
+      Http http = new Http(httpPort);
+      Set<String> accepted = ConcurrentHashMap.newKeySet();
+      String idempotentId;
+
+      try (GatewayProcess gw = new GatewayProcess(env, target.resolve("crash-gateway.log")).start()) {
+        gw.awaitReady(Duration.ofSeconds(90));
+        HttpResponse<String> keyed = http.send(http.request("/v1/namespaces/acme/functions/work/invocations", KEY)
+            .header("idempotency-key", "before-the-crash").POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        assertThat(keyed.statusCode()).isEqualTo(202);
+        idempotentId = new JsonObject(keyed.body()).getString("id");
+
+        // Load from 16 clients; kill once enough is accepted and some of it is delivered.
+        AtomicBoolean go = new AtomicBoolean(true);
+        ExecutorService clients = Executors.newFixedThreadPool(16);
+        CountDownLatch enough = new CountDownLatch(1500);
+        for (int c = 0; c < 16; c++) {
+          clients.submit(() -> {
+            while (go.get()) {
+              try {
+                HttpResponse<String> r = http.invoke(KEY, "acme", "work", "{\"x\":1}");
+                if (r.statusCode() == 202) {
+                  accepted.add(new JsonObject(r.body()).getString("id"));
+                  enough.countDown();
+                }
+              } catch (RuntimeException e) {
+                // the process is gone: refused or reset, which is not a 202
+              }
+            }
+          });
+        }
+        assertThat(enough.await(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(fn.callsById()).isNotEmpty();
+        gw.kill();
+        go.set(false);
+        clients.shutdown();
+        assertThat(clients.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
+      }
+      int executedBeforeRestart = fn.callsById().size();
+
+      try (GatewayProcess gw = new GatewayProcess(env, target.resolve("crash-gateway.log")).start()) {
+        gw.awaitReady(Duration.ofSeconds(90));
+        List<String> ids = new ArrayList<>(accepted);
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+          for (String id : ids) assertThat(TERMINAL).as(id).contains(http.status(id, KEY).getString("status"));
+        });
+        long neverRan = ids.stream().filter(id -> fn.callsFor(id) == 0).count();
+        long duplicates = ids.stream().mapToLong(id -> Math.max(0, fn.callsFor(id) - 1)).sum();
+        long succeeded = ids.stream().filter(id -> "succeeded".equals(http.status(id, KEY).getString("status"))).count();
+        String report = "accepted=%d succeeded=%d executedBeforeKill=%d neverRan=%d duplicateExecutions=%d"
+            .formatted(ids.size(), succeeded, executedBeforeRestart, neverRan, duplicates);
+        System.out.println("CrashIT: " + report);
+        Files.writeString(target.resolve("crash-report.txt"), report + "\n");
+        assertThat(neverRan).isZero();
+        assertThat(succeeded).isEqualTo(ids.size());
+
+        // The idempotency key still names the same invocation after the crash.
+        HttpResponse<String> again = http.send(http.request("/v1/namespaces/acme/functions/work/invocations", KEY)
+            .header("idempotency-key", "before-the-crash").POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        assertThat(new JsonObject(again.body()).getString("id")).isEqualTo(idempotentId);
+        assertThat(again.headers().firstValue("idempotent-replayed")).contains("true");
+
+        assertThat(gw.terminate()).as("exit code after SIGTERM").isZero();
+      }
+    }
+  }
+}

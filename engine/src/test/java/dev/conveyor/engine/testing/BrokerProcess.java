@@ -1,0 +1,75 @@
+package dev.conveyor.engine.testing;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.conveyor.engine.kafka.EmbeddedKafka;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real KRaft broker in its own JVM ({@code kafka.Kafka server.properties}), so a test can stop
+ * and restart it under a running gateway. Same ports and data across restarts.
+ */
+public final class BrokerProcess implements AutoCloseable {
+  private final Path dir;
+  private final int port = EmbeddedKafka.freePort();
+  private final int controllerPort = EmbeddedKafka.freePort();
+  private Process process;
+
+  public BrokerProcess(Path dir) {
+    this.dir = dir;
+  }
+
+  public String bootstrap() {
+    return "127.0.0.1:" + port;
+  }
+
+  public BrokerProcess start() {
+    try {
+      Properties props = EmbeddedKafka.brokerProperties(dir.resolve("log"), port, controllerPort);
+      EmbeddedKafka.formatIfNeeded(dir.resolve("log"), props);
+      Path file = dir.resolve("server.properties");
+      try (OutputStream out = Files.newOutputStream(file)) {
+        props.store(out, "test broker");
+      }
+      String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+          "kafka.Kafka", file.toString());
+      pb.redirectErrorStream(true);
+      pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile()));
+      process = pb.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(this::listening);
+    return this;
+  }
+
+  private boolean listening() {
+    if (!process.isAlive()) throw new IllegalStateException("broker exited; see " + dir.resolve("broker.log"));
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process != null && process.isAlive()) kill();
+  }
+}

@@ -1,0 +1,83 @@
+package dev.conveyor.engine.testing;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gateway as its own OS process ({@code Main up}), as an operator runs it, so a test can kill
+ * it with SIGKILL. It uses the test JVM's classpath; its output goes to a log file.
+ */
+public final class GatewayProcess implements AutoCloseable {
+  private final Map<String, String> env;
+  private final Path log;
+  private final int adminPort;
+  private Process process;
+
+  public GatewayProcess(Map<String, String> env, Path log) {
+    this.env = env;
+    this.log = log;
+    this.adminPort = Integer.parseInt(env.get("CONVEYOR_ADMIN_PORT"));
+  }
+
+  public GatewayProcess start() {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+        "dev.conveyor.engine.Main", "up");
+    pb.environment().putAll(env);
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    try {
+      process = pb.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return this;
+  }
+
+  public GatewayProcess awaitReady(Duration atMost) {
+    HttpClient client = HttpClient.newHttpClient();
+    await().atMost(atMost).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
+      if (!process.isAlive()) throw new IllegalStateException("the gateway exited with " + process.exitValue() + "; see " + log);
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/readyz"))
+          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200;
+    });
+    return this;
+  }
+
+  /** SIGKILL: no drain, no flush, no goodbye. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM, then the exit code (the gateway drains first). */
+  public int terminate() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      return -1;
+    }
+    return process.exitValue();
+  }
+
+  public File logFile() {
+    return log.toFile();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process != null && process.isAlive()) kill();
+  }
+}
