@@ -46,8 +46,7 @@ public final class ConfigLoader {
     try {
       root = YAML.readTree(Files.readString(file));
     } catch (IOException e) {
-      String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
-      throw new ConfigException(file.toString(), "cannot be read as YAML (" + why + ")");
+      throw new ConfigException(file.toString(), "cannot be read as YAML (" + firstLine(e) + ")");
     }
     return parse(root, env);
   }
@@ -56,12 +55,20 @@ public final class ConfigLoader {
     try {
       return parse(YAML.readTree(yaml), env);
     } catch (IOException e) {
-      throw new ConfigException("(config)", "not valid YAML");
+      throw new ConfigException("(config)", "not valid YAML (" + firstLine(e) + ")");
     }
   }
 
+  private static final Set<String> TOP_LEVEL = Set.of("server", "kafka", "tenants", "functions", "metering",
+      "dispatch", "status", "samples", "knative", "connectors");
+
   static ConveyorConfig parse(JsonNode rootNode, Map<String, String> env) {
     YamlNode root = new YamlNode("", rootNode);
+    if (rootNode != null && rootNode.isObject()) {
+      rootNode.fieldNames().forEachRemaining(f -> {
+        if (!TOP_LEVEL.contains(f)) throw new ConfigException(f, "unknown key");
+      });
+    }
 
     YamlNode s = root.child("server");
     Server server = new Server(
@@ -149,6 +156,10 @@ public final class ConfigLoader {
     root.rejectUnread();
     return new ConveyorConfig(server, kafka, List.copyOf(tenants), List.copyOf(functions), metering,
         dispatch, status, samples, knative, connectors);
+  }
+
+  private static String firstLine(Exception e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
   }
 
   private static int envPort(Map<String, String> env, String name, int dflt) {

@@ -1,0 +1,126 @@
+package dev.conveyor.engine.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+  private static final String SHA = "c48a01f49fd0f2cc404bc3cbbc80e91457a3d41bb429a695243de4c61794155c";
+
+  private static String minimal(String tenantExtra, String functions) {
+    return """
+        tenants:
+          - name: acme
+            namespaces: [acme]
+            apiKeys: [ { sha256: "%s", roles: [invoke] } ]
+        %s
+        functions: %s
+        """.formatted(SHA, tenantExtra, functions.equals("[]") ? "[]" : "\n" + functions);
+  }
+
+  @Test
+  void shouldLoadTheSpecExampleWithItsValues() {
+    String yaml = """
+        server: { port: 8080, adminPort: 9090 }
+        kafka: { bootstrapServers: "" }
+        tenants:
+          - name: acme
+            namespaces: [acme]
+            apiKeys: [ { sha256: "%s", roles: [invoke, read, usage] } ]
+            limits: { maxConcurrency: 50, ratePerSecond: 500, burst: 1000, maxQueued: 100000, maxPayloadBytes: 1048576 }
+        functions:
+          - namespace: acme
+            name: resize
+            url: http://127.0.0.1:8081/echo
+            memoryMiB: 256
+            concurrency: 20
+            delivery:
+              retry: 2
+              backoffPolicy: exponential
+              backoffDelay: PT1S
+              backoffMax: PT5M
+              maxEventAge: PT6H
+              timeout: PT30S
+              retryOnStatus: [408, 429, 500, 502, 503, 504]
+              deadLetter: { topic: conveyor.deadletter }
+              onSuccess: { url: "http://example.com" }
+              onFailure: { topic: "failures" }
+            circuitBreaker: { failureRateThreshold: 50, minimumCalls: 20, openFor: PT30S }
+        knative: { enabled: false, namespaces: [acme] }
+        metering: { source: "//conveyor/local", billingGranularityMs: 1 }
+        """.formatted(SHA);
+    ConveyorConfig c = ConfigLoader.parse(yaml, Map.of());
+    assertThat(c.kafka().embedded()).isTrue();
+    assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
+    ConveyorConfig.FunctionSpec f = c.functions().get(0);
+    assertThat(f.memoryMiB()).isEqualTo(256);
+    assertThat(f.delivery().retry()).isEqualTo(2);
+    assertThat(f.delivery().timeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(f.delivery().retryOnStatus()).contains(503).doesNotContain(400);
+    assertThat(f.delivery().deadLetterTopic()).isEqualTo("conveyor.deadletter");
+    assertThat(c.metering().source()).isEqualTo("//conveyor/local");
+  }
+
+  @Test
+  void shouldLoadTheShippedDefaultConfig() throws Exception {
+    Path file = Path.of("..", "config", "conveyor.yaml");
+    ConveyorConfig c = ConfigLoader.load(file, Map.of());
+    assertThat(c.samples().enabled()).isTrue();
+    assertThat(c.functions()).extracting(ConveyorConfig.FunctionSpec::name).contains("echo", "sleep", "flaky");
+  }
+
+  @Test
+  void shouldLetTheEnvironmentWinOverTheFile() {
+    ConveyorConfig c = ConfigLoader.parse(minimal("", "[]"),
+        Map.of("CONVEYOR_HTTP_PORT", "18080", "CONVEYOR_ADMIN_PORT", "19090", "KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"));
+    assertThat(c.server().port()).isEqualTo(18080);
+    assertThat(c.server().adminPort()).isEqualTo(19090);
+    assertThat(c.kafka().embedded()).isFalse();
+    assertThat(c.kafka().bootstrapServers()).isEqualTo("kafka:9092");
+  }
+
+  @Test
+  void shouldNameTheKeyOfABadApiKeyHash() {
+    String yaml = minimal("", "[]").replace(SHA, "not-hex");
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("tenants[0].apiKeys[0].sha256:");
+  }
+
+  @Test
+  void shouldRefuseUnknownKeysAsTypos() {
+    String yaml = minimal("", "[]").replace("    apiKeys:", "    limts: { maxConcurrency: 5 }\n    apiKeys:");
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of())).hasMessage("tenants[0].limts: unknown key");
+    assertThatThrownBy(() -> ConfigLoader.parse("tenant: []\n", Map.of())).hasMessage("tenant: unknown key");
+  }
+
+  @Test
+  void shouldNameBadDurationsUrlsRolesAndNumbers() {
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "  - { namespace: acme, name: f, url: \"http://x/f\", delivery: { timeout: 30s } }"), Map.of()))
+        .hasMessageStartingWith("functions[0].delivery.timeout:");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "  - { namespace: acme, name: f, url: \"ftp://x/f\" }"), Map.of()))
+        .hasMessageStartingWith("functions[0].url:");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]").replace("[invoke]", "[root]"), Map.of()))
+        .hasMessageStartingWith("tenants[0].apiKeys[0].roles:");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "  - { namespace: acme, name: f, url: \"http://x/f\", memoryMiB: -1 }"), Map.of()))
+        .hasMessageStartingWith("functions[0].memoryMiB:");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]"), Map.of("CONVEYOR_HTTP_PORT", "eighty")))
+        .hasMessageStartingWith("CONVEYOR_HTTP_PORT:");
+  }
+
+  @Test
+  void shouldRefuseDuplicatesAndEmptyTenants() {
+    assertThatThrownBy(() -> ConfigLoader.parse("tenants: []\n", Map.of())).hasMessageStartingWith("tenants:");
+    String twice = "  - { namespace: acme, name: f, url: \"http://x/f\" }\n  - { namespace: acme, name: f, url: \"http://x/g\" }";
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", twice), Map.of())).hasMessageStartingWith("functions[1]:");
+  }
+
+  @Test
+  void shouldExplainYamlThatDoesNotParse() {
+    assertThatThrownBy(() -> ConfigLoader.parse("tenants: [ {", Map.of())).isInstanceOf(ConfigException.class);
+  }
+}

@@ -1,0 +1,35 @@
+package dev.conveyor.engine.dispatch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class OffsetTrackerTest {
+  @Test
+  void shouldCommitOnlyUpToTheLowestUnfinishedRecord() {
+    OffsetTracker t = new OffsetTracker();
+    var a = t.track(10);
+    var b = t.track(11);
+    var c = t.track(12);
+    c.done();
+    assertThat(t.committable()).isEqualTo(10);
+    a.done();
+    assertThat(t.committable()).isEqualTo(11);
+    b.done();
+    assertThat(t.committable()).isEqualTo(13);
+  }
+
+  @Test
+  void shouldReportAnAdvanceOnlyOnce() {
+    OffsetTracker t = new OffsetTracker();
+    assertThat(t.advance()).isEqualTo(-1);
+    t.track(0).done();
+    assertThat(t.advance()).isEqualTo(1);
+    assertThat(t.advance()).isEqualTo(-1);
+    var s = t.track(1);
+    assertThat(t.advance()).isEqualTo(-1);
+    assertThat(t.inFlight()).isEqualTo(1);
+    s.done();
+    assertThat(t.advance()).isEqualTo(2);
+  }
+}

@@ -1,0 +1,59 @@
+package dev.conveyor.engine.status;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationState;
+import dev.conveyor.engine.api.InvocationStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class StatusStoreTest {
+  private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
+  private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
+
+  private Invocation inv(String id, String key) {
+    return new Invocation(id, "acme", "acme", "echo", null, new byte[0], null, Map.of(), now.get(), key, null);
+  }
+
+  @Test
+  void shouldApplyNewerVersionsAndIgnoreOlderOnes() {
+    InvocationStatus queued = InvocationStatus.queued(inv("a", null));
+    InvocationStatus running = queued.running(1, now.get());
+    assertThat(store.apply(running, null)).isTrue();
+    assertThat(store.apply(queued, null)).isFalse();
+    assertThat(store.get("a").orElseThrow().status().status()).isEqualTo(InvocationState.running);
+  }
+
+  @Test
+  void shouldNeverReplaceATerminalStatus() {
+    InvocationStatus queued = InvocationStatus.queued(inv("b", null));
+    InvocationStatus cancelled = queued.end(InvocationState.cancelled, now.get(), "cancelled");
+    InvocationStatus running = queued.running(1, now.get());
+    InvocationStatus succeeded = running.attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null);
+    store.apply(cancelled, null);
+    assertThat(store.apply(running, null)).isFalse();
+    assertThat(store.apply(succeeded, null)).isFalse();
+    assertThat(store.get("b").orElseThrow().status().status()).isEqualTo(InvocationState.cancelled);
+  }
+
+  @Test
+  void shouldLetATerminalStatusWinATieWithAnAttempt() {
+    InvocationStatus queued = InvocationStatus.queued(inv("c", null));
+    store.apply(queued.running(1, now.get()), null);
+    assertThat(store.apply(queued.end(InvocationState.cancelled, now.get(), null), null)).isTrue();
+  }
+
+  @Test
+  void shouldRememberIdempotencyKeysForTheWindowOnly() {
+    store.apply(InvocationStatus.queued(inv("d", "k1")), null);
+    assertThat(store.idempotent("acme", "acme", "echo", "k1")).contains("d");
+    assertThat(store.idempotent("acme", "acme", "other", "k1")).isEmpty();
+    assertThat(store.idempotent("globex", "acme", "echo", "k1")).isEmpty();
+    now.set(now.get().plus(Duration.ofHours(25)));
+    assertThat(store.idempotent("acme", "acme", "echo", "k1")).isEmpty();
+  }
+}
