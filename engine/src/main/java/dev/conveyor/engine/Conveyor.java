@@ -102,7 +102,7 @@ public final class Conveyor implements AutoCloseable {
     KafkaSender sender = new KafkaSender(clients.producer("conveyor-producer"));
     closeInOrder.add(0, sender);
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
-    reader = new StatusReader(clients, store, topics.status()).start();
+    reader = new StatusReader(clients, admin, store, topics.status(), topics.invocations(), config.dispatch().group()).start();
     closeInOrder.add(0, reader);
     health = new KafkaHealth(vertx, admin, 1000);
     closeInOrder.add(0, health);
@@ -116,7 +116,9 @@ public final class Conveyor implements AutoCloseable {
         topics.deadletter(), metrics, clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
-    dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
+    if (config.dispatch().enabled()) {
+      dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
+    }
 
     if (config.samples().enabled()) {
       SampleFunctions samples = new SampleFunctions(config.samples().port());

@@ -132,6 +132,7 @@ public final class ConfigLoader {
 
     YamlNode d = root.child("dispatch");
     Dispatch dispatch = new Dispatch(
+        d.bool("enabled", true),
         d.string("group", "conveyor-dispatch"),
         d.integer("maxInFlight", 512, 1, 100_000),
         d.integer("maxResultBytes", 1024 * 1024, 0, 64 * 1024 * 1024));

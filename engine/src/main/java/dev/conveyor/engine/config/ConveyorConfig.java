@@ -66,8 +66,11 @@ public record ConveyorConfig(
 
   public record Metering(String source, int billingGranularityMs) {}
 
-  /** Per replica: at most {@code maxInFlight} invocations are being delivered at once. */
-  public record Dispatch(String group, int maxInFlight, int maxResultBytes) {}
+  /**
+   * Per replica: at most {@code maxInFlight} invocations are being delivered at once. A replica
+   * with {@code enabled: false} only accepts (and serves status); others deliver.
+   */
+  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes) {}
 
   public record StatusSettings(long cacheMaxBytes, Duration idempotencyWindow, Duration retention) {}
 

@@ -11,6 +11,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -36,19 +37,24 @@ public final class KafkaClients {
     return m;
   }
 
-  /** Accepted means stored: acks=all, idempotent, and a bounded wait so a dead broker answers 503. */
+  /**
+   * Accepted means stored: acks=all and idempotence are enforced whatever the config says; the
+   * rest (batching, compression) are defaults an operator may tune under kafka.clientProperties.
+   * A bounded delivery timeout makes a dead broker answer 503 instead of hanging.
+   */
   public KafkaProducer<String, byte[]> producer(String clientId) {
-    Map<String, Object> m = common(clientId);
+    Map<String, Object> m = new HashMap<>();
     int delivery = (int) settings.deliveryTimeout().toMillis();
-    m.put(ProducerConfig.ACKS_CONFIG, "all");
-    m.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     m.put(ProducerConfig.LINGER_MS_CONFIG, settings.lingerMs());
-    m.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-    m.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    m.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
+    m.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
     m.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
     m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1000, delivery / 2));
     m.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, delivery);
     m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, delivery);
+    m.putAll(common(clientId));
+    m.put(ProducerConfig.ACKS_CONFIG, "all");
+    m.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     m.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
     m.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     return new KafkaProducer<>(m);
@@ -73,6 +79,10 @@ public final class KafkaClients {
 
   public KafkaConsumer<String, byte[]> consumer(String clientId, String group) {
     return new KafkaConsumer<>(new HashMap<>(consumerConfig(clientId, group)));
+  }
+
+  public KafkaConsumer<String, byte[]> consumer(String clientId, String group, Deserializer<byte[]> values) {
+    return new KafkaConsumer<>(new HashMap<String, Object>(consumerConfig(clientId, group)), new StringDeserializer(), values);
   }
 
   public Admin admin(String clientId) {

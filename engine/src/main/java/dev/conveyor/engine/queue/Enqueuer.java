@@ -7,9 +7,10 @@ import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
 
 /**
- * Stores an accepted invocation: the invocation itself on the queue topic and its {@code queued}
- * status on the status topic, both with acks=all, sent together so they share produce requests.
- * The future completes only when both are stored; only then may the caller answer 202.
+ * Stores an accepted invocation on the queue topic with acks=all; the future completes only when
+ * it is stored, and only then may the caller answer 202. One record per accept: the invocation
+ * record is also what makes it {@code queued} on every replica (the status reader reads its
+ * headers), so no separate status record is written until the dispatcher starts it.
  */
 public final class Enqueuer {
   private final KafkaSender sender;
@@ -23,21 +24,10 @@ public final class Enqueuer {
   }
 
   public Future<InvocationStatus> enqueue(Invocation inv) {
-    InvocationStatus queued = InvocationStatus.queued(inv);
-    Future<?> stored = sender.send(InvocationCodec.encode(topic, inv));
-    Future<?> visible = sender.send(status.record(queued, null));
-    return Future.all(stored, visible).transform(ar -> {
-      if (ar.succeeded()) {
-        status.apply(queued, null);
-        return Future.succeededFuture(queued);
-      }
-      if (visible.succeeded()) {
-        // The status is stored but the invocation may not be: end it, so nobody waits for it and a
-        // copy that did get stored (an ambiguous timeout) is skipped by the dispatcher.
-        status.write(queued.end(dev.conveyor.engine.api.InvocationState.failed, queued.acceptedAt(),
-            "not accepted: the invocation could not be stored"), null);
-      }
-      return Future.failedFuture(ar.cause());
+    return sender.send(InvocationCodec.encode(topic, inv)).map(md -> {
+      InvocationStatus queued = InvocationStatus.queued(inv);
+      status.apply(queued, null); // this replica reads its own 202 at once
+      return queued;
     });
   }
 }

@@ -47,10 +47,15 @@ public final class InvocationCodec {
 
   /** @throws IllegalArgumentException when a required header is missing (not a Conveyor record) */
   public static Invocation decode(ConsumerRecord<String, byte[]> r) {
+    return decode(r.headers(), r.value());
+  }
+
+  /** The invocation from headers alone (payload empty): what the status reader needs. */
+  public static Invocation decode(Headers headers, byte[] value) {
     String id = null, tenant = null, ns = null, fn = null, ct = null, idem = null, query = null, tp = null;
     long at = -1;
     Map<String, String> pass = new LinkedHashMap<>();
-    for (Header hd : r.headers()) {
+    for (Header hd : headers) {
       String k = hd.key();
       String v = hd.value() == null ? null : new String(hd.value(), StandardCharsets.UTF_8);
       switch (k) {
@@ -71,7 +76,7 @@ public final class InvocationCodec {
     if (id == null || tenant == null || ns == null || fn == null || at < 0) {
       throw new IllegalArgumentException("not an invocation record");
     }
-    byte[] payload = r.value() == null ? new byte[0] : r.value();
+    byte[] payload = value == null ? new byte[0] : value;
     return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp);
   }
 

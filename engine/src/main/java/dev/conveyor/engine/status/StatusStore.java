@@ -14,11 +14,12 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Status and results of invocations, visible from every replica: each change is written to the
- * compacted {@code conveyor.status} topic (acks=all) and every replica materialises that topic
- * into a bounded Caffeine cache ({@link StatusReader}). Changes are applied only as read back from
- * the topic, so every replica applies the same changes in the same order (the one exception is
- * {@code queued}, applied by the accepting replica at once so it reads its own 202).
+ * Status and results of invocations, visible from every replica: each change after {@code queued}
+ * is written to the compacted {@code conveyor.status} topic (acks=all), and every replica
+ * materialises that topic and the queue's headers into a bounded Caffeine cache
+ * ({@link StatusReader}). Changes are applied only as read back from Kafka, so every replica
+ * applies the same changes in the same order (the one exception is {@code queued}, applied by the
+ * accepting replica at once so it reads its own 202).
  *
  * <p>Updates apply in {@code version} order; a terminal status is never replaced: when a cancel
  * races the last attempt, whichever the topic holds first wins, everywhere.

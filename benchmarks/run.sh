@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs a benchmark scenario and writes benchmarks/results/<scenario>.{json,md,png}.
+#   benchmarks/run.sh accept [--connections 64] [--seconds 10] [--rounds 3] [--no-dispatch]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+mvn -B -q -DskipTests package >&2
+exec java -Xmx1g -cp "benchmarks/target/conveyor-benchmarks.jar:benchmarks/target/lib/*" dev.conveyor.bench.Bench "$@"

@@ -1,0 +1,60 @@
+package dev.conveyor.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** A JVM of the benchmark (broker, gateway, baseline) on this machine's classpath. */
+final class ChildProcess implements AutoCloseable {
+  private final Process process;
+  private final String name;
+
+  private ChildProcess(String name, Process process) {
+    this.name = name;
+    this.process = process;
+  }
+
+  static ChildProcess java(String name, String heap, Map<String, String> env, Path log, String... mainAndArgs) {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("java.class.path")));
+    cmd.addAll(List.of(mainAndArgs));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().putAll(env);
+    try {
+      return new ChildProcess(name, pb.start());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Waits until {@code port} accepts connections (bounded). */
+  ChildProcess awaitPort(int port, int seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) throw new IllegalStateException(name + " exited with " + process.exitValue());
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        return this;
+      } catch (IOException e) {
+        Thread.sleep(200); // polling a child's port during start-up, outside any measurement
+      }
+    }
+    throw new IllegalStateException(name + " did not listen on " + port + " within " + seconds + " s");
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly();
+  }
+}
