@@ -93,10 +93,16 @@ public final class Bench {
       for (int r = 1; r <= rounds; r++) {
         for (String target : List.of("baseline", "gateway")) {
           int port = target.equals("gateway") ? gatewayPort : barePort;
+          ChildProcess server = target.equals("gateway") ? gateway : bare;
+          double[] cpu0 = {server.cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
           LoadGenerator.Run run = load.run(target, r, port, path, KEY, body, connections, seconds, 202);
+          double[] cpu1 = {server.cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
           runs.add(run);
-          System.err.printf("round %d %-8s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d%n", r, target, run.throughput(),
-              run.latencyMicros().getValueAtPercentile(50) / 1000.0, run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed());
+          double k = run.ok() / 1000.0;
+          System.err.printf("round %d %-8s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: server %.0f broker %.0f load %.0f%n",
+              r, target, run.throughput(), run.latencyMicros().getValueAtPercentile(50) / 1000.0,
+              run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(),
+              (cpu1[0] - cpu0[0]) * 1000 / k, (cpu1[1] - cpu0[1]) * 1000 / k, (cpu1[2] - cpu0[2]) * 1000 / k);
         }
       }
       heap = gatewayHeap(adminPort);

@@ -23,6 +23,9 @@ final class ChildProcess implements AutoCloseable {
   static ChildProcess java(String name, String heap, Map<String, String> env, Path log, String... mainAndArgs) {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("java.class.path")));
+    // e.g. -Dbench.gateway.jvm=-XX:StartFlightRecording=filename=/tmp/gw.jfr to profile one child
+    String extra = System.getProperty("bench." + name + ".jvm");
+    if (extra != null && !extra.isBlank()) cmd.addAll(3, List.of(extra.trim().split("\\s+")));
     cmd.addAll(List.of(mainAndArgs));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().putAll(env);
@@ -50,6 +53,21 @@ final class ChildProcess implements AutoCloseable {
 
   long pid() {
     return process.pid();
+  }
+
+  /** CPU seconds (user + system) this process has used so far, from /proc (Linux). */
+  double cpuSeconds() {
+    return cpuSeconds(process.pid());
+  }
+
+  static double cpuSeconds(long pid) {
+    try {
+      String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime in USER_HZ ticks
+    } catch (Exception e) {
+      return Double.NaN;
+    }
   }
 
   @Override

@@ -32,12 +32,16 @@ public final class ApiKeyAuthenticator {
     return HexFormat.of().formatHex(sha256(key));
   }
 
-  private static byte[] sha256(String key) {
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
-      return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  });
+
+  private static byte[] sha256(String key) {
+    return SHA256.get().digest(key.getBytes(StandardCharsets.UTF_8));
   }
 
   public Optional<Principal> authenticate(String key) {

@@ -156,10 +156,17 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     return new UUID(hi, lo).toString();
   }
 
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
+
   private static String randomHex(int chars) {
     ThreadLocalRandom r = ThreadLocalRandom.current();
-    StringBuilder sb = new StringBuilder(chars);
-    while (sb.length() < chars) sb.append(String.format("%016x", r.nextLong()));
-    return sb.substring(0, chars);
+    char[] out = new char[chars];
+    long bits = 0;
+    for (int i = 0; i < chars; i++) {
+      if ((i & 15) == 0) bits = r.nextLong();
+      out[i] = HEX[(int) (bits & 15)];
+      bits >>>= 4;
+    }
+    return new String(out);
   }
 }

@@ -81,8 +81,11 @@ public final class KafkaClients {
     return new KafkaConsumer<>(new HashMap<>(consumerConfig(clientId, group)));
   }
 
-  public KafkaConsumer<String, byte[]> consumer(String clientId, String group, Deserializer<byte[]> values) {
-    return new KafkaConsumer<>(new HashMap<String, Object>(consumerConfig(clientId, group)), new StringDeserializer(), values);
+  public KafkaConsumer<String, byte[]> consumer(String clientId, String group, Deserializer<byte[]> values,
+      Map<String, String> overrides) {
+    Map<String, Object> m = new HashMap<>(consumerConfig(clientId, group));
+    m.putAll(overrides);
+    return new KafkaConsumer<>(m, new StringDeserializer(), values);
   }
 
   public Admin admin(String clientId) {

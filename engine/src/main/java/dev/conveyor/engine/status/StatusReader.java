@@ -72,7 +72,10 @@ public final class StatusReader implements AutoCloseable {
 
   public StatusReader(KafkaClients clients, Admin admin, StatusStore store, String statusTopic, String invocationsTopic,
       String dispatchGroup) {
-    this.consumer = clients.consumer("conveyor-status-reader", null, new Values(invocationsTopic));
+    // Status may lag a few ms behind: fetch in batches and skip CRC checks, the reader is on
+    // every replica's hot path for every invocation.
+    this.consumer = clients.consumer("conveyor-status-reader", null, new Values(invocationsTopic), Map.of(
+        "check.crcs", "false", "fetch.min.bytes", "16384", "fetch.max.wait.ms", "20", "max.poll.records", "5000"));
     this.admin = admin;
     this.store = store;
     this.statusTopic = statusTopic;
