@@ -106,10 +106,6 @@ public final class Dispatcher extends VerticleBase {
     return consumer.commit(offsets).onFailure(err -> LOG.warn("offset commit failed: {}", err.toString()));
   }
 
-  public int inFlight() {
-    return inFlight;
-  }
-
   /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */
   @Override
   public Future<?> stop() {

@@ -116,22 +116,22 @@ public final class InvocationRunner {
     long responseBytes = 0;
     long retryAfterMs = -1;
     if (res instanceof AttemptResult.Response r) {
-        http = r.status();
-        responseBytes = r.body().length();
-        result = new StoredResult(r.status(), r.contentType(), r.body().getBytes());
-        boolean ok = r.status() >= 200 && r.status() < 300;
-        outcome = ok ? "success" : "error";
-        error = ok ? null : "function answered " + r.status();
-        retryable = !ok && t.delivery().retryOnStatus().contains(r.status());
-        retryAfterMs = retryAfter(r.retryAfter());
+      http = r.status();
+      responseBytes = r.body().length();
+      result = new StoredResult(r.status(), r.contentType(), r.body().getBytes());
+      boolean ok = r.status() >= 200 && r.status() < 300;
+      outcome = ok ? "success" : "error";
+      error = ok ? null : "function answered " + r.status();
+      retryable = !ok && t.delivery().retryOnStatus().contains(r.status());
+      retryAfterMs = retryAfter(r.retryAfter());
     } else if (res instanceof AttemptResult.Timeout to) {
-        outcome = "timeout";
-        error = "no answer within " + to.afterMs() + " ms";
-        retryable = true;
+      outcome = "timeout";
+      error = "no answer within " + to.afterMs() + " ms";
+      retryable = true;
     } else {
-        outcome = "error";
-        error = ((AttemptResult.TransportError) res).message();
-        retryable = true;
+      outcome = "error";
+      error = ((AttemptResult.TransportError) res).message();
+      retryable = true;
     }
     metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
     metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);

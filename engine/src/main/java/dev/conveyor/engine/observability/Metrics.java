@@ -1,7 +1,6 @@
 package dev.conveyor.engine.observability;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -108,10 +107,6 @@ public final class Metrics implements AutoCloseable {
       Gauge.builder("conveyor.inflight", n, AtomicInteger::get).tags("tenant", t).register(registry);
       return n;
     });
-  }
-
-  public DistributionSummary summary(String name) {
-    return DistributionSummary.builder(name).register(registry);
   }
 
   @Override
