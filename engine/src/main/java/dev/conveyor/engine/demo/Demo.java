@@ -81,6 +81,7 @@ public final class Demo {
           - { namespace: demo, name: flaky, url: "%s/flaky", memoryMiB: 256, delivery: %s }
           - { namespace: demo, name: sleep, url: "%s/sleep", memoryMiB: 512, delivery: %s }
         samples: { enabled: true, port: %d }
+        dispatch: { maxInFlight: 64 }
         metering: { source: "//conveyor/demo" }
         """.formatted(dev.conveyor.engine.auth.ApiKeyAuthenticator.sha256Hex(KEY), url, delivery, url, delivery, url,
         delivery, samplesPort);
