@@ -22,6 +22,7 @@ import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.samples.SampleFunctions;
+import dev.conveyor.engine.status.QueueLookup;
 import dev.conveyor.engine.status.StatusReader;
 import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.DeploymentOptions;
@@ -102,13 +103,16 @@ public final class Conveyor implements AutoCloseable {
     KafkaSender sender = new KafkaSender(clients.producer("conveyor-producer"));
     closeInOrder.add(0, sender);
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
-    reader = new StatusReader(clients, admin, store, topics.status(), topics.invocations(), config.dispatch().group()).start();
+    reader = new StatusReader(clients, store, topics.status()).start();
     closeInOrder.add(0, reader);
     health = new KafkaHealth(vertx, admin, 1000);
     closeInOrder.add(0, health);
     await(reader.caughtUp(), 120, "replaying " + topics.status());
     LOG.info("status replayed: {} invocations known", store.size());
 
+    int queuePartitions = queuePartitions(admin);
+    QueueLookup queueLookup = new QueueLookup(clients, topics.invocations(), queuePartitions, config.status().retention(), clock);
+    closeInOrder.add(0, queueLookup);
     FunctionRegistry functions = new FunctionRegistry(config.functions());
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
@@ -128,8 +132,8 @@ public final class Conveyor implements AutoCloseable {
 
     ApiKeyAuthenticator keys = new ApiKeyAuthenticator(config.tenants());
     AuthHandler auth = new AuthHandler(keys);
-    AcceptHandler accept = new AcceptHandler(functions, new Enqueuer(sender, store, topics.invocations()), store, health, metrics, clock);
-    InvocationsHandler invocations = new InvocationsHandler(store, clock);
+    AcceptHandler accept = new AcceptHandler(functions, new Enqueuer(sender, store, topics.invocations(), queuePartitions), store, health, metrics, clock);
+    InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     int maxBody = config.tenants().stream().mapToInt(t -> t.limits().maxPayloadBytes()).max().orElse(1 << 20);
     httpPort = config.server().port() == 0 ? EmbeddedKafka.freePort() : config.server().port();
     adminPort = config.server().adminPort() == 0 ? EmbeddedKafka.freePort() : config.server().adminPort();
@@ -161,6 +165,13 @@ public final class Conveyor implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** The queue's real partition count (an existing topic keeps its own): ids map onto it. */
+  private int queuePartitions(Admin admin) {
+    var description = admin.describeTopics(java.util.List.of(topics.invocations())).allTopicNames().toCompletionStage()
+        .toCompletableFuture();
+    return await(description, 60, "describing " + topics.invocations()).get(topics.invocations()).partitions().size();
   }
 
   private static <T> T await(java.util.concurrent.CompletableFuture<T> f, int seconds, String what) {
@@ -201,6 +212,10 @@ public final class Conveyor implements AutoCloseable {
 
   public Topics topics() {
     return topics;
+  }
+
+  public StatusStore statusStore() {
+    return store;
   }
 
   public Metrics metrics() {

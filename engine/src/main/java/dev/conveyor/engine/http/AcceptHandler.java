@@ -1,6 +1,7 @@
 package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
@@ -17,7 +18,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -145,15 +145,10 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     String traceparent = "00-" + traceId + "-" + randomHex(16) + "-01";
     String query = req.query();
     byte[] payload = body == null ? new byte[0] : body.getBytes();
-    return new Invocation(newId(), p.tenant().name(), ns, fn, req.getHeader("content-type"), payload,
-        query == null || query.isEmpty() ? null : query, pass, clock.get(), idem, traceparent);
-  }
-
-  static String newId() {
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    long hi = (r.nextLong() & 0xffffffffffff0fffL) | 0x0000000000004000L;
-    long lo = (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
-    return new UUID(hi, lo).toString();
+    Instant now = clock.get();
+    return new Invocation(InvocationIds.next(now.toEpochMilli()), p.tenant().name(), ns, fn,
+        req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now, idem,
+        traceparent);
   }
 
   private static final char[] HEX = "0123456789abcdef".toCharArray();

@@ -5,7 +5,9 @@ import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
+import dev.conveyor.engine.status.QueueLookup;
 import dev.conveyor.engine.status.StatusStore;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
@@ -17,41 +19,59 @@ public final class InvocationsHandler {
   private static final Pattern ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
   private final StatusStore store;
+  private final QueueLookup queue;
   private final Supplier<Instant> clock;
 
-  public InvocationsHandler(StatusStore store, Supplier<Instant> clock) {
+  public InvocationsHandler(StatusStore store, QueueLookup queue, Supplier<Instant> clock) {
     this.store = store;
+    this.queue = queue;
     this.clock = clock;
   }
 
-  private StatusStore.Entry find(RoutingContext ctx, Principal p) {
+  /**
+   * The caller's invocation: from the status cache, or, when this replica has not seen it, from
+   * the queue (accepted elsewhere, not started yet). Another tenant's id is 404.
+   */
+  private Future<StatusStore.Entry> find(RoutingContext ctx, Principal p) {
     String id = ctx.pathParam("id");
     if (id == null || !ID.matcher(id).matches()) {
       throw ApiError.badRequest("invalid_id", "Invocation ids look like 2f1c...-...: use the id from the 202 answer.");
     }
-    StatusStore.Entry e = store.get(id).orElse(null);
-    if (e == null || !e.status().tenant().equals(p.tenant().name())) {
-      throw ApiError.notFound("invocation_not_found", "No invocation with this id is known to your tenant.");
-    }
-    return e;
+    Future<StatusStore.Entry> known = store.get(id).map(Future::succeededFuture).orElseGet(() ->
+        queue.find(id).map(inv -> inv.map(i -> {
+          store.apply(InvocationStatus.queued(i), null);
+          return store.get(id).orElse(new StatusStore.Entry(InvocationStatus.queued(i), null));
+        }).orElse(null)));
+    return known.transform(ar -> {
+      if (ar.failed()) return Future.failedFuture(ApiError.unavailable("The invocation could not be looked up now; retry."));
+      StatusStore.Entry e = ar.result();
+      if (e == null || !e.status().tenant().equals(p.tenant().name())) {
+        return Future.failedFuture(ApiError.notFound("invocation_not_found", "No invocation with this id is known to your tenant."));
+      }
+      return Future.succeededFuture(e);
+    });
   }
 
   public void status(RoutingContext ctx) {
     Principal p = AuthHandler.require(ctx, Role.read);
-    json(ctx, 200, find(ctx, p).status());
+    find(ctx, p).onSuccess(e -> json(ctx, 200, e.status())).onFailure(ctx::fail);
   }
 
   public void result(RoutingContext ctx) {
     Principal p = AuthHandler.require(ctx, Role.read);
-    StatusStore.Entry e = find(ctx, p);
+    find(ctx, p).onSuccess(e -> result(ctx, e)).onFailure(ctx::fail);
+  }
+
+  private void result(RoutingContext ctx, StatusStore.Entry e) {
     if (!e.status().status().terminal()) {
       json(ctx, 202, e.status());
       return;
     }
     StoredResult r = e.result();
     if (r == null) {
-      throw ApiError.notFound("result_not_found",
-          "The invocation ended '" + e.status().status() + "' without a function response; see its status for the error.");
+      ctx.fail(ApiError.notFound("result_not_found",
+          "The invocation ended '" + e.status().status() + "' without a function response; see its status for the error."));
+      return;
     }
     var resp = ctx.response().setStatusCode(200).putHeader("x-function-status", Integer.toString(r.httpStatus()));
     if (r.contentType() != null) resp.putHeader("content-type", r.contentType());
@@ -60,7 +80,10 @@ public final class InvocationsHandler {
 
   public void cancel(RoutingContext ctx) {
     Principal p = AuthHandler.require(ctx, Role.invoke);
-    InvocationStatus s = find(ctx, p).status();
+    find(ctx, p).onSuccess(e -> cancel(ctx, e.status())).onFailure(ctx::fail);
+  }
+
+  private void cancel(RoutingContext ctx, InvocationStatus s) {
     if (s.status().terminal()) {
       json(ctx, 409, s);
       return;

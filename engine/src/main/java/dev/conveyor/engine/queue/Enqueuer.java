@@ -1,6 +1,7 @@
 package dev.conveyor.engine.queue;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.status.StatusStore;
@@ -8,24 +9,31 @@ import io.vertx.core.Future;
 
 /**
  * Stores an accepted invocation on the queue topic with acks=all; the future completes only when
- * it is stored, and only then may the caller answer 202. One record per accept: the invocation
- * record is also what makes it {@code queued} on every replica (the status reader reads its
- * headers), so no separate status record is written until the dispatcher starts it.
+ * it is stored, and only then may the caller answer 202. One record per accept: its partition
+ * follows from the id and its timestamp is the accept time, so any replica can find it while it
+ * is queued ({@link dev.conveyor.engine.status.QueueLookup}). With an {@code Idempotency-Key} the
+ * {@code queued} status is stored too, so every replica learns the key.
  */
 public final class Enqueuer {
   private final KafkaSender sender;
   private final StatusStore status;
   private final String topic;
+  private final int partitions;
 
-  public Enqueuer(KafkaSender sender, StatusStore status, String topic) {
+  public Enqueuer(KafkaSender sender, StatusStore status, String topic, int partitions) {
     this.sender = sender;
     this.status = status;
     this.topic = topic;
+    this.partitions = partitions;
   }
 
   public Future<InvocationStatus> enqueue(Invocation inv) {
-    return sender.send(InvocationCodec.encode(topic, inv)).map(md -> {
-      InvocationStatus queued = InvocationStatus.queued(inv);
+    InvocationStatus queued = InvocationStatus.queued(inv);
+    Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv));
+    if (inv.idempotencyKey() != null) {
+      stored = Future.all(stored, sender.send(status.record(queued, null)));
+    }
+    return stored.map(x -> {
       status.apply(queued, null); // this replica reads its own 202 at once
       return queued;
     });

@@ -31,6 +31,11 @@ public final class InvocationCodec {
   private InvocationCodec() {}
 
   public static ProducerRecord<String, byte[]> encode(String topic, Invocation inv) {
+    return encode(topic, null, inv);
+  }
+
+  /** With an explicit partition: the queue's is derived from the id (see InvocationIds). */
+  public static ProducerRecord<String, byte[]> encode(String topic, Integer partition, Invocation inv) {
     Headers h = new RecordHeaders();
     put(h, ID, inv.id());
     put(h, TENANT, inv.tenant());
@@ -42,7 +47,7 @@ public final class InvocationCodec {
     put(h, QUERY, inv.query());
     put(h, TRACEPARENT, inv.traceparent());
     inv.passHeaders().forEach((k, v) -> put(h, PASS + k, v));
-    return new ProducerRecord<>(topic, null, inv.id(), inv.payload(), h);
+    return new ProducerRecord<>(topic, partition, inv.acceptedAt().toEpochMilli(), inv.id(), inv.payload(), h);
   }
 
   /** @throws IllegalArgumentException when a required header is missing (not a Conveyor record) */
