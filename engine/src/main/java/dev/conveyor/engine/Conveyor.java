@@ -74,7 +74,8 @@ public final class Conveyor implements AutoCloseable {
   public static Conveyor start(ConveyorConfig config, Runtime runtime) {
     Conveyor c = new Conveyor(config);
     try {
-      c.boot(runtime, Instant::now);
+      // Milliseconds everywhere: ids (UUIDv7), Kafka timestamps and the API agree on them.
+      c.boot(runtime, () -> Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
       return c;
     } catch (RuntimeException e) {
       c.close();
