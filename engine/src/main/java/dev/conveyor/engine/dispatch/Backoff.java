@@ -2,12 +2,28 @@ package dev.conveyor.engine.dispatch;
 
 import dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy;
 import dev.conveyor.engine.config.ConveyorConfig.Delivery;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
 
-/** The wait before attempt {@code n + 1} after attempt {@code n} failed (no jitter yet). */
-final class Backoff {
-  private Backoff() {}
+/**
+ * The wait before the next attempt after attempt {@code n} failed: the policy's ceiling (delay ×
+ * 2^(n-1), or delay × n), capped by {@code backoffMax}, with full jitter (a uniform draw in
+ * [0, ceiling]) so that retries of many invocations do not arrive together; never less than the
+ * function's {@code Retry-After}, which is itself capped by {@code backoffMax}.
+ */
+public final class Backoff {
+  private final DoubleSupplier random;
 
-  static long delayMs(Delivery d, int failedAttempt) {
+  public Backoff(DoubleSupplier random) {
+    this.random = random;
+  }
+
+  public static Backoff withJitter() {
+    return new Backoff(() -> ThreadLocalRandom.current().nextDouble());
+  }
+
+  /** The ceiling of the draw, before jitter. */
+  static long ceilingMs(Delivery d, int failedAttempt) {
     long base = d.backoffDelay().toMillis();
     long max = d.backoffMax().toMillis();
     long delay;
@@ -16,8 +32,15 @@ final class Backoff {
     } else {
       int shift = Math.min(30, Math.max(0, failedAttempt - 1));
       delay = base << shift;
-      if (delay < 0) delay = max;
     }
+    if (delay < 0) delay = max;
     return Math.max(0, Math.min(delay, max));
+  }
+
+  /** @param retryAfterMs the function's Retry-After in ms, or a negative number when it sent none */
+  public long delayMs(Delivery d, int failedAttempt, long retryAfterMs) {
+    long jittered = Math.round(random.getAsDouble() * ceilingMs(d, failedAttempt));
+    long floor = Math.min(Math.max(0, retryAfterMs), d.backoffMax().toMillis());
+    return Math.max(jittered, floor);
   }
 }

@@ -45,6 +45,7 @@ public final class InvocationRunner {
   private final String defaultDeadLetterTopic;
   private final Metrics metrics;
   private final Supplier<Instant> clock;
+  private final Backoff backoff = Backoff.withJitter();
   private volatile boolean stopping;
   private final Set<Promise<Void>> waiting = ConcurrentHashMap.newKeySet();
 
@@ -150,7 +151,7 @@ public final class InvocationRunner {
       if (retryable && n < t.delivery().retry() + 1) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
         InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF);
-        long delay = Math.max(Backoff.delayMs(t.delivery(), n), Math.min(retryAfterF, t.delivery().backoffMax().toMillis()));
+        long delay = backoff.delayMs(t.delivery(), n, retryAfterF);
         return durably(() -> store.write(retrying, null)).compose(s -> later(delay)).compose(x -> {
           if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
           return attempt(inv, t, retrying);
