@@ -46,12 +46,13 @@ public final class Bench {
 
   static void accept(int connections, int seconds, int rounds, boolean dispatch, Path out) throws Exception {
     Path dir = Files.createTempDirectory("conveyor-bench");
-    int brokerPort = EmbeddedKafka.freePort();
-    int gatewayPort = EmbeddedKafka.freePort();
-    int adminPort = EmbeddedKafka.freePort();
-    int samplesPort = EmbeddedKafka.freePort();
-    int barePort = EmbeddedKafka.freePort();
-    Properties props = EmbeddedKafka.brokerProperties(dir.resolve("kafka"), brokerPort, EmbeddedKafka.freePort());
+    int[] ports = EmbeddedKafka.freePorts(6);
+    int brokerPort = ports[0];
+    int gatewayPort = ports[1];
+    int adminPort = ports[2];
+    int samplesPort = ports[3];
+    int barePort = ports[4];
+    Properties props = EmbeddedKafka.brokerProperties(dir.resolve("kafka"), brokerPort, ports[5]);
     EmbeddedKafka.formatIfNeeded(dir.resolve("kafka"), props);
     Path brokerConfig = dir.resolve("server.properties");
     try (OutputStream o = Files.newOutputStream(brokerConfig)) {

@@ -7,6 +7,8 @@ import dev.conveyor.engine.dispatch.Dispatcher;
 import dev.conveyor.engine.dispatch.InvocationRunner;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.http.AcceptHandler;
+import dev.conveyor.engine.http.Admission;
+import dev.conveyor.engine.http.SyncHandler;
 import dev.conveyor.engine.http.AdminRoutes;
 import dev.conveyor.engine.http.ApiRoutes;
 import dev.conveyor.engine.http.AuthHandler;
@@ -133,18 +135,32 @@ public final class Conveyor implements AutoCloseable {
 
     ApiKeyAuthenticator keys = new ApiKeyAuthenticator(config.tenants());
     AuthHandler auth = new AuthHandler(keys);
-    AcceptHandler accept = new AcceptHandler(functions, new Enqueuer(sender, store, topics.invocations(), queuePartitions), store, health, metrics, clock);
+    Admission admission = new Admission(functions, health, clock);
+    AcceptHandler accept = new AcceptHandler(admission, new Enqueuer(sender, store, topics.invocations(), queuePartitions),
+        store, health, metrics);
+    SyncHandler sync = new SyncHandler(vertx, admission, accept, invoker, usage, metrics, clock);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     int maxBody = config.tenants().stream().mapToInt(t -> t.limits().maxPayloadBytes()).max().orElse(1 << 20);
-    httpPort = config.server().port() == 0 ? EmbeddedKafka.freePort() : config.server().port();
-    adminPort = config.server().adminPort() == 0 ? EmbeddedKafka.freePort() : config.server().adminPort();
+    // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.
+    httpPort = config.server().port() == 0 ? freePortOtherThan(config.server().adminPort(), samplesPort) : config.server().port();
+    adminPort = config.server().adminPort() == 0 ? freePortOtherThan(httpPort, samplesPort) : config.server().adminPort();
+    if (httpPort == adminPort) {
+      throw new IllegalStateException("the API and admin ports are both " + httpPort + "; set server.adminPort to another port");
+    }
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
-    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, invocations, maxBody)),
+    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, maxBody)),
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
     started = true;
     LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}", httpPort, adminPort, bootstrap);
+  }
+
+  private static int freePortOtherThan(int... taken) {
+    for (int p : EmbeddedKafka.freePorts(taken.length + 1)) {
+      if (java.util.Arrays.stream(taken).noneMatch(t -> t == p)) return p;
+    }
+    throw new IllegalStateException("no free port");
   }
 
   private void createTopics(Admin admin) {

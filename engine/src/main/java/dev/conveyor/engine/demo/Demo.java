@@ -54,10 +54,11 @@ public final class Demo {
       System.err.println("demo: cannot create a scratch directory: " + e.getMessage());
       return 1;
     }
-    int samplesPort = EmbeddedKafka.freePort();
+    int[] ports = EmbeddedKafka.freePorts(2);
+    int samplesPort = ports[0];
     ConveyorConfig config = ConfigLoader.parse(yaml(samplesPort), Map.of());
     System.err.println("demo: starting an embedded broker and the gateway in " + dir + " ...");
-    try (Conveyor conveyor = Conveyor.start(config, new Conveyor.Runtime(dir, EmbeddedKafka.freePort()))) {
+    try (Conveyor conveyor = Conveyor.start(config, new Conveyor.Runtime(dir, ports[1]))) {
       return tour(conveyor, count);
     } catch (Exception e) {
       System.err.println("demo: failed: " + e.getMessage());

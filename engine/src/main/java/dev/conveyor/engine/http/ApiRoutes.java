@@ -12,15 +12,17 @@ import io.vertx.ext.web.handler.BodyHandler;
 public final class ApiRoutes {
   private ApiRoutes() {}
 
-  public static Router router(Vertx vertx, AuthHandler auth, AcceptHandler accept, InvocationsHandler invocations,
-      int maxBodyBytes) {
+  public static Router router(Vertx vertx, AuthHandler auth, AcceptHandler accept, SyncHandler sync,
+      InvocationsHandler invocations, int maxBodyBytes) {
     FailureHandler failure = new FailureHandler();
     Router r = Router.router(vertx);
     r.route().failureHandler(failure);
     r.route("/v1/*").handler(auth);
-    r.post("/v1/namespaces/:ns/functions/:fn/invocations")
-        .handler(BodyHandler.create(false).setBodyLimit(maxBodyBytes))
-        .handler(accept);
+    r.route("/async-function/*").handler(auth);
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodyBytes);
+    r.post("/v1/namespaces/:ns/functions/:fn/invocations").handler(body).handler(accept);
+    r.post("/v1/namespaces/:ns/functions/:fn").handler(body).handler(sync);
+    r.post("/async-function/:fn").handler(body).handler(accept::openFaas);
     r.get("/v1/invocations/:id").handler(invocations::status);
     r.get("/v1/invocations/:id/result").handler(invocations::result);
     r.delete("/v1/invocations/:id").handler(invocations::cancel);

@@ -81,7 +81,9 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   public synchronized EmbeddedKafka start() {
     Path logDir = dataDir.resolve("kafka");
-    Properties props = brokerProperties(logDir, port, freePort());
+    int controllerPort = freePort();
+    while (controllerPort == port) controllerPort = freePort();
+    Properties props = brokerProperties(logDir, port, controllerPort);
     formatIfNeeded(logDir, props);
     server = new KafkaRaftServer(new KafkaConfig(props), Time.SYSTEM);
     server.startup();
@@ -94,6 +96,29 @@ public final class EmbeddedKafka implements AutoCloseable {
       server.shutdown();
       server.awaitShutdown();
       server = null;
+    }
+  }
+
+  /** {@code n} distinct free ports: all are held open together, so none is handed out twice. */
+  public static int[] freePorts(int n) {
+    ServerSocket[] held = new ServerSocket[n];
+    try {
+      int[] ports = new int[n];
+      for (int i = 0; i < n; i++) {
+        held[i] = new ServerSocket(0);
+        ports[i] = held[i].getLocalPort();
+      }
+      return ports;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      for (ServerSocket s : held) {
+        try {
+          if (s != null) s.close();
+        } catch (IOException ignored) {
+          // closing a probe socket
+        }
+      }
     }
   }
 

@@ -38,12 +38,13 @@ class CommandLineIT {
   void upServesAnInvocationOfEchoWithTheShippedConfigAndStopsCleanly() throws Exception {
     Assumptions.assumeTrue(free(8081), "the shipped config serves the samples on 8081, which is taken here");
     Path dir = Files.createTempDirectory("conveyor-up");
-    int http = EmbeddedKafka.freePort();
-    int admin = EmbeddedKafka.freePort();
+    int[] ports = EmbeddedKafka.freePorts(3);
+    int http = ports[0];
+    int admin = ports[1];
     ProcessBuilder pb = conveyor(dir, "up");
     pb.environment().put("CONVEYOR_HTTP_PORT", Integer.toString(http));
     pb.environment().put("CONVEYOR_ADMIN_PORT", Integer.toString(admin));
-    pb.environment().put("CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(EmbeddedKafka.freePort()));
+    pb.environment().put("CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
     Process p = pb.start();
     try {
       Http adminHttp = new Http(admin);

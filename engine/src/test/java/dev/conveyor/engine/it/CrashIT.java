@@ -52,13 +52,14 @@ class CrashIT {
             - { namespace: acme, name: work, url: "%s", delivery: { retry: 3, backoffDelay: PT0.05S } }
           dispatch: { maxInFlight: 64 }
           """.formatted(ApiKeyAuthenticator.sha256Hex(KEY), fn.url("/work")));
-      int httpPort = EmbeddedKafka.freePort();
+      int[] ports = EmbeddedKafka.freePorts(3);
+      int httpPort = ports[0];
       Map<String, String> env = Map.of(
           "CONVEYOR_CONFIG", config.toString(),
           "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
           "CONVEYOR_HTTP_PORT", Integer.toString(httpPort),
-          "CONVEYOR_ADMIN_PORT", Integer.toString(EmbeddedKafka.freePort()),
-          "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(EmbeddedKafka.freePort()));
+          "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
+          "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
       Http http = new Http(httpPort);
       Set<String> accepted = ConcurrentHashMap.newKeySet();
       String idempotentId;

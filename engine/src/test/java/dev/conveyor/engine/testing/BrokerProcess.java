@@ -20,8 +20,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BrokerProcess implements AutoCloseable {
   private final Path dir;
-  private final int port = EmbeddedKafka.freePort();
-  private final int controllerPort = EmbeddedKafka.freePort();
+  private final int[] ports = EmbeddedKafka.freePorts(2);
+  private final int port = ports[0];
+  private final int controllerPort = ports[1];
   private Process process;
 
   public BrokerProcess(Path dir) {

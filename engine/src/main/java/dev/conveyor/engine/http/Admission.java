@@ -1,0 +1,104 @@
+package dev.conveyor.engine.http;
+
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationIds;
+import dev.conveyor.engine.auth.Principal;
+import dev.conveyor.engine.config.ConveyorConfig.Role;
+import dev.conveyor.engine.functions.FunctionRegistry;
+import dev.conveyor.engine.functions.FunctionTarget;
+import dev.conveyor.engine.kafka.KafkaHealth;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/**
+ * The checks every invoke passes, async or sync, in this order: role (403), names (400), namespace
+ * ownership (403), function known (404), payload within the tenant's limit (413), Kafka reachable
+ * (503: nothing is stored, nor metered, without it). Then the invocation as the function will get it.
+ */
+public final class Admission {
+  private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  private static final Pattern TRACEPARENT = Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+  /** A request that may go on: who, to what, with which payload. */
+  public record Admitted(Principal principal, FunctionTarget target, Buffer body) {
+    public String tenant() {
+      return principal.tenant().name();
+    }
+  }
+
+  private final FunctionRegistry functions;
+  private final KafkaHealth kafka;
+  private final Supplier<Instant> clock;
+
+  public Admission(FunctionRegistry functions, KafkaHealth kafka, Supplier<Instant> clock) {
+    this.functions = functions;
+    this.kafka = kafka;
+    this.clock = clock;
+  }
+
+  static void checkName(String what, String value) {
+    if (value == null || !NAME.matcher(value).matches()) {
+      throw ApiError.badRequest("invalid_name", "The " + what + " must be a DNS label: lower-case letters, digits and '-', at most 63.");
+    }
+  }
+
+  /** @throws ApiError when the request may not go on */
+  public Admitted admit(RoutingContext ctx, String ns, String fn) {
+    Principal p = AuthHandler.require(ctx, Role.invoke);
+    checkName("namespace", ns);
+    checkName("function name", fn);
+    if (!p.owns(ns)) {
+      throw ApiError.forbidden("namespace_forbidden", "This credential may not invoke functions in namespace '" + ns + "'.");
+    }
+    FunctionTarget target = functions.find(ns, fn).orElseThrow(() -> ApiError.notFound("function_not_found",
+        "No function '" + fn + "' in namespace '" + ns + "'; check the name or deploy it first."));
+    Buffer body = ctx.body().buffer();
+    int size = body == null ? 0 : body.length();
+    if (size > p.tenant().limits().maxPayloadBytes()) {
+      throw new ApiError(413, "payload_too_large",
+          "The payload is " + size + " bytes; this tenant's limit is " + p.tenant().limits().maxPayloadBytes() + ".");
+    }
+    if (!kafka.reachable()) {
+      throw ApiError.unavailable("The queue is unavailable; nothing was stored. Retry later.");
+    }
+    return new Admitted(p, target, body);
+  }
+
+  /** The invocation from the request: caller's ce-* and tracestate kept, the trace continued. */
+  public Invocation invocation(RoutingContext ctx, Admitted a, String idempotencyKey) {
+    var req = ctx.request();
+    Map<String, String> pass = new LinkedHashMap<>();
+    req.headers().forEach(h -> {
+      String name = h.getKey().toLowerCase();
+      if (name.startsWith("ce-") || name.equals("tracestate")) pass.put(name, h.getValue());
+    });
+    String tp = req.getHeader("traceparent");
+    String traceId = tp != null && TRACEPARENT.matcher(tp).matches() && !tp.startsWith("00-00000000000000000000000000000000")
+        ? tp.substring(3, 35) : randomHex(32);
+    String query = req.query();
+    Instant now = clock.get();
+    byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
+    return new Invocation(InvocationIds.next(now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
+        req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
+        idempotencyKey, "00-" + traceId + "-" + randomHex(16) + "-01");
+  }
+
+  private static String randomHex(int chars) {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    char[] out = new char[chars];
+    long bits = 0;
+    for (int i = 0; i < chars; i++) {
+      if ((i & 15) == 0) bits = r.nextLong();
+      out[i] = HEX[(int) (bits & 15)];
+      bits >>>= 4;
+    }
+    return new String(out);
+  }
+}

@@ -1,0 +1,120 @@
+package dev.conveyor.engine.it;
+
+import static dev.conveyor.engine.testing.Gateways.ACME_KEY;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.kafka.EmbeddedKafka;
+import dev.conveyor.engine.testing.FunctionServer;
+import dev.conveyor.engine.testing.FunctionServer.Answer;
+import dev.conveyor.engine.testing.Gateways;
+import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.TestKafka;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Sync invoke through the same admission and metering, and the async compatibility forms. */
+class SyncInvocationIT {
+  static FunctionServer fn;
+  static Conveyor gateway;
+  static Http http;
+
+  @BeforeAll
+  static void start() {
+    fn = new FunctionServer().behave(call -> switch (call.path()) {
+      case "/bad" -> new Answer(400, 0, "{\"error\":\"no such order\"}");
+      case "/slow" -> new Answer(200, 2000, null);
+      default -> Answer.ok();
+    });
+    String functions = """
+        - { namespace: acme, name: echo, url: "%s", memoryMiB: 512 }
+        - { namespace: acme, name: bad, url: "%s" }
+        - { namespace: acme, name: slow, url: "%s", delivery: { timeout: PT0.3S } }
+        - { namespace: acme, name: gone, url: "http://127.0.0.1:%d/nothing-listens" }
+        """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/slow"), EmbeddedKafka.freePort());
+    gateway = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("sync"), functions, null));
+    http = new Http(gateway.httpPort());
+  }
+
+  @AfterAll
+  static void stop() {
+    if (gateway != null) gateway.close();
+    if (fn != null) fn.close();
+  }
+
+  private static HttpResponse<String> sync(String fn, String body, String... headers) {
+    HttpRequest.Builder b = http.request("/v1/namespaces/acme/functions/" + fn, ACME_KEY).header("content-type", "application/json");
+    for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+    return http.send(b.POST(HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
+  @Test
+  void aSyncInvokeAnswersWithTheFunctionsOwnResponseAndIsMetered() {
+    HttpResponse<String> r = sync("echo", "{\"sync\":true}");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("{\"sync\":true}");
+    assertThat(r.headers().firstValue("content-type")).contains("application/json");
+    String id = r.headers().firstValue("x-conveyor-invocation-id").orElseThrow();
+    assertThat(fn.callsFor(id)).isEqualTo(1);
+    assertThat(fn.calls().stream().filter(c -> id.equals(c.invocationId())).findFirst().orElseThrow().attempt()).isEqualTo(1);
+
+    List<JsonObject> usage = AsyncInvocationIT.usageRecords(gateway, u -> u.getJsonObject("data").getString("invocationId").equals(id), 1);
+    JsonObject data = usage.get(0).getJsonObject("data");
+    assertThat(data.getString("mode")).isEqualTo("sync");
+    assertThat(data.getString("outcome")).isEqualTo("success");
+    assertThat(data.getInteger("memoryMiB")).isEqualTo(512);
+  }
+
+  @Test
+  void aFunctionErrorIsRelayedAsIs() {
+    HttpResponse<String> r = sync("bad", "{}");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).isEqualTo("{\"error\":\"no such order\"}");
+  }
+
+  @Test
+  void aSlowFunctionIs504AndAnUnreachableOne502() {
+    HttpResponse<String> slow = sync("slow", "{}");
+    assertThat(slow.statusCode()).isEqualTo(504);
+    assertThat(new JsonObject(slow.body()).getString("error")).isEqualTo("function_timeout");
+    HttpResponse<String> gone = sync("gone", "{}");
+    assertThat(gone.statusCode()).isEqualTo(502);
+    assertThat(new JsonObject(gone.body()).getString("error")).isEqualTo("function_unreachable");
+    assertThat(gone.body()).doesNotContain("Exception");
+  }
+
+  @Test
+  void syncInvokesPassTheSameAdmission() {
+    assertThat(http.send(http.request("/v1/namespaces/acme/functions/nope", ACME_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).statusCode()).isEqualTo(404);
+    assertThat(http.send(http.request("/v1/namespaces/globex/functions/echo", ACME_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).statusCode()).isEqualTo(403);
+    assertThat(http.send(http.request("/v1/namespaces/acme/functions/echo", null)
+        .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void preferRespondAsyncAndTheOpenFaasRouteEnqueueInstead() {
+    HttpResponse<String> r = sync("echo", "{\"later\":1}", "prefer", "respond-async");
+    assertThat(r.statusCode()).isEqualTo(202);
+    String id = new JsonObject(r.body()).getString("id");
+    assertThat(r.headers().firstValue("location")).contains("/v1/invocations/" + id);
+
+    HttpResponse<String> faas = http.send(http.request("/async-function/echo", ACME_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"faas\":1}")).build());
+    assertThat(faas.statusCode()).isEqualTo(202);
+    JsonObject accepted = new JsonObject(faas.body());
+    assertThat(accepted.getString("namespace")).isEqualTo("acme");
+
+    for (String each : List.of(id, accepted.getString("id"))) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(each, ACME_KEY).getString("status")));
+    }
+  }
+}
