@@ -114,7 +114,8 @@ public final class Conveyor implements AutoCloseable {
     LOG.info("status replayed: {} invocations known", store.size());
 
     int queuePartitions = queuePartitions(admin);
-    QueueLookup queueLookup = new QueueLookup(clients, topics.invocations(), queuePartitions, config.status().retention(), clock);
+    QueueLookup queueLookup = new QueueLookup(clients, admin, config.dispatch().group(), topics.invocations(), queuePartitions,
+        config.status().retention(), clock);
     closeInOrder.add(0, queueLookup);
     FunctionRegistry functions = new FunctionRegistry(config.functions());
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
@@ -138,7 +139,9 @@ public final class Conveyor implements AutoCloseable {
     Admission admission = new Admission(functions, health, clock);
     AcceptHandler accept = new AcceptHandler(admission, new Enqueuer(sender, store, topics.invocations(), queuePartitions),
         store, health, metrics);
-    SyncHandler sync = new SyncHandler(vertx, admission, accept, invoker, usage, metrics, clock);
+    // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
+    HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES);
+    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, usage, metrics, clock);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     int maxBody = config.tenants().stream().mapToInt(t -> t.limits().maxPayloadBytes()).max().orElse(1 << 20);
     // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.
@@ -208,6 +211,7 @@ public final class Conveyor implements AutoCloseable {
   public String notReadyReason() {
     if (!started) return "starting";
     if (!health.reachable()) return health.reason();
+    if (!reader.alive()) return "the status reader stopped";
     return null;
   }
 

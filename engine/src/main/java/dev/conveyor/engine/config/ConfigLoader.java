@@ -135,7 +135,7 @@ public final class ConfigLoader {
         d.bool("enabled", true),
         d.string("group", "conveyor-dispatch"),
         d.integer("maxInFlight", 512, 1, 100_000),
-        d.integer("maxResultBytes", 1024 * 1024, 0, 64 * 1024 * 1024));
+        d.integer("maxResultBytes", 1024 * 1024, 0, 4 * 1024 * 1024));
     d.rejectUnread();
 
     YamlNode st = root.child("status");
@@ -188,7 +188,7 @@ public final class ConfigLoader {
         l.integer("ratePerSecond", 500, 1, 10_000_000),
         l.integer("burst", 1000, 1, 10_000_000),
         l.number("maxQueued", 100_000, 1, Long.MAX_VALUE),
-        l.integer("maxPayloadBytes", 1024 * 1024, 1, 64 * 1024 * 1024));
+        l.integer("maxPayloadBytes", 1024 * 1024, 1, 6 * 1024 * 1024));
     l.rejectUnread();
     return new Tenant(name, List.copyOf(namespaces), List.copyOf(keys), limits);
   }

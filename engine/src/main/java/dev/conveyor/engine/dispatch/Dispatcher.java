@@ -103,7 +103,12 @@ public final class Dispatcher extends VerticleBase {
       if (o >= 0) offsets.put(tp, new OffsetAndMetadata(o, ""));
     });
     if (offsets.isEmpty()) return Future.succeededFuture();
-    return consumer.commit(offsets).onFailure(err -> LOG.warn("offset commit failed: {}", err.toString()));
+    return consumer.commit(offsets)
+        .onSuccess(done -> offsets.forEach((tp, om) -> {
+          OffsetTracker t = trackers.get(tp);
+          if (t != null) t.committed(om.getOffset());
+        }))
+        .onFailure(err -> LOG.warn("offset commit failed: {}", err.toString()));
   }
 
   /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */

@@ -16,6 +16,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Instant;
+import org.apache.kafka.common.errors.RetriableException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -100,9 +101,10 @@ public final class InvocationRunner {
     }
     InvocationStatus running = cur.running(n, now);
     if (n == 1) metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
-    return durably(() -> store.write(running, null))
-        .compose(r -> invoker.invoke(inv, t, n))
-        .compose(res -> ended(inv, t, running, n, now, res, dlq));
+    return durably(() -> store.write(running, null)).compose(r -> {
+      Instant start = clock.get(); // billed time starts at the call, not at our own write
+      return invoker.invoke(inv, t, n).compose(res -> ended(inv, t, running, n, start, res, dlq));
+    });
   }
 
   private Future<Void> ended(Invocation inv, FunctionTarget t, InvocationStatus running, int n, Instant start,
@@ -118,7 +120,7 @@ public final class InvocationRunner {
     long retryAfterMs = -1;
     if (res instanceof AttemptResult.Response r) {
       http = r.status();
-      responseBytes = r.body().length();
+      responseBytes = r.bodyBytes();
       result = new StoredResult(r.status(), r.contentType(), r.body().getBytes());
       boolean ok = r.status() >= 200 && r.status() < 300;
       outcome = ok ? "success" : "error";
@@ -179,7 +181,9 @@ public final class InvocationRunner {
 
   private Future<Void> finish(Invocation inv, InvocationStatus terminal, StoredResult result, String outcome) {
     if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
-    return durably(() -> store.write(terminal, result)).map(s -> {
+    return durably(() -> store.write(terminal, result).recover(err -> result != null && !(err instanceof RetriableException)
+        ? store.write(terminal.end(terminal.status(), terminal.finishedAt(), "the result was too large to keep"), null)
+        : Future.failedFuture(err))).map(s -> {
       metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);
       return null;
     });
@@ -206,10 +210,14 @@ public final class InvocationRunner {
     return p.future();
   }
 
-  /** Retries a store until Kafka takes it; gives up only when the process stops. */
+  /** Retries a store until Kafka takes it; gives up only when the process stops, or on errors no retry cures. */
   private <T> Future<T> durably(Supplier<Future<T>> op) {
     return op.get().recover(err -> {
       if (stopping) return Future.failedFuture(err);
+      if (!(err instanceof RetriableException)) {
+        LOG.error("storing to Kafka failed for good: {}", err.toString());
+        return Future.failedFuture(err);
+      }
       LOG.warn("storing to Kafka failed ({}); retrying in {} ms", err.toString(), STORE_RETRY_MS);
       return later(STORE_RETRY_MS).compose(v -> durably(op));
     });

@@ -40,14 +40,15 @@ public final class OffsetTracker {
     return slots.isEmpty() ? next : slots.peekFirst().offset;
   }
 
-  /** Returns the offset to commit if it moved since the last commit, else -1. */
+  /** Returns the offset to commit if it moved past the last successful commit, else -1. */
   public long advance() {
     long c = committable();
-    if (c > committed) {
-      committed = c;
-      return c;
-    }
-    return -1;
+    return c > committed ? c : -1;
+  }
+
+  /** The broker took a commit of {@code offset}; a failed commit is simply tried again. */
+  public void committed(long offset) {
+    committed = Math.max(committed, offset);
   }
 
   public int inFlight() {

@@ -58,7 +58,7 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     }
     if (idem == null) {
       enqueuer.enqueue(admission.invocation(ctx, a, null))
-          .onComplete(ar -> respond(ctx, ar.succeeded() ? ar.result() : null, false, a));
+          .onComplete(ar -> respond(ctx, ar, false, a));
       return;
     }
     String replay = status.idempotent(a.tenant(), ns, fn, idem).orElse(null);
@@ -74,15 +74,22 @@ public final class AcceptHandler implements Handler<RoutingContext> {
       return enqueuer.enqueue(admission.invocation(ctx, a, idem));
     });
     if (mine[0]) f.onComplete(ar -> pendingKeys.remove(key));
-    f.onComplete(ar -> respond(ctx, ar.succeeded() ? ar.result() : null, !mine[0], a));
+    // A request that joined another's write answers on its own context.
+    io.vertx.core.Context own = ctx.vertx().getOrCreateContext();
+    f.onComplete(ar -> own.runOnContext(v -> respond(ctx, ar, !mine[0], a)));
   }
 
-  private void respond(RoutingContext ctx, InvocationStatus s, boolean replayed, Admission.Admitted a) {
-    if (s == null) {
-      kafka.markDown("the last write to Kafka failed");
+  private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<InvocationStatus> ar, boolean replayed, Admission.Admitted a) {
+    if (ar.failed()) {
+      if (ar.cause() instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+        FailureHandler.send(ctx, new ApiError(413, "payload_too_large", "The invocation is too large to store; send a smaller payload."));
+        return;
+      }
+      if (ar.cause() instanceof org.apache.kafka.common.errors.RetriableException) kafka.markDown("the last write to Kafka failed");
       FailureHandler.send(ctx, ApiError.unavailable("The invocation could not be stored; it was not accepted. Retry later."));
       return;
     }
+    InvocationStatus s = ar.result();
     if (!replayed) metrics.accepted(a.tenant(), s.namespace(), s.function());
     accepted(ctx, s, replayed);
   }

@@ -59,7 +59,7 @@ public final class Admission {
     }
     FunctionTarget target = functions.find(ns, fn).orElseThrow(() -> ApiError.notFound("function_not_found",
         "No function '" + fn + "' in namespace '" + ns + "'; check the name or deploy it first."));
-    Buffer body = ctx.body().buffer();
+    Buffer body = RawBodyHandler.body(ctx);
     int size = body == null ? 0 : body.length();
     if (size > p.tenant().limits().maxPayloadBytes()) {
       throw new ApiError(413, "payload_too_large",

@@ -2,7 +2,6 @@ package dev.conveyor.engine.http;
 
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.BodyHandler;
 
 /**
  * The one place that orders the HTTP handler chain; production, tests and benchmarks all build
@@ -19,7 +18,7 @@ public final class ApiRoutes {
     r.route().failureHandler(failure);
     r.route("/v1/*").handler(auth);
     r.route("/async-function/*").handler(auth);
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(maxBodyBytes);
+    RawBodyHandler body = new RawBodyHandler(maxBodyBytes);
     r.post("/v1/namespaces/:ns/functions/:fn/invocations").handler(body).handler(accept);
     r.post("/v1/namespaces/:ns/functions/:fn").handler(body).handler(sync);
     r.post("/async-function/:fn").handler(body).handler(accept::openFaas);

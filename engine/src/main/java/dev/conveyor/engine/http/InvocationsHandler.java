@@ -38,11 +38,16 @@ public final class InvocationsHandler {
       throw ApiError.badRequest("invalid_id", "Invocation ids look like 2f1c...-...: use the id from the 202 answer.");
     }
     Future<StatusStore.Entry> known = store.get(id).map(Future::succeededFuture).orElseGet(() ->
-        queue.find(id).map(inv -> inv.map(i -> {
-          store.apply(InvocationStatus.queued(i), null);
-          return store.get(id).orElse(new StatusStore.Entry(InvocationStatus.queued(i), null));
-        }).orElse(null)));
+        queue.find(id).map(found -> {
+          if (found instanceof QueueLookup.Finished) {
+            throw ApiError.notFound("invocation_not_found", "This invocation finished and its status is no longer kept.");
+          }
+          if (!(found instanceof QueueLookup.Queued q)) return null;
+          store.apply(InvocationStatus.queued(q.invocation()), null);
+          return store.get(id).orElse(new StatusStore.Entry(InvocationStatus.queued(q.invocation()), null));
+        }));
     return known.transform(ar -> {
+      if (ar.failed() && ar.cause() instanceof ApiError e) return Future.failedFuture(e);
       if (ar.failed()) return Future.failedFuture(ApiError.unavailable("The invocation could not be looked up now; retry."));
       StatusStore.Entry e = ar.result();
       if (e == null || !e.status().tenant().equals(p.tenant().name())) {

@@ -63,9 +63,15 @@ public final class SyncHandler implements Handler<RoutingContext> {
       Integer status = null;
       long responseBytes = 0;
       var resp = ctx.response().putHeader("x-conveyor-invocation-id", inv.id());
-      if (res instanceof AttemptResult.Response r) {
+      if (res instanceof AttemptResult.Response r && r.bodyBytes() > r.body().length()) {
         status = r.status();
-        responseBytes = r.body().length();
+        responseBytes = r.bodyBytes();
+        outcome = "error";
+        FailureHandler.send(ctx, new ApiError(502, "function_response_too_large",
+            "The function answered more than " + r.body().length() + " bytes; use the async API and /result, or answer less."));
+      } else if (res instanceof AttemptResult.Response r) {
+        status = r.status();
+        responseBytes = r.bodyBytes();
         outcome = r.status() >= 200 && r.status() < 300 ? "success" : "error";
         resp.setStatusCode(r.status());
         if (r.contentType() != null) resp.putHeader("content-type", r.contentType());

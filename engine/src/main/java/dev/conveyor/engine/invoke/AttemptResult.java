@@ -4,8 +4,8 @@ import io.vertx.core.buffer.Buffer;
 
 /** How one call to a function ended. A closed set: the dispatcher switches over it. */
 public sealed interface AttemptResult {
-  /** The function answered (any status). */
-  record Response(int status, String contentType, String retryAfter, Buffer body) implements AttemptResult {}
+  /** The function answered (any status); {@code body} holds at most the kept bytes of {@code bodyBytes}. */
+  record Response(int status, String contentType, String retryAfter, Buffer body, long bodyBytes) implements AttemptResult {}
 
   /** No answer within the attempt's timeout. */
   record Timeout(long afterMs) implements AttemptResult {}

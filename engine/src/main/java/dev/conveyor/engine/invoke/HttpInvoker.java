@@ -62,8 +62,18 @@ public final class HttpInvoker implements Invoker {
       req.send(Buffer.buffer(inv.payload())).compose(resp -> {
         String ct = resp.getHeader("content-type");
         String retryAfter = resp.getHeader("retry-after");
-        return resp.body().map(b -> (AttemptResult) new AttemptResult.Response(resp.statusCode(), ct, retryAfter,
-            b.length() > maxResponseBytes ? b.slice(0, maxResponseBytes) : b));
+        // Keep at most maxResponseBytes; the rest is read and dropped, so a huge answer costs no memory.
+        Buffer kept = Buffer.buffer();
+        long[] total = {0};
+        Promise<AttemptResult> read = Promise.promise();
+        resp.handler(chunk -> {
+          total[0] += chunk.length();
+          int room = maxResponseBytes - kept.length();
+          if (room > 0) kept.appendBuffer(chunk.length() <= room ? chunk : chunk.slice(0, room));
+        });
+        resp.exceptionHandler(read::tryFail);
+        resp.endHandler(v -> read.tryComplete(new AttemptResult.Response(resp.statusCode(), ct, retryAfter, kept, total[0])));
+        return read.future();
       }).onComplete(done -> {
         vertx.cancelTimer(timer[0]);
         if (timedOut.get()) return;

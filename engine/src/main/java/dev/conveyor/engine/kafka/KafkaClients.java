@@ -48,7 +48,7 @@ public final class KafkaClients {
     m.put(ProducerConfig.LINGER_MS_CONFIG, settings.lingerMs());
     m.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
     m.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
-    m.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
+    m.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 64 * 1024);
     m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1000, delivery / 2));
     m.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, delivery);
     m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, delivery);

@@ -13,6 +13,11 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 /** The topic names of SPEC §6 under the configured prefix, and their creation at start-up. */
 public record Topics(String invocations, String status, String usage, String deadletter) {
+  /**
+   * Largest record on Conveyor's topics. Payloads (6 MiB at most) and kept results (4 MiB at most,
+   * base64 in a status record) stay below it, so no accepted invocation can fail to be stored.
+   */
+  public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
   public static Topics of(String prefix) {
     return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter");
@@ -27,14 +32,16 @@ public record Topics(String invocations, String status, String usage, String dea
     Optional<Short> rf = kafka.replicationFactor() > 0 ? Optional.of(kafka.replicationFactor()) : Optional.empty();
     Optional<Integer> parts = Optional.of(kafka.partitions());
     List<NewTopic> topics = new ArrayList<>();
-    topics.add(new NewTopic(invocations, parts, rf));
+    Map<String, String> sized = Map.of("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES));
+    topics.add(new NewTopic(invocations, parts, rf).configs(sized));
     // Status is a changelog: compaction keeps the latest state per id, retention bounds its age.
     topics.add(new NewTopic(status, parts, rf).configs(Map.of(
+        "max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES),
         "cleanup.policy", "compact,delete",
         "retention.ms", Long.toString(statusSettings.retention().toMillis()),
         "segment.ms", Long.toString(Math.min(statusSettings.retention().toMillis(), 3_600_000L)))));
     topics.add(new NewTopic(usage, parts, rf));
-    topics.add(new NewTopic(deadletter, parts, rf));
+    topics.add(new NewTopic(deadletter, parts, rf).configs(sized));
     CompletableFuture<Void> done = new CompletableFuture<>();
     var result = admin.createTopics(topics).values();
     CompletableFuture<?>[] each = result.values().stream().map(f -> {

@@ -12,7 +12,7 @@ import io.vertx.core.Future;
  * it is stored, and only then may the caller answer 202. One record per accept: its partition
  * follows from the id and its timestamp is the accept time, so any replica can find it while it
  * is queued ({@link dev.conveyor.engine.status.QueueLookup}). With an {@code Idempotency-Key} the
- * {@code queued} status is stored too, so every replica learns the key.
+ * {@code queued} status is stored too, after the invocation, so every replica learns the key.
  */
 public final class Enqueuer {
   private final KafkaSender sender;
@@ -31,7 +31,8 @@ public final class Enqueuer {
     InvocationStatus queued = InvocationStatus.queued(inv);
     Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv));
     if (inv.idempotencyKey() != null) {
-      stored = Future.all(stored, sender.send(status.record(queued, null)));
+      // Only after the invocation is stored: a key must never name an invocation that is not.
+      stored = stored.compose(md -> sender.send(status.record(queued, null)));
     }
     return stored.map(x -> {
       status.apply(queued, null); // this replica reads its own 202 at once

@@ -15,14 +15,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
@@ -39,6 +40,18 @@ import org.apache.kafka.common.serialization.Deserializer;
  * guessing ids costs the caller more than it costs the gateway.
  */
 public final class QueueLookup implements AutoCloseable {
+  /** What the queue says of an id. */
+  public sealed interface Result {}
+
+  /** Queued: on the queue, and not behind the dispatchers' committed offset. */
+  public record Queued(Invocation invocation) implements Result {}
+
+  /** On the queue but behind the committed offset: it finished, and its status left the cache. */
+  public record Finished() implements Result {}
+
+  /** Not on the queue. */
+  public record Unknown() implements Result {}
+
   /** Producers' clocks differ between replicas: search this much around the id's time. */
   private static final long SKEW_MS = 5_000;
   private static final int MAX_SCAN = 50_000;
@@ -56,6 +69,8 @@ public final class QueueLookup implements AutoCloseable {
   }
 
   private final KafkaConsumer<String, byte[]> consumer;
+  private final Admin admin;
+  private final String dispatchGroup;
   private final String topic;
   private final int partitions;
   private final Duration retention;
@@ -64,8 +79,11 @@ public final class QueueLookup implements AutoCloseable {
   private final Cache<String, Boolean> misses = Caffeine.newBuilder()
       .maximumSize(10_000).expireAfterWrite(Duration.ofSeconds(2)).build();
 
-  public QueueLookup(KafkaClients clients, String topic, int partitions, Duration retention, Supplier<Instant> clock) {
+  public QueueLookup(KafkaClients clients, Admin admin, String dispatchGroup, String topic, int partitions, Duration retention,
+      Supplier<Instant> clock) {
     this.consumer = clients.consumer("conveyor-queue-lookup", null, new NoValues(), Map.of("max.poll.records", "2000"));
+    this.admin = admin;
+    this.dispatchGroup = dispatchGroup;
     this.topic = topic;
     this.partitions = partitions;
     this.retention = retention;
@@ -77,28 +95,35 @@ public final class QueueLookup implements AutoCloseable {
     });
   }
 
-  /** Completes on the caller's context; empty when the queue does not hold the id. */
-  public Future<Optional<Invocation>> find(String id) {
+  /**
+   * Completes on the caller's context. Fails (rather than answering {@link Unknown}) when the
+   * queue could not be searched: busy, broker unreachable, or the search hit its bounds.
+   */
+  public Future<Result> find(String id) {
     OptionalLong at = InvocationIds.millis(id);
     long now = clock.get().toEpochMilli();
     if (at.isEmpty() || at.getAsLong() > now + 60_000 || at.getAsLong() < now - retention.toMillis()
         || misses.getIfPresent(id) != null) {
-      return Future.succeededFuture(Optional.empty());
+      return Future.succeededFuture(new Unknown());
     }
     Context ctx = Vertx.currentContext();
-    Promise<Optional<Invocation>> promise = Promise.promise();
+    Promise<Result> promise = Promise.promise();
     try {
       thread.execute(() -> {
-        Optional<Invocation> found;
+        Result result;
         try {
-          found = scan(id, at.getAsLong());
-        } catch (RuntimeException e) {
-          found = Optional.empty();
+          result = scan(id, at.getAsLong());
+          if (result instanceof Unknown) misses.put(id, Boolean.TRUE);
+        } catch (Exception e) {
+          result = null;
         }
-        if (found.isEmpty()) misses.put(id, Boolean.TRUE);
-        Optional<Invocation> result = found;
-        if (ctx == null) promise.complete(result);
-        else ctx.runOnContext(v -> promise.complete(result));
+        Result r = result;
+        Runnable done = () -> {
+          if (r == null) promise.fail("the queue could not be searched");
+          else promise.complete(r);
+        };
+        if (ctx == null) done.run();
+        else ctx.runOnContext(v -> done.run());
       });
     } catch (RejectedExecutionException e) {
       return Future.failedFuture(new IllegalStateException("too many lookups at once"));
@@ -106,23 +131,29 @@ public final class QueueLookup implements AutoCloseable {
     return promise.future();
   }
 
-  private Optional<Invocation> scan(String id, long millis) {
+  private Result scan(String id, long millis) throws Exception {
     TopicPartition tp = new TopicPartition(topic, InvocationIds.partition(id, partitions));
     consumer.assign(List.of(tp));
     OffsetAndTimestamp start = consumer.offsetsForTimes(Map.of(tp, Math.max(0, millis - SKEW_MS)), Duration.ofSeconds(5)).get(tp);
-    if (start == null) return Optional.empty();
+    if (start == null) return new Unknown();
     consumer.seek(tp, start.offset());
     long end = consumer.endOffsets(List.of(tp), Duration.ofSeconds(5)).get(tp);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
     int scanned = 0;
     while (consumer.position(tp) < end && scanned < MAX_SCAN && System.nanoTime() < deadline) {
       for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-        if (id.equals(r.key())) return Optional.of(InvocationCodec.decode(r.headers(), null));
-        if (r.timestamp() > millis + 12 * SKEW_MS) return Optional.empty();
+        if (id.equals(r.key())) {
+          OffsetAndMetadata committed = admin.listConsumerGroupOffsets(dispatchGroup).partitionsToOffsetAndMetadata()
+              .get(5, TimeUnit.SECONDS).get(tp);
+          if (committed != null && r.offset() < committed.offset()) return new Finished();
+          return new Queued(InvocationCodec.decode(r.headers(), null));
+        }
+        if (r.timestamp() > millis + 12 * SKEW_MS) return new Unknown();
         scanned++;
       }
     }
-    return Optional.empty();
+    if (consumer.position(tp) >= end) return new Unknown();
+    throw new IllegalStateException("search bounds reached");
   }
 
   /** Drops waiting lookups and closes the consumer on its own thread (it is not thread-safe). */

@@ -53,6 +53,11 @@ public final class StatusReader implements AutoCloseable {
     return caughtUp;
   }
 
+  /** False once the reader stopped for good: statuses would go stale, so the replica is not ready. */
+  public boolean alive() {
+    return thread.isAlive();
+  }
+
   private void run() {
     try {
       List<TopicPartition> parts = new ArrayList<>();

@@ -20,16 +20,20 @@ class OffsetTrackerTest {
   }
 
   @Test
-  void shouldReportAnAdvanceOnlyOnce() {
+  void shouldOfferAnAdvanceUntilTheBrokerTookIt() {
     OffsetTracker t = new OffsetTracker();
     assertThat(t.advance()).isEqualTo(-1);
     t.track(0).done();
     assertThat(t.advance()).isEqualTo(1);
+    assertThat(t.advance()).as("the commit failed: offer it again").isEqualTo(1);
+    t.committed(1);
     assertThat(t.advance()).isEqualTo(-1);
     var s = t.track(1);
     assertThat(t.advance()).isEqualTo(-1);
     assertThat(t.inFlight()).isEqualTo(1);
     s.done();
     assertThat(t.advance()).isEqualTo(2);
+    t.committed(2);
+    assertThat(t.advance()).isEqualTo(-1);
   }
 }

@@ -45,6 +45,7 @@ class AsyncInvocationIT {
     fn = new FunctionServer().behave(call -> switch (call.path()) {
       case "/bad" -> new Answer(400, 0, "{\"error\":\"bad input\"}");
       case "/unavailable" -> new Answer(503, 0, "busy");
+      case "/big" -> new Answer(200, 0, "x".repeat(3 * 1024 * 1024));
       case "/fail-twice" -> failuresLeft.computeIfAbsent(call.invocationId(), k -> new AtomicInteger(2))
           .getAndDecrement() > 0 ? new Answer(500, 0, "boom") : new Answer(200, 0, "{\"ok\":true}");
       default -> Answer.ok();
@@ -55,7 +56,9 @@ class AsyncInvocationIT {
         - { namespace: acme, name: fail-twice, url: "%s", delivery: { retry: 3, backoffDelay: PT0.01S } }
         - { namespace: acme, name: unavailable, url: "%s", delivery: { retry: 5, backoffDelay: PT30S } }
         - { namespace: globex, name: echo, url: "%s" }
-        """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/fail-twice"), fn.url("/unavailable"), fn.url("/echo"));
+        - { namespace: acme, name: big, url: "%s" }
+        """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/fail-twice"), fn.url("/unavailable"), fn.url("/echo"),
+        fn.url("/big"));
     gateway = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("async"), functions, null));
     http = new Http(gateway.httpPort());
   }
@@ -219,6 +222,42 @@ class AsyncInvocationIT {
     HttpResponse<String> other = http.send(http.request("/v1/namespaces/globex/functions/echo/invocations", GLOBEX_KEY)
         .header("idempotency-key", "order-7781").POST(HttpRequest.BodyPublishers.ofString("{}")).build());
     assertThat(new JsonObject(other.body()).getString("id")).isNotEqualTo(id);
+  }
+
+  @Test
+  void aMultipartPayloadReachesTheFunctionByteForByte() {
+    String boundary = "----conveyor7";
+    String body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+        + "Content-Type: text/plain\r\n\r\nhello multipart\r\n--" + boundary + "--\r\n";
+    HttpResponse<String> r = http.send(http.request("/v1/namespaces/acme/functions/echo/invocations", ACME_KEY)
+        .header("content-type", "multipart/form-data; boundary=" + boundary)
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    String id = new JsonObject(r.body()).getString("id");
+    awaitStatus(id, "succeeded");
+    FunctionServer.Call call = fn.calls().stream().filter(c -> id.equals(c.invocationId())).findFirst().orElseThrow();
+    assertThat(call.body()).isEqualTo(body);
+    assertThat(call.headers().get("content-type")).isEqualTo("multipart/form-data; boundary=" + boundary);
+  }
+
+  @Test
+  void aPayloadAtTheDefaultLimitIsStoredAndDelivered() {
+    String payload = "p".repeat(1024 * 1024);
+    HttpResponse<String> r = http.send(http.request("/v1/namespaces/globex/functions/echo/invocations", GLOBEX_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString(payload)).build());
+    assertThat(r.statusCode()).isEqualTo(202);
+    String id = new JsonObject(r.body()).getString("id");
+    await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(id, GLOBEX_KEY).getString("status")));
+    assertThat(http.get("/v1/invocations/" + id + "/result", GLOBEX_KEY).body()).isEqualTo(payload);
+  }
+
+  @Test
+  void aHugeResponseIsKeptUpToTheLimitAndMeteredWhole() {
+    String id = new JsonObject(http.invoke(ACME_KEY, "acme", "big", "{}").body()).getString("id");
+    awaitStatus(id, "succeeded");
+    assertThat(http.get("/v1/invocations/" + id + "/result", ACME_KEY).body()).hasSize(1024 * 1024);
+    JsonObject data = usageRecords(gateway, u -> u.getJsonObject("data").getString("invocationId").equals(id), 1).get(0)
+        .getJsonObject("data");
+    assertThat(data.getLong("responseBytes")).isEqualTo(3L * 1024 * 1024);
   }
 
   @Test
