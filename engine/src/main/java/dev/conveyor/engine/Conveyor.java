@@ -5,6 +5,7 @@ import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.dispatch.DeadLetters;
 import dev.conveyor.engine.dispatch.Dispatcher;
 import dev.conveyor.engine.dispatch.InvocationRunner;
+import dev.conveyor.engine.dispatch.RetryRouter;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.http.AcceptHandler;
 import dev.conveyor.engine.http.Admission;
@@ -68,6 +69,7 @@ public final class Conveyor implements AutoCloseable {
   private volatile boolean started;
   private String apiDeployment;
   private String dispatcherDeployment;
+  private String retryDeployment;
 
   private Conveyor(ConveyorConfig config) {
     this.config = config;
@@ -121,11 +123,14 @@ public final class Conveyor implements AutoCloseable {
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
-        topics.deadletter(), metrics, clock);
+        sender, topics, metrics, clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
     if (config.dispatch().enabled()) {
       dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
+      RetryRouter retries = new RetryRouter(clients.consumerConfig("conveyor-retry", config.dispatch().group() + "-retry"),
+          topics, queuePartitions, sender, () -> clock.get().toEpochMilli());
+      retryDeployment = await(vertx.deployVerticle(retries).toCompletionStage().toCompletableFuture(), 60, "starting the retry tiers");
     }
 
     if (config.samples().enabled()) {
@@ -253,7 +258,7 @@ public final class Conveyor implements AutoCloseable {
     started = false;
     if (vertx != null) {
       // Stop accepting first, then let the dispatcher drain what runs, then the rest.
-      for (String id : new String[] {apiDeployment, dispatcherDeployment}) {
+      for (String id : new String[] {apiDeployment, dispatcherDeployment, retryDeployment}) {
         if (id == null) continue;
         try {
           vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

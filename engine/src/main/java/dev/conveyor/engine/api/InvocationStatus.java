@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * What {@code GET /v1/invocations/{id}} answers, and what the status topic stores. {@code version}
  * grows by one with every change, so replicas apply updates in order whatever path they came by.
- * The result body is kept beside it, not in it (see {@link StoredResult}).
+ * The result body is kept beside it, not in it (see {@link StoredResult}). {@code parkedUntil} is set
+ * while the next attempt waits on a retry tier topic (not in any dispatcher's memory).
  */
 public record InvocationStatus(
     String id,
@@ -27,12 +28,13 @@ public record InvocationStatus(
     String lastError,
     String traceId,
     String idempotencyKey,
-    List<AttemptRecord> history) {
+    List<AttemptRecord> history,
+    Instant parkedUntil) {
 
   public static InvocationStatus queued(Invocation inv) {
     return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
         InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
-        inv.traceId(), inv.idempotencyKey(), List.of());
+        inv.traceId(), inv.idempotencyKey(), List.of(), null);
   }
 
   /** Attempt {@code n} starts now. */
@@ -42,7 +44,7 @@ public record InvocationStatus(
     h.add(new AttemptRecord(n, now, null, null, null, false));
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
         acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart, httpStatus, lastError,
-        traceId, idempotencyKey, List.copyOf(h));
+        traceId, idempotencyKey, List.copyOf(h), null);
   }
 
   /** The attempt that is running ended; the invocation moves to {@code next}. */
@@ -54,13 +56,26 @@ public record InvocationStatus(
     }
     return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
         startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,
-        idempotencyKey, List.copyOf(h));
+        idempotencyKey, List.copyOf(h), null);
   }
 
   /** Ends without another attempt (cancelled, expired). */
   public InvocationStatus end(InvocationState terminal, Instant now, String error) {
     return new InvocationStatus(id, tenant, namespace, function, terminal, version + 1, attempts, acceptedAt,
         startedAt, now, durationMs, queueWaitMs, coldStart, httpStatus, error == null ? lastError : error, traceId,
-        idempotencyKey, history);
+        idempotencyKey, history, null);
+  }
+
+  /** Retries exhausted or not retryable: dead-lettered with the last answer. */
+  public InvocationStatus failed(Instant now, Integer http, String error) {
+    return new InvocationStatus(id, tenant, namespace, function, InvocationState.failed, version + 1, attempts,
+        acceptedAt, startedAt, now, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey, history,
+        null);
+  }
+
+  /** The same change, with the next attempt parked on a retry tier until {@code until}. */
+  public InvocationStatus parked(Instant until) {
+    return new InvocationStatus(id, tenant, namespace, function, status, version, attempts, acceptedAt, startedAt,
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until);
   }
 }

@@ -6,11 +6,8 @@ import dev.conveyor.engine.queue.InvocationCodec;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
-import io.vertx.kafka.client.consumer.OffsetAndMetadata;
-import java.util.HashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +27,7 @@ public final class Dispatcher extends VerticleBase {
   private final int maxInFlight;
   private final InvocationRunner runner;
   private final Metrics metrics;
-  private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
+  private final Commits commits = new Commits();
   private KafkaConsumer<String, byte[]> consumer;
   private int inFlight;
   private boolean paused;
@@ -52,18 +49,15 @@ public final class Dispatcher extends VerticleBase {
     consumer.handler(this::onRecord);
     consumer.exceptionHandler(err -> LOG.warn("dispatch consumer: {}", err.toString()));
     consumer.partitionsRevokedHandler(parts -> {
-      commit();
-      // Work still running for these partitions finishes, but its offsets are the new owner's now.
-      trackers.keySet().removeAll(parts);
+      commits.commit(consumer);
+      commits.revoked(parts);
     });
-    commitTimer = vertx.setPeriodic(500, id -> commit());
+    commitTimer = vertx.setPeriodic(500, id -> commits.commit(consumer));
     return consumer.subscribe(topic);
   }
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
-    TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
-    OffsetTracker tracker = trackers.computeIfAbsent(tp, k -> new OffsetTracker());
-    OffsetTracker.Slot slot = tracker.track(rec.offset());
+    OffsetTracker.Slot slot = commits.track(rec);
     Invocation inv;
     try {
       inv = InvocationCodec.decode(rec.record());
@@ -79,7 +73,10 @@ public final class Dispatcher extends VerticleBase {
       paused = true;
       consumer.pause();
     }
-    runner.run(inv).onComplete(ar -> {
+    // A retry forwarded from a retry tier says which attempt it is for and when it is due.
+    int attempt = (int) InvocationCodec.number(rec.record().headers(), InvocationCodec.ATTEMPT, 0);
+    long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, 0);
+    runner.run(inv, attempt, dueAt).onComplete(ar -> {
       tenantInflight.decrementAndGet();
       inFlight--;
       if (ar.succeeded()) {
@@ -96,21 +93,6 @@ public final class Dispatcher extends VerticleBase {
     });
   }
 
-  private Future<?> commit() {
-    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-    trackers.forEach((tp, t) -> {
-      long o = t.advance();
-      if (o >= 0) offsets.put(tp, new OffsetAndMetadata(o, ""));
-    });
-    if (offsets.isEmpty()) return Future.succeededFuture();
-    return consumer.commit(offsets)
-        .onSuccess(done -> offsets.forEach((tp, om) -> {
-          OffsetTracker t = trackers.get(tp);
-          if (t != null) t.committed(om.getOffset());
-        }))
-        .onFailure(err -> LOG.warn("offset commit failed: {}", err.toString()));
-  }
-
   /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */
   @Override
   public Future<?> stop() {
@@ -124,7 +106,7 @@ public final class Dispatcher extends VerticleBase {
     return drained.future()
         .compose(v -> {
           vertx.cancelTimer(guard);
-          return commit().otherwiseEmpty();
+          return commits.commit(consumer).otherwiseEmpty();
         })
         .compose(v -> consumer.close());
   }

@@ -15,6 +15,10 @@ import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.Topics;
+import dev.conveyor.engine.queue.InvocationCodec;
+import java.time.Duration;
 import java.time.Instant;
 import org.apache.kafka.common.errors.RetriableException;
 import java.util.Optional;
@@ -46,12 +50,14 @@ public final class InvocationRunner {
   private final String defaultDeadLetterTopic;
   private final Metrics metrics;
   private final Supplier<Instant> clock;
+  private final KafkaSender sender;
+  private final Topics topics;
   private final Backoff backoff = Backoff.withJitter();
   private volatile boolean stopping;
   private final Set<Promise<Void>> waiting = ConcurrentHashMap.newKeySet();
 
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
-      UsageEmitter usage, DeadLetters deadLetters, String defaultDeadLetterTopic, Metrics metrics,
+      UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Metrics metrics,
       Supplier<Instant> clock) {
     this.vertx = vertx;
     this.store = store;
@@ -59,7 +65,9 @@ public final class InvocationRunner {
     this.invoker = invoker;
     this.usage = usage;
     this.deadLetters = deadLetters;
-    this.defaultDeadLetterTopic = defaultDeadLetterTopic;
+    this.defaultDeadLetterTopic = topics.deadletter();
+    this.sender = sender;
+    this.topics = topics;
     this.metrics = metrics;
     this.clock = clock;
   }
@@ -74,28 +82,45 @@ public final class InvocationRunner {
     waiting.clear();
   }
 
-  public Future<Void> run(Invocation inv) {
-    InvocationStatus cur = current(inv);
+  /**
+   * @param expectedAttempt the attempt a retry record is for, or 0 for the record the client's 202 stored
+   * @param dueAt when a retry is due (epoch ms), or 0
+   */
+  public Future<Void> run(Invocation inv, int expectedAttempt, long dueAt) {
+    Optional<StatusStore.Entry> known = store.get(inv.id());
+    InvocationStatus cur = known.map(StatusStore.Entry::status).orElseGet(() -> InvocationStatus.queued(inv));
     if (cur.status().terminal()) return Future.succeededFuture();
-    Optional<FunctionTarget> target = registry.find(inv.namespace(), inv.function());
-    if (target.isEmpty()) {
-      return fail(inv, cur, defaultDeadLetterTopic, null, "function " + inv.namespace() + "/" + inv.function() + " is no longer configured");
+    if (expectedAttempt > 0 && known.isPresent() && cur.attempts() + 1 != expectedAttempt) {
+      return Future.succeededFuture(); // a second copy of a retry that already ran
     }
-    return attempt(inv, target.get(), cur);
+    if (expectedAttempt == 0 && cur.parkedUntil() != null) {
+      return Future.succeededFuture(); // redelivered after a crash: its retry is parked on a tier
+    }
+    int n = expectedAttempt > 0 ? expectedAttempt : cur.attempts() + 1;
+    long wait = dueAt - clock.get().toEpochMilli();
+    return (wait > 0 ? later(wait) : Future.<Void>succeededFuture()).compose(v -> {
+      InvocationStatus latest = current(inv);
+      if (latest.status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
+      Optional<FunctionTarget> target = registry.find(inv.namespace(), inv.function());
+      if (target.isEmpty()) {
+        return fail(inv, latest, defaultDeadLetterTopic, null,
+            "function " + inv.namespace() + "/" + inv.function() + " is no longer configured");
+      }
+      return attempt(inv, target.get(), latest, n);
+    });
   }
 
   private InvocationStatus current(Invocation inv) {
     return store.get(inv.id()).map(StatusStore.Entry::status).orElseGet(() -> InvocationStatus.queued(inv));
   }
 
-  private Future<Void> attempt(Invocation inv, FunctionTarget t, InvocationStatus cur) {
+  private Future<Void> attempt(Invocation inv, FunctionTarget t, InvocationStatus cur, int n) {
     Instant now = clock.get();
     Delivery d = t.delivery();
     String dlq = d.deadLetterTopic() == null ? defaultDeadLetterTopic : d.deadLetterTopic();
     if (!d.maxEventAge().isZero() && inv.acceptedAt().plus(d.maxEventAge()).isBefore(now)) {
       return finish(inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null, "expired");
     }
-    int n = cur.attempts() + 1;
     if (n > d.retry() + 1) {
       return fail(inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
     }
@@ -154,9 +179,18 @@ public final class InvocationRunner {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
         InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF);
         long delay = backoff.delayMs(t.delivery(), n, retryAfterF);
+        if (delay >= topics.shortestTier().toMillis()) {
+          // Park the next attempt on a retry tier: the queue's offset moves on, a restart keeps it.
+          long due = end.toEpochMilli() + delay;
+          var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(delay)).topic(), null, inv, n + 1, due,
+              clock.get().toEpochMilli());
+          return durably(() -> sender.send(parked))
+              .compose(md -> durably(() -> store.write(retrying.parked(Instant.ofEpochMilli(due)), null)))
+              .mapEmpty();
+        }
         return durably(() -> store.write(retrying, null)).compose(s -> later(delay)).compose(x -> {
           if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
-          return attempt(inv, t, retrying);
+          return attempt(inv, t, retrying, n + 1);
         });
       }
       return fail(inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF), dlq, httpF, errorF, resultF);
@@ -168,10 +202,7 @@ public final class InvocationRunner {
   }
 
   private Future<Void> fail(Invocation inv, InvocationStatus cur, String dlq, Integer http, String error, StoredResult result) {
-    InvocationStatus failed = new InvocationStatus(cur.id(), cur.tenant(), cur.namespace(), cur.function(),
-        InvocationState.failed, cur.version() + 1, cur.attempts(), cur.acceptedAt(), cur.startedAt(), clock.get(),
-        cur.durationMs(), cur.queueWaitMs(), cur.coldStart(), http, error, cur.traceId(), cur.idempotencyKey(),
-        cur.history());
+    InvocationStatus failed = cur.failed(clock.get(), http, error);
     return durably(() -> deadLetters.write(dlq, inv, cur.attempts(), http, error))
         .compose(v -> {
           metrics.deadletter(inv.tenant(), inv.namespace(), inv.function());

@@ -2,6 +2,7 @@ package dev.conveyor.engine.kafka;
 
 import dev.conveyor.engine.config.ConveyorConfig.KafkaSettings;
 import dev.conveyor.engine.config.ConveyorConfig.StatusSettings;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,8 +12,18 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-/** The topic names of SPEC §6 under the configured prefix, and their creation at start-up. */
-public record Topics(String invocations, String status, String usage, String deadletter) {
+/**
+ * The topic names of SPEC §6 under the configured prefix, and their creation at start-up. Retry
+ * tiers hold invocations whose next attempt is further away than the first tier: each tier delays
+ * every record by the same time, so its records come due in the order they were written.
+ */
+public record Topics(String invocations, String status, String usage, String deadletter, List<Tier> retryTiers) {
+  /** A retry topic whose records are held {@code delay} after they were written. */
+  public record Tier(String topic, Duration delay) {}
+
+  private static final List<Duration> TIER_DELAYS = List.of(Duration.ofSeconds(5), Duration.ofSeconds(30),
+      Duration.ofMinutes(2), Duration.ofMinutes(10), Duration.ofHours(1));
+
   /**
    * Largest record on Conveyor's topics. Payloads (6 MiB at most) and kept results (4 MiB at most,
    * base64 in a status record) stay below it, so no accepted invocation can fail to be stored.
@@ -20,11 +31,30 @@ public record Topics(String invocations, String status, String usage, String dea
   public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
   public static Topics of(String prefix) {
-    return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter");
+    List<Tier> tiers = new ArrayList<>();
+    for (Duration d : TIER_DELAYS) {
+      tiers.add(new Tier(prefix + "retry." + (d.toHours() > 0 ? d.toHours() + "h" : d.toMinutes() > 0 ? d.toMinutes() + "m"
+          : d.toSeconds() + "s"), d));
+    }
+    return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter", List.copyOf(tiers));
   }
 
-  public List<String> all() {
-    return List.of(invocations, status, usage, deadletter);
+  /** Waits shorter than this stay in the dispatcher's memory (they hold an offset only briefly). */
+  public Duration shortestTier() {
+    return retryTiers.get(0).delay();
+  }
+
+  /** The longest tier not longer than {@code remaining}. */
+  public Tier tierFor(Duration remaining) {
+    Tier best = retryTiers.get(0);
+    for (Tier t : retryTiers) {
+      if (t.delay().compareTo(remaining) <= 0) best = t;
+    }
+    return best;
+  }
+
+  public Optional<Tier> tier(String topic) {
+    return retryTiers.stream().filter(t -> t.topic().equals(topic)).findFirst();
   }
 
   /** Creates what is missing; existing topics are left as they are. */
@@ -42,6 +72,7 @@ public record Topics(String invocations, String status, String usage, String dea
         "segment.ms", Long.toString(Math.min(statusSettings.retention().toMillis(), 3_600_000L)))));
     topics.add(new NewTopic(usage, parts, rf));
     topics.add(new NewTopic(deadletter, parts, rf).configs(sized));
+    for (Tier t : retryTiers) topics.add(new NewTopic(t.topic(), parts, rf).configs(sized));
     CompletableFuture<Void> done = new CompletableFuture<>();
     var result = admin.createTopics(topics).values();
     CompletableFuture<?>[] each = result.values().stream().map(f -> {

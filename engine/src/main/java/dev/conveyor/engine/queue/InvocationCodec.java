@@ -25,6 +25,9 @@ public final class InvocationCodec {
   static final String IDEMPOTENCY_KEY = "conveyor-idempotency-key";
   static final String QUERY = "conveyor-query";
   static final String TRACEPARENT = "traceparent";
+  /** On a retried invocation: the attempt it is for, and when it is due (epoch ms). */
+  public static final String ATTEMPT = "conveyor-attempt";
+  public static final String DUE_AT = "conveyor-due-at";
   /** Caller headers passed to the function (ce-*, tracestate) carry this prefix. */
   static final String PASS = "pass-";
 
@@ -73,6 +76,7 @@ public final class InvocationCodec {
         case IDEMPOTENCY_KEY -> idem = v;
         case QUERY -> query = v;
         case TRACEPARENT -> tp = v;
+        case ATTEMPT, DUE_AT -> { }
         default -> {
           if (k.startsWith(PASS)) pass.put(k.substring(PASS.length()), v);
         }
@@ -83,6 +87,31 @@ public final class InvocationCodec {
     }
     byte[] payload = value == null ? new byte[0] : value;
     return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp);
+  }
+
+  /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}. */
+  public static ProducerRecord<String, byte[]> retry(String topic, Integer partition, Invocation inv, int attempt, long dueAt,
+      long now) {
+    ProducerRecord<String, byte[]> r = encode(topic, partition, inv);
+    put(r.headers(), ATTEMPT, Integer.toString(attempt));
+    put(r.headers(), DUE_AT, Long.toString(dueAt));
+    return new ProducerRecord<>(topic, partition, now, r.key(), r.value(), r.headers());
+  }
+
+  /** A record forwarded as it is (retry tier to retry tier or to the queue), stamped {@code now}. */
+  public static ProducerRecord<String, byte[]> forward(ConsumerRecord<String, byte[]> r, String topic, Integer partition, long now) {
+    return new ProducerRecord<>(topic, partition, now, r.key(), r.value(), r.headers());
+  }
+
+  /** The number in a header, or {@code dflt} when absent. */
+  public static long number(Headers h, String key, long dflt) {
+    Header hd = h.lastHeader(key);
+    if (hd == null || hd.value() == null) return dflt;
+    try {
+      return Long.parseLong(new String(hd.value(), StandardCharsets.UTF_8));
+    } catch (NumberFormatException e) {
+      return dflt;
+    }
   }
 
   private static void put(Headers h, String k, String v) {

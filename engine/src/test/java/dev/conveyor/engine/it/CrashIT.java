@@ -125,4 +125,46 @@ class CrashIT {
       }
     }
   }
+
+  @Test
+  void aRetryParkedBeforeSigkillStillHappensAfterTheRestartAndOnlyOnce() throws Exception {
+    Path dir = Files.createTempDirectory("conveyor-crash-retry");
+    Set<String> failedOnce = ConcurrentHashMap.newKeySet();
+    try (FunctionServer fn = new FunctionServer().behave(c -> failedOnce.add(c.invocationId())
+        ? new Answer(503, 0, "come back later", "8") : Answer.ok())) {
+      Path config = dir.resolve("conveyor.yaml");
+      Files.writeString(config, """
+          tenants:
+            - name: acme
+              namespaces: [acme]
+              apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
+          functions:
+            - { namespace: acme, name: later, url: "%s", delivery: { retry: 2, backoffDelay: PT0.1S, backoffMax: PT1M } }
+          """.formatted(ApiKeyAuthenticator.sha256Hex(KEY), fn.url("/later")));
+      int[] ports = EmbeddedKafka.freePorts(3);
+      Map<String, String> env = Map.of(
+          "CONVEYOR_CONFIG", config.toString(),
+          "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
+          "CONVEYOR_HTTP_PORT", Integer.toString(ports[0]),
+          "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
+          "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
+      Http http = new Http(ports[0]);
+      String id;
+      try (GatewayProcess gw = new GatewayProcess(env, Path.of("target", "crash-retry-gateway.log")).start()) {
+        gw.awaitReady(Duration.ofSeconds(90));
+        id = new JsonObject(http.invoke(KEY, "acme", "later", "{}").body()).getString("id");
+        // "retrying" is stored after the retry is parked on its tier: kill right then.
+        await().atMost(Duration.ofSeconds(20)).until(() -> "retrying".equals(http.status(id, KEY).getString("status")));
+        gw.kill();
+      }
+      assertThat(fn.callsFor(id)).isEqualTo(1);
+      try (GatewayProcess gw = new GatewayProcess(env, Path.of("target", "crash-retry-gateway.log")).start()) {
+        gw.awaitReady(Duration.ofSeconds(90));
+        await().atMost(Duration.ofSeconds(60)).until(() -> "succeeded".equals(http.status(id, KEY).getString("status")));
+        assertThat(http.status(id, KEY).getInteger("attempts")).isEqualTo(2);
+        assertThat(fn.callsFor(id)).isEqualTo(2);
+        assertThat(gw.terminate()).isZero();
+      }
+    }
+  }
 }

@@ -19,7 +19,11 @@ import java.util.function.Function;
  */
 public final class FunctionServer implements AutoCloseable {
   /** What to answer to one call. */
-  public record Answer(int status, long delayMs, String body) {
+  public record Answer(int status, long delayMs, String body, String retryAfter) {
+    public Answer(int status, long delayMs, String body) {
+      this(status, delayMs, body, null);
+    }
+
     public static Answer ok() {
       return new Answer(200, 0, null);
     }
@@ -70,6 +74,7 @@ public final class FunctionServer implements AutoCloseable {
         var resp = req.response().setStatusCode(a.status());
         String ct = req.getHeader("content-type");
         if (ct != null) resp.putHeader("content-type", ct);
+        if (a.retryAfter() != null) resp.putHeader("retry-after", a.retryAfter());
         resp.end(a.body() != null ? a.body() : body.toString());
       };
       if (a.delayMs() > 0) vertx.setTimer(a.delayMs(), t -> reply.run());
