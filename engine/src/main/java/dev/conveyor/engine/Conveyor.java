@@ -1,6 +1,7 @@
 package dev.conveyor.engine;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.dispatch.DeadLetters;
 import dev.conveyor.engine.dispatch.Dispatcher;
@@ -120,10 +121,11 @@ public final class Conveyor implements AutoCloseable {
         config.status().retention(), clock);
     closeInOrder.add(0, queueLookup);
     FunctionRegistry functions = new FunctionRegistry(config.functions());
+    Breakers breakers = new Breakers(metrics.registry(), java.time.Clock.systemUTC());
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
-        sender, topics, metrics, clock);
+        sender, topics, breakers, metrics, clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
     if (config.dispatch().enabled()) {
@@ -146,7 +148,7 @@ public final class Conveyor implements AutoCloseable {
         store, health, metrics);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
     HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES);
-    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, usage, metrics, clock);
+    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, usage, breakers, metrics, clock);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     int maxBody = config.tenants().stream().mapToInt(t -> t.limits().maxPayloadBytes()).max().orElse(1 << 20);
     // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.

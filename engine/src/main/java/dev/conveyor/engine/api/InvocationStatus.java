@@ -73,6 +73,12 @@ public record InvocationStatus(
         null);
   }
 
+  /** No attempt now (the function's breaker is open): the next one is parked until {@code until}. */
+  public InvocationStatus waiting(Instant until) {
+    return new InvocationStatus(id, tenant, namespace, function, status, version + 1, attempts, acceptedAt, startedAt,
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until);
+  }
+
   /** The same change, with the next attempt parked on a retry tier until {@code until}. */
   public InvocationStatus parked(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version, attempts, acceptedAt, startedAt,

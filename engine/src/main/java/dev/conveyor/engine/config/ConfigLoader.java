@@ -218,8 +218,18 @@ public final class ConfigLoader {
     FunctionSpec spec = new FunctionSpec(ns, name, f.url("url"),
         f.integer("memoryMiB", 128, 1, 1024 * 1024),
         f.integer("concurrency", 100, 1, 1_000_000),
-        delivery(f.child("delivery")));
-    f.rawChild("circuitBreaker"); // read so SPEC §4's file loads; the breaker is its own issue
+        delivery(f.child("delivery")),
+        breaker(f.child("circuitBreaker")));
+    return spec;
+  }
+
+  private static ConveyorConfig.BreakerSpec breaker(YamlNode b) {
+    ConveyorConfig.BreakerSpec spec = new ConveyorConfig.BreakerSpec(
+        b.integer("failureRateThreshold", 50, 1, 100),
+        b.integer("minimumCalls", 20, 1, 100_000),
+        b.duration("openFor", Duration.ofSeconds(30)));
+    if (spec.openFor().isZero()) throw new ConfigException(b.key("openFor"), "must be positive");
+    b.rejectUnread();
     return spec;
   }
 

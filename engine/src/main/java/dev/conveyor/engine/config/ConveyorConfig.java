@@ -61,8 +61,11 @@ public record ConveyorConfig(
       Set<Integer> retryOnStatus,
       String deadLetterTopic) {}
 
+  /** Per function: opens at {@code failureRateThreshold}% failures over at least {@code minimumCalls}. */
+  public record BreakerSpec(int failureRateThreshold, int minimumCalls, Duration openFor) {}
+
   public record FunctionSpec(
-      String namespace, String name, URI url, int memoryMiB, int concurrency, Delivery delivery) {}
+      String namespace, String name, URI url, int memoryMiB, int concurrency, Delivery delivery, BreakerSpec circuitBreaker) {}
 
   public record Metering(String source, int billingGranularityMs) {}
 

@@ -15,7 +15,9 @@ import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.kafka.KafkaSender;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.conveyor.engine.kafka.Topics;
 import dev.conveyor.engine.queue.InvocationCodec;
 import java.time.Duration;
@@ -50,6 +52,7 @@ public final class InvocationRunner {
   private final String defaultDeadLetterTopic;
   private final Metrics metrics;
   private final Supplier<Instant> clock;
+  private final Breakers breakers;
   private final KafkaSender sender;
   private final Topics topics;
   private final Backoff backoff = Backoff.withJitter();
@@ -57,8 +60,9 @@ public final class InvocationRunner {
   private final Set<Promise<Void>> waiting = ConcurrentHashMap.newKeySet();
 
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
-      UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Metrics metrics,
+      UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers, Metrics metrics,
       Supplier<Instant> clock) {
+    this.breakers = breakers;
     this.vertx = vertx;
     this.store = store;
     this.registry = registry;
@@ -124,11 +128,37 @@ public final class InvocationRunner {
     if (n > d.retry() + 1) {
       return fail(inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
     }
+    CircuitBreaker cb = breakers.of(t);
+    if (!cb.tryAcquirePermission()) return waitForBreaker(inv, t, cur, n);
     InvocationStatus running = cur.running(n, now);
     if (n == 1) metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
-    return durably(() -> store.write(running, null)).compose(r -> {
+    return durably(() -> store.write(running, null)).onFailure(err -> cb.releasePermission()).compose(r -> {
       Instant start = clock.get(); // billed time starts at the call, not at our own write
-      return invoker.invoke(inv, t, n).compose(res -> ended(inv, t, running, n, start, res, dlq));
+      return invoker.invoke(inv, t, n).compose(res -> {
+        Breakers.record(cb, res, clock.get().toEpochMilli() - start.toEpochMilli());
+        return ended(inv, t, running, n, start, res, dlq);
+      });
+    });
+  }
+
+  /**
+   * The function's breaker is open: no call, no attempt spent, no usage. The invocation waits
+   * {@code openFor} and asks again, parked on a retry tier when that is long enough to be worth it.
+   */
+  private Future<Void> waitForBreaker(Invocation inv, FunctionTarget t, InvocationStatus cur, int n) {
+    long wait = t.breaker().openFor().toMillis();
+    if (wait >= topics.shortestTier().toMillis()) {
+      long now = clock.get().toEpochMilli();
+      long due = now + wait;
+      var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(wait)).topic(), null, inv, n, due, now);
+      return durably(() -> sender.send(parked))
+          .compose(md -> durably(() -> store.write(cur.waiting(Instant.ofEpochMilli(due)), null)))
+          .mapEmpty();
+    }
+    return later(wait).compose(v -> {
+      InvocationStatus latest = current(inv);
+      if (latest.status().terminal()) return Future.succeededFuture();
+      return attempt(inv, t, latest.version() > cur.version() ? latest : cur, n);
     });
   }
 

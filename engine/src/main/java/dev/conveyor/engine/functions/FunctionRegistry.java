@@ -16,7 +16,8 @@ public final class FunctionRegistry {
   public FunctionRegistry(List<FunctionSpec> specs) {
     for (FunctionSpec f : specs) {
       targets.put(key(f.namespace(), f.name()),
-          new FunctionTarget(f.namespace(), f.name(), f.url(), f.memoryMiB(), f.concurrency(), f.delivery(), null));
+          new FunctionTarget(f.namespace(), f.name(), f.url(), f.memoryMiB(), f.concurrency(), f.delivery(),
+              f.circuitBreaker(), null));
     }
   }
 

@@ -1,6 +1,8 @@
 package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.breaker.Breakers;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.conveyor.engine.invoke.AttemptResult;
 import dev.conveyor.engine.invoke.Invoker;
 import dev.conveyor.engine.metering.UsageEmitter;
@@ -31,10 +33,12 @@ public final class SyncHandler implements Handler<RoutingContext> {
   private final Invoker invoker;
   private final UsageEmitter usage;
   private final Metrics metrics;
+  private final Breakers breakers;
   private final Supplier<Instant> clock;
 
   public SyncHandler(Vertx vertx, Admission admission, AcceptHandler async, Invoker invoker, UsageEmitter usage,
-      Metrics metrics, Supplier<Instant> clock) {
+      Breakers breakers, Metrics metrics, Supplier<Instant> clock) {
+    this.breakers = breakers;
     this.vertx = vertx;
     this.admission = admission;
     this.async = async;
@@ -54,11 +58,17 @@ public final class SyncHandler implements Handler<RoutingContext> {
       return;
     }
     Admission.Admitted a = admission.admit(ctx, ns, fn);
+    CircuitBreaker cb = breakers.of(a.target());
+    if (!cb.tryAcquirePermission()) {
+      throw new ApiError(503, "circuit_open", "The function is failing and calls to it are paused; retry after the pause.",
+          Math.max(1, a.target().breaker().openFor().toSeconds()));
+    }
     Invocation inv = admission.invocation(ctx, a, null);
     Instant start = clock.get();
     invoker.invoke(inv, a.target(), 1).onComplete(ar -> {
       Instant end = clock.get();
       AttemptResult res = ar.result();
+      Breakers.record(cb, res, end.toEpochMilli() - start.toEpochMilli());
       String outcome;
       Integer status = null;
       long responseBytes = 0;
