@@ -79,7 +79,8 @@ public final class Demo {
             apiKeys: [ { sha256: "%s", roles: [invoke, read, usage, admin] } ]
         functions:
           - { namespace: demo, name: echo, url: "%s/echo", memoryMiB: 128, delivery: %s }
-          - { namespace: demo, name: flaky, url: "%s/flaky", memoryMiB: 256, delivery: %s }
+          - { namespace: demo, name: flaky, url: "%s/flaky", memoryMiB: 256, delivery: %s,
+              circuitBreaker: { failureRateThreshold: 80, minimumCalls: 50, openFor: PT5S } }
           - { namespace: demo, name: sleep, url: "%s/sleep", memoryMiB: 512, delivery: %s }
         samples: { enabled: true, port: %d }
         dispatch: { maxInFlight: 64 }
