@@ -3,7 +3,10 @@ package dev.conveyor.engine;
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
 import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.config.ConveyorConfig;
+import dev.conveyor.engine.deadletter.DeadLetterIndex;
+import dev.conveyor.engine.deadletter.RecordFetcher;
 import dev.conveyor.engine.dispatch.DeadLetters;
+import dev.conveyor.engine.http.DeadLettersHandler;
 import dev.conveyor.engine.dispatch.Dispatcher;
 import dev.conveyor.engine.dispatch.InvocationRunner;
 import dev.conveyor.engine.dispatch.RetryRouter;
@@ -144,12 +147,17 @@ public final class Conveyor implements AutoCloseable {
     ApiKeyAuthenticator keys = new ApiKeyAuthenticator(config.tenants());
     AuthHandler auth = new AuthHandler(keys);
     Admission admission = new Admission(functions, health, clock);
-    AcceptHandler accept = new AcceptHandler(admission, new Enqueuer(sender, store, topics.invocations(), queuePartitions),
-        store, health, metrics);
+    Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
+    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
     HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES);
     SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, usage, breakers, metrics, clock);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
+    DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
+    closeInOrder.add(0, deadLetterIndex);
+    RecordFetcher fetcher = new RecordFetcher(clients);
+    closeInOrder.add(0, fetcher);
+    DeadLettersHandler deadLetters = new DeadLettersHandler(deadLetterIndex, fetcher, enqueuer, topics.deadletter(), clock);
     int maxBody = config.tenants().stream().mapToInt(t -> t.limits().maxPayloadBytes()).max().orElse(1 << 20);
     // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.
     httpPort = config.server().port() == 0 ? freePortOtherThan(config.server().adminPort(), samplesPort) : config.server().port();
@@ -158,7 +166,7 @@ public final class Conveyor implements AutoCloseable {
       throw new IllegalStateException("the API and admin ports are both " + httpPort + "; set server.adminPort to another port");
     }
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
-    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, maxBody)),
+    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, maxBody)),
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);

@@ -12,7 +12,7 @@ public final class ApiRoutes {
   private ApiRoutes() {}
 
   public static Router router(Vertx vertx, AuthHandler auth, AcceptHandler accept, SyncHandler sync,
-      InvocationsHandler invocations, int maxBodyBytes) {
+      InvocationsHandler invocations, DeadLettersHandler deadLetters, int maxBodyBytes) {
     FailureHandler failure = new FailureHandler();
     Router r = Router.router(vertx);
     r.route().failureHandler(failure);
@@ -25,6 +25,9 @@ public final class ApiRoutes {
     r.get("/v1/invocations/:id").handler(invocations::status);
     r.get("/v1/invocations/:id/result").handler(invocations::result);
     r.delete("/v1/invocations/:id").handler(invocations::cancel);
+    r.get("/v1/deadletters").handler(deadLetters::list);
+    r.postWithRegex("/v1/deadletters/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):redrive")
+        .handler(deadLetters::redrive);
     for (int status : new int[] {400, 404, 405, 413, 431, 500}) {
       r.errorHandler(status, ctx -> {
         if (ctx.failure() instanceof ApiError e) FailureHandler.send(ctx, e);

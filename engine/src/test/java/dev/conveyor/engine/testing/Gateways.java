@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Gateways {
   public static final String ACME_KEY = "acme-key";
   public static final String ACME_READER_KEY = "acme-reader-key";
+  public static final String ACME_ADMIN_KEY = "acme-admin-key";
   public static final String GLOBEX_KEY = "globex-key";
   private static final AtomicInteger SEQ = new AtomicInteger();
 
@@ -38,6 +39,7 @@ public final class Gateways {
             apiKeys:
               - { sha256: "%s", roles: [invoke, read, usage] }
               - { sha256: "%s", roles: [read] }
+              - { sha256: "%s", roles: [invoke, read, admin] }
             limits: { maxPayloadBytes: 65536 }
           - name: globex
             namespaces: [globex]
@@ -47,7 +49,8 @@ public final class Gateways {
         dispatch: { group: "%sdispatch" }
         %s
         """.formatted(bootstrap, prefix, ApiKeyAuthenticator.sha256Hex(ACME_KEY),
-        ApiKeyAuthenticator.sha256Hex(ACME_READER_KEY), ApiKeyAuthenticator.sha256Hex(GLOBEX_KEY),
+        ApiKeyAuthenticator.sha256Hex(ACME_READER_KEY), ApiKeyAuthenticator.sha256Hex(ACME_ADMIN_KEY),
+        ApiKeyAuthenticator.sha256Hex(GLOBEX_KEY),
         functionsYaml.indent(2), prefix, extra == null ? "" : extra);
   }
 

@@ -1,0 +1,147 @@
+package dev.conveyor.engine.deadletter;
+
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.kafka.KafkaClients;
+import dev.conveyor.engine.queue.InvocationCodec;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every replica's view of the dead-letter topic, per tenant, newest first, from record headers only
+ * (payloads stay on Kafka until a redrive fetches one). Bounded: the newest {@code perTenant}
+ * entries of each tenant. Runs on a thread of its own because {@code KafkaConsumer.poll} blocks.
+ */
+public final class DeadLetterIndex implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DeadLetterIndex.class);
+
+  /** One dead letter, and where its full record is. */
+  public record Entry(String id, String tenant, String namespace, String function, int attempts, Integer httpStatus,
+      String lastError, Instant deadAt, int partition, long offset) {}
+
+  private static final class NoValues implements Deserializer<byte[]> {
+    @Override
+    public byte[] deserialize(String topic, byte[] data) {
+      return null;
+    }
+
+    @Override
+    public byte[] deserialize(String topic, Headers headers, ByteBuffer data) {
+      return null;
+    }
+  }
+
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final String topic;
+  private final int perTenant;
+  private final Map<String, ConcurrentSkipListMap<String, Entry>> byTenant = new ConcurrentHashMap<>();
+  private final Map<String, Entry> byId = new ConcurrentHashMap<>();
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public DeadLetterIndex(KafkaClients clients, String topic, int perTenant) {
+    this.consumer = clients.consumer("conveyor-deadletter-index", null, new NoValues(), Map.of());
+    this.topic = topic;
+    this.perTenant = perTenant;
+    this.thread = new Thread(this::run, "conveyor-deadletter-index");
+    this.thread.setDaemon(true);
+  }
+
+  public DeadLetterIndex start() {
+    thread.start();
+    return this;
+  }
+
+  /** The tenant's dead letters, newest first. */
+  public List<Entry> list(String tenant, int limit) {
+    ConcurrentSkipListMap<String, Entry> m = byTenant.get(tenant);
+    if (m == null) return List.of();
+    List<Entry> out = new ArrayList<>();
+    for (Entry e : m.descendingMap().values()) {
+      if (out.size() >= limit) break;
+      out.add(e);
+    }
+    return out;
+  }
+
+  /** The dead letter of this id, if it is this tenant's. */
+  public java.util.Optional<Entry> find(String tenant, String id) {
+    Entry e = byId.get(id);
+    return e != null && e.tenant().equals(tenant) ? java.util.Optional.of(e) : java.util.Optional.empty();
+  }
+
+  private void run() {
+    try {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer.partitionsFor(topic, Duration.ofMinutes(5)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          try {
+            add(r);
+          } catch (RuntimeException e) {
+            LOG.warn("skipping an unreadable dead letter at {}-{}@{}", r.topic(), r.partition(), r.offset());
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (Exception e) {
+      if (running) LOG.error("dead-letter index stopped: {}", e.toString());
+    } finally {
+      consumer.close(Duration.ofSeconds(2));
+    }
+  }
+
+  private void add(ConsumerRecord<String, byte[]> r) {
+    Invocation inv = InvocationCodec.decode(r.headers(), null);
+    Entry e = new Entry(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
+        (int) InvocationCodec.number(r.headers(), "conveyor-attempts", 0), status(r.headers()), text(r.headers(), "knativeerrordata"),
+        Instant.ofEpochMilli(r.timestamp()), r.partition(), r.offset());
+    ConcurrentSkipListMap<String, Entry> m = byTenant.computeIfAbsent(e.tenant(), t -> new ConcurrentSkipListMap<>());
+    m.put(String.format("%016x-%s", r.timestamp(), e.id()), e);
+    byId.put(e.id(), e);
+    while (m.size() > perTenant) {
+      Entry oldest = m.pollFirstEntry().getValue();
+      byId.remove(oldest.id(), oldest);
+    }
+  }
+
+  private static Integer status(Headers h) {
+    long n = InvocationCodec.number(h, "knativeerrorcode", -1);
+    return n < 0 ? null : (int) n;
+  }
+
+  private static String text(Headers h, String key) {
+    Header hd = h.lastHeader(key);
+    return hd == null || hd.value() == null ? null : new String(hd.value(), StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    consumer.wakeup();
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+}
