@@ -2,6 +2,7 @@ package dev.conveyor.engine;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
 import dev.conveyor.engine.breaker.Breakers;
+import dev.conveyor.engine.callback.CallbackSender;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.deadletter.DeadLetterIndex;
 import dev.conveyor.engine.deadletter.RecordFetcher;
@@ -128,7 +129,7 @@ public final class Conveyor implements AutoCloseable {
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
-        sender, topics, breakers, metrics, clock);
+        sender, topics, breakers, new CallbackSender(vertx, config::tenant, clock, 8), metrics, clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
     if (config.dispatch().enabled()) {

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * One accepted invocation as it travels on {@code conveyor.invocations}: who asked for what, and
  * the payload exactly as received. {@code passHeaders} are the caller's headers the function gets
- * (ce-*, traceparent, tracestate); nothing else from the caller is forwarded.
+ * (ce-*, traceparent, tracestate); nothing else from the caller is forwarded. {@code callbackUrl}
+ * is the caller's {@code X-Callback-Url}, already checked against the tenant's allow-list.
  */
 public record Invocation(
     String id,
@@ -19,7 +20,8 @@ public record Invocation(
     Map<String, String> passHeaders,
     Instant acceptedAt,
     String idempotencyKey,
-    String traceparent) {
+    String traceparent,
+    String callbackUrl) {
 
   public String traceId() {
     return traceparent == null || traceparent.length() < 35 ? null : traceparent.substring(3, 35);

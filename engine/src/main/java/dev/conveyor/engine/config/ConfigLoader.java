@@ -101,7 +101,7 @@ public final class ConfigLoader {
     }
     k.rejectUnread();
 
-    List<Tenant> tenants = root.list("tenants", ConfigLoader::tenant);
+    List<Tenant> tenants = root.list("tenants", t -> tenant(t, env));
     if (tenants.isEmpty()) throw new ConfigException("tenants", "at least one tenant is required");
     Set<String> names = new HashSet<>();
     Set<String> hashes = new HashSet<>();
@@ -175,7 +175,7 @@ public final class ConfigLoader {
     }
   }
 
-  private static Tenant tenant(YamlNode t) {
+  private static Tenant tenant(YamlNode t, Map<String, String> env) {
     String name = t.requiredString("name");
     checkName(t.key("name"), name);
     List<String> namespaces = t.strings("namespaces");
@@ -190,7 +190,27 @@ public final class ConfigLoader {
         l.number("maxQueued", 100_000, 1, Long.MAX_VALUE),
         l.integer("maxPayloadBytes", 1024 * 1024, 1, 6 * 1024 * 1024));
     l.rejectUnread();
-    return new Tenant(name, List.copyOf(namespaces), List.copyOf(keys), limits);
+    YamlNode cb = t.child("callbacks");
+    List<String> allow = cb.strings("allow");
+    for (int i = 0; i < allow.size(); i++) {
+      String a = allow.get(i);
+      // The host must be closed by a '/', or "https://hooks.example.com" would allow "https://hooks.example.com.evil.io".
+      boolean http = a.startsWith("http://") || a.startsWith("https://");
+      if (!http || a.indexOf('/', a.indexOf("://") + 3) < 0) {
+        throw new ConfigException(cb.key("allow") + "[" + i + "]",
+            "expected an http(s) URL prefix whose host ends with '/', such as https://hooks.example.com/");
+      }
+    }
+    String secretEnv = cb.string("secretEnv", null);
+    String secret = secretEnv != null ? env.get(secretEnv) : cb.string("secret", null);
+    if (secretEnv != null && (secret == null || secret.isEmpty())) {
+      throw new ConfigException(cb.key("secretEnv"), "the environment variable " + secretEnv + " is not set");
+    }
+    if (!allow.isEmpty() && (secret == null || secret.length() < 16)) {
+      throw new ConfigException(cb.key("secret"), "callbacks need a signing secret of at least 16 characters (secret or secretEnv)");
+    }
+    cb.rejectUnread();
+    return new Tenant(name, List.copyOf(namespaces), List.copyOf(keys), limits, new ConveyorConfig.Callbacks(List.copyOf(allow), secret));
   }
 
   private static ApiKey apiKey(YamlNode k) {

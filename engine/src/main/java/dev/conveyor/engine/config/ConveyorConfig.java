@@ -43,7 +43,17 @@ public record ConveyorConfig(
 
   public record Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes) {}
 
-  public record Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits) {
+  /**
+   * Where this tenant's results may be POSTed ({@code X-Callback-Url}, destinations): URL prefixes.
+   * {@code secret} signs them (HMAC-SHA256); empty {@code allow} means no callbacks at all.
+   */
+  public record Callbacks(List<String> allow, String secret) {
+    public boolean allows(String url) {
+      return allow.stream().anyMatch(url::startsWith);
+    }
+  }
+
+  public record Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits, Callbacks callbacks) {
     public String defaultNamespace() {
       return namespaces.get(0);
     }

@@ -16,6 +16,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import dev.conveyor.engine.breaker.Breakers;
+import dev.conveyor.engine.callback.CallbackSender;
 import dev.conveyor.engine.kafka.KafkaSender;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.conveyor.engine.kafka.Topics;
@@ -53,6 +54,7 @@ public final class InvocationRunner {
   private final Metrics metrics;
   private final Supplier<Instant> clock;
   private final Breakers breakers;
+  private final CallbackSender callbacks;
   private final KafkaSender sender;
   private final Topics topics;
   private final Backoff backoff = Backoff.withJitter();
@@ -60,8 +62,9 @@ public final class InvocationRunner {
   private final Set<Promise<Void>> waiting = ConcurrentHashMap.newKeySet();
 
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
-      UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers, Metrics metrics,
-      Supplier<Instant> clock) {
+      UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
+      CallbackSender callbacks, Metrics metrics, Supplier<Instant> clock) {
+    this.callbacks = callbacks;
     this.breakers = breakers;
     this.vertx = vertx;
     this.store = store;
@@ -246,6 +249,7 @@ public final class InvocationRunner {
         ? store.write(terminal.end(terminal.status(), terminal.finishedAt(), "the result was too large to keep"), null)
         : Future.failedFuture(err))).map(s -> {
       metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);
+      if (inv.callbackUrl() != null) callbacks.send(inv, terminal, result);
       return null;
     });
   }

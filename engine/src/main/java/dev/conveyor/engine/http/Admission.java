@@ -27,7 +27,7 @@ public final class Admission {
   private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   /** A request that may go on: who, to what, with which payload. */
-  public record Admitted(Principal principal, FunctionTarget target, Buffer body) {
+  public record Admitted(Principal principal, FunctionTarget target, Buffer body, String callbackUrl) {
     public String tenant() {
       return principal.tenant().name();
     }
@@ -65,10 +65,28 @@ public final class Admission {
       throw new ApiError(413, "payload_too_large",
           "The payload is " + size + " bytes; this tenant's limit is " + p.tenant().limits().maxPayloadBytes() + ".");
     }
+    String callback = ctx.request().getHeader("x-callback-url");
+    if (callback != null) checkCallback(p, callback);
     if (!kafka.reachable()) {
       throw ApiError.unavailable("The queue is unavailable; nothing was stored. Retry later.");
     }
-    return new Admitted(p, target, body);
+    return new Admitted(p, target, body, callback);
+  }
+
+  /** A callback goes only to an http(s) URL on the tenant's allow-list: never to arbitrary hosts. */
+  private static void checkCallback(Principal p, String url) {
+    java.net.URI u;
+    try {
+      u = url.length() > 2048 ? null : java.net.URI.create(url);
+    } catch (IllegalArgumentException e) {
+      u = null;
+    }
+    if (u == null || u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
+      throw ApiError.badRequest("invalid_callback_url", "X-Callback-Url must be an absolute http(s) URL of at most 2048 characters.");
+    }
+    if (!p.tenant().callbacks().allows(url)) {
+      throw ApiError.forbidden("callback_not_allowed", "X-Callback-Url is not on this tenant's callback allow-list.");
+    }
   }
 
   /** The invocation from the request: caller's ce-* and tracestate kept, the trace continued. */
@@ -87,7 +105,7 @@ public final class Admission {
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
     return new Invocation(InvocationIds.next(now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
         req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
-        idempotencyKey, "00-" + traceId + "-" + randomHex(16) + "-01");
+        idempotencyKey, "00-" + traceId + "-" + randomHex(16) + "-01", a.callbackUrl());
   }
 
   private static String randomHex(int chars) {

@@ -25,6 +25,7 @@ public final class InvocationCodec {
   static final String IDEMPOTENCY_KEY = "conveyor-idempotency-key";
   static final String QUERY = "conveyor-query";
   static final String TRACEPARENT = "traceparent";
+  static final String CALLBACK_URL = "conveyor-callback-url";
   /** On a retried invocation: the attempt it is for, and when it is due (epoch ms). */
   public static final String ATTEMPT = "conveyor-attempt";
   public static final String DUE_AT = "conveyor-due-at";
@@ -49,6 +50,7 @@ public final class InvocationCodec {
     put(h, IDEMPOTENCY_KEY, inv.idempotencyKey());
     put(h, QUERY, inv.query());
     put(h, TRACEPARENT, inv.traceparent());
+    put(h, CALLBACK_URL, inv.callbackUrl());
     inv.passHeaders().forEach((k, v) -> put(h, PASS + k, v));
     return new ProducerRecord<>(topic, partition, inv.acceptedAt().toEpochMilli(), inv.id(), inv.payload(), h);
   }
@@ -60,7 +62,7 @@ public final class InvocationCodec {
 
   /** The invocation from headers alone (payload empty): what the status reader needs. */
   public static Invocation decode(Headers headers, byte[] value) {
-    String id = null, tenant = null, ns = null, fn = null, ct = null, idem = null, query = null, tp = null;
+    String id = null, tenant = null, ns = null, fn = null, ct = null, idem = null, query = null, tp = null, callback = null;
     long at = -1;
     Map<String, String> pass = new LinkedHashMap<>();
     for (Header hd : headers) {
@@ -76,6 +78,7 @@ public final class InvocationCodec {
         case IDEMPOTENCY_KEY -> idem = v;
         case QUERY -> query = v;
         case TRACEPARENT -> tp = v;
+        case CALLBACK_URL -> callback = v;
         case ATTEMPT, DUE_AT -> { }
         default -> {
           if (k.startsWith(PASS)) pass.put(k.substring(PASS.length()), v);
@@ -86,7 +89,7 @@ public final class InvocationCodec {
       throw new IllegalArgumentException("not an invocation record");
     }
     byte[] payload = value == null ? new byte[0] : value;
-    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp);
+    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp, callback);
   }
 
   /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}. */

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 class ApiKeyAuthenticatorTest {
   private final ApiKeyAuthenticator auth = new ApiKeyAuthenticator(List.of(new Tenant("acme", List.of("acme"),
-      List.of(new ApiKey(ApiKeyAuthenticator.sha256Hex("s3cret"), Set.of(Role.invoke))), new Limits(1, 1, 1, 1, 1))));
+      List.of(new ApiKey(ApiKeyAuthenticator.sha256Hex("s3cret"), Set.of(Role.invoke))), new Limits(1, 1, 1, 1, 1), new dev.conveyor.engine.config.ConveyorConfig.Callbacks(List.of(), null))));
 
   @Test
   void shouldKnowAConfiguredKeyByItsHash() {

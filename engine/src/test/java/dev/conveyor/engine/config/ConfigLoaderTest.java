@@ -123,4 +123,21 @@ class ConfigLoaderTest {
   void shouldExplainYamlThatDoesNotParse() {
     assertThatThrownBy(() -> ConfigLoader.parse("tenants: [ {", Map.of())).isInstanceOf(ConfigException.class);
   }
+
+  @Test
+  void shouldReadCallbackAllowListsAndTheirSecrets() {
+    String withCallbacks = minimal("", "[]").replace("    apiKeys:",
+        "    callbacks: { allow: [\"https://hooks.example.com/\"], secretEnv: ACME_HOOK_SECRET }\n    apiKeys:");
+    ConveyorConfig c = ConfigLoader.parse(withCallbacks, Map.of("ACME_HOOK_SECRET", "0123456789abcdef0123"));
+    assertThat(c.tenants().get(0).callbacks().allows("https://hooks.example.com/orders")).isTrue();
+    assertThat(c.tenants().get(0).callbacks().allows("https://hooks.example.com.evil.io/")).isFalse();
+    assertThat(c.tenants().get(0).callbacks().secret()).isEqualTo("0123456789abcdef0123");
+    assertThatThrownBy(() -> ConfigLoader.parse(withCallbacks, Map.of()))
+        .hasMessageStartingWith("tenants[0].callbacks.secretEnv:");
+    String badPrefix = minimal("", "[]").replace("    apiKeys:", "    callbacks: { allow: [\"ftp://x\"], secret: \"0123456789abcdef\" }\n    apiKeys:");
+    assertThatThrownBy(() -> ConfigLoader.parse(badPrefix, Map.of())).hasMessageStartingWith("tenants[0].callbacks.allow[0]:");
+    String openHost = minimal("", "[]").replace("    apiKeys:", "    callbacks: { allow: [\"https://hooks.example.com\"], secret: \"0123456789abcdef\" }\n    apiKeys:");
+    assertThatThrownBy(() -> ConfigLoader.parse(openHost, Map.of())).hasMessageContaining("host ends with '/'");
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).tenants().get(0).callbacks().allows("http://127.0.0.1/")).isFalse();
+  }
 }
