@@ -1,9 +1,9 @@
 package dev.conveyor.engine.deadletter;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.kafka.HeadersOnly;
 import dev.conveyor.engine.kafka.KafkaClients;
 import dev.conveyor.engine.queue.InvocationCodec;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,7 +18,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.serialization.Deserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,18 +33,6 @@ public final class DeadLetterIndex implements AutoCloseable {
   public record Entry(String id, String tenant, String namespace, String function, int attempts, Integer httpStatus,
       String lastError, Instant deadAt, int partition, long offset) {}
 
-  private static final class NoValues implements Deserializer<byte[]> {
-    @Override
-    public byte[] deserialize(String topic, byte[] data) {
-      return null;
-    }
-
-    @Override
-    public byte[] deserialize(String topic, Headers headers, ByteBuffer data) {
-      return null;
-    }
-  }
-
   private final KafkaConsumer<String, byte[]> consumer;
   private final String topic;
   private final int perTenant;
@@ -55,7 +42,7 @@ public final class DeadLetterIndex implements AutoCloseable {
   private volatile boolean running = true;
 
   public DeadLetterIndex(KafkaClients clients, String topic, int perTenant) {
-    this.consumer = clients.consumer("conveyor-deadletter-index", null, new NoValues(), Map.of());
+    this.consumer = clients.consumer("conveyor-deadletter-index", null, new HeadersOnly(), Map.of());
     this.topic = topic;
     this.perTenant = perTenant;
     this.thread = new Thread(this::run, "conveyor-deadletter-index");

@@ -4,21 +4,16 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationIds;
+import dev.conveyor.engine.kafka.ConsumerThread;
+import dev.conveyor.engine.kafka.HeadersOnly;
 import dev.conveyor.engine.kafka.KafkaClients;
 import dev.conveyor.engine.queue.InvocationCodec;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -27,8 +22,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.serialization.Deserializer;
 
 /**
  * Finds a queued invocation this replica has not seen: another replica accepted it and no
@@ -56,43 +49,26 @@ public final class QueueLookup implements AutoCloseable {
   private static final long SKEW_MS = 5_000;
   private static final int MAX_SCAN = 50_000;
 
-  private static final class NoValues implements Deserializer<byte[]> {
-    @Override
-    public byte[] deserialize(String topic, byte[] data) {
-      return null;
-    }
-
-    @Override
-    public byte[] deserialize(String topic, Headers headers, ByteBuffer data) {
-      return null;
-    }
-  }
-
-  private final KafkaConsumer<String, byte[]> consumer;
+  private final ConsumerThread reader;
   private final Admin admin;
   private final String dispatchGroup;
   private final String topic;
   private final int partitions;
   private final Duration retention;
   private final Supplier<Instant> clock;
-  private final ThreadPoolExecutor thread;
   private final Cache<String, Boolean> misses = Caffeine.newBuilder()
       .maximumSize(10_000).expireAfterWrite(Duration.ofSeconds(2)).build();
 
   public QueueLookup(KafkaClients clients, Admin admin, String dispatchGroup, String topic, int partitions, Duration retention,
       Supplier<Instant> clock) {
-    this.consumer = clients.consumer("conveyor-queue-lookup", null, new NoValues(), Map.of("max.poll.records", "2000"));
+    this.reader = new ConsumerThread(clients.consumer("conveyor-queue-lookup", null, new HeadersOnly(),
+        Map.of("max.poll.records", "2000")), "conveyor-queue-lookup", 256);
     this.admin = admin;
     this.dispatchGroup = dispatchGroup;
     this.topic = topic;
     this.partitions = partitions;
     this.retention = retention;
     this.clock = clock;
-    this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(256), r -> {
-      Thread t = new Thread(r, "conveyor-queue-lookup");
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /**
@@ -106,32 +82,18 @@ public final class QueueLookup implements AutoCloseable {
         || misses.getIfPresent(id) != null) {
       return Future.succeededFuture(new Unknown());
     }
-    Context ctx = Vertx.currentContext();
-    Promise<Result> promise = Promise.promise();
-    try {
-      thread.execute(() -> {
-        Result result;
-        try {
-          result = scan(id, at.getAsLong());
-          if (result instanceof Unknown) misses.put(id, Boolean.TRUE);
-        } catch (Exception e) {
-          result = null;
-        }
-        Result r = result;
-        Runnable done = () -> {
-          if (r == null) promise.fail("the queue could not be searched");
-          else promise.complete(r);
-        };
-        if (ctx == null) done.run();
-        else ctx.runOnContext(v -> done.run());
-      });
-    } catch (RejectedExecutionException e) {
-      return Future.failedFuture(new IllegalStateException("too many lookups at once"));
-    }
-    return promise.future();
+    return reader.run(consumer -> {
+      try {
+        Result r = scan(consumer, id, at.getAsLong());
+        if (r instanceof Unknown) misses.put(id, Boolean.TRUE);
+        return r;
+      } catch (Exception e) {
+        throw new IllegalStateException("the queue could not be searched", e);
+      }
+    });
   }
 
-  private Result scan(String id, long millis) throws Exception {
+  private Result scan(KafkaConsumer<String, byte[]> consumer, String id, long millis) throws Exception {
     TopicPartition tp = new TopicPartition(topic, InvocationIds.partition(id, partitions));
     consumer.assign(List.of(tp));
     OffsetAndTimestamp start = consumer.offsetsForTimes(Map.of(tp, Math.max(0, millis - SKEW_MS)), Duration.ofSeconds(5)).get(tp);
@@ -156,20 +118,8 @@ public final class QueueLookup implements AutoCloseable {
     throw new IllegalStateException("search bounds reached");
   }
 
-  /** Drops waiting lookups and closes the consumer on its own thread (it is not thread-safe). */
   @Override
   public void close() {
-    thread.getQueue().clear();
-    try {
-      thread.execute(() -> consumer.close(Duration.ofSeconds(2)));
-    } catch (RejectedExecutionException e) {
-      // already closed
-    }
-    thread.shutdown();
-    try {
-      thread.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    reader.close();
   }
 }
