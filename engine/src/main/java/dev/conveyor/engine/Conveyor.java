@@ -112,6 +112,10 @@ public final class Conveyor implements AutoCloseable {
 
     KafkaSender sender = new KafkaSender(clients.producer("conveyor-producer"));
     closeInOrder.add(0, sender);
+    java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter()));
+    topics.retryTiers().forEach(t -> written.add(t.topic()));
+    written.addAll(destinationTopics());
+    sender.warm(written);
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
     reader = new StatusReader(clients, store, topics.status()).start();
     closeInOrder.add(0, reader);
@@ -182,11 +186,21 @@ public final class Conveyor implements AutoCloseable {
     throw new IllegalStateException("no free port");
   }
 
+  private java.util.Set<String> destinationTopics() {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    for (var f : config.functions()) {
+      for (var d : new ConveyorConfig.Destination[] {f.delivery().onSuccess(), f.delivery().onFailure()}) {
+        if (d != null && d.topic() != null) out.add(d.topic());
+      }
+    }
+    return out;
+  }
+
   private void createTopics(Admin admin) {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
     while (true) {
       try {
-        topics.create(admin, config.kafka(), config.status()).get(30, TimeUnit.SECONDS);
+        topics.create(admin, config.kafka(), config.status(), destinationTopics()).get(30, TimeUnit.SECONDS);
         return;
       } catch (Exception e) {
         if (System.nanoTime() > deadline) {

@@ -4,6 +4,7 @@ import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.config.ConveyorConfig.Tenant;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * {@code X-Function-Status}, and {@code X-Conveyor-Signature: t=<unix seconds>,v1=<hex>} where v1 is
  * HMAC-SHA256 with the tenant's secret over {@code "<t>." + body}. Retried with exponential backoff
  * until the receiver answers 2xx, {@code maxTries} times at most. The URL is checked against the
- * tenant's allow-list again before each send (the config may have changed).
+ * tenant's allow-list again before each send (the config may have changed). URL destinations
+ * (onSuccess/onFailure) go out the same way, through {@link #post}.
  */
 public final class CallbackSender {
   private static final Logger LOG = LoggerFactory.getLogger(CallbackSender.class);
@@ -58,28 +60,32 @@ public final class CallbackSender {
     }
   }
 
-  /** Fire and forget: the outcome is already stored; this only tells the caller's receiver. */
+  /** The result to {@code X-Callback-Url}. Fire and forget: the outcome is already stored. */
   public void send(Invocation inv, InvocationStatus terminal, StoredResult result) {
-    String url = inv.callbackUrl();
-    Tenant tenant = tenants.apply(inv.tenant()).orElse(null);
-    if (url == null || tenant == null || !tenant.callbacks().allows(url)) {
-      LOG.warn("callback of invocation {} dropped: its URL is not allowed for tenant {} any more", inv.id(), inv.tenant());
-      return;
+    MultiMap headers = MultiMap.caseInsensitiveMultiMap().add("x-conveyor-status", terminal.status().name());
+    if (result != null) {
+      headers.add("x-function-status", Integer.toString(result.httpStatus()));
+      if (result.contentType() != null) headers.add("content-type", result.contentType());
     }
-    byte[] body = result == null ? new byte[0] : result.body();
-    attempt(inv, terminal, result, tenant.callbacks().secret(), url, body, 1);
+    post(inv, inv.callbackUrl(), headers, result == null ? new byte[0] : result.body());
   }
 
-  private void attempt(Invocation inv, InvocationStatus terminal, StoredResult result, String secret, String url, byte[] body, int n) {
+  /** A signed POST on behalf of the invocation's tenant, to an allow-listed URL only, retried. */
+  public void post(Invocation inv, String url, MultiMap headers, byte[] body) {
+    Tenant tenant = tenants.apply(inv.tenant()).orElse(null);
+    if (url == null || tenant == null || !tenant.callbacks().allows(url)) {
+      LOG.warn("a POST for invocation {} was dropped: its URL is not on tenant {}'s allow-list", inv.id(), inv.tenant());
+      return;
+    }
+    attempt(inv, tenant.callbacks().secret(), url, headers, body, 1);
+  }
+
+  private void attempt(Invocation inv, String secret, String url, MultiMap headers, byte[] body, int n) {
     long t = clock.get().getEpochSecond();
     RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url).setTimeout(10_000)
         .putHeader("x-conveyor-invocation-id", inv.id())
-        .putHeader("x-conveyor-status", terminal.status().name())
         .putHeader("x-conveyor-signature", "t=" + t + ",v1=" + sign(secret, t, body));
-    if (result != null) {
-      opts.putHeader("x-function-status", Integer.toString(result.httpStatus()));
-      if (result.contentType() != null) opts.putHeader("content-type", result.contentType());
-    }
+    headers.forEach(opts::putHeader);
     client.request(opts).compose(req -> req.send(Buffer.buffer(body))).compose(resp -> resp.body().map(b -> resp.statusCode()))
         .onComplete(ar -> {
           if (ar.succeeded() && ar.result() >= 200 && ar.result() < 300) return;
@@ -88,7 +94,7 @@ public final class CallbackSender {
             return;
           }
           long delay = Math.min(60_000, 500L << Math.min(16, n - 1));
-          vertx.setTimer(delay, id -> attempt(inv, terminal, result, secret, url, body, n + 1));
+          vertx.setTimer(delay, id -> attempt(inv, secret, url, headers, body, n + 1));
         });
   }
 }

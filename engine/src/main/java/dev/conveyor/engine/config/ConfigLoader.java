@@ -286,13 +286,22 @@ public final class ConfigLoader {
         d.duration("maxEventAge", Duration.ofHours(6)),
         d.duration("timeout", Duration.ofSeconds(30)),
         Set.copyOf(retryOn),
-        dlq);
+        dlq,
+        destination(d, "onSuccess"),
+        destination(d, "onFailure"));
     if (delivery.timeout().isZero()) throw new ConfigException(d.key("timeout"), "must be positive");
-    // Keys of later issues are read so the file of SPEC §4 loads; they take effect when built.
-    d.rawChild("onSuccess");
-    d.rawChild("onFailure");
     d.rejectUnread();
     return delivery;
+  }
+
+  private static ConveyorConfig.Destination destination(YamlNode d, String name) {
+    if (!d.has(name)) return null;
+    YamlNode n = d.child(name);
+    String url = n.has("url") ? n.url("url").toString() : null;
+    String topic = n.string("topic", null);
+    n.rejectUnread();
+    if ((url == null) == (topic == null)) throw new ConfigException(d.key(name), "give exactly one of url or topic");
+    return new ConveyorConfig.Destination(url, topic);
   }
 
   static void checkName(String key, String value) {

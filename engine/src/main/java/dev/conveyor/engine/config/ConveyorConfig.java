@@ -69,7 +69,12 @@ public record ConveyorConfig(
       Duration maxEventAge,
       Duration timeout,
       Set<Integer> retryOnStatus,
-      String deadLetterTopic) {}
+      String deadLetterTopic,
+      Destination onSuccess,
+      Destination onFailure) {}
+
+  /** Where an invocation record goes when an invocation ends: a URL (allow-listed) or a topic. */
+  public record Destination(String url, String topic) {}
 
   /** Per function: opens at {@code failureRateThreshold}% failures over at least {@code minimumCalls}. */
   public record BreakerSpec(int failureRateThreshold, int minimumCalls, Duration openFor) {}

@@ -17,6 +17,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.callback.CallbackSender;
+import dev.conveyor.engine.callback.Destinations;
 import dev.conveyor.engine.kafka.KafkaSender;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.conveyor.engine.kafka.Topics;
@@ -55,6 +56,7 @@ public final class InvocationRunner {
   private final Supplier<Instant> clock;
   private final Breakers breakers;
   private final CallbackSender callbacks;
+  private final Destinations destinations;
   private final KafkaSender sender;
   private final Topics topics;
   private final Backoff backoff = Backoff.withJitter();
@@ -65,6 +67,7 @@ public final class InvocationRunner {
       UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
       CallbackSender callbacks, Metrics metrics, Supplier<Instant> clock) {
     this.callbacks = callbacks;
+    this.destinations = new Destinations(sender, callbacks);
     this.breakers = breakers;
     this.vertx = vertx;
     this.store = store;
@@ -245,13 +248,17 @@ public final class InvocationRunner {
 
   private Future<Void> finish(Invocation inv, InvocationStatus terminal, StoredResult result, String outcome) {
     if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
-    return durably(() -> store.write(terminal, result).recover(err -> result != null && !(err instanceof RetriableException)
+    FunctionTarget target = registry.find(inv.namespace(), inv.function()).orElse(null);
+    // A topic destination is stored before the final status: a crash may repeat it, never lose it.
+    Future<Void> destination = target == null ? Future.succeededFuture()
+        : durably(() -> destinations.send(inv, target, terminal, result));
+    return destination.compose(v -> durably(() -> store.write(terminal, result).recover(err -> result != null && !(err instanceof RetriableException)
         ? store.write(terminal.end(terminal.status(), terminal.finishedAt(), "the result was too large to keep"), null)
         : Future.failedFuture(err))).map(s -> {
       metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);
       if (inv.callbackUrl() != null) callbacks.send(inv, terminal, result);
       return null;
-    });
+    }));
   }
 
   private static long retryAfter(String header) {

@@ -52,6 +52,8 @@ public final class KafkaClients {
     m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1000, delivery / 2));
     m.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, delivery);
     m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, delivery);
+    // Keep every topic's metadata: a topic dropped after idling would make its next send block.
+    m.put(ProducerConfig.METADATA_MAX_IDLE_CONFIG, 7 * 24 * 3_600_000);
     m.putAll(common(clientId));
     m.put(ProducerConfig.ACKS_CONFIG, "all");
     m.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

@@ -37,6 +37,15 @@ public final class KafkaSender implements AutoCloseable {
     this.thread.start();
   }
 
+  /**
+   * Loads the metadata of every topic this sender will write, at start-up (it blocks): a send to a
+   * topic whose metadata is missing blocks the sender thread, and with it every accept, until
+   * {@code max.block.ms} when the broker is down.
+   */
+  public void warm(java.util.Collection<String> topics) {
+    for (String t : topics) producer.partitionsFor(t);
+  }
+
   public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
     Context ctx = Vertx.currentContext();
     Promise<RecordMetadata> promise = Promise.promise();

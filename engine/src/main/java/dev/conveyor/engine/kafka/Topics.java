@@ -57,8 +57,8 @@ public record Topics(String invocations, String status, String usage, String dea
     return retryTiers.stream().filter(t -> t.topic().equals(topic)).findFirst();
   }
 
-  /** Creates what is missing; existing topics are left as they are. */
-  public CompletableFuture<Void> create(Admin admin, KafkaSettings kafka, StatusSettings statusSettings) {
+  /** Creates what is missing (also {@code destinations}, the functions' destination topics); existing topics are left as they are. */
+  public CompletableFuture<Void> create(Admin admin, KafkaSettings kafka, StatusSettings statusSettings, java.util.Collection<String> destinations) {
     Optional<Short> rf = kafka.replicationFactor() > 0 ? Optional.of(kafka.replicationFactor()) : Optional.empty();
     Optional<Integer> parts = Optional.of(kafka.partitions());
     List<NewTopic> topics = new ArrayList<>();
@@ -73,6 +73,7 @@ public record Topics(String invocations, String status, String usage, String dea
     topics.add(new NewTopic(usage, parts, rf));
     topics.add(new NewTopic(deadletter, parts, rf).configs(sized));
     for (Tier t : retryTiers) topics.add(new NewTopic(t.topic(), parts, rf).configs(sized));
+    for (String d : new java.util.TreeSet<>(destinations)) topics.add(new NewTopic(d, parts, rf).configs(sized));
     CompletableFuture<Void> done = new CompletableFuture<>();
     var result = admin.createTopics(topics).values();
     CompletableFuture<?>[] each = result.values().stream().map(f -> {

@@ -69,4 +69,38 @@ class CallbackIT {
       }
     }
   }
+
+  @Test
+  void destinationsReceiveAnInvocationRecordOnATopicOrAnAllowedUrl() {
+    try (FunctionServer fn = new FunctionServer().behave(c -> c.path().equals("/bad") ? new Answer(400, 0, "{\"error\":\"no\"}") : Answer.ok());
+         FunctionServer receiver = new FunctionServer()) {
+      String prefix = Gateways.prefix("dest");
+      String yaml = Gateways.yaml(TestKafka.bootstrap(), prefix, """
+              - { namespace: acme, name: ok, url: "%s", delivery: { onSuccess: { topic: "%sdone" } } }
+              - { namespace: acme, name: bad, url: "%s", delivery: { onFailure: { url: "%s" } } }
+              """.formatted(fn.url("/ok"), prefix, fn.url("/bad"), receiver.url("/failures")), null)
+          .replace("    limits: { maxPayloadBytes: 65536 }",
+              "    limits: { maxPayloadBytes: 65536 }\n    callbacks: { allow: [\"" + receiver.url("/") + "\"], secret: \"" + SECRET + "\" }");
+      try (Conveyor gw = Gateways.start(yaml)) {
+        Http http = new Http(gw.httpPort());
+        String ok = new JsonObject(http.invoke(ACME_KEY, "acme", "ok", "{\"n\":1}").body()).getString("id");
+        String bad = new JsonObject(http.invoke(ACME_KEY, "acme", "bad", "{\"n\":2}").body()).getString("id");
+
+        var onTopic = AsyncInvocationIT.records(prefix + "done", r -> ok.equals(r.key()), 1).get(0);
+        JsonObject success = new JsonObject(onTopic.value());
+        assertThat(success.getJsonObject("requestContext").getString("condition")).isEqualTo("Success");
+        assertThat(success.getJsonObject("requestContext").getInteger("approximateInvokeCount")).isEqualTo(1);
+        assertThat(success.getJsonObject("requestPayload").getInteger("n")).isEqualTo(1);
+        assertThat(success.getJsonObject("responseContext").getInteger("statusCode")).isEqualTo(200);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.callsFor(bad) == 1);
+        FunctionServer.Call call = receiver.calls().get(0);
+        JsonObject failure = new JsonObject(call.body());
+        assertThat(failure.getJsonObject("requestContext").getString("condition")).isEqualTo("NotRetryable");
+        assertThat(failure.getJsonObject("responseContext").getInteger("statusCode")).isEqualTo(400);
+        assertThat(failure.getJsonObject("responsePayload").getString("error")).isEqualTo("no");
+        assertThat(call.headers().get("x-conveyor-signature")).startsWith("t=");
+      }
+    }
+  }
 }
