@@ -46,6 +46,7 @@ class AsyncInvocationIT {
       case "/bad" -> new Answer(400, 0, "{\"error\":\"bad input\"}");
       case "/unavailable" -> new Answer(503, 0, "busy");
       case "/big" -> new Answer(200, 0, "x".repeat(3 * 1024 * 1024));
+      case "/slow" -> new Answer(200, 1500, null);
       case "/fail-twice" -> failuresLeft.computeIfAbsent(call.invocationId(), k -> new AtomicInteger(2))
           .getAndDecrement() > 0 ? new Answer(500, 0, "boom") : new Answer(200, 0, "{\"ok\":true}");
       default -> Answer.ok();
@@ -57,8 +58,10 @@ class AsyncInvocationIT {
         - { namespace: acme, name: unavailable, url: "%s", delivery: { retry: 5, backoffDelay: PT30S } }
         - { namespace: globex, name: echo, url: "%s" }
         - { namespace: acme, name: big, url: "%s" }
+        - { namespace: acme, name: slow, url: "%s", delivery: { retry: 1, backoffDelay: PT0.01S, timeout: PT0.2S } }
+        - { namespace: acme, name: aging, url: "%s", delivery: { retry: 50, backoffPolicy: linear, backoffDelay: PT0.3S, backoffMax: PT0.3S, maxEventAge: PT2S } }
         """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/fail-twice"), fn.url("/unavailable"), fn.url("/echo"),
-        fn.url("/big"));
+        fn.url("/big"), fn.url("/slow"), fn.url("/unavailable"));
     gateway = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("async"), functions, null));
     http = new Http(gateway.httpPort());
   }
@@ -258,6 +261,27 @@ class AsyncInvocationIT {
     JsonObject data = usageRecords(gateway, u -> u.getJsonObject("data").getString("invocationId").equals(id), 1).get(0)
         .getJsonObject("data");
     assertThat(data.getLong("responseBytes")).isEqualTo(3L * 1024 * 1024);
+  }
+
+  @Test
+  void aSlowFunctionTimesOutOnEveryAttemptAndIsMeteredAsTimeouts() {
+    String id = new JsonObject(http.invoke(ACME_KEY, "acme", "slow", "{}").body()).getString("id");
+    JsonObject s = awaitStatus(id, "failed");
+    assertThat(s.getInteger("attempts")).isEqualTo(2);
+    assertThat(s.getString("lastError")).contains("no answer within 200 ms");
+    List<JsonObject> usage = usageRecords(gateway, u -> u.getJsonObject("data").getString("invocationId").equals(id), 2);
+    assertThat(usage).allSatisfy(u -> assertThat(u.getJsonObject("data").getString("outcome")).isEqualTo("timeout"));
+  }
+
+  @Test
+  void anInvocationOlderThanItsMaxEventAgeExpiresInsteadOfAnotherAttempt() {
+    String id = new JsonObject(http.invoke(ACME_KEY, "acme", "aging", "{}").body()).getString("id");
+    JsonObject s = awaitStatus(id, "expired");
+    assertThat(s.getString("lastError")).contains("maxEventAge");
+    long lived = java.time.Instant.parse(s.getString("finishedAt")).toEpochMilli()
+        - java.time.Instant.parse(s.getString("acceptedAt")).toEpochMilli();
+    assertThat(lived).isGreaterThanOrEqualTo(2000);
+    assertThat(s.getInteger("attempts")).isLessThan(51).isEqualTo(fn.callsFor(id));
   }
 
   @Test
