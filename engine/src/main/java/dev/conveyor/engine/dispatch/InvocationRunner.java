@@ -135,7 +135,7 @@ public final class InvocationRunner {
       return fail(inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
     }
     CircuitBreaker cb = breakers.of(t);
-    if (!cb.tryAcquirePermission()) return waitForBreaker(inv, t, cur, n);
+    if (!cb.tryAcquirePermission()) return waitForBreaker(inv, t, cur, n, cb);
     InvocationStatus running = cur.running(n, now);
     if (n == 1) metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
     return durably(() -> store.write(running, null)).onFailure(err -> cb.releasePermission()).compose(r -> {
@@ -151,8 +151,10 @@ public final class InvocationRunner {
    * The function's breaker is open: no call, no attempt spent, no usage. The invocation waits
    * {@code openFor} and asks again, parked on a retry tier when that is long enough to be worth it.
    */
-  private Future<Void> waitForBreaker(Invocation inv, FunctionTarget t, InvocationStatus cur, int n) {
-    long wait = t.breaker().openFor().toMillis();
+  private Future<Void> waitForBreaker(Invocation inv, FunctionTarget t, InvocationStatus cur, int n, CircuitBreaker cb) {
+    // Half-open: the probes are out and will decide within moments; ask again soon, not after openFor.
+    long wait = cb.getState() == CircuitBreaker.State.HALF_OPEN ? Math.min(1000, t.breaker().openFor().toMillis())
+        : t.breaker().openFor().toMillis();
     if (wait >= topics.shortestTier().toMillis()) {
       long now = clock.get().toEpochMilli();
       long due = now + wait;
