@@ -10,6 +10,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sends records with one shared idempotent {@link KafkaProducer} and completes a Vert.x future on
@@ -24,6 +26,7 @@ public final class KafkaSender implements AutoCloseable {
   private record Pending(ProducerRecord<String, byte[]> record, Context context, Promise<RecordMetadata> promise) {}
 
   private static final Pending STOP = new Pending(null, null, null);
+  private static final Logger LOG = LoggerFactory.getLogger(KafkaSender.class);
 
   private final KafkaProducer<String, byte[]> producer;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
@@ -61,22 +64,23 @@ public final class KafkaSender implements AutoCloseable {
     List<Pending> batch = new ArrayList<>(256);
     while (true) {
       try {
-        Pending first = queue.take();
-        batch.add(first);
+        batch.add(queue.take());
         queue.drainTo(batch, 4096);
         for (Pending p : batch) {
-          if (p == STOP) {
-            return;
-          }
+          if (p == STOP) return;
           try {
             producer.send(p.record(), (md, err) -> complete(p, md, err));
           } catch (RuntimeException e) {
             complete(p, null, e);
           }
         }
-        batch.clear();
       } catch (InterruptedException e) {
         return;
+      } catch (RuntimeException e) {
+        // Never let this thread die: every later send would wait forever.
+        LOG.error("the Kafka sender thread caught {}", e.toString());
+      } finally {
+        batch.clear();
       }
     }
   }
@@ -86,8 +90,15 @@ public final class KafkaSender implements AutoCloseable {
       if (err == null) p.promise().tryComplete(md);
       else p.promise().tryFail(err);
     };
-    if (p.context() == null) r.run();
-    else p.context().runOnContext(v -> r.run());
+    if (p.context() == null) {
+      r.run();
+      return;
+    }
+    try {
+      p.context().runOnContext(v -> r.run());
+    } catch (RuntimeException closed) {
+      r.run(); // the caller's event loop is gone (shutting down): complete here
+    }
   }
 
   /** Flushes what is queued (bounded by {@code timeoutMs}) and closes the producer. */
