@@ -44,7 +44,7 @@ class AsyncInvocationIT {
   static void start() {
     fn = new FunctionServer().behave(call -> switch (call.path()) {
       case "/bad" -> new Answer(400, 0, "{\"error\":\"bad input\"}");
-      case "/unavailable" -> new Answer(503, 0, "busy");
+      case "/unavailable" -> new Answer(503, 0, "busy", "30"); // Retry-After: the retry waits, jitter or not
       case "/big" -> new Answer(200, 0, "x".repeat(3 * 1024 * 1024));
       case "/slow" -> new Answer(200, 1500, null);
       case "/fail-twice" -> failuresLeft.computeIfAbsent(call.invocationId(), k -> new AtomicInteger(2))
