@@ -51,7 +51,9 @@ public final class KafkaClients {
     m.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 64 * 1024);
     m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1000, delivery / 2));
     m.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, delivery);
-    m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, delivery);
+    // One thread feeds the producer for every caller: a send may hold it at most this long (when
+    // the broker is unreachable and metadata must be fetched); failing fast is the right answer then.
+    m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.min(delivery, 1000));
     // Keep every topic's metadata: a topic dropped after idling would make its next send block.
     m.put(ProducerConfig.METADATA_MAX_IDLE_CONFIG, 7 * 24 * 3_600_000);
     m.putAll(common(clientId));
