@@ -3,9 +3,9 @@ package dev.conveyor.engine.deadletter;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.kafka.HeadersOnly;
 import dev.conveyor.engine.kafka.KafkaClients;
+import dev.conveyor.engine.kafka.TopicFollower;
 import dev.conveyor.engine.queue.InvocationCodec;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,44 +13,32 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Every replica's view of the dead-letter topic, per tenant, newest first, from record headers only
  * (payloads stay on Kafka until a redrive fetches one). Bounded: the newest {@code perTenant}
- * entries of each tenant. Runs on a thread of its own because {@code KafkaConsumer.poll} blocks.
+ * entries of each tenant.
  */
 public final class DeadLetterIndex implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(DeadLetterIndex.class);
-
   /** One dead letter, and where its full record is. */
   public record Entry(String id, String tenant, String namespace, String function, int attempts, Integer httpStatus,
       String lastError, Instant deadAt, int partition, long offset) {}
 
-  private final KafkaConsumer<String, byte[]> consumer;
-  private final String topic;
   private final int perTenant;
   private final Map<String, ConcurrentSkipListMap<String, Entry>> byTenant = new ConcurrentHashMap<>();
   private final Map<String, Entry> byId = new ConcurrentHashMap<>();
-  private final Thread thread;
-  private volatile boolean running = true;
+  private final TopicFollower follower;
 
   public DeadLetterIndex(KafkaClients clients, String topic, int perTenant) {
-    this.consumer = clients.consumer("conveyor-deadletter-index", null, new HeadersOnly(), Map.of());
-    this.topic = topic;
     this.perTenant = perTenant;
-    this.thread = new Thread(this::run, "conveyor-deadletter-index");
-    this.thread.setDaemon(true);
+    this.follower = new TopicFollower(clients.consumer("conveyor-deadletter-index", null, new HeadersOnly(), Map.of()),
+        topic, "conveyor-deadletter-index", this::add);
   }
 
   public DeadLetterIndex start() {
-    thread.start();
+    follower.start();
     return this;
   }
 
@@ -70,30 +58,6 @@ public final class DeadLetterIndex implements AutoCloseable {
   public java.util.Optional<Entry> find(String tenant, String id) {
     Entry e = byId.get(id);
     return e != null && e.tenant().equals(tenant) ? java.util.Optional.of(e) : java.util.Optional.empty();
-  }
-
-  private void run() {
-    try {
-      List<TopicPartition> parts = new ArrayList<>();
-      consumer.partitionsFor(topic, Duration.ofMinutes(5)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      while (running) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          try {
-            add(r);
-          } catch (RuntimeException e) {
-            LOG.warn("skipping an unreadable dead letter at {}-{}@{}", r.topic(), r.partition(), r.offset());
-          }
-        }
-      }
-    } catch (WakeupException e) {
-      // closing
-    } catch (Exception e) {
-      if (running) LOG.error("dead-letter index stopped: {}", e.toString());
-    } finally {
-      consumer.close(Duration.ofSeconds(2));
-    }
   }
 
   private void add(ConsumerRecord<String, byte[]> r) {
@@ -122,13 +86,6 @@ public final class DeadLetterIndex implements AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    consumer.wakeup();
-    try {
-      thread.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    follower.close();
   }
-
 }

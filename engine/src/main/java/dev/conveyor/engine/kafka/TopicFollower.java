@@ -1,0 +1,95 @@
+package dev.conveyor.engine.kafka;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads a whole topic from its beginning and then follows it, without a consumer group (every
+ * replica needs every record), handing each record to {@code handler}. Runs on a thread of its own
+ * because {@code KafkaConsumer.poll} blocks. {@link #caughtUp()} completes once it reached the end
+ * offsets seen at start; {@link #alive()} turns false if it stopped for good.
+ */
+public final class TopicFollower implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(TopicFollower.class);
+
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final String topic;
+  private final Consumer<ConsumerRecord<String, byte[]>> handler;
+  private final CompletableFuture<Void> caughtUp = new CompletableFuture<>();
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public TopicFollower(KafkaConsumer<String, byte[]> consumer, String topic, String name,
+      Consumer<ConsumerRecord<String, byte[]>> handler) {
+    this.consumer = consumer;
+    this.topic = topic;
+    this.handler = handler;
+    this.thread = new Thread(this::run, name);
+    this.thread.setDaemon(true);
+  }
+
+  public TopicFollower start() {
+    thread.start();
+    return this;
+  }
+
+  public CompletableFuture<Void> caughtUp() {
+    return caughtUp;
+  }
+
+  public boolean alive() {
+    return thread.isAlive();
+  }
+
+  private void run() {
+    try {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer.partitionsFor(topic, Duration.ofMinutes(5)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(parts, Duration.ofMinutes(5)));
+      while (running) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          try {
+            handler.accept(r);
+          } catch (RuntimeException e) {
+            LOG.warn("skipping an unreadable record at {}-{}@{}", r.topic(), r.partition(), r.offset());
+          }
+        }
+        if (!caughtUp.isDone()) {
+          end.entrySet().removeIf(en -> consumer.position(en.getKey()) >= en.getValue());
+          if (end.isEmpty()) caughtUp.complete(null);
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (Exception e) {
+      if (running) LOG.error("following {} stopped: {}", topic, e.toString());
+      caughtUp.completeExceptionally(e);
+    } finally {
+      consumer.close(Duration.ofSeconds(2));
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    consumer.wakeup();
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
