@@ -2,6 +2,7 @@ package dev.conveyor.engine;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
 import dev.conveyor.engine.breaker.Breakers;
+import dev.conveyor.engine.callback.CallbackDispatcher;
 import dev.conveyor.engine.callback.CallbackSender;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.deadletter.DeadLetterIndex;
@@ -75,6 +76,7 @@ public final class Conveyor implements AutoCloseable {
   private String apiDeployment;
   private String dispatcherDeployment;
   private String retryDeployment;
+  private String callbackDeployment;
 
   private Conveyor(ConveyorConfig config) {
     this.config = config;
@@ -112,7 +114,7 @@ public final class Conveyor implements AutoCloseable {
 
     KafkaSender sender = new KafkaSender(clients.producer("conveyor-producer"));
     closeInOrder.add(0, sender);
-    java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter()));
+    java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter(), topics.callbacks()));
     topics.retryTiers().forEach(t -> written.add(t.topic()));
     written.addAll(destinationTopics());
     sender.warm(written);
@@ -133,7 +135,7 @@ public final class Conveyor implements AutoCloseable {
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
-        sender, topics, breakers, new CallbackSender(vertx, config::tenant, clock, 8), metrics, clock);
+        sender, topics, breakers, metrics, clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
     if (config.dispatch().enabled()) {
@@ -141,6 +143,10 @@ public final class Conveyor implements AutoCloseable {
       RetryRouter retries = new RetryRouter(clients.consumerConfig("conveyor-retry", config.dispatch().group() + "-retry"),
           topics, queuePartitions, sender, () -> clock.get().toEpochMilli());
       retryDeployment = await(vertx.deployVerticle(retries).toCompletionStage().toCompletableFuture(), 60, "starting the retry tiers");
+      CallbackDispatcher posts = new CallbackDispatcher(clients.consumerConfig("conveyor-callbacks", config.dispatch().group() + "-callbacks"),
+          topics, new CallbackSender(vertx, config::tenant, clock), sender, config.dispatch().callbacks(), metrics,
+          () -> clock.get().toEpochMilli());
+      callbackDeployment = await(vertx.deployVerticle(posts).toCompletionStage().toCompletableFuture(), 60, "starting the callbacks");
     }
 
     if (config.samples().enabled()) {
@@ -283,7 +289,7 @@ public final class Conveyor implements AutoCloseable {
     started = false;
     if (vertx != null) {
       // Stop accepting first, then let the dispatcher drain what runs, then the rest.
-      for (String id : new String[] {apiDeployment, dispatcherDeployment, retryDeployment}) {
+      for (String id : new String[] {apiDeployment, dispatcherDeployment, retryDeployment, callbackDeployment}) {
         if (id == null) continue;
         try {
           vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -1,10 +1,8 @@
 package dev.conveyor.engine.callback;
 
-import dev.conveyor.engine.api.Invocation;
-import dev.conveyor.engine.api.InvocationStatus;
-import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.config.ConveyorConfig.Tenant;
-import io.vertx.core.MultiMap;
+import dev.conveyor.engine.invoke.RetryAfter;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
@@ -20,33 +18,33 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * POSTs a finished invocation's result to its {@code X-Callback-Url} (OpenFaaS-style): the
- * function's body and content type, {@code X-Conveyor-Invocation-Id}, {@code X-Conveyor-Status},
- * {@code X-Function-Status}, and {@code X-Conveyor-Signature: t=<unix seconds>,v1=<hex>} where v1 is
- * HMAC-SHA256 with the tenant's secret over {@code "<t>." + body}. Retried with exponential backoff
- * until the receiver answers 2xx, {@code maxTries} times at most. The URL is checked against the
- * tenant's allow-list again before each send (the config may have changed). URL destinations
- * (onSuccess/onFailure) go out the same way, through {@link #post}.
+ * One try of an {@link OutboundPost}: a POST with its headers, {@code X-Conveyor-Invocation-Id}
+ * and {@code X-Conveyor-Signature: t=<unix seconds>,v1=<hex>}, where v1 is HMAC-SHA256 with the
+ * tenant's secret over {@code "<t>." + body}. The URL is checked against the tenant's allow-list
+ * before every try (the config may have changed since the invocation was accepted). Retries are
+ * the {@link CallbackDispatcher}'s.
  */
 public final class CallbackSender {
-  private static final Logger LOG = LoggerFactory.getLogger(CallbackSender.class);
+  /** What one try came to. */
+  public enum Outcome { DELIVERED, FAILED, REFUSED }
 
-  private final Vertx vertx;
+  /** The outcome, and the receiver's {@code Retry-After} in ms (or -1). */
+  public record Try(Outcome outcome, long retryAfterMs) {
+    static final Try DELIVERED = new Try(Outcome.DELIVERED, -1);
+    static final Try FAILED = new Try(Outcome.FAILED, -1);
+    static final Try REFUSED = new Try(Outcome.REFUSED, -1);
+  }
+
   private final HttpClientAgent client;
   private final Function<String, Optional<Tenant>> tenants;
   private final Supplier<Instant> clock;
-  private final int maxTries;
 
-  public CallbackSender(Vertx vertx, Function<String, Optional<Tenant>> tenants, Supplier<Instant> clock, int maxTries) {
-    this.vertx = vertx;
+  public CallbackSender(Vertx vertx, Function<String, Optional<Tenant>> tenants, Supplier<Instant> clock) {
     this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5000).setKeepAlive(true));
     this.tenants = tenants;
     this.clock = clock;
-    this.maxTries = maxTries;
   }
 
   public static String sign(String secret, long unixSeconds, byte[] body) {
@@ -60,41 +58,19 @@ public final class CallbackSender {
     }
   }
 
-  /** The result to {@code X-Callback-Url}. Fire and forget: the outcome is already stored. */
-  public void send(Invocation inv, InvocationStatus terminal, StoredResult result) {
-    MultiMap headers = MultiMap.caseInsensitiveMultiMap().add("x-conveyor-status", terminal.status().name());
-    if (result != null) {
-      headers.add("x-function-status", Integer.toString(result.httpStatus()));
-      if (result.contentType() != null) headers.add("content-type", result.contentType());
-    }
-    post(inv, inv.callbackUrl(), headers, result == null ? new byte[0] : result.body());
-  }
-
-  /** A signed POST on behalf of the invocation's tenant, to an allow-listed URL only, retried. */
-  public void post(Invocation inv, String url, MultiMap headers, byte[] body) {
-    Tenant tenant = tenants.apply(inv.tenant()).orElse(null);
-    if (url == null || tenant == null || !tenant.callbacks().allows(url)) {
-      LOG.warn("a POST for invocation {} was dropped: its URL is not on tenant {}'s allow-list", inv.id(), inv.tenant());
-      return;
-    }
-    attempt(inv, tenant.callbacks().secret(), url, headers, body, 1);
-  }
-
-  private void attempt(Invocation inv, String secret, String url, MultiMap headers, byte[] body, int n) {
+  /** Never fails: a transport error or a non-2xx answer is {@link Outcome#FAILED}. */
+  public Future<Try> post(OutboundPost p) {
+    Tenant tenant = tenants.apply(p.tenant()).orElse(null);
+    if (tenant == null || !tenant.callbacks().allows(p.url())) return Future.succeededFuture(Try.REFUSED);
     long t = clock.get().getEpochSecond();
-    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url).setTimeout(10_000)
-        .putHeader("x-conveyor-invocation-id", inv.id())
-        .putHeader("x-conveyor-signature", "t=" + t + ",v1=" + sign(secret, t, body));
-    headers.forEach(opts::putHeader);
-    client.request(opts).compose(req -> req.send(Buffer.buffer(body))).compose(resp -> resp.body().map(b -> resp.statusCode()))
-        .onComplete(ar -> {
-          if (ar.succeeded() && ar.result() >= 200 && ar.result() < 300) return;
-          if (n >= maxTries) {
-            LOG.warn("callback of invocation {} given up after {} tries", inv.id(), n);
-            return;
-          }
-          long delay = Math.min(60_000, 500L << Math.min(16, n - 1));
-          vertx.setTimer(delay, id -> attempt(inv, secret, url, headers, body, n + 1));
-        });
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(p.url()).setTimeout(10_000)
+        .putHeader("x-conveyor-invocation-id", p.invocationId())
+        .putHeader("x-conveyor-signature", "t=" + t + ",v1=" + sign(tenant.callbacks().secret(), t, p.body()));
+    p.headers().forEach(opts::putHeader);
+    return client.request(opts)
+        .compose(req -> req.send(Buffer.buffer(p.body())))
+        .compose(resp -> resp.body().map(b -> resp.statusCode() >= 200 && resp.statusCode() < 300 ? Try.DELIVERED
+            : new Try(Outcome.FAILED, RetryAfter.millis(resp.getHeader("retry-after")))))
+        .otherwise(Try.FAILED);
   }
 }

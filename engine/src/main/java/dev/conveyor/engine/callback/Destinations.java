@@ -8,41 +8,36 @@ import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.config.ConveyorConfig.Destination;
 import dev.conveyor.engine.functions.FunctionTarget;
-import dev.conveyor.engine.kafka.KafkaSender;
-import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * onSuccess / onFailure destinations (Lambda's idea): when an invocation ends, an invocation record
  * (condition, attempts, request and response context and payloads) goes to the function's
- * configured topic, stored before the final status so it is never lost, or to a URL, signed and
- * retried like a callback and only if the tenant's allow-list permits it.
+ * configured topic, or to a URL as an {@link OutboundPost} (signed, retried and allow-listed like
+ * a callback). Either way it is a Kafka record the runner stores before the final status, so a
+ * crash may repeat it but never lose it.
  */
 public final class Destinations {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final KafkaSender sender;
-  private final CallbackSender posts;
+  private Destinations() {}
 
-  public Destinations(KafkaSender sender, CallbackSender posts) {
-    this.sender = sender;
-    this.posts = posts;
-  }
-
-  /** Completes once a topic destination stored the record (URL destinations are sent on the side). */
-  public Future<Void> send(Invocation inv, FunctionTarget t, InvocationStatus terminal, StoredResult result) {
+  /** What the ending of this invocation owes its function's destination, if anything. */
+  public static Optional<ProducerRecord<String, byte[]>> record(Invocation inv, FunctionTarget t, InvocationStatus terminal,
+      StoredResult result, String postsTopic) {
     Destination d = terminal.status() == InvocationState.succeeded ? t.delivery().onSuccess()
         : terminal.status() == InvocationState.failed || terminal.status() == InvocationState.expired ? t.delivery().onFailure()
         : null;
-    if (d == null) return Future.succeededFuture();
+    if (d == null) return Optional.empty();
     byte[] record = record(inv, t, terminal, result);
     if (d.url() != null) {
-      posts.post(inv, d.url(), MultiMap.caseInsensitiveMultiMap().add("content-type", "application/json"), record);
-      return Future.succeededFuture();
+      return Optional.of(new OutboundPost(inv.id(), inv.tenant(), OutboundPost.DESTINATION, d.url(),
+          Map.of("content-type", "application/json"), record).toRecord(postsTopic));
     }
-    return sender.send(new ProducerRecord<>(d.topic(), inv.id(), record)).mapEmpty();
+    return Optional.of(new ProducerRecord<>(d.topic(), inv.id(), record));
   }
 
   static String condition(InvocationStatus s) {

@@ -135,7 +135,8 @@ public final class ConfigLoader {
         d.bool("enabled", true),
         d.string("group", "conveyor-dispatch"),
         d.integer("maxInFlight", 512, 1, 100_000),
-        d.integer("maxResultBytes", 1024 * 1024, 0, 4 * 1024 * 1024));
+        d.integer("maxResultBytes", 1024 * 1024, 0, 4 * 1024 * 1024),
+        postRetry(d.child("callbacks")));
     d.rejectUnread();
 
     YamlNode st = root.child("status");
@@ -157,6 +158,21 @@ public final class ConfigLoader {
     root.rejectUnread();
     return new ConveyorConfig(server, kafka, List.copyOf(tenants), List.copyOf(functions), metering,
         dispatch, status, samples, knative, connectors);
+  }
+
+  private static ConveyorConfig.PostRetry postRetry(YamlNode c) {
+    ConveyorConfig.PostRetry r = new ConveyorConfig.PostRetry(
+        c.integer("maxTries", 16, 1, 100),
+        c.duration("backoffDelay", Duration.ofMillis(500)),
+        c.duration("backoffMax", Duration.ofHours(1)));
+    c.rejectUnread();
+    if (r.backoffDelay().isZero() || r.backoffDelay().isNegative()) {
+      throw new ConfigException(c.key("backoffDelay"), "must be positive");
+    }
+    if (r.backoffMax().compareTo(r.backoffDelay()) < 0) {
+      throw new ConfigException(c.key("backoffMax"), "must not be shorter than backoffDelay");
+    }
+    return r;
   }
 
   private static String firstLine(Exception e) {

@@ -88,7 +88,14 @@ public record ConveyorConfig(
    * Per replica: at most {@code maxInFlight} invocations are being delivered at once. A replica
    * with {@code enabled: false} only accepts (and serves status); others deliver.
    */
-  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes) {}
+  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes, PostRetry callbacks) {}
+
+  /**
+   * How callbacks and URL destinations are retried until the receiver answers 2xx: at most
+   * {@code maxTries} POSTs, exponential backoff from {@code backoffDelay} with full jitter, capped
+   * by {@code backoffMax}. Waits of 5 s and more are parked on the retry tiers (they survive a restart).
+   */
+  public record PostRetry(int maxTries, Duration backoffDelay, Duration backoffMax) {}
 
   public record StatusSettings(long cacheMaxBytes, Duration idempotencyWindow, Duration retention) {}
 

@@ -24,10 +24,12 @@ public final class Backoff {
 
   /** The ceiling of the draw, before jitter. */
   static long ceilingMs(Delivery d, int failedAttempt) {
-    long base = d.backoffDelay().toMillis();
-    long max = d.backoffMax().toMillis();
+    return ceilingMs(d.backoffPolicy(), d.backoffDelay().toMillis(), d.backoffMax().toMillis(), failedAttempt);
+  }
+
+  static long ceilingMs(BackoffPolicy policy, long base, long max, int failedAttempt) {
     long delay;
-    if (d.backoffPolicy() == BackoffPolicy.linear) {
+    if (policy == BackoffPolicy.linear) {
       delay = base * failedAttempt;
     } else {
       int shift = Math.min(30, Math.max(0, failedAttempt - 1));
@@ -39,8 +41,14 @@ public final class Backoff {
 
   /** @param retryAfterMs the function's Retry-After in ms, or a negative number when it sent none */
   public long delayMs(Delivery d, int failedAttempt, long retryAfterMs) {
-    long jittered = Math.round(random.getAsDouble() * ceilingMs(d, failedAttempt));
-    long floor = Math.min(Math.max(0, retryAfterMs), d.backoffMax().toMillis());
+    return delayMs(d.backoffPolicy(), d.backoffDelay(), d.backoffMax(), failedAttempt, retryAfterMs);
+  }
+
+  /** The same for any retried work (callbacks use it too). */
+  public long delayMs(BackoffPolicy policy, java.time.Duration delay, java.time.Duration max, int failedAttempt,
+      long retryAfterMs) {
+    long jittered = Math.round(random.getAsDouble() * ceilingMs(policy, delay.toMillis(), max.toMillis(), failedAttempt));
+    long floor = Math.min(Math.max(0, retryAfterMs), max.toMillis());
     return Math.max(jittered, floor);
   }
 }

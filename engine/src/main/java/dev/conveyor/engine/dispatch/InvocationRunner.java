@@ -13,11 +13,11 @@ import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import dev.conveyor.engine.breaker.Breakers;
-import dev.conveyor.engine.callback.CallbackSender;
 import dev.conveyor.engine.callback.Destinations;
+import dev.conveyor.engine.callback.OutboundPost;
+import dev.conveyor.engine.invoke.RetryAfter;
 import dev.conveyor.engine.kafka.KafkaSender;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.conveyor.engine.kafka.Topics;
@@ -27,7 +27,6 @@ import java.time.Instant;
 import org.apache.kafka.common.errors.RetriableException;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +42,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class InvocationRunner {
   private static final Logger LOG = LoggerFactory.getLogger(InvocationRunner.class);
-  private static final long STORE_RETRY_MS = 500;
 
   private final Vertx vertx;
   private final StatusStore store;
@@ -55,19 +53,15 @@ public final class InvocationRunner {
   private final Metrics metrics;
   private final Supplier<Instant> clock;
   private final Breakers breakers;
-  private final CallbackSender callbacks;
-  private final Destinations destinations;
   private final KafkaSender sender;
   private final Topics topics;
   private final Backoff backoff = Backoff.withJitter();
-  private volatile boolean stopping;
-  private final Set<Promise<Void>> waiting = ConcurrentHashMap.newKeySet();
+  private final Waits waits;
 
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
       UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
-      CallbackSender callbacks, Metrics metrics, Supplier<Instant> clock) {
-    this.callbacks = callbacks;
-    this.destinations = new Destinations(sender, callbacks);
+      Metrics metrics, Supplier<Instant> clock) {
+    this.waits = new Waits(vertx, LOG);
     this.breakers = breakers;
     this.vertx = vertx;
     this.store = store;
@@ -87,9 +81,7 @@ public final class InvocationRunner {
    * keeps its offset uncommitted, so Kafka redelivers it to whichever replica runs next.
    */
   public void stop() {
-    stopping = true;
-    for (Promise<Void> p : waiting) p.tryFail("stopping");
-    waiting.clear();
+    waits.stop();
   }
 
   /**
@@ -189,7 +181,7 @@ public final class InvocationRunner {
       outcome = ok ? "success" : "error";
       error = ok ? null : "function answered " + r.status();
       retryable = !ok && t.delivery().retryOnStatus().contains(r.status());
-      retryAfterMs = retryAfter(r.retryAfter());
+      retryAfterMs = RetryAfter.millis(r.retryAfter());
     } else if (res instanceof AttemptResult.Timeout to) {
       outcome = "timeout";
       error = "no answer within " + to.afterMs() + " ms";
@@ -251,49 +243,26 @@ public final class InvocationRunner {
   private Future<Void> finish(Invocation inv, InvocationStatus terminal, StoredResult result, String outcome) {
     if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
     FunctionTarget target = registry.find(inv.namespace(), inv.function()).orElse(null);
-    // A topic destination is stored before the final status: a crash may repeat it, never lose it.
-    Future<Void> destination = target == null ? Future.succeededFuture()
-        : durably(() -> destinations.send(inv, target, terminal, result));
-    return destination.compose(v -> durably(() -> store.write(terminal, result).recover(err -> result != null && !(err instanceof RetriableException)
+    // What the ending owes others (a destination, a callback) is stored before the final status:
+    // a crash may repeat it, never lose it.
+    java.util.List<org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>> owed = new java.util.ArrayList<>(2);
+    if (target != null) Destinations.record(inv, target, terminal, result, topics.callbacks()).ifPresent(owed::add);
+    if (inv.callbackUrl() != null) owed.add(OutboundPost.callback(inv, terminal, result).toRecord(topics.callbacks()));
+    Future<Void> stored = Future.succeededFuture();
+    for (var r : owed) stored = stored.compose(v -> durably(() -> sender.send(r)).mapEmpty());
+    return stored.compose(v -> durably(() -> store.write(terminal, result).recover(err -> result != null && !(err instanceof RetriableException)
         ? store.write(terminal.end(terminal.status(), terminal.finishedAt(), "the result was too large to keep"), null)
         : Future.failedFuture(err))).map(s -> {
       metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);
-      if (inv.callbackUrl() != null) callbacks.send(inv, terminal, result);
       return null;
     }));
   }
 
-  private static long retryAfter(String header) {
-    if (header == null) return -1;
-    try {
-      return Math.max(0, Long.parseLong(header.trim())) * 1000;
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
   private Future<Void> later(long ms) {
-    if (ms <= 0) return Future.succeededFuture();
-    if (stopping) return Future.failedFuture("stopping");
-    Promise<Void> p = Promise.promise();
-    waiting.add(p);
-    vertx.setTimer(ms, id -> {
-      waiting.remove(p);
-      p.tryComplete();
-    });
-    return p.future();
+    return waits.later(ms);
   }
 
-  /** Retries a store until Kafka takes it; gives up only when the process stops, or on errors no retry cures. */
   private <T> Future<T> durably(Supplier<Future<T>> op) {
-    return op.get().recover(err -> {
-      if (stopping) return Future.failedFuture(err);
-      if (!(err instanceof RetriableException)) {
-        LOG.error("storing to Kafka failed for good: {}", err.toString());
-        return Future.failedFuture(err);
-      }
-      LOG.warn("storing to Kafka failed ({}); retrying in {} ms", err.toString(), STORE_RETRY_MS);
-      return later(STORE_RETRY_MS).compose(v -> durably(op));
-    });
+    return waits.durably(op);
   }
 }

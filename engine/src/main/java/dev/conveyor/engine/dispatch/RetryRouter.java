@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * Moves parked retries along: a record on tier T is held until T after it was written (records of a
  * tier come due in write order, so holding the head holds nothing that is due), then goes to the
  * tier that fits what remains of its wait, or back to the queue once less than the shortest tier
- * remains. Holding is pause + seek + timer, so nothing waits in memory but a timer per partition and
+ * remains (or to the topic its {@code conveyor-return-to} header names: parked callbacks). Holding is pause + seek + timer, so nothing waits in memory but a timer per partition and
  * a crash loses nothing: the offset is committed only after the forward is stored. A record
  * forwarded twice (a crash between forward and commit) is dropped by the dispatcher, which runs an
  * attempt only when the status expects that attempt.
@@ -79,8 +79,11 @@ public final class RetryRouter extends VerticleBase {
     OffsetTracker.Slot slot = commits.track(rec);
     long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, now);
     Duration remaining = Duration.ofMillis(Math.max(0, dueAt - now));
+    var back = rec.record().headers().lastHeader(InvocationCodec.RETURN_TO);
     var forward = remaining.compareTo(topics.shortestTier()) >= 0
         ? InvocationCodec.forward(rec.record(), topics.tierFor(remaining).topic(), null, now)
+        : back != null && back.value() != null // a parked callback goes back to its own topic
+        ? InvocationCodec.forward(rec.record(), new String(back.value(), java.nio.charset.StandardCharsets.UTF_8), null, now)
         : InvocationCodec.forward(rec.record(), topics.invocations(), InvocationIds.partition(rec.key(), queuePartitions), now);
     send(forward, slot);
   }

@@ -17,7 +17,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * tiers hold invocations whose next attempt is further away than the first tier: each tier delays
  * every record by the same time, so its records come due in the order they were written.
  */
-public record Topics(String invocations, String status, String usage, String deadletter, List<Tier> retryTiers) {
+public record Topics(String invocations, String status, String usage, String deadletter, String callbacks,
+    List<Tier> retryTiers) {
   /** A retry topic whose records are held {@code delay} after they were written. */
   public record Tier(String topic, Duration delay) {}
 
@@ -36,7 +37,8 @@ public record Topics(String invocations, String status, String usage, String dea
       tiers.add(new Tier(prefix + "retry." + (d.toHours() > 0 ? d.toHours() + "h" : d.toMinutes() > 0 ? d.toMinutes() + "m"
           : d.toSeconds() + "s"), d));
     }
-    return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter", List.copyOf(tiers));
+    return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter", prefix + "callbacks",
+        List.copyOf(tiers));
   }
 
   /** Waits shorter than this stay in the dispatcher's memory (they hold an offset only briefly). */
@@ -72,6 +74,8 @@ public record Topics(String invocations, String status, String usage, String dea
         "segment.ms", Long.toString(Math.min(statusSettings.retention().toMillis(), 3_600_000L)))));
     topics.add(new NewTopic(usage, parts, rf));
     topics.add(new NewTopic(deadletter, parts, rf).configs(sized));
+    // Callbacks and URL destinations waiting to be POSTed (see CallbackDispatcher).
+    topics.add(new NewTopic(callbacks, parts, rf).configs(sized));
     for (Tier t : retryTiers) topics.add(new NewTopic(t.topic(), parts, rf).configs(sized));
     for (String d : new java.util.TreeSet<>(destinations)) topics.add(new NewTopic(d, parts, rf).configs(sized));
     CompletableFuture<Void> done = new CompletableFuture<>();

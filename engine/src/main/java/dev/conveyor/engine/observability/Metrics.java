@@ -75,6 +75,12 @@ public final class Metrics implements AutoCloseable {
     counter("conveyor.deadletters", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
   }
 
+  /** A callback or URL destination POST: delivered, retried, refused (not allow-listed) or given_up. */
+  public void post(String tenant, String kind, String outcome) {
+    counter("conveyor.callbacks", tenant + '|' + kind + '|' + outcome,
+        k -> Tags.of("tenant", tenant, "kind", kind, "outcome", outcome)).increment();
+  }
+
   public void usageRecord(String tenant) {
     counter("conveyor.usage.records", tenant, k -> Tags.of("tenant", tenant)).increment();
   }

@@ -29,6 +29,8 @@ public final class InvocationCodec {
   /** On a retried invocation: the attempt it is for, and when it is due (epoch ms). */
   public static final String ATTEMPT = "conveyor-attempt";
   public static final String DUE_AT = "conveyor-due-at";
+  /** On a record parked on a retry tier that is not an invocation: the topic it goes back to. */
+  public static final String RETURN_TO = "conveyor-return-to";
   /** Caller headers passed to the function (ce-*, tracestate) carry this prefix. */
   static final String PASS = "pass-";
 
@@ -79,7 +81,7 @@ public final class InvocationCodec {
         case QUERY -> query = v;
         case TRACEPARENT -> tp = v;
         case CALLBACK_URL -> callback = v;
-        case ATTEMPT, DUE_AT -> { }
+        case ATTEMPT, DUE_AT, RETURN_TO -> { }
         default -> {
           if (k.startsWith(PASS)) pass.put(k.substring(PASS.length()), v);
         }

@@ -300,8 +300,14 @@ class AsyncInvocationIT {
 
   /** Reads a topic from the start until {@code expected} matching records were seen (bounded). */
   static List<ConsumerRecord<String, String>> records(String topic, java.util.function.Predicate<ConsumerRecord<String, String>> match, int expected) {
+    return records(TestKafka.bootstrap(), topic, match, expected);
+  }
+
+  /** The first {@code expected} records of {@code topic} that match, read from the beginning (30 s at most). */
+  static List<ConsumerRecord<String, String>> records(String bootstrap, String topic,
+      java.util.function.Predicate<ConsumerRecord<String, String>> match, int expected) {
     Map<String, Object> props = new HashMap<>();
-    props.put("bootstrap.servers", TestKafka.bootstrap());
+    props.put("bootstrap.servers", bootstrap);
     List<ConsumerRecord<String, String>> out = new ArrayList<>();
     try (KafkaConsumer<String, String> c = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
       List<TopicPartition> parts = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();

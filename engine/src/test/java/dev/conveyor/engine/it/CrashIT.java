@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
 import dev.conveyor.engine.kafka.EmbeddedKafka;
+import dev.conveyor.engine.testing.Committed;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.GatewayProcess;
@@ -54,12 +55,7 @@ class CrashIT {
           """.formatted(ApiKeyAuthenticator.sha256Hex(KEY), fn.url("/work")));
       int[] ports = EmbeddedKafka.freePorts(3);
       int httpPort = ports[0];
-      Map<String, String> env = Map.of(
-          "CONVEYOR_CONFIG", config.toString(),
-          "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
-          "CONVEYOR_HTTP_PORT", Integer.toString(httpPort),
-          "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
-          "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
+      Map<String, String> env = env(config, dir, ports);
       Http http = new Http(httpPort);
       Set<String> accepted = ConcurrentHashMap.newKeySet();
       String idempotentId;
@@ -142,12 +138,7 @@ class CrashIT {
             - { namespace: acme, name: later, url: "%s", delivery: { retry: 2, backoffDelay: PT0.1S, backoffMax: PT1M } }
           """.formatted(ApiKeyAuthenticator.sha256Hex(KEY), fn.url("/later")));
       int[] ports = EmbeddedKafka.freePorts(3);
-      Map<String, String> env = Map.of(
-          "CONVEYOR_CONFIG", config.toString(),
-          "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
-          "CONVEYOR_HTTP_PORT", Integer.toString(ports[0]),
-          "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
-          "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
+      Map<String, String> env = env(config, dir, ports);
       Http http = new Http(ports[0]);
       String id;
       try (GatewayProcess gw = new GatewayProcess(env, Path.of("target", "crash-retry-gateway.log")).start()) {
@@ -166,5 +157,66 @@ class CrashIT {
         assertThat(gw.terminate()).isZero();
       }
     }
+  }
+
+  @Test
+  void aCallbackParkedBeforeSigkillIsStillDeliveredAfterTheRestart() throws Exception {
+    Path dir = Files.createTempDirectory("conveyor-crash-callback");
+    AtomicBoolean refused = new AtomicBoolean();
+    // The receiver is down once, and asks for 6 s: longer than the shortest tier, so the retry is parked.
+    try (FunctionServer fn = new FunctionServer();
+         FunctionServer receiver = new FunctionServer().behave(c -> refused.compareAndSet(false, true)
+             ? new Answer(503, 0, "down for maintenance", "6") : Answer.ok())) {
+      Path config = dir.resolve("conveyor.yaml");
+      Files.writeString(config, """
+          tenants:
+            - name: acme
+              namespaces: [acme]
+              apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
+              callbacks: { allow: ["%s"], secret: "a-callback-secret-for-acme-0001" }
+          functions:
+            - { namespace: acme, name: echo, url: "%s" }
+          """.formatted(ApiKeyAuthenticator.sha256Hex(KEY), receiver.url("/"), fn.url("/echo")));
+      int[] ports = EmbeddedKafka.freePorts(3);
+      Map<String, String> env = env(config, dir, ports);
+      Http http = new Http(ports[0]);
+      String id;
+      Path log = Path.of("target", "crash-callback-gateway.log");
+      try (GatewayProcess gw = new GatewayProcess(env, log).start()) {
+        gw.awaitReady(Duration.ofSeconds(90));
+        id = new JsonObject(http.send(http.request("/v1/namespaces/acme/functions/echo/invocations", KEY)
+            .header("x-callback-url", receiver.url("/hook")).POST(HttpRequest.BodyPublishers.ofString("{\"n\":1}")).build())
+            .body()).getString("id");
+        await().atMost(Duration.ofSeconds(20)).until(() -> receiver.callsFor(id) == 1);
+        // Parked: the post waits on the 5 s tier, marked to come back to conveyor.callbacks for try 2.
+        var parked = AsyncInvocationIT.records("127.0.0.1:" + ports[2], "conveyor.retry.5s", r -> id.equals(r.key()), 1).get(0);
+        assertThat(new String(parked.headers().lastHeader("conveyor-return-to").value())).isEqualTo("conveyor.callbacks");
+        assertThat(new String(parked.headers().lastHeader("conveyor-attempt").value())).isEqualTo("2");
+        // Its first try is committed (else the restart would send that one too: at-least-once, not this test's case).
+        Committed.toEnd("127.0.0.1:" + ports[2], "conveyor-dispatch-callbacks", "conveyor.callbacks", Duration.ofSeconds(5));
+        gw.kill();
+      }
+      assertThat(receiver.callsFor(id)).isEqualTo(1);
+      try (GatewayProcess gw = new GatewayProcess(env, log).start()) {
+        gw.awaitReady(Duration.ofSeconds(90));
+        await().atMost(Duration.ofSeconds(60)).until(() -> receiver.callsFor(id) == 2);
+        FunctionServer.Call delivered = receiver.calls().get(receiver.calls().size() - 1);
+        assertThat(delivered.body()).isEqualTo("{\"n\":1}");
+        assertThat(delivered.headers().get("x-conveyor-status")).isEqualTo("succeeded");
+        assertThat(gw.terminate()).isZero();
+      }
+      assertThat(receiver.callsFor(id)).as("delivered once after the restart").isEqualTo(2);
+      assertThat(fn.callsFor(id)).as("the function ran once").isEqualTo(1);
+    }
+  }
+
+  /** A gateway process with its embedded broker: ports[0] API, ports[1] admin, ports[2] Kafka. */
+  private static Map<String, String> env(Path config, Path dir, int[] ports) {
+    return Map.of(
+        "CONVEYOR_CONFIG", config.toString(),
+        "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
+        "CONVEYOR_HTTP_PORT", Integer.toString(ports[0]),
+        "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
+        "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
   }
 }

@@ -9,6 +9,7 @@ import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.Committed;
 import dev.conveyor.engine.testing.TestKafka;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -19,9 +20,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,25 +36,13 @@ class RetryTierIT {
             ? new Answer(503, 0, "not yet", "7") : Answer.ok());
          Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), prefix,
              "- { namespace: acme, name: later, url: \"" + fn.url("/later") + "\", delivery: { retry: 2, backoffDelay: PT0.1S, backoffMax: PT1M } }",
-             null));
-         Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrap()))) {
+             null))) {
       Http http = new Http(gw.httpPort());
       String id = new JsonObject(http.invoke(ACME_KEY, "acme", "later", "{}").body()).getString("id");
       await().atMost(Duration.ofSeconds(20)).until(() -> "retrying".equals(http.status(id, ACME_KEY).getString("status")));
 
       // While the retry waits on its tier, the dispatchers commit the whole queue.
-      String queue = prefix + "invocations";
-      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-        var parts = admin.describeTopics(List.of(queue)).allTopicNames().get(5, TimeUnit.SECONDS).get(queue).partitions();
-        Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
-        parts.forEach(p -> latest.put(new TopicPartition(queue, p.partition()), OffsetSpec.latest()));
-        var ends = admin.listOffsets(latest).all().get(5, TimeUnit.SECONDS);
-        var committed = admin.listConsumerGroupOffsets(prefix + "dispatch").partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
-        ends.forEach((tp, info) -> {
-          long c = committed.containsKey(tp) ? committed.get(tp).offset() : 0;
-          assertThat(c).as(tp.toString()).isEqualTo(info.offset());
-        });
-      });
+      Committed.toEnd(TestKafka.bootstrap(), prefix + "dispatch", prefix + "invocations", Duration.ofSeconds(5));
       assertThat(http.status(id, ACME_KEY).getString("status")).isEqualTo("retrying");
 
       await().atMost(Duration.ofSeconds(40)).until(() -> "succeeded".equals(http.status(id, ACME_KEY).getString("status")));
