@@ -2,11 +2,14 @@ package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.breaker.Breakers;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import dev.conveyor.engine.dispatch.Backoff;
+import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
 import dev.conveyor.engine.invoke.Invoker;
+import dev.conveyor.engine.invoke.RetryAfter;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -18,14 +21,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sync invoke, {@code POST /v1/namespaces/{ns}/functions/{fn}}: the same {@link Admission}, one
- * attempt through the same {@link Invoker}, the function's status, content type and body relayed
- * as they came, and a usage record with {@code mode: sync}. {@code Prefer: respond-async} turns it
- * into an async invoke (Knative's async component). A function that does not answer in time is
- * 504 {@code function_timeout}; one that cannot be reached is 502 {@code function_unreachable}.
+ * Sync invoke, {@code POST /v1/namespaces/{ns}/functions/{fn}}: the same {@link Admission}, the
+ * same {@link Invoker}, the function's status, content type and body relayed as they came, and a
+ * usage record per attempt with {@code mode: sync}. {@code Prefer: respond-async} turns it into an
+ * async invoke (Knative's async component).
+ *
+ * <p>The caller waits at most the function's {@code delivery.timeout} in all. Within it, transport
+ * errors and {@code retryOnStatus} answers are retried (up to {@code retry} times, the same
+ * backoff and {@code Retry-After} rule as async) as long as the wait and a useful attempt still fit;
+ * a timeout has spent the budget and is not retried. What the caller gets is the last attempt's
+ * answer, with {@code X-Conveyor-Attempts}. No answer in time is 504 {@code function_timeout};
+ * unreachable is 502 {@code function_unreachable}.
  */
 public final class SyncHandler implements Handler<RoutingContext> {
   private static final Logger LOG = LoggerFactory.getLogger(SyncHandler.class);
+  /** A retry is only worth it if this much of the budget is left after its backoff. */
+  private static final long MIN_ATTEMPT_MS = 50;
 
   private final Vertx vertx;
   private final Admission admission;
@@ -35,6 +46,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
   private final Metrics metrics;
   private final Breakers breakers;
   private final Supplier<Instant> clock;
+  private final Backoff backoff = Backoff.withJitter();
 
   public SyncHandler(Vertx vertx, Admission admission, AcceptHandler async, Invoker invoker, UsageEmitter usage,
       Breakers breakers, Metrics metrics, Supplier<Instant> clock) {
@@ -59,52 +71,95 @@ public final class SyncHandler implements Handler<RoutingContext> {
     }
     Admission.Admitted a = admission.admit(ctx, ns, fn);
     CircuitBreaker cb = breakers.of(a.target());
-    if (!cb.tryAcquirePermission()) {
-      throw new ApiError(503, "circuit_open", "The function is failing and calls to it are paused; retry after the pause.",
-          Math.max(1, a.target().breaker().openFor().toSeconds()));
-    }
+    if (!cb.tryAcquirePermission()) throw circuitOpen(a.target());
     Invocation inv = admission.invocation(ctx, a, null);
+    long deadline = clock.get().toEpochMilli() + a.target().delivery().timeout().toMillis();
+    attempt(ctx, a.target(), inv, cb, 1, deadline);
+  }
+
+  private static ApiError circuitOpen(FunctionTarget t) {
+    return new ApiError(503, "circuit_open", "The function is failing and calls to it are paused; retry after the pause.",
+        Math.max(1, t.breaker().openFor().toSeconds()));
+  }
+
+  /** Attempt {@code n}; permission from the breaker is already acquired. */
+  private void attempt(RoutingContext ctx, FunctionTarget t, Invocation inv, CircuitBreaker cb, int n, long deadline) {
     Instant start = clock.get();
-    invoker.invoke(inv, a.target(), 1).onComplete(ar -> {
+    invoker.invoke(inv, t, n, Math.max(1, deadline - start.toEpochMilli())).onComplete(ar -> {
       Instant end = clock.get();
       AttemptResult res = ar.result();
-      Breakers.record(cb, res, end.toEpochMilli() - start.toEpochMilli());
-      String outcome;
-      Integer status = null;
-      long responseBytes = 0;
-      var resp = ctx.response().putHeader("x-conveyor-invocation-id", inv.id());
-      if (res instanceof AttemptResult.Response r && r.bodyBytes() > r.body().length()) {
-        status = r.status();
-        responseBytes = r.bodyBytes();
-        outcome = "error";
-        FailureHandler.send(ctx, new ApiError(502, "function_response_too_large",
-            "The function answered more than " + r.body().length() + " bytes; use the async API and /result, or answer less."));
-      } else if (res instanceof AttemptResult.Response r) {
-        status = r.status();
-        responseBytes = r.bodyBytes();
-        outcome = r.status() >= 200 && r.status() < 300 ? "success" : "error";
-        resp.setStatusCode(r.status());
-        if (r.contentType() != null) resp.putHeader("content-type", r.contentType());
-        if (r.retryAfter() != null) resp.putHeader("retry-after", r.retryAfter());
-        resp.end(r.body());
-      } else if (res instanceof AttemptResult.Timeout t) {
-        outcome = "timeout";
-        FailureHandler.send(ctx, new ApiError(504, "function_timeout",
-            "The function did not answer within " + t.afterMs() + " ms; use the async API for long work."));
-      } else {
-        outcome = "error";
-        FailureHandler.send(ctx, new ApiError(502, "function_unreachable", "The function could not be reached; retry later."));
-      }
       long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
-      metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
-      metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);
-      metrics.completed(inv.tenant(), inv.namespace(), inv.function(), "success".equals(outcome) ? "succeeded" : "failed");
-      UsageEmitter.Attempt attempt = new UsageEmitter.Attempt(inv, 1, "sync", "http", outcome, status, start, end, false, 0, 0,
-          a.target().memoryMiB(), inv.payload().length, responseBytes, a.target().revision());
-      // The caller has its answer; the record is retried until Kafka takes it (bounded).
-      emit(attempt, 20).onSuccess(v -> metrics.usageRecord(inv.tenant()))
-          .onFailure(err -> LOG.error("usage record of sync invocation {} not stored: {}", inv.id(), err.toString()));
+      Breakers.record(cb, res, ms);
+      meter(inv, t, n, res, start, end);
+      long delay = retryDelay(t, res, n);
+      boolean fits = delay >= 0 && end.toEpochMilli() + delay + MIN_ATTEMPT_MS < deadline;
+      if (fits && !ctx.response().closed()) {
+        metrics.retry(inv.tenant(), inv.namespace(), inv.function());
+        vertx.setTimer(Math.max(1, delay), id -> {
+          if (ctx.response().closed()) return; // the caller left: no point in another attempt
+          if (!cb.tryAcquirePermission()) {
+            respond(ctx, inv, res, n); // the breaker opened meanwhile: the last answer stands
+            return;
+          }
+          attempt(ctx, t, inv, cb, n + 1, deadline);
+        });
+        return;
+      }
+      respond(ctx, inv, res, n);
     });
+  }
+
+  /** The backoff before the next attempt, or -1 when this result is final. */
+  private long retryDelay(FunctionTarget t, AttemptResult res, int n) {
+    if (n >= t.delivery().retry() + 1) return -1;
+    if (res instanceof AttemptResult.TransportError) return backoff.delayMs(t.delivery(), n, -1);
+    if (res instanceof AttemptResult.Response r && t.delivery().retryOnStatus().contains(r.status())) {
+      return backoff.delayMs(t.delivery(), n, RetryAfter.millis(r.retryAfter()));
+    }
+    return -1; // success, another answer, or a timeout (it spent the budget)
+  }
+
+  private void respond(RoutingContext ctx, Invocation inv, AttemptResult res, int attempts) {
+    var resp = ctx.response().putHeader("x-conveyor-invocation-id", inv.id())
+        .putHeader("x-conveyor-attempts", Integer.toString(attempts));
+    boolean ok = false;
+    if (res instanceof AttemptResult.Response r && r.bodyBytes() > r.body().length()) {
+      FailureHandler.send(ctx, new ApiError(502, "function_response_too_large",
+          "The function answered more than " + r.body().length() + " bytes; use the async API and /result, or answer less."));
+    } else if (res instanceof AttemptResult.Response r) {
+      ok = r.status() >= 200 && r.status() < 300;
+      resp.setStatusCode(r.status());
+      if (r.contentType() != null) resp.putHeader("content-type", r.contentType());
+      if (r.retryAfter() != null) resp.putHeader("retry-after", r.retryAfter());
+      resp.end(r.body());
+    } else if (res instanceof AttemptResult.Timeout to) {
+      FailureHandler.send(ctx, new ApiError(504, "function_timeout",
+          "The function did not answer within " + to.afterMs() + " ms; use the async API for long work."));
+    } else {
+      FailureHandler.send(ctx, new ApiError(502, "function_unreachable", "The function could not be reached; retry later."));
+    }
+    metrics.completed(inv.tenant(), inv.namespace(), inv.function(), ok ? "succeeded" : "failed");
+  }
+
+  private void meter(Invocation inv, FunctionTarget t, int n, AttemptResult res, Instant start, Instant end) {
+    String outcome;
+    Integer status = null;
+    long responseBytes = 0;
+    if (res instanceof AttemptResult.Response r) {
+      status = r.status();
+      responseBytes = r.bodyBytes();
+      outcome = r.status() >= 200 && r.status() < 300 && r.bodyBytes() <= r.body().length() ? "success" : "error";
+    } else {
+      outcome = res instanceof AttemptResult.Timeout ? "timeout" : "error";
+    }
+    long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
+    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
+    metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);
+    UsageEmitter.Attempt attempt = new UsageEmitter.Attempt(inv, n, "sync", "http", outcome, status, start, end, false, 0, 0,
+        t.memoryMiB(), inv.payload().length, responseBytes, t.revision());
+    // The record is retried until Kafka takes it (bounded); the caller does not wait for it.
+    emit(attempt, 20).onSuccess(v -> metrics.usageRecord(inv.tenant()))
+        .onFailure(err -> LOG.error("usage record of sync invocation {} attempt {} not stored: {}", inv.id(), n, err.toString()));
   }
 
   private Future<Void> emit(UsageEmitter.Attempt a, int triesLeft) {

@@ -32,8 +32,7 @@ public final class HttpInvoker implements Invoker {
   }
 
   @Override
-  public Future<AttemptResult> invoke(Invocation inv, FunctionTarget target, int attempt) {
-    long timeoutMs = target.delivery().timeout().toMillis();
+  public Future<AttemptResult> invoke(Invocation inv, FunctionTarget target, int attempt, long timeoutMs) {
     String uri = target.url().toString();
     if (inv.query() != null && !inv.query().isEmpty()) {
       uri += (uri.contains("?") ? "&" : "?") + inv.query();

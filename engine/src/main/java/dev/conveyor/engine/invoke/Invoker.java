@@ -6,5 +6,11 @@ import io.vertx.core.Future;
 
 /** Calls a function once. Never fails its future: every ending is an {@link AttemptResult}. */
 public interface Invoker {
-  Future<AttemptResult> invoke(Invocation invocation, FunctionTarget target, int attempt);
+  /** One attempt, limited by the function's {@code delivery.timeout}. */
+  default Future<AttemptResult> invoke(Invocation invocation, FunctionTarget target, int attempt) {
+    return invoke(invocation, target, attempt, target.delivery().timeout().toMillis());
+  }
+
+  /** One attempt, limited by {@code timeoutMs}. */
+  Future<AttemptResult> invoke(Invocation invocation, FunctionTarget target, int attempt, long timeoutMs);
 }

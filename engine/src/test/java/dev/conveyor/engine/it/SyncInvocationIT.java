@@ -31,14 +31,18 @@ class SyncInvocationIT {
     fn = new FunctionServer().behave(call -> switch (call.path()) {
       case "/bad" -> new Answer(400, 0, "{\"error\":\"no such order\"}");
       case "/slow" -> new Answer(200, 2000, null);
+      case "/flaky" -> call.attempt() < 3 ? new Answer(503, 0, "warming up") : Answer.ok();
+      case "/later" -> new Answer(503, 0, "come back in a minute", "60");
       default -> Answer.ok();
     });
     String functions = """
         - { namespace: acme, name: echo, url: "%s", memoryMiB: 512 }
         - { namespace: acme, name: bad, url: "%s" }
         - { namespace: acme, name: slow, url: "%s", delivery: { timeout: PT0.3S } }
-        - { namespace: acme, name: gone, url: "http://127.0.0.1:%d/nothing-listens" }
-        """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/slow"), EmbeddedKafka.freePort());
+        - { namespace: acme, name: gone, url: "http://127.0.0.1:%d/nothing-listens", delivery: { backoffDelay: PT0.05S } }
+        - { namespace: acme, name: flaky, url: "%s", delivery: { retry: 3, backoffDelay: PT0.05S, timeout: PT10S } }
+        - { namespace: acme, name: later, url: "%s", delivery: { retry: 3, backoffDelay: PT0.05S, timeout: PT10S } }
+        """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/slow"), EmbeddedKafka.freePort(), fn.url("/flaky"), fn.url("/later"));
     gateway = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("sync"), functions, null));
     http = new Http(gateway.httpPort());
   }
@@ -87,7 +91,32 @@ class SyncInvocationIT {
     HttpResponse<String> gone = sync("gone", "{}");
     assertThat(gone.statusCode()).isEqualTo(502);
     assertThat(new JsonObject(gone.body()).getString("error")).isEqualTo("function_unreachable");
+    assertThat(gone.headers().firstValue("x-conveyor-attempts")).as("unreachable is retried: retry 2 by default").contains("3");
+    assertThat(slow.headers().firstValue("x-conveyor-attempts")).as("a timeout spent the budget").contains("1");
     assertThat(gone.body()).doesNotContain("Exception");
+  }
+
+  @Test
+  void aSyncInvokeIsRetriedWithinItsTimeoutAndEachAttemptIsMetered() {
+    HttpResponse<String> r = sync("flaky", "{\"try\":\"again\"}");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("{\"try\":\"again\"}");
+    assertThat(r.headers().firstValue("x-conveyor-attempts")).contains("3");
+    String id = r.headers().firstValue("x-conveyor-invocation-id").orElseThrow();
+    assertThat(fn.callsFor(id)).isEqualTo(3);
+    List<JsonObject> usage = AsyncInvocationIT.usageRecords(gateway, u -> u.getJsonObject("data").getString("invocationId").equals(id), 3);
+    assertThat(usage).extracting(u -> u.getJsonObject("data").getInteger("attempt")).containsExactlyInAnyOrder(1, 2, 3);
+    assertThat(usage).extracting(u -> u.getJsonObject("data").getString("outcome")).containsExactlyInAnyOrder("error", "error", "success");
+  }
+
+  @Test
+  void aRetryThatWouldNotFitTheTimeoutIsNotMadeAndTheAnswerIsRelayed() {
+    // Retry-After: 60 is longer than the 10 s the caller waits: the 503 is relayed at once.
+    HttpResponse<String> r = sync("later", "{}");
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.headers().firstValue("retry-after")).contains("60");
+    assertThat(r.headers().firstValue("x-conveyor-attempts")).contains("1");
+    assertThat(fn.callsFor(r.headers().firstValue("x-conveyor-invocation-id").orElseThrow())).isEqualTo(1);
   }
 
   @Test
