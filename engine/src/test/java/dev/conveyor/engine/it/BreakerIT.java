@@ -72,7 +72,14 @@ class BreakerIT {
       // Well again before the breaker's 20 s are over, so the probes find it well.
       healthy.set(true);
       // The wait is the breaker's 20 s, hopping through the 5 s retry tier: allow for a loaded machine.
-      await().atMost(Duration.ofSeconds(90)).until(() -> waiting.stream().allMatch(id -> "succeeded".equals(http.status(id, ACME_KEY).getString("status"))));
+      try {
+        await().atMost(Duration.ofSeconds(90)).until(() -> waiting.stream().allMatch(id -> "succeeded".equals(http.status(id, ACME_KEY).getString("status"))));
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        StringBuilder why = new StringBuilder("waiting invocations did not all succeed; breaker metrics: ");
+        admin.get("/metrics", null).body().lines().filter(l -> l.contains("failing")).forEach(l -> why.append("\n  ").append(l));
+        for (String id : waiting) why.append("\n  ").append(http.status(id, ACME_KEY).encode());
+        throw new AssertionError(why.toString(), e);
+      }
       assertThat(failingCalls.get()).isEqualTo(4 + 5);
       for (String id : waiting) assertThat(http.status(id, ACME_KEY).getInteger("attempts")).isEqualTo(1);
       assertThat(admin.get("/metrics", null).body())
