@@ -34,6 +34,9 @@ import dev.conveyor.engine.samples.SampleFunctions;
 import dev.conveyor.engine.status.QueueLookup;
 import dev.conveyor.engine.status.StatusReader;
 import dev.conveyor.engine.status.StatusStore;
+import dev.conveyor.engine.knative.KnativeDiscovery;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -56,8 +59,15 @@ import org.slf4j.LoggerFactory;
 public final class Conveyor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Conveyor.class);
 
-  /** Where the process keeps its data, and the embedded broker's port (SPEC §1). */
-  public record Runtime(Path dataDir, int embeddedKafkaPort) {}
+  /**
+   * Where the process keeps its data, the embedded broker's port (SPEC §1), and the Kubernetes
+   * client for Knative discovery (null: built from the environment, in-cluster or kubeconfig).
+   */
+  public record Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes) {
+    public Runtime(Path dataDir, int embeddedKafkaPort) {
+      this(dataDir, embeddedKafkaPort, null);
+    }
+  }
 
   private final ConveyorConfig config;
   private final List<AutoCloseable> closeInOrder = new ArrayList<>();
@@ -67,6 +77,7 @@ public final class Conveyor implements AutoCloseable {
   private KafkaHealth health;
   private StatusReader reader;
   private StatusStore store;
+  private FunctionRegistry functions;
   private Topics topics;
   private String bootstrap;
   private int httpPort;
@@ -130,7 +141,7 @@ public final class Conveyor implements AutoCloseable {
     QueueLookup queueLookup = new QueueLookup(clients, admin, config.dispatch().group(), topics.invocations(), queuePartitions,
         config.status().retention(), clock);
     closeInOrder.add(0, queueLookup);
-    FunctionRegistry functions = new FunctionRegistry(config.functions());
+    functions = new FunctionRegistry(config.functions(), knative(runtime));
     Breakers breakers = new Breakers(metrics.registry(), java.time.Clock.systemUTC());
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
@@ -183,6 +194,21 @@ public final class Conveyor implements AutoCloseable {
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
     started = true;
     LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}", httpPort, adminPort, bootstrap);
+  }
+
+  /** Knative discovery when enabled: informers started and synced before the API opens. */
+  private FunctionRegistry.Source knative(Runtime runtime) {
+    if (!config.knative().enabled()) return (ns, fn) -> java.util.Optional.empty();
+    KubernetesClient client = runtime.kubernetes();
+    if (client == null) {
+      client = new KubernetesClientBuilder().build();
+      closeInOrder.add(0, client);
+    }
+    KnativeDiscovery discovery = new KnativeDiscovery(client, config.knative().namespaces());
+    closeInOrder.add(0, discovery);
+    await(discovery.synced(), 60, "listing Knative Services and Revisions in " + config.knative().namespaces());
+    LOG.info("Knative discovery is watching namespaces {}", config.knative().namespaces());
+    return discovery;
   }
 
   private static int freePortOtherThan(int... taken) {
@@ -269,6 +295,10 @@ public final class Conveyor implements AutoCloseable {
 
   public Topics topics() {
     return topics;
+  }
+
+  public FunctionRegistry functions() {
+    return functions;
   }
 
   public StatusStore statusStore() {

@@ -29,22 +29,28 @@ public record InvocationStatus(
     String traceId,
     String idempotencyKey,
     List<AttemptRecord> history,
-    Instant parkedUntil) {
+    Instant parkedUntil,
+    int platformDelays) {
 
   public static InvocationStatus queued(Invocation inv) {
     return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
         InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
-        inv.traceId(), inv.idempotencyKey(), List.of(), null);
+        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0);
   }
 
   /** Attempt {@code n} starts now. */
   public InvocationStatus running(int n, Instant now) {
+    return running(n, now, false);
+  }
+
+  /** Attempt {@code n} starts now; {@code cold}: its revision had no ready replica (a cold start). */
+  public InvocationStatus running(int n, Instant now, boolean cold) {
     Long wait = startedAt == null ? Math.max(0, now.toEpochMilli() - acceptedAt.toEpochMilli()) : queueWaitMs;
     List<AttemptRecord> h = new ArrayList<>(history);
-    h.add(new AttemptRecord(n, now, null, null, null, false));
+    h.add(new AttemptRecord(n, now, null, null, null, cold));
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
-        acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart, httpStatus, lastError,
-        traceId, idempotencyKey, List.copyOf(h), null);
+        acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart || cold, httpStatus, lastError,
+        traceId, idempotencyKey, List.copyOf(h), null, platformDelays);
   }
 
   /** The attempt that is running ended; the invocation moves to {@code next}. */
@@ -56,32 +62,45 @@ public record InvocationStatus(
     }
     return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
         startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,
-        idempotencyKey, List.copyOf(h), null);
+        idempotencyKey, List.copyOf(h), null, platformDelays);
   }
 
   /** Ends without another attempt (cancelled, expired). */
   public InvocationStatus end(InvocationState terminal, Instant now, String error) {
     return new InvocationStatus(id, tenant, namespace, function, terminal, version + 1, attempts, acceptedAt,
         startedAt, now, durationMs, queueWaitMs, coldStart, httpStatus, error == null ? lastError : error, traceId,
-        idempotencyKey, history, null);
+        idempotencyKey, history, null, platformDelays);
   }
 
   /** Retries exhausted or not retryable: dead-lettered with the last answer. */
   public InvocationStatus failed(Instant now, Integer http, String error) {
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.failed, version + 1, attempts,
         acceptedAt, startedAt, now, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey, history,
-        null);
+        null, platformDelays);
   }
 
   /** No attempt now (the function's breaker is open): the next one is parked until {@code until}. */
   public InvocationStatus waiting(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version + 1, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays);
+  }
+
+  /**
+   * The attempt that is running was answered by the platform, not the function (the Activator's
+   * 503/404 while the revision has no ready replica): it does not count, the next attempt keeps its
+   * number, and one more platform delay is spent.
+   */
+  public InvocationStatus platformDelayed(Instant end, Integer http, String error) {
+    List<AttemptRecord> h = new ArrayList<>(history);
+    if (!h.isEmpty()) h.remove(h.size() - 1);
+    return new InvocationStatus(id, tenant, namespace, function, InvocationState.retrying, version + 1, attempts - 1,
+        acceptedAt, startedAt, null, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey,
+        List.copyOf(h), null, platformDelays + 1);
   }
 
   /** The same change, with the next attempt parked on a retry tier until {@code until}. */
   public InvocationStatus parked(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays);
   }
 }

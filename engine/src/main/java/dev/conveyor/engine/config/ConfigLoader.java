@@ -152,6 +152,9 @@ public final class ConfigLoader {
 
     YamlNode kn = root.child("knative");
     Knative knative = new Knative(kn.bool("enabled", false), kn.strings("namespaces"));
+    if (knative.enabled() && knative.namespaces().isEmpty()) {
+      throw new ConfigException(kn.key("namespaces"), "list the namespaces whose Knative Services are functions");
+    }
     kn.rejectUnread();
 
     JsonNode connectors = root.rawChild("connectors");
@@ -301,6 +304,7 @@ public final class ConfigLoader {
         d.duration("backoffMax", Duration.ofMinutes(5)),
         d.duration("maxEventAge", Duration.ofHours(6)),
         d.duration("timeout", Duration.ofSeconds(30)),
+        d.integer("platformRetries", 10, 0, 1000),
         Set.copyOf(retryOn),
         dlq,
         destination(d, "onSuccess"),
@@ -327,7 +331,21 @@ public final class ConfigLoader {
   }
 
   /** The delivery policy of a function that has no {@code delivery:} block. */
+  public static ConveyorConfig.BreakerSpec defaultBreaker() {
+    return breaker(new YamlNode("circuitBreaker", null));
+  }
+
   public static Delivery defaultDelivery() {
     return delivery(new YamlNode("delivery", null));
+  }
+
+  /**
+   * A delivery policy from a mapping that did not come from the config file (a Knative Service's
+   * {@code conveyor.dev/*} annotations); errors name {@code path} and the key.
+   *
+   * @throws ConfigException when a value is invalid or a key unknown
+   */
+  public static Delivery delivery(String path, JsonNode mapping) {
+    return delivery(new YamlNode(path, mapping));
   }
 }

@@ -61,6 +61,11 @@ public record ConveyorConfig(
 
   public enum BackoffPolicy { exponential, linear }
 
+  /**
+   * {@code platformRetries}: how many 503/404 answers of the Knative Activator, while the revision
+   * has no ready replica, are waited out without spending {@code retry} (the platform's delay, not
+   * the function's failure).
+   */
   public record Delivery(
       int retry,
       BackoffPolicy backoffPolicy,
@@ -68,6 +73,7 @@ public record ConveyorConfig(
       Duration backoffMax,
       Duration maxEventAge,
       Duration timeout,
+      int platformRetries,
       Set<Integer> retryOnStatus,
       String deadLetterTopic,
       Destination onSuccess,

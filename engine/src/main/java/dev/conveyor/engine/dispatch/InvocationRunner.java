@@ -128,14 +128,59 @@ public final class InvocationRunner {
     }
     CircuitBreaker cb = breakers.of(t);
     if (!cb.tryAcquirePermission()) return waitForBreaker(inv, t, cur, n, cb);
-    InvocationStatus running = cur.running(n, now);
-    if (n == 1) metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
+    boolean cold = t.scaledToZero();
+    InvocationStatus running = cur.running(n, now, cold);
+    if (n == 1 && cur.platformDelays() == 0) {
+      metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
+    }
     return durably(() -> store.write(running, null)).onFailure(err -> cb.releasePermission()).compose(r -> {
       Instant start = clock.get(); // billed time starts at the call, not at our own write
       return invoker.invoke(inv, t, n).compose(res -> {
+        if (platformDelay(inv, t, cold, res) && running.platformDelays() < d.platformRetries()) {
+          cb.releasePermission(); // the function was never reached: no verdict on its health
+          return platformDelayed(inv, t, running, n, (AttemptResult.Response) res);
+        }
         Breakers.record(cb, res, clock.get().toEpochMilli() - start.toEpochMilli());
-        return ended(inv, t, running, n, start, res, dlq);
+        return ended(inv, t, running, n, start, res, dlq, cold);
       });
+    });
+  }
+
+  /**
+   * A 503 or 404 while the revision has no ready replica (when the attempt started, or now) comes
+   * from Knative's Activator or ingress, not from the function: the revision is scaling from zero.
+   */
+  private boolean platformDelay(Invocation inv, FunctionTarget t, boolean cold, AttemptResult res) {
+    if (!(res instanceof AttemptResult.Response r) || (r.status() != 503 && r.status() != 404)) return false;
+    return cold || registry.find(inv.namespace(), inv.function()).map(FunctionTarget::scaledToZero).orElse(false);
+  }
+
+  /** The platform's delay: no usage record (nothing ran), the same attempt number again after a backoff. */
+  private Future<Void> platformDelayed(Invocation inv, FunctionTarget t, InvocationStatus running, int n,
+      AttemptResult.Response r) {
+    metrics.platformDelay(inv.tenant(), inv.namespace(), inv.function());
+    Instant end = clock.get();
+    InvocationStatus delayed = running.platformDelayed(end, r.status(),
+        "revision " + t.revision() + " not ready: the platform answered " + r.status());
+    long delay = backoff.delayMs(t.delivery(), delayed.platformDelays(), RetryAfter.millis(r.retryAfter()));
+    return retryLater(inv, t, delayed, n, delay, end);
+  }
+
+  /** Stores {@code retrying} and runs attempt {@code next} after {@code delay}: in memory, or parked on a retry tier. */
+  private Future<Void> retryLater(Invocation inv, FunctionTarget t, InvocationStatus retrying, int next, long delay, Instant end) {
+    if (delay >= topics.shortestTier().toMillis()) {
+      // Park the next attempt on a retry tier: the queue's offset moves on, a restart keeps it.
+      long due = end.toEpochMilli() + delay;
+      var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(delay)).topic(), null, inv, next, due,
+          clock.get().toEpochMilli());
+      return durably(() -> sender.send(parked))
+          .compose(md -> durably(() -> store.write(retrying.parked(Instant.ofEpochMilli(due)), null)))
+          .mapEmpty();
+    }
+    return durably(() -> store.write(retrying, null)).compose(s -> later(delay)).compose(x -> {
+      if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
+      // Resolved again: the revision, its readiness or the policy may have changed meanwhile.
+      return attempt(inv, registry.find(inv.namespace(), inv.function()).orElse(t), retrying, next);
     });
   }
 
@@ -163,7 +208,7 @@ public final class InvocationRunner {
   }
 
   private Future<Void> ended(Invocation inv, FunctionTarget t, InvocationStatus running, int n, Instant start,
-      AttemptResult res, String dlq) {
+      AttemptResult res, String dlq, boolean cold) {
     Instant end = clock.get();
     long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
     String outcome;
@@ -193,7 +238,7 @@ public final class InvocationRunner {
     }
     metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
     metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);
-    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", "http", outcome, http, start, end, false, 0,
+    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", "http", outcome, http, start, end, cold, 0,
         running.queueWaitMs() == null ? 0 : running.queueWaitMs(), t.memoryMiB(), inv.payload().length,
         responseBytes, t.revision());
     final Integer httpF = http;
@@ -208,20 +253,7 @@ public final class InvocationRunner {
       if (retryable && n < t.delivery().retry() + 1) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
         InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF);
-        long delay = backoff.delayMs(t.delivery(), n, retryAfterF);
-        if (delay >= topics.shortestTier().toMillis()) {
-          // Park the next attempt on a retry tier: the queue's offset moves on, a restart keeps it.
-          long due = end.toEpochMilli() + delay;
-          var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(delay)).topic(), null, inv, n + 1, due,
-              clock.get().toEpochMilli());
-          return durably(() -> sender.send(parked))
-              .compose(md -> durably(() -> store.write(retrying.parked(Instant.ofEpochMilli(due)), null)))
-              .mapEmpty();
-        }
-        return durably(() -> store.write(retrying, null)).compose(s -> later(delay)).compose(x -> {
-          if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
-          return attempt(inv, t, retrying, n + 1);
-        });
+        return retryLater(inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterF), end);
       }
       return fail(inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF), dlq, httpF, errorF, resultF);
     });

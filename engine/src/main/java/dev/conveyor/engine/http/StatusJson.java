@@ -27,6 +27,7 @@ final class StatusJson {
         .put("function", s.function())
         .put("status", s.status().name())
         .put("attempts", s.attempts())
+        .put("platformDelays", s.platformDelays())
         .put("acceptedAt", time(s.acceptedAt()))
         .put("startedAt", time(s.startedAt()))
         .put("finishedAt", time(s.finishedAt()))

@@ -71,6 +71,11 @@ public final class Metrics implements AutoCloseable {
     counter("conveyor.retries", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
   }
 
+  /** The Activator answered 503/404 while the revision had no ready replica: waited out, not a failure. */
+  public void platformDelay(String tenant, String ns, String fn) {
+    counter("conveyor.platform.delays", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
+  }
+
   public void deadletter(String tenant, String ns, String fn) {
     counter("conveyor.deadletters", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
   }

@@ -41,7 +41,7 @@ class BreakersTest {
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private final Breakers breakers = new Breakers(meters, clock);
   private final FunctionTarget fn = new FunctionTarget("acme", "resize", URI.create("http://x/f"), 128, 10,
-      ConfigLoader.defaultDelivery(), new BreakerSpec(50, 4, Duration.ofSeconds(30)), null);
+      ConfigLoader.defaultDelivery(), new BreakerSpec(50, 4, Duration.ofSeconds(30)), null, null);
 
   private static final AttemptResult FAIL = new AttemptResult.Response(503, null, null, Buffer.buffer(), 0);
   private static final AttemptResult OK = new AttemptResult.Response(200, null, null, Buffer.buffer(), 0);

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class BackoffTest {
   private static Delivery d(BackoffPolicy p) {
-    return new Delivery(5, p, Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofHours(1), Duration.ofSeconds(30), Set.of(), null, null, null);
+    return new Delivery(5, p, Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofHours(1), Duration.ofSeconds(30), 10, Set.of(), null, null, null);
   }
 
   @Test

@@ -59,8 +59,13 @@ public final class Gateways {
   }
 
   public static Conveyor start(String yaml) {
+    return start(yaml, null);
+  }
+
+  /** With Knative discovery through {@code kubernetes} (the mock API server's client). */
+  public static Conveyor start(String yaml, io.fabric8.kubernetes.client.KubernetesClient kubernetes) {
     try {
-      return Conveyor.start(config(yaml), new Conveyor.Runtime(Files.createTempDirectory("conveyor-it"), 1));
+      return Conveyor.start(config(yaml), new Conveyor.Runtime(Files.createTempDirectory("conveyor-it"), 1, kubernetes));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

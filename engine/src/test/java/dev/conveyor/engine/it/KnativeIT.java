@@ -1,0 +1,150 @@
+package dev.conveyor.engine.it;
+
+import static dev.conveyor.engine.testing.Gateways.ACME_KEY;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.knative.KnativeRevision;
+import dev.conveyor.engine.knative.KnativeService;
+import dev.conveyor.engine.testing.FunctionServer;
+import dev.conveyor.engine.testing.FunctionServer.Answer;
+import dev.conveyor.engine.testing.Gateways;
+import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.TestKafka;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Knative discovery against fabric8's mock API server (CRUD mode), with a local server behaving
+ * like a revision: scaled to zero it answers 503 as the Activator does. The platform's delay must
+ * not spend the user's retries, and it is bounded.
+ */
+@EnableKubernetesMockClient(crud = true)
+class KnativeIT {
+  static KubernetesClient client;
+
+  @Test
+  void servicesAreDiscoveredAndTheActivatorsDelayIsAPlatformBudgetNotTheUsersRetries() {
+    AtomicBoolean resizeAtZero = new AtomicBoolean(false);
+    AtomicInteger activatorAnswers = new AtomicInteger();
+    try (FunctionServer revisions = new FunctionServer().behave(c -> switch (c.path()) {
+      case "/resize" -> {
+        if (!resizeAtZero.get()) yield Answer.ok();
+        activatorAnswers.incrementAndGet();
+        yield new Answer(503, 0, "activator: revision not ready");
+      }
+      case "/never" -> new Answer(503, 0, "activator: revision not ready");
+      default -> Answer.ok();
+    })) {
+      service("resize", revisions.url("/resize"), "resize-00001", Map.of(
+          "conveyor.dev/retry", "0", "conveyor.dev/backoff-delay", "PT0.05S", "conveyor.dev/backoff-max", "PT0.5S",
+          "conveyor.dev/platform-retries", "50"));
+      revision("resize-00001", 1, "512Mi");
+      service("never", revisions.url("/never"), "never-00001", Map.of(
+          "conveyor.dev/retry", "1", "conveyor.dev/backoff-delay", "PT0.05S", "conveyor.dev/platform-retries", "2"));
+      revision("never-00001", 0, "256Mi");
+      service("odd", revisions.url("/odd"), "odd-00001", Map.of("conveyor.dev/retry", "lots"));
+      revision("odd-00001", 1, "128Mi");
+      service("unready", revisions.url("/unready"), null, Map.of());
+
+      String prefix = Gateways.prefix("knative");
+      String yaml = Gateways.yaml(TestKafka.bootstrap(), prefix,
+          "- { namespace: acme, name: static, url: \"" + revisions.url("/static") + "\" }",
+          "knative: { enabled: true, namespaces: [acme] }");
+      try (Conveyor gw = Gateways.start(yaml, client)) {
+        Http http = new Http(gw.httpPort());
+
+        // Discovery: Services with a ready revision are functions; static ones still work; others are 404.
+        assertThat(http.invoke(ACME_KEY, "acme", "nope", "{}").statusCode()).isEqualTo(404);
+        assertThat(http.invoke(ACME_KEY, "acme", "unready", "{}").statusCode()).as("never ready").isEqualTo(404);
+        assertThat(http.invoke(ACME_KEY, "acme", "static", "{}").statusCode()).isEqualTo(202);
+        assertThat(http.invoke(ACME_KEY, "acme", "odd", "{}").statusCode()).as("bad annotations: default policy").isEqualTo(202);
+
+        String warm = id(http.invoke(ACME_KEY, "acme", "resize", "{\"w\":1}").body());
+        await().atMost(Duration.ofSeconds(20)).until(() -> "succeeded".equals(http.status(warm, ACME_KEY).getString("status")));
+        JsonObject usage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(warm), 1)
+            .get(0).getJsonObject("data");
+        assertThat(usage.getInteger("memoryMiB")).as("from the revision's memory limit").isEqualTo(512);
+        assertThat(usage.getString("revision")).isEqualTo("resize-00001");
+        assertThat(usage.getBoolean("coldStart")).isFalse();
+
+        // Scaled to zero: the Activator answers 503 a few times; retry is 0, yet the invocation succeeds.
+        resizeAtZero.set(true);
+        scale("resize-00001", 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "resize").orElseThrow().scaledToZero());
+        String cold = id(http.invoke(ACME_KEY, "acme", "resize", "{\"c\":1}").body());
+        await().atMost(Duration.ofSeconds(20)).until(() -> activatorAnswers.get() >= 3);
+        scale("resize-00001", 1);
+        resizeAtZero.set(false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(cold, ACME_KEY).getString("status")));
+        JsonObject s = http.status(cold, ACME_KEY);
+        assertThat(s.getInteger("attempts")).as("the platform's 503s spent no attempt").isEqualTo(1);
+        assertThat(s.getInteger("platformDelays")).isGreaterThanOrEqualTo(3);
+        assertThat(s.getJsonArray("history")).hasSize(1);
+        assertThat(revisions.callsFor(cold)).isEqualTo(s.getInteger("platformDelays") + 1);
+        List<JsonObject> coldUsage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(cold), 1);
+        assertThat(coldUsage).as("only the attempt the function ran is metered").hasSize(1);
+        assertThat(coldUsage.get(0).getJsonObject("data").getString("outcome")).isEqualTo("success");
+
+        // The budget is bounded: after 2 platform delays, 503s spend the user's retry (1), then dead letter.
+        String never = id(http.invoke(ACME_KEY, "acme", "never", "{}").body());
+        await().atMost(Duration.ofSeconds(30)).until(() -> "failed".equals(http.status(never, ACME_KEY).getString("status")));
+        JsonObject n = http.status(never, ACME_KEY);
+        assertThat(n.getInteger("platformDelays")).isEqualTo(2);
+        assertThat(n.getInteger("attempts")).isEqualTo(2);
+        assertThat(revisions.callsFor(never)).isEqualTo(4);
+        List<JsonObject> neverUsage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(never), 2);
+        assertThat(neverUsage).extracting(u -> u.getJsonObject("data").getBoolean("coldStart")).containsOnly(true);
+      }
+    }
+  }
+
+  private static String id(String body) {
+    return new JsonObject(body).getString("id");
+  }
+
+  private static void service(String name, String url, String readyRevision, Map<String, String> annotations) {
+    KnativeService svc = new KnativeService();
+    svc.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("acme").withAnnotations(annotations).build());
+    KnativeService.Status st = new KnativeService.Status();
+    st.url = "http://" + name + ".acme.example.com";
+    st.address = new KnativeService.Address();
+    st.address.url = url;
+    st.latestReadyRevisionName = readyRevision;
+    st.latestCreatedRevisionName = readyRevision == null ? name + "-00001" : readyRevision;
+    svc.setStatus(st);
+    client.resources(KnativeService.class).inNamespace("acme").resource(svc).create();
+  }
+
+  private static void revision(String name, int ready, String memory) {
+    KnativeRevision rev = new KnativeRevision();
+    rev.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("acme").build());
+    KnativeRevision.Spec spec = new KnativeRevision.Spec();
+    spec.containers = List.of(new ContainerBuilder().withName("user-container").withNewResources()
+        .addToLimits("memory", new Quantity(memory)).endResources().build());
+    rev.setSpec(spec);
+    KnativeRevision.Status st = new KnativeRevision.Status();
+    st.actualReplicas = ready;
+    rev.setStatus(st);
+    client.resources(KnativeRevision.class).inNamespace("acme").resource(rev).create();
+  }
+
+  /** What the autoscaler does; the gateway sees it through its informer. */
+  private static void scale(String revision, int ready) {
+    client.resources(KnativeRevision.class).inNamespace("acme").withName(revision).edit(r -> {
+      r.getStatus().actualReplicas = ready;
+      return r;
+    });
+  }
+}
