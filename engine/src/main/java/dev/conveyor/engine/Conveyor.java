@@ -86,7 +86,6 @@ public final class Conveyor implements AutoCloseable {
   private volatile boolean started;
   private String apiDeployment;
   private String dispatcherDeployment;
-  private String retryDeployment;
   private String callbackDeployment;
 
   private Conveyor(ConveyorConfig config) {
@@ -151,9 +150,10 @@ public final class Conveyor implements AutoCloseable {
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
     if (config.dispatch().enabled()) {
       dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
-      RetryRouter retries = new RetryRouter(clients.consumerConfig("conveyor-retry", config.dispatch().group() + "-retry"),
-          topics, queuePartitions, sender, () -> clock.get().toEpochMilli());
-      retryDeployment = await(vertx.deployVerticle(retries).toCompletionStage().toCompletableFuture(), 60, "starting the retry tiers");
+      RetryRouter retries = new RetryRouter(clients.consumer("conveyor-retry", config.dispatch().group() + "-retry"),
+          topics, queuePartitions, sender, () -> clock.get().toEpochMilli()).start();
+      // Closed before the sender (it forwards through it), after the dispatcher has drained.
+      closeInOrder.add(0, retries);
       CallbackDispatcher posts = new CallbackDispatcher(clients.consumerConfig("conveyor-callbacks", config.dispatch().group() + "-callbacks"),
           topics, new CallbackSender(vertx, config::tenant, clock), sender, config.dispatch().callbacks(), metrics,
           () -> clock.get().toEpochMilli());
@@ -319,7 +319,7 @@ public final class Conveyor implements AutoCloseable {
     started = false;
     if (vertx != null) {
       // Stop accepting first, then let the dispatcher drain what runs, then the rest.
-      for (String id : new String[] {apiDeployment, dispatcherDeployment, retryDeployment, callbackDeployment}) {
+      for (String id : new String[] {apiDeployment, dispatcherDeployment, callbackDeployment}) {
         if (id == null) continue;
         try {
           vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -4,17 +4,28 @@ import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.kafka.Topics;
 import dev.conveyor.engine.queue.InvocationCodec;
-import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
-import io.vertx.kafka.client.common.TopicPartition;
-import io.vertx.kafka.client.consumer.KafkaConsumer;
-import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashSet;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,82 +33,196 @@ import org.slf4j.LoggerFactory;
  * Moves parked retries along: a record on tier T is held until T after it was written (records of a
  * tier come due in write order, so holding the head holds nothing that is due), then goes to the
  * tier that fits what remains of its wait, or back to the queue once less than the shortest tier
- * remains (or to the topic its {@code conveyor-return-to} header names: parked callbacks). Holding is pause + seek + timer, so nothing waits in memory but a timer per partition and
- * a crash loses nothing: the offset is committed only after the forward is stored. A record
- * forwarded twice (a crash between forward and commit) is dropped by the dispatcher, which runs an
- * attempt only when the status expects that attempt.
+ * remains (or to the topic its {@code conveyor-return-to} header names: parked callbacks).
+ *
+ * <p>Holding is {@code pause} + {@code seek} back to the held record, with the partition resumed
+ * when the head comes due: nothing waits in memory but a deadline per partition, and a crash loses
+ * nothing, since an offset is committed only after its forward is stored. The consumer runs in a
+ * poll loop of its own thread, so the pause, the seek and the rest of the fetched batch are handled
+ * in one place (a stream that delivers the batch on its own would have to be trusted not to drop
+ * what it fetched for other partitions). A record forwarded twice (a crash between forward and
+ * commit) is dropped by the dispatcher, which runs an attempt only when the status expects it.
  */
-public final class RetryRouter extends VerticleBase {
+public final class RetryRouter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RetryRouter.class);
+  private static final long MAX_POLL_MS = 500;
+  private static final long COMMIT_EVERY_MS = 500;
+  private static final long SEND_RETRY_MS = 500;
 
-  private final Map<String, String> consumerConfig;
+  private final KafkaConsumer<String, byte[]> consumer;
   private final Topics topics;
   private final int queuePartitions;
   private final KafkaSender sender;
   private final LongSupplier clock;
-  private final Commits commits = new Commits();
-  private final Set<TopicPartition> held = new HashSet<>();
-  private KafkaConsumer<String, byte[]> consumer;
-  private long commitTimer;
+  private final Thread thread;
+  private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "conveyor-retry-resend");
+    t.setDaemon(true);
+    return t;
+  });
+  /** Finished forwards, handed from the sender's threads to the poll loop, which owns the trackers. */
+  private final ConcurrentLinkedQueue<OffsetTracker.Slot> forwarded = new ConcurrentLinkedQueue<>();
+  private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
+  private final Map<TopicPartition, Long> heldUntil = new HashMap<>();
+  private volatile boolean running = true;
+  private long lastCommit;
 
-  public RetryRouter(Map<String, String> consumerConfig, Topics topics, int queuePartitions, KafkaSender sender, LongSupplier clock) {
-    this.consumerConfig = consumerConfig;
+  public RetryRouter(KafkaConsumer<String, byte[]> consumer, Topics topics, int queuePartitions, KafkaSender sender,
+      LongSupplier clock) {
+    this.consumer = consumer;
     this.topics = topics;
     this.queuePartitions = queuePartitions;
     this.sender = sender;
     this.clock = clock;
+    this.thread = new Thread(this::loop, "conveyor-retry-router");
+    this.thread.setDaemon(true);
   }
 
-  @Override
-  public Future<?> start() {
-    consumer = KafkaConsumer.create(vertx, consumerConfig);
-    consumer.handler(this::onRecord);
-    consumer.exceptionHandler(err -> LOG.warn("retry consumer: {}", err.toString()));
-    consumer.partitionsRevokedHandler(parts -> {
-      commits.commit(consumer);
-      commits.revoked(parts);
-      held.removeAll(parts);
-    });
-    commitTimer = vertx.setPeriodic(500, id -> commits.commit(consumer));
-    return consumer.subscribe(topics.retryTiers().stream().map(Topics.Tier::topic).collect(Collectors.toSet()));
+  public RetryRouter start() {
+    consumer.subscribe(topics.retryTiers().stream().map(Topics.Tier::topic).collect(Collectors.toSet()), new Rebalance());
+    thread.start();
+    return this;
   }
 
-  private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
-    TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
-    if (held.contains(tp)) return; // fetched before the hold; read again after it
+  private void loop() {
+    try {
+      while (running) {
+        long now = clock.getAsLong();
+        resumeDue(now);
+        ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(pollMs(now)));
+        now = clock.getAsLong();
+        for (TopicPartition tp : batch.partitions()) {
+          for (ConsumerRecord<String, byte[]> rec : batch.records(tp)) {
+            if (!route(tp, rec, now)) break; // held: the rest of this partition is read again after it
+          }
+        }
+        markForwarded();
+        if (now - lastCommit >= COMMIT_EVERY_MS) commit();
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (RuntimeException e) {
+      LOG.error("the retry router stopped: {}", e.toString());
+    } finally {
+      try {
+        markForwarded();
+        commit();
+      } catch (RuntimeException e) {
+        LOG.warn("last commit of the retry router: {}", e.toString());
+      }
+      consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  /** Forwards the record, or holds its partition from it on; false when held. */
+  private boolean route(TopicPartition tp, ConsumerRecord<String, byte[]> rec, long now) {
     Topics.Tier tier = topics.tier(rec.topic()).orElseThrow();
-    long now = clock.getAsLong();
     long holdUntil = rec.timestamp() + tier.delay().toMillis();
     if (now < holdUntil) {
-      held.add(tp);
-      consumer.pause(Set.of(tp)).compose(v -> consumer.seek(tp, rec.offset())).onFailure(err -> LOG.warn("holding {}: {}", tp, err.toString()));
-      vertx.setTimer(holdUntil - now, id -> {
-        if (held.remove(tp)) consumer.resume(Set.of(tp));
-      });
-      return;
+      consumer.pause(Set.of(tp));
+      consumer.seek(tp, rec.offset());
+      heldUntil.put(tp, holdUntil);
+      return false;
     }
-    OffsetTracker.Slot slot = commits.track(rec);
-    long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, now);
+    OffsetTracker.Slot slot = trackers.computeIfAbsent(tp, k -> new OffsetTracker()).track(rec.offset());
+    long dueAt = InvocationCodec.number(rec.headers(), InvocationCodec.DUE_AT, now);
     Duration remaining = Duration.ofMillis(Math.max(0, dueAt - now));
-    var back = rec.record().headers().lastHeader(InvocationCodec.RETURN_TO);
-    var forward = remaining.compareTo(topics.shortestTier()) >= 0
-        ? InvocationCodec.forward(rec.record(), topics.tierFor(remaining).topic(), null, now)
+    Header back = rec.headers().lastHeader(InvocationCodec.RETURN_TO);
+    ProducerRecord<String, byte[]> forward = remaining.compareTo(topics.shortestTier()) >= 0
+        ? InvocationCodec.forward(rec, topics.tierFor(remaining).topic(), null, now)
         : back != null && back.value() != null // a parked callback goes back to its own topic
-        ? InvocationCodec.forward(rec.record(), new String(back.value(), java.nio.charset.StandardCharsets.UTF_8), null, now)
-        : InvocationCodec.forward(rec.record(), topics.invocations(), InvocationIds.partition(rec.key(), queuePartitions), now);
+        ? InvocationCodec.forward(rec, new String(back.value(), StandardCharsets.UTF_8), null, now)
+        : InvocationCodec.forward(rec, topics.invocations(), InvocationIds.partition(rec.key(), queuePartitions), now);
     send(forward, slot);
+    return true;
   }
 
-  private void send(org.apache.kafka.clients.producer.ProducerRecord<String, byte[]> r, OffsetTracker.Slot slot) {
-    sender.send(r).onSuccess(md -> slot.done()).onFailure(err -> {
-      LOG.warn("forwarding a retry failed ({}); again in 500 ms", err.toString());
-      vertx.setTimer(500, id -> send(r, slot));
+  private void send(ProducerRecord<String, byte[]> r, OffsetTracker.Slot slot) {
+    sender.send(r).onSuccess(md -> forwarded.add(slot)).onFailure(err -> {
+      if (!running) return; // not committed: the next owner forwards it
+      LOG.warn("forwarding a retry failed ({}); again in {} ms", err.toString(), SEND_RETRY_MS);
+      retries.schedule(() -> send(r, slot), SEND_RETRY_MS, TimeUnit.MILLISECONDS);
     });
   }
 
+  private void resumeDue(long now) {
+    for (Iterator<Map.Entry<TopicPartition, Long>> it = heldUntil.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<TopicPartition, Long> e = it.next();
+      if (now >= e.getValue()) {
+        consumer.resume(Set.of(e.getKey()));
+        it.remove();
+      }
+    }
+  }
+
+  private long pollMs(long now) {
+    long next = MAX_POLL_MS;
+    for (long until : heldUntil.values()) next = Math.min(next, until - now);
+    return Math.max(1, next);
+  }
+
+  private void markForwarded() {
+    for (OffsetTracker.Slot s; (s = forwarded.poll()) != null; ) s.done();
+  }
+
+  private void commit() {
+    lastCommit = clock.getAsLong();
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    trackers.forEach((tp, t) -> {
+      long o = t.advance();
+      if (o >= 0) offsets.put(tp, new OffsetAndMetadata(o));
+    });
+    if (offsets.isEmpty()) return;
+    consumer.commitAsync(offsets, (done, err) -> {
+      if (err != null) {
+        LOG.warn("retry router commit failed: {}", err.toString());
+        return;
+      }
+      done.forEach((tp, om) -> {
+        OffsetTracker t = trackers.get(tp);
+        if (t != null) t.committed(om.offset());
+      });
+    });
+  }
+
+  /** Called on the poll loop's thread, inside poll. */
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+      markForwarded();
+      Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+      for (TopicPartition tp : parts) {
+        OffsetTracker t = trackers.get(tp);
+        long o = t == null ? -1 : t.advance();
+        if (o >= 0) offsets.put(tp, new OffsetAndMetadata(o));
+      }
+      try {
+        if (!offsets.isEmpty()) consumer.commitSync(offsets, Duration.ofSeconds(5));
+      } catch (RuntimeException e) {
+        LOG.warn("commit on revocation failed: {}", e.toString());
+      }
+      parts.forEach(tp -> {
+        trackers.remove(tp);
+        heldUntil.remove(tp);
+      });
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+      // new partitions start unpaused, from the committed offset
+    }
+  }
+
+  /** Stops the loop: a last commit of what was forwarded; what was not is forwarded by the next owner. */
   @Override
-  public Future<?> stop() {
-    vertx.cancelTimer(commitTimer);
-    return commits.commit(consumer).otherwiseEmpty().compose(v -> consumer.close());
+  public void close() {
+    running = false;
+    consumer.wakeup();
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    retries.shutdownNow();
   }
 }

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,6 +54,27 @@ class RetryTierIT {
           - Instant.parse(h.getJsonObject(0).getString("startedAt")).toEpochMilli();
       assertThat(gap).as("the second attempt waited for Retry-After").isGreaterThanOrEqualTo(7000);
       assertThat(fn.callsFor(id)).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void retriesAndBreakerWaitsParkedTogetherAllComeBackOnce() {
+    // The first 20 calls fail (Retry-After: 6) and open the breaker; the other 20 invocations wait for
+    // it. Retries and breaker waits then sit on the same tier partitions with different due times,
+    // held and released many times over: every one of them must come back and succeed.
+    AtomicInteger calls = new AtomicInteger();
+    try (FunctionServer fn = new FunctionServer().behave(c -> calls.incrementAndGet() <= 20
+            ? new Answer(503, 0, "not yet", "6") : Answer.ok());
+         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("tiers-breaker"), """
+             - { namespace: acme, name: later, url: "%s", delivery: { retry: 2, backoffDelay: PT0.1S, backoffMax: PT1M },
+                 circuitBreaker: { minimumCalls: 20, openFor: PT10S } }
+             """.formatted(fn.url("/later")), null))) {
+      Http http = new Http(gw.httpPort());
+      List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < 40; i++) ids.add(new JsonObject(http.invoke(ACME_KEY, "acme", "later", "{}").body()).getString("id"));
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(ids)
+          .allMatch(id -> "succeeded".equals(http.status(id, ACME_KEY).getString("status"))));
+      assertThat(calls.get()).as("20 failures, then one successful call each").isEqualTo(60);
     }
   }
 }
