@@ -77,7 +77,13 @@ public record ConveyorConfig(
       Set<Integer> retryOnStatus,
       String deadLetterTopic,
       Destination onSuccess,
-      Destination onFailure) {}
+      Destination onFailure) {
+
+    /** Whether an invocation accepted at {@code acceptedAt} is past {@code maxEventAge} at {@code now} (zero: never). */
+    public boolean tooOld(java.time.Instant acceptedAt, java.time.Instant now) {
+      return !maxEventAge.isZero() && acceptedAt.plus(maxEventAge).isBefore(now);
+    }
+  }
 
   /** Where an invocation record goes when an invocation ends: a URL (allow-listed) or a topic. */
   public record Destination(String url, String topic) {}

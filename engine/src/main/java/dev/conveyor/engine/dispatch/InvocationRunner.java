@@ -120,7 +120,7 @@ public final class InvocationRunner {
     Instant now = clock.get();
     Delivery d = t.delivery();
     String dlq = d.deadLetterTopic() == null ? defaultDeadLetterTopic : d.deadLetterTopic();
-    if (!d.maxEventAge().isZero() && inv.acceptedAt().plus(d.maxEventAge()).isBefore(now)) {
+    if (d.tooOld(inv.acceptedAt(), now)) {
       return finish(inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null, "expired");
     }
     if (n > d.retry() + 1) {
