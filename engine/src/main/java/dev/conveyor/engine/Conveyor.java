@@ -44,6 +44,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import dev.conveyor.engine.observability.Tracing;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -60,12 +62,17 @@ public final class Conveyor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Conveyor.class);
 
   /**
-   * Where the process keeps its data, the embedded broker's port (SPEC §1), and the Kubernetes
-   * client for Knative discovery (null: built from the environment, in-cluster or kubeconfig).
+   * Where the process keeps its data, the embedded broker's port (SPEC §1), the Kubernetes
+   * client for Knative discovery (null: built from the environment, in-cluster or kubeconfig), and
+   * {@code otel.*} properties that win over the {@code OTEL_*} environment (tests use them).
    */
-  public record Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes) {
+  public record Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes, Map<String, String> otel) {
     public Runtime(Path dataDir, int embeddedKafkaPort) {
-      this(dataDir, embeddedKafkaPort, null);
+      this(dataDir, embeddedKafkaPort, null, Map.of());
+    }
+
+    public Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes) {
+      this(dataDir, embeddedKafkaPort, kubernetes, Map.of());
     }
   }
 
@@ -74,6 +81,7 @@ public final class Conveyor implements AutoCloseable {
   private EmbeddedKafka embedded;
   private Vertx vertx;
   private Metrics metrics;
+  private Tracing tracing;
   private KafkaHealth health;
   private StatusReader reader;
   private StatusStore store;
@@ -115,6 +123,8 @@ public final class Conveyor implements AutoCloseable {
     }
     vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     metrics = new Metrics();
+    tracing = Tracing.configure(System.getenv(), runtime.otel());
+    closeInOrder.add(tracing); // last: it flushes the spans of everything closed before it
     KafkaClients clients = new KafkaClients(bootstrap, k);
     topics = Topics.of(k.topicPrefix());
 
@@ -145,7 +155,7 @@ public final class Conveyor implements AutoCloseable {
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
-        sender, topics, breakers, metrics, clock);
+        sender, topics, breakers, metrics, tracing, clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
     if (config.dispatch().enabled()) {
@@ -170,10 +180,10 @@ public final class Conveyor implements AutoCloseable {
     AuthHandler auth = new AuthHandler(keys);
     Admission admission = new Admission(functions, health, clock);
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
-    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics);
+    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
     HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES);
-    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, usage, breakers, metrics, clock);
+    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, usage, breakers, metrics, tracing, clock);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
     closeInOrder.add(0, deadLetterIndex);

@@ -12,6 +12,12 @@ import dev.conveyor.engine.invoke.Invoker;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.status.StatusStore;
+import dev.conveyor.engine.observability.ColdStarts;
+import dev.conveyor.engine.observability.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import dev.conveyor.engine.breaker.Breakers;
@@ -57,10 +63,12 @@ public final class InvocationRunner {
   private final Topics topics;
   private final Backoff backoff = Backoff.withJitter();
   private final Waits waits;
+  private final Tracing tracing;
 
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
       UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
-      Metrics metrics, Supplier<Instant> clock) {
+      Metrics metrics, Tracing tracing, Supplier<Instant> clock) {
+    this.tracing = tracing;
     this.waits = new Waits(vertx, LOG);
     this.breakers = breakers;
     this.vertx = vertx;
@@ -89,6 +97,17 @@ public final class InvocationRunner {
    * @param dueAt when a retry is due (epoch ms), or 0
    */
   public Future<Void> run(Invocation inv, int expectedAttempt, long dueAt) {
+    // The consumer span: a child of the producer span whose context the record carries, and linked to it.
+    Context producer = Tracing.fromTraceparent(inv.traceparent());
+    Span process = tracing.tracer().spanBuilder("process " + topics.invocations()).setSpanKind(SpanKind.CONSUMER)
+        .setParent(producer).addLink(Span.fromContext(producer).getSpanContext())
+        .setAttribute("messaging.system", "kafka").setAttribute("messaging.destination.name", topics.invocations())
+        .setAttribute("messaging.operation.type", "process").setAttribute("faas.invocation_id", inv.id())
+        .setAttribute("tenant", inv.tenant()).startSpan();
+    return run(producer.with(process), inv, expectedAttempt, dueAt).onComplete(ar -> process.end());
+  }
+
+  private Future<Void> run(Context trace, Invocation inv, int expectedAttempt, long dueAt) {
     Optional<StatusStore.Entry> known = store.get(inv.id());
     InvocationStatus cur = known.map(StatusStore.Entry::status).orElseGet(() -> InvocationStatus.queued(inv));
     if (cur.status().terminal()) return Future.succeededFuture();
@@ -108,7 +127,7 @@ public final class InvocationRunner {
         return fail(inv, latest, defaultDeadLetterTopic, null,
             "function " + inv.namespace() + "/" + inv.function() + " is no longer configured");
       }
-      return attempt(inv, target.get(), latest, n);
+      return attempt(trace, inv, target.get(), latest, n);
     });
   }
 
@@ -116,7 +135,7 @@ public final class InvocationRunner {
     return store.get(inv.id()).map(StatusStore.Entry::status).orElseGet(() -> InvocationStatus.queued(inv));
   }
 
-  private Future<Void> attempt(Invocation inv, FunctionTarget t, InvocationStatus cur, int n) {
+  private Future<Void> attempt(Context trace, Invocation inv, FunctionTarget t, InvocationStatus cur, int n) {
     Instant now = clock.get();
     Delivery d = t.delivery();
     String dlq = d.deadLetterTopic() == null ? defaultDeadLetterTopic : d.deadLetterTopic();
@@ -127,7 +146,7 @@ public final class InvocationRunner {
       return fail(inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
     }
     CircuitBreaker cb = breakers.of(t);
-    if (!cb.tryAcquirePermission()) return waitForBreaker(inv, t, cur, n, cb);
+    if (!cb.tryAcquirePermission()) return waitForBreaker(trace, inv, t, cur, n, cb);
     boolean cold = t.scaledToZero();
     InvocationStatus running = cur.running(n, now, cold);
     if (n == 1 && cur.platformDelays() == 0) {
@@ -135,15 +154,47 @@ public final class InvocationRunner {
     }
     return durably(() -> store.write(running, null)).onFailure(err -> cb.releasePermission()).compose(r -> {
       Instant start = clock.get(); // billed time starts at the call, not at our own write
-      return invoker.invoke(inv, t, n).compose(res -> {
+      Span span = attemptSpan(trace, inv, t, n, cold);
+      Context attemptTrace = trace.with(span);
+      return invoker.invoke(inv, t, n, d.timeout().toMillis(), tracing.inject(attemptTrace)).compose(res -> {
+        endAttemptSpan(span, res);
         if (platformDelay(inv, t, cold, res) && running.platformDelays() < d.platformRetries()) {
           cb.releasePermission(); // the function was never reached: no verdict on its health
-          return platformDelayed(inv, t, running, n, (AttemptResult.Response) res);
+          return platformDelayed(trace, inv, t, running, n, (AttemptResult.Response) res);
         }
         Breakers.record(cb, res, clock.get().toEpochMilli() - start.toEpochMilli());
-        return ended(inv, t, running, n, start, res, dlq, cold);
+        long coldMs = cold ? ColdStarts.millis(res) : 0;
+        if (cold && res instanceof AttemptResult.Response) {
+          ColdStarts.span(tracing.tracer(), attemptTrace, inv.function(), start, coldMs);
+          metrics.coldStart(inv.tenant(), inv.namespace(), inv.function(), t.revision(), coldMs);
+        }
+        return ended(trace, inv, t, running, n, start, res, dlq, cold, coldMs);
       });
     });
+  }
+
+  /** The client span of one attempt (SPEC §8): its context is what the function receives as traceparent. */
+  private Span attemptSpan(Context trace, Invocation inv, FunctionTarget t, int n, boolean cold) {
+    var b = tracing.tracer().spanBuilder("invoke " + inv.function()).setSpanKind(SpanKind.CLIENT).setParent(trace)
+        .setAttribute("faas.invoked_name", inv.function())
+        .setAttribute("faas.invoked_provider", "knative")
+        .setAttribute("faas.invocation_id", inv.id())
+        .setAttribute("faas.coldstart", cold)
+        .setAttribute("k8s.namespace.name", inv.namespace())
+        .setAttribute("tenant", inv.tenant());
+    if (t.revision() != null) b.setAttribute("kn.revision.name", t.revision());
+    if (n > 1) b.setAttribute("http.request.resend_count", (long) n - 1);
+    return b.startSpan();
+  }
+
+  private static void endAttemptSpan(Span span, AttemptResult res) {
+    if (res instanceof AttemptResult.Response r) {
+      span.setAttribute("http.response.status_code", (long) r.status());
+      if (r.status() >= 500) span.setStatus(StatusCode.ERROR);
+    } else {
+      span.setStatus(StatusCode.ERROR, res instanceof AttemptResult.Timeout ? "timeout" : "transport error");
+    }
+    span.end();
   }
 
   /**
@@ -156,18 +207,18 @@ public final class InvocationRunner {
   }
 
   /** The platform's delay: no usage record (nothing ran), the same attempt number again after a backoff. */
-  private Future<Void> platformDelayed(Invocation inv, FunctionTarget t, InvocationStatus running, int n,
+  private Future<Void> platformDelayed(Context trace, Invocation inv, FunctionTarget t, InvocationStatus running, int n,
       AttemptResult.Response r) {
     metrics.platformDelay(inv.tenant(), inv.namespace(), inv.function());
     Instant end = clock.get();
     InvocationStatus delayed = running.platformDelayed(end, r.status(),
         "revision " + t.revision() + " not ready: the platform answered " + r.status());
     long delay = backoff.delayMs(t.delivery(), delayed.platformDelays(), RetryAfter.millis(r.retryAfter()));
-    return retryLater(inv, t, delayed, n, delay, end);
+    return retryLater(trace, inv, t, delayed, n, delay, end);
   }
 
   /** Stores {@code retrying} and runs attempt {@code next} after {@code delay}: in memory, or parked on a retry tier. */
-  private Future<Void> retryLater(Invocation inv, FunctionTarget t, InvocationStatus retrying, int next, long delay, Instant end) {
+  private Future<Void> retryLater(Context trace, Invocation inv, FunctionTarget t, InvocationStatus retrying, int next, long delay, Instant end) {
     if (delay >= topics.shortestTier().toMillis()) {
       // Park the next attempt on a retry tier: the queue's offset moves on, a restart keeps it.
       long due = end.toEpochMilli() + delay;
@@ -180,7 +231,7 @@ public final class InvocationRunner {
     return durably(() -> store.write(retrying, null)).compose(s -> later(delay)).compose(x -> {
       if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
       // Resolved again: the revision, its readiness or the policy may have changed meanwhile.
-      return attempt(inv, registry.find(inv.namespace(), inv.function()).orElse(t), retrying, next);
+      return attempt(trace, inv, registry.find(inv.namespace(), inv.function()).orElse(t), retrying, next);
     });
   }
 
@@ -188,7 +239,7 @@ public final class InvocationRunner {
    * The function's breaker is open: no call, no attempt spent, no usage. The invocation waits
    * {@code openFor} and asks again, parked on a retry tier when that is long enough to be worth it.
    */
-  private Future<Void> waitForBreaker(Invocation inv, FunctionTarget t, InvocationStatus cur, int n, CircuitBreaker cb) {
+  private Future<Void> waitForBreaker(Context trace, Invocation inv, FunctionTarget t, InvocationStatus cur, int n, CircuitBreaker cb) {
     // Half-open: the probes are out and will decide within moments; ask again soon, not after openFor.
     long wait = cb.getState() == CircuitBreaker.State.HALF_OPEN ? Math.min(1000, t.breaker().openFor().toMillis())
         : t.breaker().openFor().toMillis();
@@ -203,12 +254,12 @@ public final class InvocationRunner {
     return later(wait).compose(v -> {
       InvocationStatus latest = current(inv);
       if (latest.status().terminal()) return Future.succeededFuture();
-      return attempt(inv, t, latest.version() > cur.version() ? latest : cur, n);
+      return attempt(trace, inv, t, latest.version() > cur.version() ? latest : cur, n);
     });
   }
 
-  private Future<Void> ended(Invocation inv, FunctionTarget t, InvocationStatus running, int n, Instant start,
-      AttemptResult res, String dlq, boolean cold) {
+  private Future<Void> ended(Context trace, Invocation inv, FunctionTarget t, InvocationStatus running, int n, Instant start,
+      AttemptResult res, String dlq, boolean cold, long coldMs) {
     Instant end = clock.get();
     long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
     String outcome;
@@ -238,7 +289,7 @@ public final class InvocationRunner {
     }
     metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
     metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);
-    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", "http", outcome, http, start, end, cold, 0,
+    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", "http", outcome, http, start, end, cold, coldMs,
         running.queueWaitMs() == null ? 0 : running.queueWaitMs(), t.memoryMiB(), inv.payload().length,
         responseBytes, t.revision());
     final Integer httpF = http;
@@ -253,7 +304,7 @@ public final class InvocationRunner {
       if (retryable && n < t.delivery().retry() + 1) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
         InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF);
-        return retryLater(inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterF), end);
+        return retryLater(trace, inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterF), end);
       }
       return fail(inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF), dlq, httpF, errorF, resultF);
     });

@@ -8,6 +8,12 @@ import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.observability.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
@@ -28,10 +34,13 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   private final StatusStore status;
   private final KafkaHealth kafka;
   private final Metrics metrics;
+  private final Tracing tracing;
   /** Requests with the same idempotency key in flight on this replica share one write. */
   private final Map<String, Future<InvocationStatus>> pendingKeys = new ConcurrentHashMap<>();
 
-  public AcceptHandler(Admission admission, Enqueuer enqueuer, StatusStore status, KafkaHealth kafka, Metrics metrics) {
+  public AcceptHandler(Admission admission, Enqueuer enqueuer, StatusStore status, KafkaHealth kafka, Metrics metrics,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.admission = admission;
     this.enqueuer = enqueuer;
     this.status = status;
@@ -56,9 +65,10 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     if (idem != null && !IDEMPOTENCY_KEY.matcher(idem).matches()) {
       throw ApiError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters.");
     }
+    // The API call's server span; the producer span's context is what the stored record carries.
+    Context server = ServerSpans.start(tracing, ctx, a.tenant());
     if (idem == null) {
-      enqueuer.enqueue(admission.invocation(ctx, a, null))
-          .onComplete(ar -> respond(ctx, ar, false, a));
+      enqueue(ctx, a, null, server).onComplete(ar -> respond(ctx, ar, false, a));
       return;
     }
     String replay = status.idempotent(a.tenant(), ns, fn, idem).orElse(null);
@@ -71,12 +81,25 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     boolean[] mine = {false};
     Future<InvocationStatus> f = pendingKeys.computeIfAbsent(key, k -> {
       mine[0] = true;
-      return enqueuer.enqueue(admission.invocation(ctx, a, idem));
+      return enqueue(ctx, a, idem, server);
     });
     if (mine[0]) f.onComplete(ar -> pendingKeys.remove(key));
     // A request that joined another's write answers on its own context.
     io.vertx.core.Context own = ctx.vertx().getOrCreateContext();
     f.onComplete(ar -> own.runOnContext(v -> respond(ctx, ar, !mine[0], a)));
+  }
+
+  /** Stores the invocation under a producer span (its context travels in the record's traceparent). */
+  private Future<InvocationStatus> enqueue(RoutingContext ctx, Admission.Admitted a, String idem, Context parent) {
+    Span producer = tracing.tracer().spanBuilder("send " + enqueuer.topic()).setSpanKind(SpanKind.PRODUCER).setParent(parent)
+        .setAttribute("messaging.system", "kafka").setAttribute("messaging.destination.name", enqueuer.topic())
+        .setAttribute("messaging.operation.type", "send").startSpan();
+    Invocation inv = admission.invocation(ctx, a, idem, Tracing.traceparent(producer.getSpanContext()));
+    producer.setAttribute("faas.invocation_id", inv.id());
+    return enqueuer.enqueue(inv).onComplete(ar -> {
+      if (ar.failed()) producer.setStatus(StatusCode.ERROR, ar.cause().getClass().getSimpleName());
+      producer.end();
+    });
   }
 
   private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<InvocationStatus> ar, boolean replayed, Admission.Admitted a) {

@@ -91,6 +91,14 @@ public final class Admission {
 
   /** The invocation from the request: caller's ce-* and tracestate kept, the trace continued. */
   public Invocation invocation(RoutingContext ctx, Admitted a, String idempotencyKey) {
+    return invocation(ctx, a, idempotencyKey, null);
+  }
+
+  /**
+   * @param traceparent the W3C context of the span that stores the invocation, or null to continue
+   *     the caller's trace (or start one) without a span of Conveyor's own (tracing off)
+   */
+  public Invocation invocation(RoutingContext ctx, Admitted a, String idempotencyKey, String traceparent) {
     var req = ctx.request();
     Map<String, String> pass = new LinkedHashMap<>();
     req.headers().forEach(h -> {
@@ -105,7 +113,7 @@ public final class Admission {
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
     return new Invocation(InvocationIds.next(now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
         req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
-        idempotencyKey, "00-" + traceId + "-" + randomHex(16) + "-01", a.callbackUrl());
+        idempotencyKey, traceparent != null ? traceparent : "00-" + traceId + "-" + randomHex(16) + "-01", a.callbackUrl());
   }
 
   private static String randomHex(int chars) {

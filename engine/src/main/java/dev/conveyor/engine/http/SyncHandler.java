@@ -10,6 +10,11 @@ import dev.conveyor.engine.invoke.RetryAfter;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import dev.conveyor.engine.observability.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -47,9 +52,11 @@ public final class SyncHandler implements Handler<RoutingContext> {
   private final Breakers breakers;
   private final Supplier<Instant> clock;
   private final Backoff backoff = Backoff.withJitter();
+  private final Tracing tracing;
 
   public SyncHandler(Vertx vertx, Admission admission, AcceptHandler async, Invoker invoker, UsageEmitter usage,
-      Breakers breakers, Metrics metrics, Supplier<Instant> clock) {
+      Breakers breakers, Metrics metrics, Tracing tracing, Supplier<Instant> clock) {
+    this.tracing = tracing;
     this.breakers = breakers;
     this.vertx = vertx;
     this.admission = admission;
@@ -72,9 +79,10 @@ public final class SyncHandler implements Handler<RoutingContext> {
     Admission.Admitted a = admission.admit(ctx, ns, fn);
     CircuitBreaker cb = breakers.of(a.target());
     if (!cb.tryAcquirePermission()) throw circuitOpen(a.target());
-    Invocation inv = admission.invocation(ctx, a, null);
+    Context trace = ServerSpans.start(tracing, ctx, a.tenant());
+    Invocation inv = admission.invocation(ctx, a, null, Tracing.traceparent(Span.fromContext(trace).getSpanContext()));
     long deadline = clock.get().toEpochMilli() + a.target().delivery().timeout().toMillis();
-    attempt(ctx, a.target(), inv, cb, 1, deadline);
+    attempt(ctx, trace, a.target(), inv, cb, 1, deadline);
   }
 
   private static ApiError circuitOpen(FunctionTarget t) {
@@ -83,11 +91,20 @@ public final class SyncHandler implements Handler<RoutingContext> {
   }
 
   /** Attempt {@code n}; permission from the breaker is already acquired. */
-  private void attempt(RoutingContext ctx, FunctionTarget t, Invocation inv, CircuitBreaker cb, int n, long deadline) {
+  private void attempt(RoutingContext ctx, Context trace, FunctionTarget t, Invocation inv, CircuitBreaker cb, int n, long deadline) {
     Instant start = clock.get();
-    invoker.invoke(inv, t, n, Math.max(1, deadline - start.toEpochMilli())).onComplete(ar -> {
+    var b = tracing.tracer().spanBuilder("invoke " + inv.function()).setSpanKind(SpanKind.CLIENT).setParent(trace)
+        .setAttribute("faas.invoked_name", inv.function()).setAttribute("faas.invoked_provider", "knative")
+        .setAttribute("faas.invocation_id", inv.id()).setAttribute("faas.coldstart", false)
+        .setAttribute("k8s.namespace.name", inv.namespace());
+    if (n > 1) b.setAttribute("http.request.resend_count", (long) n - 1);
+    Span span = b.startSpan();
+    invoker.invoke(inv, t, n, Math.max(1, deadline - start.toEpochMilli()), tracing.inject(trace.with(span))).onComplete(ar -> {
       Instant end = clock.get();
       AttemptResult res = ar.result();
+      if (res instanceof AttemptResult.Response r) span.setAttribute("http.response.status_code", (long) r.status());
+      else span.setStatus(StatusCode.ERROR);
+      span.end();
       long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
       Breakers.record(cb, res, ms);
       meter(inv, t, n, res, start, end);
@@ -101,7 +118,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
             respond(ctx, inv, res, n); // the breaker opened meanwhile: the last answer stands
             return;
           }
-          attempt(ctx, t, inv, cb, n + 1, deadline);
+          attempt(ctx, trace, t, inv, cb, n + 1, deadline);
         });
         return;
       }

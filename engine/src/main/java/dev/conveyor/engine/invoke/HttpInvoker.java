@@ -32,7 +32,8 @@ public final class HttpInvoker implements Invoker {
   }
 
   @Override
-  public Future<AttemptResult> invoke(Invocation inv, FunctionTarget target, int attempt, long timeoutMs) {
+  public Future<AttemptResult> invoke(Invocation inv, FunctionTarget target, int attempt, long timeoutMs,
+      java.util.Map<String, String> trace) {
     String uri = target.url().toString();
     if (inv.query() != null && !inv.query().isEmpty()) {
       uri += (uri.contains("?") ? "&" : "?") + inv.query();
@@ -41,8 +42,9 @@ public final class HttpInvoker implements Invoker {
     if (inv.contentType() != null) opts.putHeader("content-type", inv.contentType());
     opts.putHeader("x-conveyor-invocation-id", inv.id());
     opts.putHeader("x-conveyor-attempt", Integer.toString(attempt));
-    if (inv.traceparent() != null) opts.putHeader("traceparent", inv.traceparent());
     inv.passHeaders().forEach(opts::putHeader);
+    if (!trace.isEmpty()) trace.forEach(opts::putHeader);
+    else if (inv.traceparent() != null) opts.putHeader("traceparent", inv.traceparent());
 
     Promise<AttemptResult> result = Promise.promise();
     AtomicBoolean timedOut = new AtomicBoolean();
@@ -58,7 +60,10 @@ public final class HttpInvoker implements Invoker {
         result.tryComplete(new AttemptResult.Timeout(timeoutMs));
         req.reset();
       });
+      long sent = System.nanoTime();
       req.send(Buffer.buffer(inv.payload())).compose(resp -> {
+        long firstByteMs = (System.nanoTime() - sent) / 1_000_000;
+        String serverTiming = resp.getHeader("server-timing");
         String ct = resp.getHeader("content-type");
         String retryAfter = resp.getHeader("retry-after");
         // Keep at most maxResponseBytes; the rest is read and dropped, so a huge answer costs no memory.
@@ -71,7 +76,8 @@ public final class HttpInvoker implements Invoker {
           if (room > 0) kept.appendBuffer(chunk.length() <= room ? chunk : chunk.slice(0, room));
         });
         resp.exceptionHandler(read::tryFail);
-        resp.endHandler(v -> read.tryComplete(new AttemptResult.Response(resp.statusCode(), ct, retryAfter, kept, total[0])));
+        resp.endHandler(v -> read.tryComplete(new AttemptResult.Response(resp.statusCode(), ct, retryAfter, kept, total[0],
+            firstByteMs, serverTiming)));
         return read.future();
       }).onComplete(done -> {
         vertx.cancelTimer(timer[0]);

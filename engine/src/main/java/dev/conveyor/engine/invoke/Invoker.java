@@ -12,5 +12,14 @@ public interface Invoker {
   }
 
   /** One attempt, limited by {@code timeoutMs}. */
-  Future<AttemptResult> invoke(Invocation invocation, FunctionTarget target, int attempt, long timeoutMs);
+  default Future<AttemptResult> invoke(Invocation invocation, FunctionTarget target, int attempt, long timeoutMs) {
+    return invoke(invocation, target, attempt, timeoutMs, java.util.Map.of());
+  }
+
+  /**
+   * @param trace headers carrying the attempt span's context (traceparent, b3...); empty: the
+   *     invocation's own traceparent is sent
+   */
+  Future<AttemptResult> invoke(Invocation invocation, FunctionTarget target, int attempt, long timeoutMs,
+      java.util.Map<String, String> trace);
 }

@@ -107,6 +107,20 @@ public final class Metrics implements AutoCloseable {
     timer("conveyor.invocation.duration", tenant, ns, fn).record(ms, TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * A cold attempt (its revision had no ready replica): {@code conveyor_cold_starts_total} and
+   * {@code conveyor_cold_start_duration_seconds}, also by {@code kn_revision_name}.
+   */
+  public void coldStart(String tenant, String ns, String fn, String revision, long ms) {
+    String rev = revision == null ? "" : revision;
+    String key = tenant + '|' + ns + '|' + fn + '|' + rev;
+    Tags tags = fn(tenant, ns, fn).and("kn_revision_name", rev);
+    counter("conveyor.cold.starts", key, k -> tags).increment();
+    timers.computeIfAbsent("conveyor.cold.start.duration|" + key, k -> Timer.builder("conveyor.cold.start.duration")
+        .tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(10))
+        .maximumExpectedValue(Duration.ofMinutes(10)).register(registry)).record(ms, TimeUnit.MILLISECONDS);
+  }
+
   public void queueWait(String tenant, String ns, String fn, long ms) {
     timer("conveyor.queue.wait", tenant, ns, fn).record(ms, TimeUnit.MILLISECONDS);
   }

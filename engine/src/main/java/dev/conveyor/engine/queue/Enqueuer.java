@@ -27,6 +27,10 @@ public final class Enqueuer {
     this.partitions = partitions;
   }
 
+  public String topic() {
+    return topic;
+  }
+
   public Future<InvocationStatus> enqueue(Invocation inv) {
     InvocationStatus queued = InvocationStatus.queued(inv);
     Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv));

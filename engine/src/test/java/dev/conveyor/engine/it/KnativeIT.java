@@ -5,16 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
-import dev.conveyor.engine.knative.KnativeRevision;
-import dev.conveyor.engine.knative.KnativeService;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.KnativeFixtures;
 import dev.conveyor.engine.testing.TestKafka;
-import io.fabric8.kubernetes.api.model.ContainerBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.vertx.core.json.JsonObject;
@@ -47,16 +43,17 @@ class KnativeIT {
       case "/never" -> new Answer(503, 0, "activator: revision not ready");
       default -> Answer.ok();
     })) {
-      service("resize", revisions.url("/resize"), "resize-00001", Map.of(
+      KnativeFixtures k = new KnativeFixtures(client, "acme");
+      k.service("resize", revisions.url("/resize"), "resize-00001", Map.of(
           "conveyor.dev/retry", "0", "conveyor.dev/backoff-delay", "PT0.05S", "conveyor.dev/backoff-max", "PT0.5S",
           "conveyor.dev/platform-retries", "50"));
-      revision("resize-00001", 1, "512Mi");
-      service("never", revisions.url("/never"), "never-00001", Map.of(
+      k.revision("resize-00001", 1, "512Mi");
+      k.service("never", revisions.url("/never"), "never-00001", Map.of(
           "conveyor.dev/retry", "1", "conveyor.dev/backoff-delay", "PT0.05S", "conveyor.dev/platform-retries", "2"));
-      revision("never-00001", 0, "256Mi");
-      service("odd", revisions.url("/odd"), "odd-00001", Map.of("conveyor.dev/retry", "lots"));
-      revision("odd-00001", 1, "128Mi");
-      service("unready", revisions.url("/unready"), null, Map.of());
+      k.revision("never-00001", 0, "256Mi");
+      k.service("odd", revisions.url("/odd"), "odd-00001", Map.of("conveyor.dev/retry", "lots"));
+      k.revision("odd-00001", 1, "128Mi");
+      k.service("unready", revisions.url("/unready"), null, Map.of());
 
       String prefix = Gateways.prefix("knative");
       String yaml = Gateways.yaml(TestKafka.bootstrap(), prefix,
@@ -81,11 +78,11 @@ class KnativeIT {
 
         // Scaled to zero: the Activator answers 503 a few times; retry is 0, yet the invocation succeeds.
         resizeAtZero.set(true);
-        scale("resize-00001", 0);
+        k.scale("resize-00001", 0);
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "resize").orElseThrow().scaledToZero());
         String cold = id(http.invoke(ACME_KEY, "acme", "resize", "{\"c\":1}").body());
         await().atMost(Duration.ofSeconds(20)).until(() -> activatorAnswers.get() >= 3);
-        scale("resize-00001", 1);
+        k.scale("resize-00001", 1);
         resizeAtZero.set(false);
         await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(cold, ACME_KEY).getString("status")));
         JsonObject s = http.status(cold, ACME_KEY);
@@ -114,37 +111,6 @@ class KnativeIT {
     return new JsonObject(body).getString("id");
   }
 
-  private static void service(String name, String url, String readyRevision, Map<String, String> annotations) {
-    KnativeService svc = new KnativeService();
-    svc.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("acme").withAnnotations(annotations).build());
-    KnativeService.Status st = new KnativeService.Status();
-    st.url = "http://" + name + ".acme.example.com";
-    st.address = new KnativeService.Address();
-    st.address.url = url;
-    st.latestReadyRevisionName = readyRevision;
-    st.latestCreatedRevisionName = readyRevision == null ? name + "-00001" : readyRevision;
-    svc.setStatus(st);
-    client.resources(KnativeService.class).inNamespace("acme").resource(svc).create();
-  }
 
-  private static void revision(String name, int ready, String memory) {
-    KnativeRevision rev = new KnativeRevision();
-    rev.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace("acme").build());
-    KnativeRevision.Spec spec = new KnativeRevision.Spec();
-    spec.containers = List.of(new ContainerBuilder().withName("user-container").withNewResources()
-        .addToLimits("memory", new Quantity(memory)).endResources().build());
-    rev.setSpec(spec);
-    KnativeRevision.Status st = new KnativeRevision.Status();
-    st.actualReplicas = ready;
-    rev.setStatus(st);
-    client.resources(KnativeRevision.class).inNamespace("acme").resource(rev).create();
-  }
 
-  /** What the autoscaler does; the gateway sees it through its informer. */
-  private static void scale(String revision, int ready) {
-    client.resources(KnativeRevision.class).inNamespace("acme").withName(revision).edit(r -> {
-      r.getStatus().actualReplicas = ready;
-      return r;
-    });
-  }
 }

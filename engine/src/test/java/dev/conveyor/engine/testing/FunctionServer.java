@@ -19,9 +19,13 @@ import java.util.function.Function;
  */
 public final class FunctionServer implements AutoCloseable {
   /** What to answer to one call. */
-  public record Answer(int status, long delayMs, String body, String retryAfter) {
+  public record Answer(int status, long delayMs, String body, String retryAfter, String serverTiming) {
     public Answer(int status, long delayMs, String body) {
-      this(status, delayMs, body, null);
+      this(status, delayMs, body, null, null);
+    }
+
+    public Answer(int status, long delayMs, String body, String retryAfter) {
+      this(status, delayMs, body, retryAfter, null);
     }
 
     public static Answer ok() {
@@ -75,6 +79,7 @@ public final class FunctionServer implements AutoCloseable {
         String ct = req.getHeader("content-type");
         if (ct != null) resp.putHeader("content-type", ct);
         if (a.retryAfter() != null) resp.putHeader("retry-after", a.retryAfter());
+        if (a.serverTiming() != null) resp.putHeader("server-timing", a.serverTiming());
         resp.end(a.body() != null ? a.body() : body.toString());
       };
       if (a.delayMs() > 0) vertx.setTimer(a.delayMs(), t -> reply.run());

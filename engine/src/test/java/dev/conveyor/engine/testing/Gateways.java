@@ -64,8 +64,13 @@ public final class Gateways {
 
   /** With Knative discovery through {@code kubernetes} (the mock API server's client). */
   public static Conveyor start(String yaml, io.fabric8.kubernetes.client.KubernetesClient kubernetes) {
+    return start(yaml, kubernetes, Map.of());
+  }
+
+  /** ... and {@code otel.*} properties (an OTLP endpoint of the test's receiver). */
+  public static Conveyor start(String yaml, io.fabric8.kubernetes.client.KubernetesClient kubernetes, Map<String, String> otel) {
     try {
-      return Conveyor.start(config(yaml), new Conveyor.Runtime(Files.createTempDirectory("conveyor-it"), 1, kubernetes));
+      return Conveyor.start(config(yaml), new Conveyor.Runtime(Files.createTempDirectory("conveyor-it"), 1, kubernetes, otel));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
