@@ -132,7 +132,9 @@ public final class Conveyor implements AutoCloseable {
     closeInOrder.add(admin);
     createTopics(admin);
 
-    KafkaSender sender = new KafkaSender(clients.producer("conveyor-producer"));
+    var producer = clients.producer("conveyor-producer");
+    metrics.kafkaClient(producer); // kafka_producer_* in /metrics
+    KafkaSender sender = new KafkaSender(producer);
     closeInOrder.add(0, sender);
     java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter(), topics.callbacks()));
     topics.retryTiers().forEach(t -> written.add(t.topic()));
@@ -160,8 +162,9 @@ public final class Conveyor implements AutoCloseable {
         topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
     if (config.dispatch().enabled()) {
       dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
-      RetryRouter retries = new RetryRouter(clients.consumer("conveyor-retry", config.dispatch().group() + "-retry"),
-          topics, queuePartitions, sender, () -> clock.get().toEpochMilli()).start();
+      var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
+      metrics.kafkaClient(retryConsumer);
+      RetryRouter retries = new RetryRouter(retryConsumer, topics, queuePartitions, sender, () -> clock.get().toEpochMilli()).start();
       // Closed before the sender (it forwards through it), after the dispatcher has drained.
       closeInOrder.add(0, retries);
       CallbackDispatcher posts = new CallbackDispatcher(clients.consumerConfig("conveyor-callbacks", config.dispatch().group() + "-callbacks"),

@@ -46,6 +46,7 @@ public final class Dispatcher extends VerticleBase {
   @Override
   public Future<?> start() {
     consumer = KafkaConsumer.create(vertx, consumerConfig);
+    metrics.kafkaClient(consumer.unwrap()); // kafka_consumer_* (lag included) in /metrics
     consumer.handler(this::onRecord);
     consumer.exceptionHandler(err -> LOG.warn("dispatch consumer: {}", err.toString()));
     consumer.partitionsRevokedHandler(parts -> {

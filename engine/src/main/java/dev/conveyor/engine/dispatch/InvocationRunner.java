@@ -13,6 +13,7 @@ import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.observability.ColdStarts;
+import dev.conveyor.engine.observability.Logs;
 import dev.conveyor.engine.observability.Tracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -124,7 +125,7 @@ public final class InvocationRunner {
       if (latest.status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
       Optional<FunctionTarget> target = registry.find(inv.namespace(), inv.function());
       if (target.isEmpty()) {
-        return fail(inv, latest, defaultDeadLetterTopic, null,
+        return fail(trace, inv, latest, defaultDeadLetterTopic, null,
             "function " + inv.namespace() + "/" + inv.function() + " is no longer configured");
       }
       return attempt(trace, inv, target.get(), latest, n);
@@ -140,10 +141,10 @@ public final class InvocationRunner {
     Delivery d = t.delivery();
     String dlq = d.deadLetterTopic() == null ? defaultDeadLetterTopic : d.deadLetterTopic();
     if (d.tooOld(inv.acceptedAt(), now)) {
-      return finish(inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null, "expired");
+      return finish(trace, inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null, "expired");
     }
     if (n > d.retry() + 1) {
-      return fail(inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
+      return fail(trace, inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
     }
     CircuitBreaker cb = breakers.of(t);
     if (!cb.tryAcquirePermission()) return waitForBreaker(trace, inv, t, cur, n, cb);
@@ -299,31 +300,33 @@ public final class InvocationRunner {
     return durably(() -> usage.emit(a)).compose(v -> {
       metrics.usageRecord(inv.tenant());
       if ("success".equals(outcome)) {
-        return finish(inv, running.attemptEnded(InvocationState.succeeded, end, ms, httpF, null), resultF, "succeeded");
+        return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, httpF, null), resultF, "succeeded");
       }
       if (retryable && n < t.delivery().retry() + 1) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
         InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF);
         return retryLater(trace, inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterF), end);
       }
-      return fail(inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF), dlq, httpF, errorF, resultF);
+      return fail(trace, inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF), dlq, httpF, errorF, resultF);
     });
   }
 
-  private Future<Void> fail(Invocation inv, InvocationStatus cur, String dlq, Integer http, String error) {
-    return fail(inv, cur, dlq, http, error, null);
+  private Future<Void> fail(Context trace, Invocation inv, InvocationStatus cur, String dlq, Integer http, String error) {
+    return fail(trace, inv, cur, dlq, http, error, null);
   }
 
-  private Future<Void> fail(Invocation inv, InvocationStatus cur, String dlq, Integer http, String error, StoredResult result) {
+  private Future<Void> fail(Context trace, Invocation inv, InvocationStatus cur, String dlq, Integer http, String error, StoredResult result) {
     InvocationStatus failed = cur.failed(clock.get(), http, error);
     return durably(() -> deadLetters.write(dlq, inv, cur.attempts(), http, error))
         .compose(v -> {
           metrics.deadletter(inv.tenant(), inv.namespace(), inv.function());
-          return finish(inv, failed, result, "failed");
+          Logs.in(trace, inv, () -> LOG.info("invocation of {}/{} failed after {} attempts, dead-lettered to {}: {}",
+              inv.namespace(), inv.function(), cur.attempts(), dlq, error));
+          return finish(trace, inv, failed, result, "failed");
         });
   }
 
-  private Future<Void> finish(Invocation inv, InvocationStatus terminal, StoredResult result, String outcome) {
+  private Future<Void> finish(Context trace, Invocation inv, InvocationStatus terminal, StoredResult result, String outcome) {
     if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
     FunctionTarget target = registry.find(inv.namespace(), inv.function()).orElse(null);
     // What the ending owes others (a destination, a callback) is stored before the final status:
@@ -337,6 +340,10 @@ public final class InvocationRunner {
         ? store.write(terminal.end(terminal.status(), terminal.finishedAt(), "the result was too large to keep"), null)
         : Future.failedFuture(err))).map(s -> {
       metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);
+      if (LOG.isDebugEnabled()) {
+        Logs.in(trace, inv, () -> LOG.debug("invocation of {}/{} {} after {} attempts", inv.namespace(), inv.function(),
+            outcome, terminal.attempts()));
+      }
       return null;
     }));
   }

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -29,12 +30,21 @@ public final class Metrics implements AutoCloseable {
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
   private final JvmGcMetrics gc = new JvmGcMetrics();
+  private final java.util.List<KafkaClientMetrics> kafkaBinders = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public Metrics() {
     new JvmMemoryMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     gc.bindTo(registry);
+  }
+
+  /** The Kafka client's own metrics (kafka_producer_*, kafka_consumer_*), through Micrometer's binder. */
+  public void kafkaClient(Object client) {
+    KafkaClientMetrics binder = client instanceof org.apache.kafka.clients.producer.Producer<?, ?> p ? new KafkaClientMetrics(p)
+        : new KafkaClientMetrics((org.apache.kafka.clients.consumer.Consumer<?, ?>) client);
+    binder.bindTo(registry);
+    kafkaBinders.add(binder);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -136,6 +146,7 @@ public final class Metrics implements AutoCloseable {
 
   @Override
   public void close() {
+    kafkaBinders.forEach(KafkaClientMetrics::close);
     gc.close();
     registry.close();
   }

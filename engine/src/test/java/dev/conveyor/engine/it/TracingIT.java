@@ -115,10 +115,47 @@ class TracingIT {
         assertThat(usage.getString("traceId")).isEqualTo(CALLER_TRACE);
         assertThat(new Http(gw.adminPort()).get("/metrics", null).body())
             .contains("conveyor_cold_starts_total{k8s_namespace_name=\"acme\",kn_revision_name=\"cold-00001\",kn_service_name=\"cold\",tenant=\"acme\"} 1.0")
-            .contains("conveyor_cold_start_duration_seconds_count{");
+            .contains("conveyor_cold_start_duration_seconds_count{")
+            .as("the Kafka clients' own metrics").contains("kafka_producer_record_send_total").contains("kafka_consumer_fetch_manager_records_lag");
       }
     } finally {
       vertx.close();
+    }
+  }
+
+  @Test
+  void aLogLineAboutAnInvocationCarriesItsTraceAndSpanIds() throws Exception {
+    java.io.StringWriter captured = new java.io.StringWriter();
+    var lc = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
+    var cfg = lc.getConfiguration();
+    var layout = (org.apache.logging.log4j.core.StringLayout) cfg.getAppender("stdout").getLayout(); // the JSON template
+    var appender = org.apache.logging.log4j.core.appender.WriterAppender.newBuilder().setName("capture")
+        .setTarget(captured).setLayout(layout).build();
+    appender.start();
+    cfg.addAppender(appender);
+    cfg.getRootLogger().addAppender(appender, org.apache.logging.log4j.Level.INFO, null);
+    lc.updateLoggers();
+    try (FunctionServer fn = new FunctionServer().behave(c -> new Answer(400, 0, "{\"error\":\"bad order\"}"));
+         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("logs"),
+             "- { namespace: acme, name: bad, url: \"" + fn.url("/bad") + "\" }", null))) {
+      Http http = new Http(gw.httpPort());
+      String id = new JsonObject(http.send(http.request("/v1/namespaces/acme/functions/bad/invocations", ACME_KEY)
+          .header("traceparent", "00-" + CALLER_TRACE + "-" + CALLER_SPAN + "-01")
+          .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).body()).getString("id");
+      await().atMost(Duration.ofSeconds(20)).until(() -> "failed".equals(http.status(id, ACME_KEY).getString("status")));
+      await().atMost(Duration.ofSeconds(5)).until(() -> captured.toString().contains(id));
+      JsonObject line = captured.toString().lines().filter(l -> l.contains(id)).map(JsonObject::new)
+          .filter(j -> id.equals(j.getString("invocation_id"))).findFirst().orElseThrow();
+      assertThat(line.getString("level")).isEqualTo("INFO");
+      assertThat(line.getString("message")).contains("dead-lettered");
+      assertThat(line.getString("trace_id")).isEqualTo(CALLER_TRACE);
+      assertThat(line.getString("span_id")).matches("[0-9a-f]{16}");
+      assertThat(line.getString("tenant")).isEqualTo("acme");
+      assertThat(fn.calls().get(0).headers().get("traceparent")).startsWith("00-" + CALLER_TRACE + "-");
+    } finally {
+      cfg.getRootLogger().removeAppender("capture");
+      lc.updateLoggers();
+      appender.stop();
     }
   }
 
