@@ -288,8 +288,8 @@ public final class InvocationRunner {
       error = ((AttemptResult.TransportError) res).message();
       retryable = true;
     }
-    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
-    metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);
+    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), t.revision(), outcome);
+    metrics.duration(inv.tenant(), inv.namespace(), inv.function(), t.revision(), ms);
     UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", "http", outcome, http, start, end, cold, coldMs,
         running.queueWaitMs() == null ? 0 : running.queueWaitMs(), t.memoryMiB(), inv.payload().length,
         responseBytes, t.revision());

@@ -170,8 +170,8 @@ public final class SyncHandler implements Handler<RoutingContext> {
       outcome = res instanceof AttemptResult.Timeout ? "timeout" : "error";
     }
     long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
-    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), outcome);
-    metrics.duration(inv.tenant(), inv.namespace(), inv.function(), ms);
+    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), t.revision(), outcome);
+    metrics.duration(inv.tenant(), inv.namespace(), inv.function(), t.revision(), ms);
     UsageEmitter.Attempt attempt = new UsageEmitter.Attempt(inv, n, "sync", "http", outcome, status, start, end, false, 0, 0,
         t.memoryMiB(), inv.payload().length, responseBytes, t.revision());
     // The record is retried until Kafka takes it (bounded); the caller does not wait for it.

@@ -72,9 +72,11 @@ public final class Metrics implements AutoCloseable {
         k -> fn(tenant, ns, fn).and("outcome", outcome)).increment();
   }
 
-  public void attempt(String tenant, String ns, String fn, String outcome) {
-    counter("conveyor.attempts", tenant + '|' + ns + '|' + fn + '|' + outcome,
-        k -> fn(tenant, ns, fn).and("outcome", outcome)).increment();
+  /** Per attempt, also by {@code kn_revision_name} (empty for static targets): the revision that ran it. */
+  public void attempt(String tenant, String ns, String fn, String revision, String outcome) {
+    String rev = revision == null ? "" : revision;
+    counter("conveyor.attempts", tenant + '|' + ns + '|' + fn + '|' + rev + '|' + outcome,
+        k -> fn(tenant, ns, fn).and("kn_revision_name", rev, "outcome", outcome)).increment();
   }
 
   public void retry(String tenant, String ns, String fn) {
@@ -113,8 +115,13 @@ public final class Metrics implements AutoCloseable {
         .register(registry));
   }
 
-  public void duration(String tenant, String ns, String fn, long ms) {
-    timer("conveyor.invocation.duration", tenant, ns, fn).record(ms, TimeUnit.MILLISECONDS);
+  /** An attempt's duration, also by {@code kn_revision_name} (empty for static targets). */
+  public void duration(String tenant, String ns, String fn, String revision, long ms) {
+    String rev = revision == null ? "" : revision;
+    timers.computeIfAbsent("conveyor.invocation.duration|" + tenant + '|' + ns + '|' + fn + '|' + rev, k ->
+        Timer.builder("conveyor.invocation.duration").tags(fn(tenant, ns, fn).and("kn_revision_name", rev))
+            .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofHours(1))
+            .register(registry)).record(ms, TimeUnit.MILLISECONDS);
   }
 
   /**

@@ -75,6 +75,8 @@ public final class Tracing implements AutoCloseable {
     OpenTelemetrySdk sdk = AutoConfiguredOpenTelemetrySdk.builder()
         .addPropertiesSupplier(() -> Map.of(
             "otel.service.name", "conveyor",
+            // The exporter sends over the JDK's HttpClient, which speaks OTLP over HTTP (port 4318), not gRPC.
+            "otel.exporter.otlp.protocol", "http/protobuf",
             "otel.metrics.exporter", "none", // metrics are Micrometer's (Prometheus)
             "otel.logs.exporter", "none"))   // logs are JSON lines on stdout
         .addPropertiesCustomizer(props -> overrides)

@@ -171,7 +171,7 @@ class DeployManifestsTest {
     try (Metrics m = new Metrics()) {
       m.accepted("acme", "acme", "resize");
       m.completed("acme", "acme", "resize", "succeeded");
-      m.attempt("acme", "acme", "resize", "success");
+      m.attempt("acme", "acme", "resize", "resize-00001", "success");
       m.retry("acme", "acme", "resize");
       m.deadletter("acme", "acme", "resize");
       m.platformDelay("acme", "acme", "resize");
@@ -179,7 +179,7 @@ class DeployManifestsTest {
       m.post("acme", "callback", "delivered");
       m.usageRecord("acme");
       m.rejected("acme", "rate");
-      m.duration("acme", "acme", "resize", 12);
+      m.duration("acme", "acme", "resize", "resize-00001", 12);
       m.queueWait("acme", "acme", "resize", 3);
       m.inflight("acme").incrementAndGet();
       new Breakers(m.registry(), Clock.systemUTC()).of(new FunctionTarget("acme", "resize", URI.create("http://x"), 128, 10,
