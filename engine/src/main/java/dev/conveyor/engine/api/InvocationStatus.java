@@ -9,6 +9,8 @@ import java.util.List;
  * grows by one with every change, so replicas apply updates in order whatever path they came by.
  * The result body is kept beside it, not in it (see {@link StoredResult}). {@code parkedUntil} is set
  * while the next attempt waits on a retry tier topic (not in any dispatcher's memory).
+ * {@code coldSince}: when the revision's scale from zero began for this invocation (its first
+ * attempt the platform answered while no replica was ready); cleared once an attempt is answered.
  */
 public record InvocationStatus(
     String id,
@@ -30,12 +32,13 @@ public record InvocationStatus(
     String idempotencyKey,
     List<AttemptRecord> history,
     Instant parkedUntil,
-    int platformDelays) {
+    int platformDelays,
+    Instant coldSince) {
 
   public static InvocationStatus queued(Invocation inv) {
     return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
         InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
-        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0);
+        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null);
   }
 
   /** Attempt {@code n} starts now. */
@@ -50,7 +53,7 @@ public record InvocationStatus(
     h.add(new AttemptRecord(n, now, null, null, null, cold));
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
         acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart || cold, httpStatus, lastError,
-        traceId, idempotencyKey, List.copyOf(h), null, platformDelays);
+        traceId, idempotencyKey, List.copyOf(h), null, platformDelays, coldSince);
   }
 
   /** The attempt that is running ended; the invocation moves to {@code next}. */
@@ -62,27 +65,27 @@ public record InvocationStatus(
     }
     return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
         startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,
-        idempotencyKey, List.copyOf(h), null, platformDelays);
+        idempotencyKey, List.copyOf(h), null, platformDelays, null);
   }
 
   /** Ends without another attempt (cancelled, expired). */
   public InvocationStatus end(InvocationState terminal, Instant now, String error) {
     return new InvocationStatus(id, tenant, namespace, function, terminal, version + 1, attempts, acceptedAt,
         startedAt, now, durationMs, queueWaitMs, coldStart, httpStatus, error == null ? lastError : error, traceId,
-        idempotencyKey, history, null, platformDelays);
+        idempotencyKey, history, null, platformDelays, coldSince);
   }
 
   /** Retries exhausted or not retryable: dead-lettered with the last answer. */
   public InvocationStatus failed(Instant now, Integer http, String error) {
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.failed, version + 1, attempts,
         acceptedAt, startedAt, now, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey, history,
-        null, platformDelays);
+        null, platformDelays, coldSince);
   }
 
   /** No attempt now (the function's breaker is open): the next one is parked until {@code until}. */
   public InvocationStatus waiting(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version + 1, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince);
   }
 
   /**
@@ -92,15 +95,16 @@ public record InvocationStatus(
    */
   public InvocationStatus platformDelayed(Instant end, Integer http, String error) {
     List<AttemptRecord> h = new ArrayList<>(history);
+    Instant attemptStart = h.isEmpty() ? end : h.get(h.size() - 1).startedAt();
     if (!h.isEmpty()) h.remove(h.size() - 1);
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.retrying, version + 1, attempts - 1,
         acceptedAt, startedAt, null, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey,
-        List.copyOf(h), null, platformDelays + 1);
+        List.copyOf(h), null, platformDelays + 1, coldSince != null ? coldSince : attemptStart);
   }
 
   /** The same change, with the next attempt parked on a retry tier until {@code until}. */
   public InvocationStatus parked(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince);
   }
 }

@@ -148,7 +148,10 @@ public final class InvocationRunner {
     }
     CircuitBreaker cb = breakers.of(t);
     if (!cb.tryAcquirePermission()) return waitForBreaker(trace, inv, t, cur, n, cb);
-    boolean cold = t.scaledToZero();
+    // Cold: the revision has no ready replica now, or the platform already turned this invocation away
+    // while it scaled from zero (the wait since then is the cold start).
+    Instant coldSince = cur.coldSince();
+    boolean cold = t.scaledToZero() || coldSince != null;
     InvocationStatus running = cur.running(n, now, cold);
     if (n == 1 && cur.platformDelays() == 0) {
       metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
@@ -159,14 +162,15 @@ public final class InvocationRunner {
       Context attemptTrace = trace.with(span);
       return invoker.invoke(inv, t, n, d.timeout().toMillis(), tracing.inject(attemptTrace)).compose(res -> {
         endAttemptSpan(span, res);
-        if (platformDelay(inv, t, cold, res) && running.platformDelays() < d.platformRetries()) {
+        if (platformDelay(inv, t, t.scaledToZero(), res) && running.platformDelays() < d.platformRetries()) {
           cb.releasePermission(); // the function was never reached: no verdict on its health
           return platformDelayed(trace, inv, t, running, n, (AttemptResult.Response) res);
         }
         Breakers.record(cb, res, clock.get().toEpochMilli() - start.toEpochMilli());
-        long coldMs = cold ? ColdStarts.millis(res) : 0;
+        Instant coldStart = coldSince != null ? coldSince : start;
+        long coldMs = cold ? ColdStarts.millis(res) + (start.toEpochMilli() - coldStart.toEpochMilli()) : 0;
         if (cold && res instanceof AttemptResult.Response) {
-          ColdStarts.span(tracing.tracer(), attemptTrace, inv.function(), start, coldMs);
+          ColdStarts.span(tracing.tracer(), attemptTrace, inv.function(), coldStart, coldMs);
           metrics.coldStart(inv.tenant(), inv.namespace(), inv.function(), t.revision(), coldMs);
         }
         return ended(trace, inv, t, running, n, start, res, dlq, cold, coldMs);
@@ -202,9 +206,9 @@ public final class InvocationRunner {
    * A 503 or 404 while the revision has no ready replica (when the attempt started, or now) comes
    * from Knative's Activator or ingress, not from the function: the revision is scaling from zero.
    */
-  private boolean platformDelay(Invocation inv, FunctionTarget t, boolean cold, AttemptResult res) {
+  private boolean platformDelay(Invocation inv, FunctionTarget t, boolean atZero, AttemptResult res) {
     if (!(res instanceof AttemptResult.Response r) || (r.status() != 503 && r.status() != 404)) return false;
-    return cold || registry.find(inv.namespace(), inv.function()).map(FunctionTarget::scaledToZero).orElse(false);
+    return atZero || registry.find(inv.namespace(), inv.function()).map(FunctionTarget::scaledToZero).orElse(false);
   }
 
   /** The platform's delay: no usage record (nothing ran), the same attempt number again after a backoff. */

@@ -34,9 +34,15 @@ class KnativeIT {
   void servicesAreDiscoveredAndTheActivatorsDelayIsAPlatformBudgetNotTheUsersRetries() {
     AtomicBoolean resizeAtZero = new AtomicBoolean(false);
     AtomicInteger activatorAnswers = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicLong first503At = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong servedAfterColdAt = new java.util.concurrent.atomic.AtomicLong();
     try (FunctionServer revisions = new FunctionServer().behave(c -> switch (c.path()) {
       case "/resize" -> {
-        if (!resizeAtZero.get()) yield Answer.ok();
+        if (!resizeAtZero.get()) {
+          if (first503At.get() != 0) servedAfterColdAt.compareAndSet(0, System.currentTimeMillis());
+          yield Answer.ok();
+        }
+        first503At.compareAndSet(0, System.currentTimeMillis());
         activatorAnswers.incrementAndGet();
         yield new Answer(503, 0, "activator: revision not ready");
       }
@@ -92,7 +98,14 @@ class KnativeIT {
         assertThat(revisions.callsFor(cold)).isEqualTo(s.getInteger("platformDelays") + 1);
         List<JsonObject> coldUsage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(cold), 1);
         assertThat(coldUsage).as("only the attempt the function ran is metered").hasSize(1);
-        assertThat(coldUsage.get(0).getJsonObject("data").getString("outcome")).isEqualTo("success");
+        JsonObject coldData = coldUsage.get(0).getJsonObject("data");
+        assertThat(coldData.getString("outcome")).isEqualTo("success");
+        // The cold start spans the whole scale from zero: from the first attempt the Activator turned
+        // away to the answer, not just the last attempt.
+        long scaleWait = servedAfterColdAt.get() - first503At.get();
+        assertThat(coldData.getBoolean("coldStart")).isTrue();
+        assertThat(coldData.getLong("coldStartMs")).as("scale from zero took %d ms", scaleWait)
+            .isBetween(scaleWait - 100, scaleWait + 1000);
 
         // The budget is bounded: after 2 platform delays, 503s spend the user's retry (1), then dead letter.
         String never = id(http.invoke(ACME_KEY, "acme", "never", "{}").body());
