@@ -50,7 +50,7 @@ public record InvocationStatus(
   public InvocationStatus running(int n, Instant now, boolean cold) {
     Long wait = startedAt == null ? Math.max(0, now.toEpochMilli() - acceptedAt.toEpochMilli()) : queueWaitMs;
     List<AttemptRecord> h = new ArrayList<>(history);
-    h.add(new AttemptRecord(n, now, null, null, null, cold));
+    h.add(new AttemptRecord(n, now, null, null, null, cold, null));
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
         acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart || cold, httpStatus, lastError,
         traceId, idempotencyKey, List.copyOf(h), null, platformDelays, coldSince);
@@ -58,10 +58,16 @@ public record InvocationStatus(
 
   /** The attempt that is running ended; the invocation moves to {@code next}. */
   public InvocationStatus attemptEnded(InvocationState next, Instant end, long attemptMs, Integer http, String error) {
+    return attemptEnded(next, end, attemptMs, http, error, null);
+  }
+
+  /** The same, for an attempt whose cold start lasted {@code coldStartMs} (null: it was warm). */
+  public InvocationStatus attemptEnded(InvocationState next, Instant end, long attemptMs, Integer http, String error,
+      Long coldStartMs) {
     List<AttemptRecord> h = new ArrayList<>(history);
     if (!h.isEmpty()) {
       AttemptRecord last = h.remove(h.size() - 1);
-      h.add(new AttemptRecord(last.attempt(), last.startedAt(), attemptMs, http, error, last.coldStart()));
+      h.add(new AttemptRecord(last.attempt(), last.startedAt(), attemptMs, http, error, last.coldStart(), coldStartMs));
     }
     return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
         startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,

@@ -301,17 +301,18 @@ public final class InvocationRunner {
     final String errorF = error;
     final StoredResult resultF = result;
     final long retryAfterF = retryAfterMs;
+    final Long coldF = cold ? coldMs : null;
     return durably(() -> usage.emit(a)).compose(v -> {
       metrics.usageRecord(inv.tenant());
       if ("success".equals(outcome)) {
-        return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, httpF, null), resultF, "succeeded");
+        return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, httpF, null, coldF), resultF, "succeeded");
       }
       if (retryable && n < t.delivery().retry() + 1) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
-        InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF);
+        InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF, coldF);
         return retryLater(trace, inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterF), end);
       }
-      return fail(trace, inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF), dlq, httpF, errorF, resultF);
+      return fail(trace, inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF, coldF), dlq, httpF, errorF, resultF);
     });
   }
 

@@ -19,8 +19,11 @@ final class StatusJson {
           .put("durationMs", a.durationMs())
           .put("httpStatus", a.httpStatus())
           .put("error", a.error())
-          .put("coldStart", a.coldStart()));
+          .put("coldStart", a.coldStart())
+          .put("coldStartMs", a.coldStartMs()));
     }
+    Long coldStartMs = null; // the cold start of the latest cold attempt
+    for (AttemptRecord a : s.history()) if (a.coldStartMs() != null) coldStartMs = a.coldStartMs();
     return new JsonObject()
         .put("id", s.id())
         .put("namespace", s.namespace())
@@ -34,6 +37,7 @@ final class StatusJson {
         .put("durationMs", s.durationMs())
         .put("queueWaitMs", s.queueWaitMs())
         .put("coldStart", s.coldStart())
+        .put("coldStartMs", coldStartMs)
         .put("httpStatus", s.httpStatus())
         .put("lastError", s.lastError())
         .put("traceId", s.traceId())

@@ -113,6 +113,10 @@ class TracingIT {
         assertThat(usage.getBoolean("coldStart")).isTrue();
         assertThat(usage.getLong("coldStartMs")).isBetween(550L, 1500L).isEqualTo(coldNanos / 1_000_000);
         assertThat(usage.getString("traceId")).isEqualTo(CALLER_TRACE);
+        JsonObject status = http.status(id, ACME_KEY);
+        assertThat(status.getBoolean("coldStart")).isTrue();
+        assertThat(status.getLong("coldStartMs")).isEqualTo(usage.getLong("coldStartMs"));
+        assertThat(status.getJsonArray("history").getJsonObject(0).getLong("coldStartMs")).isEqualTo(usage.getLong("coldStartMs"));
         assertThat(new Http(gw.adminPort()).get("/metrics", null).body())
             .contains("conveyor_cold_starts_total{k8s_namespace_name=\"acme\",kn_revision_name=\"cold-00001\",kn_service_name=\"cold\",tenant=\"acme\"} 1.0")
             .contains("conveyor_cold_start_duration_seconds_count{")
