@@ -1,6 +1,8 @@
 package dev.conveyor.engine;
 
-import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.tenancy.ConfigWatcher;
+import dev.conveyor.engine.tenancy.RateQuotas;
+import dev.conveyor.engine.tenancy.Tenants;
 import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.callback.CallbackDispatcher;
 import dev.conveyor.engine.callback.CallbackSender;
@@ -64,15 +66,26 @@ public final class Conveyor implements AutoCloseable {
   /**
    * Where the process keeps its data, the embedded broker's port (SPEC §1), the Kubernetes
    * client for Knative discovery (null: built from the environment, in-cluster or kubeconfig), and
-   * {@code otel.*} properties that win over the {@code OTEL_*} environment (tests use them).
+   * {@code otel.*} properties that win over the {@code OTEL_*} environment (tests use them), and the
+   * config file to watch for tenant changes (null: none).
    */
-  public record Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes, Map<String, String> otel) {
+  public record Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes, Map<String, String> otel,
+      Path configFile, Map<String, String> env) {
     public Runtime(Path dataDir, int embeddedKafkaPort) {
-      this(dataDir, embeddedKafkaPort, null, Map.of());
+      this(dataDir, embeddedKafkaPort, null, Map.of(), null, Map.of());
     }
 
     public Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes) {
-      this(dataDir, embeddedKafkaPort, kubernetes, Map.of());
+      this(dataDir, embeddedKafkaPort, kubernetes, Map.of(), null, Map.of());
+    }
+
+    public Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes, Map<String, String> otel) {
+      this(dataDir, embeddedKafkaPort, kubernetes, otel, null, Map.of());
+    }
+
+    /** The same, watching {@code configFile} for tenant changes (read with {@code env}, as at start). */
+    public Runtime watching(Path configFile, Map<String, String> env) {
+      return new Runtime(dataDir, embeddedKafkaPort, kubernetes, otel, configFile, env);
     }
   }
 
@@ -86,6 +99,7 @@ public final class Conveyor implements AutoCloseable {
   private StatusReader reader;
   private StatusStore store;
   private FunctionRegistry functions;
+  private Tenants tenants;
   private Topics topics;
   private String bootstrap;
   private int httpPort;
@@ -153,6 +167,7 @@ public final class Conveyor implements AutoCloseable {
         config.status().retention(), clock);
     closeInOrder.add(0, queueLookup);
     functions = new FunctionRegistry(config.functions(), knative(runtime));
+    tenants = new Tenants(config.tenants());
     Breakers breakers = new Breakers(metrics.registry(), java.time.Clock.systemUTC());
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
@@ -168,7 +183,7 @@ public final class Conveyor implements AutoCloseable {
       // Closed before the sender (it forwards through it), after the dispatcher has drained.
       closeInOrder.add(0, retries);
       CallbackDispatcher posts = new CallbackDispatcher(clients.consumerConfig("conveyor-callbacks", config.dispatch().group() + "-callbacks"),
-          topics, new CallbackSender(vertx, config::tenant, clock), sender, config.dispatch().callbacks(), metrics,
+          topics, new CallbackSender(vertx, tenants::tenant, clock), sender, config.dispatch().callbacks(), metrics,
           () -> clock.get().toEpochMilli());
       callbackDeployment = await(vertx.deployVerticle(posts).toCompletionStage().toCompletableFuture(), 60, "starting the callbacks");
     }
@@ -179,9 +194,12 @@ public final class Conveyor implements AutoCloseable {
       samplesPort = samples.actualPort();
     }
 
-    ApiKeyAuthenticator keys = new ApiKeyAuthenticator(config.tenants());
-    AuthHandler auth = new AuthHandler(keys);
-    Admission admission = new Admission(functions, health, clock);
+    AuthHandler auth = new AuthHandler(tenants);
+    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock);
+    if (runtime.configFile() != null) {
+      ConfigWatcher watcher = new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants()));
+      closeInOrder.add(0, watcher);
+    }
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
@@ -193,7 +211,6 @@ public final class Conveyor implements AutoCloseable {
     RecordFetcher fetcher = new RecordFetcher(clients);
     closeInOrder.add(0, fetcher);
     DeadLettersHandler deadLetters = new DeadLettersHandler(deadLetterIndex, fetcher, enqueuer, topics.deadletter(), clock);
-    int maxBody = config.tenants().stream().mapToInt(t -> t.limits().maxPayloadBytes()).max().orElse(1 << 20);
     // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.
     httpPort = config.server().port() == 0 ? freePortOtherThan(config.server().adminPort(), samplesPort) : config.server().port();
     adminPort = config.server().adminPort() == 0 ? freePortOtherThan(httpPort, samplesPort) : config.server().adminPort();
@@ -201,7 +218,7 @@ public final class Conveyor implements AutoCloseable {
       throw new IllegalStateException("the API and admin ports are both " + httpPort + "; set server.adminPort to another port");
     }
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
-    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, maxBody)),
+    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters)),
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);

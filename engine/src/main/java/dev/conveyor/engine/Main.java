@@ -65,7 +65,8 @@ public final class Main {
     } catch (NumberFormatException e) {
       throw new ConfigException("CONVEYOR_EMBEDDED_KAFKA_PORT", "expected a port number, got '" + p + "'");
     }
-    return new Conveyor.Runtime(data, port);
+    // Tenant changes in the config file take effect without a restart.
+    return new Conveyor.Runtime(data, port).watching(Path.of(env.getOrDefault("CONVEYOR_CONFIG", "config/conveyor.yaml")), env);
   }
 
   private static void up(Map<String, String> env) {

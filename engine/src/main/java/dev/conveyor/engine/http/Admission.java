@@ -7,6 +7,8 @@ import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.kafka.KafkaHealth;
+import dev.conveyor.engine.observability.Metrics;
+import dev.conveyor.engine.tenancy.RateQuotas;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
@@ -35,9 +37,13 @@ public final class Admission {
 
   private final FunctionRegistry functions;
   private final KafkaHealth kafka;
+  private final RateQuotas quotas;
+  private final Metrics metrics;
   private final Supplier<Instant> clock;
 
-  public Admission(FunctionRegistry functions, KafkaHealth kafka, Supplier<Instant> clock) {
+  public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Supplier<Instant> clock) {
+    this.quotas = quotas;
+    this.metrics = metrics;
     this.functions = functions;
     this.kafka = kafka;
     this.clock = clock;
@@ -67,6 +73,14 @@ public final class Admission {
     }
     String callback = ctx.request().getHeader("x-callback-url");
     if (callback != null) checkCallback(p, callback);
+    // Last of the caller's checks, so that a request refused for another reason spends no token.
+    var wait = quotas.tryAcquire(p.tenant().name(), p.tenant().limits());
+    if (wait.isPresent()) {
+      metrics.rejected(p.tenant().name(), "rate");
+      throw new ApiError(429, "rate_limited", "This tenant sends more than its " + p.tenant().limits().ratePerSecond()
+          + " invocations per second (burst " + p.tenant().limits().burst() + "); retry after the Retry-After seconds.",
+          wait.getAsLong());
+    }
     if (!kafka.reachable()) {
       throw ApiError.unavailable("The queue is unavailable; nothing was stored. Retry later.");
     }

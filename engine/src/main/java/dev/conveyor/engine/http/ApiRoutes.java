@@ -12,13 +12,14 @@ public final class ApiRoutes {
   private ApiRoutes() {}
 
   public static Router router(Vertx vertx, AuthHandler auth, AcceptHandler accept, SyncHandler sync,
-      InvocationsHandler invocations, DeadLettersHandler deadLetters, int maxBodyBytes) {
+      InvocationsHandler invocations, DeadLettersHandler deadLetters) {
     FailureHandler failure = new FailureHandler();
     Router r = Router.router(vertx);
     r.route().failureHandler(failure);
     r.route("/v1/*").handler(auth);
     r.route("/async-function/*").handler(auth);
-    RawBodyHandler body = new RawBodyHandler(maxBodyBytes);
+    // Read within the caller's tenant limit (authentication comes first), never above what a record holds.
+    RawBodyHandler body = new RawBodyHandler(ctx -> AuthHandler.principal(ctx).tenant().limits().maxPayloadBytes());
     r.post("/v1/namespaces/:ns/functions/:fn/invocations").handler(body).handler(accept);
     r.post("/v1/namespaces/:ns/functions/:fn").handler(body).handler(sync);
     r.post("/async-function/:fn").handler(body).handler(accept::openFaas);

@@ -1,34 +1,47 @@
 package dev.conveyor.engine.http;
 
-import dev.conveyor.engine.auth.ApiKeyAuthenticator;
 import dev.conveyor.engine.auth.Principal;
+import dev.conveyor.engine.tenancy.Tenants;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
-/** Bearer credentials to a {@link Principal} on the routing context; 401 otherwise. */
+/**
+ * Bearer credentials to a {@link Principal} on the routing context; 401 otherwise, with an audit
+ * line ({@code conveyor.audit}: the reason, method, path and peer address; never the credential).
+ */
 public final class AuthHandler implements Handler<RoutingContext> {
   private static final String KEY = "conveyor.principal";
-  private final ApiKeyAuthenticator apiKeys;
+  private static final Logger AUDIT = LoggerFactory.getLogger("conveyor.audit");
+  private final Tenants tenants;
 
-  public AuthHandler(ApiKeyAuthenticator apiKeys) {
-    this.apiKeys = apiKeys;
+  public AuthHandler(Tenants tenants) {
+    this.tenants = tenants;
+  }
+
+  private static void refuse(RoutingContext ctx, String reason, String message) {
+    var req = ctx.request();
+    AUDIT.warn("authentication failed ({}): {} {} from {}", reason, req.method(), req.path(),
+        req.remoteAddress() == null ? "unknown" : req.remoteAddress().hostAddress());
+    ctx.fail(ApiError.unauthenticated(message));
   }
 
   @Override
   public void handle(RoutingContext ctx) {
     String h = ctx.request().getHeader("authorization");
     if (h == null || h.isBlank()) {
-      ctx.fail(ApiError.unauthenticated("Send Authorization: Bearer <api key>."));
+      refuse(ctx, "no credential", "Send Authorization: Bearer <api key>.");
       return;
     }
     if (h.length() < 8 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      ctx.fail(ApiError.unauthenticated("Use the Bearer scheme: Authorization: Bearer <api key>."));
+      refuse(ctx, "not a bearer credential", "Use the Bearer scheme: Authorization: Bearer <api key>.");
       return;
     }
-    Principal p = apiKeys.authenticate(h.substring(7).trim()).orElse(null);
+    Principal p = tenants.authenticate(h.substring(7).trim()).orElse(null);
     if (p == null) {
-      ctx.fail(ApiError.unauthenticated("The credential is not valid; check the key or ask for a new one."));
+      refuse(ctx, "unknown credential", "The credential is not valid; check the key or ask for a new one.");
       return;
     }
     ctx.put(KEY, p);

@@ -12,10 +12,11 @@ import io.vertx.ext.web.RoutingContext;
  */
 public final class RawBodyHandler implements Handler<RoutingContext> {
   private static final String KEY = "conveyor.body";
-  private final int limit;
+  private final java.util.function.ToIntFunction<RoutingContext> limitOf;
 
-  public RawBodyHandler(int limit) {
-    this.limit = limit;
+  /** @param limitOf the limit for this request (the caller's tenant's), read when the request arrives */
+  public RawBodyHandler(java.util.function.ToIntFunction<RoutingContext> limitOf) {
+    this.limitOf = limitOf;
   }
 
   public static Buffer body(RoutingContext ctx) {
@@ -26,6 +27,7 @@ public final class RawBodyHandler implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
+    int limit = limitOf.applyAsInt(ctx);
     if (req.isEnded()) {
       ctx.put(KEY, Buffer.buffer());
       ctx.next();

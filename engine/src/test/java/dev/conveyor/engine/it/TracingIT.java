@@ -10,6 +10,7 @@ import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
 import dev.conveyor.engine.testing.KnativeFixtures;
+import dev.conveyor.engine.testing.LogCapture;
 import dev.conveyor.engine.testing.TestKafka;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -129,17 +130,8 @@ class TracingIT {
 
   @Test
   void aLogLineAboutAnInvocationCarriesItsTraceAndSpanIds() throws Exception {
-    java.io.StringWriter captured = new java.io.StringWriter();
-    var lc = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
-    var cfg = lc.getConfiguration();
-    var layout = (org.apache.logging.log4j.core.StringLayout) cfg.getAppender("stdout").getLayout(); // the JSON template
-    var appender = org.apache.logging.log4j.core.appender.WriterAppender.newBuilder().setName("capture")
-        .setTarget(captured).setLayout(layout).build();
-    appender.start();
-    cfg.addAppender(appender);
-    cfg.getRootLogger().addAppender(appender, org.apache.logging.log4j.Level.INFO, null);
-    lc.updateLoggers();
-    try (FunctionServer fn = new FunctionServer().behave(c -> new Answer(400, 0, "{\"error\":\"bad order\"}"));
+    try (LogCapture captured = new LogCapture();
+         FunctionServer fn = new FunctionServer().behave(c -> new Answer(400, 0, "{\"error\":\"bad order\"}"));
          Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("logs"),
              "- { namespace: acme, name: bad, url: \"" + fn.url("/bad") + "\" }", null))) {
       Http http = new Http(gw.httpPort());
@@ -147,19 +139,14 @@ class TracingIT {
           .header("traceparent", "00-" + CALLER_TRACE + "-" + CALLER_SPAN + "-01")
           .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).body()).getString("id");
       await().atMost(Duration.ofSeconds(20)).until(() -> "failed".equals(http.status(id, ACME_KEY).getString("status")));
-      await().atMost(Duration.ofSeconds(5)).until(() -> captured.toString().contains(id));
-      JsonObject line = captured.toString().lines().filter(l -> l.contains(id)).map(JsonObject::new)
-          .filter(j -> id.equals(j.getString("invocation_id"))).findFirst().orElseThrow();
+      await().atMost(Duration.ofSeconds(5)).until(() -> captured.text().contains(id));
+      JsonObject line = captured.lines().stream().filter(j -> id.equals(j.getString("invocation_id"))).findFirst().orElseThrow();
       assertThat(line.getString("level")).isEqualTo("INFO");
       assertThat(line.getString("message")).contains("dead-lettered");
       assertThat(line.getString("trace_id")).isEqualTo(CALLER_TRACE);
       assertThat(line.getString("span_id")).matches("[0-9a-f]{16}");
       assertThat(line.getString("tenant")).isEqualTo("acme");
       assertThat(fn.calls().get(0).headers().get("traceparent")).startsWith("00-" + CALLER_TRACE + "-");
-    } finally {
-      cfg.getRootLogger().removeAppender("capture");
-      lc.updateLoggers();
-      appender.stop();
     }
   }
 

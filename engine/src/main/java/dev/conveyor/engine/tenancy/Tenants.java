@@ -1,0 +1,42 @@
+package dev.conveyor.engine.tenancy;
+
+import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.auth.Principal;
+import dev.conveyor.engine.config.ConveyorConfig.Tenant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The tenants as currently configured, and their API keys. Replaced as a whole when the config
+ * file changes ({@link ConfigWatcher}): a request sees either the old set or the new one, never a
+ * mix; a revoked key stops working with the next request.
+ */
+public final class Tenants {
+  private record State(Map<String, Tenant> byName, ApiKeyAuthenticator keys) {}
+
+  private volatile State state;
+
+  public Tenants(List<Tenant> tenants) {
+    replace(tenants);
+  }
+
+  public void replace(List<Tenant> tenants) {
+    state = new State(tenants.stream().collect(Collectors.toUnmodifiableMap(Tenant::name, Function.identity())),
+        new ApiKeyAuthenticator(tenants));
+  }
+
+  public Optional<Tenant> tenant(String name) {
+    return Optional.ofNullable(state.byName().get(name));
+  }
+
+  public Optional<Principal> authenticate(String apiKey) {
+    return state.keys().authenticate(apiKey);
+  }
+
+  public java.util.Set<String> names() {
+    return state.byName().keySet();
+  }
+}
