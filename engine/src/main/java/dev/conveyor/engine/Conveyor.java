@@ -1,5 +1,6 @@
 package dev.conveyor.engine;
 
+import dev.conveyor.engine.auth.JwtAuthenticator;
 import dev.conveyor.engine.tenancy.ConfigWatcher;
 import dev.conveyor.engine.tenancy.RateQuotas;
 import dev.conveyor.engine.tenancy.Tenants;
@@ -194,7 +195,17 @@ public final class Conveyor implements AutoCloseable {
       samplesPort = samples.actualPort();
     }
 
-    AuthHandler auth = new AuthHandler(tenants);
+    JwtAuthenticator jwt = null;
+    if (config.auth().jwt() != null) {
+      jwt = new JwtAuthenticator(vertx, config.auth().jwt(), tenants::tenant);
+      closeInOrder.add(0, jwt);
+      try {
+        jwt.refresh().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("no JWKS at start ({}); tokens are refused until it answers, API keys work", e.toString());
+      }
+    }
+    AuthHandler auth = new AuthHandler(tenants, jwt);
     Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock);
     if (runtime.configFile() != null) {
       ConfigWatcher watcher = new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants()));

@@ -60,7 +60,7 @@ public final class ConfigLoader {
   }
 
   private static final Set<String> TOP_LEVEL = Set.of("server", "kafka", "tenants", "functions", "metering",
-      "dispatch", "status", "samples", "knative", "connectors");
+      "dispatch", "status", "samples", "knative", "auth", "connectors");
 
   static ConveyorConfig parse(JsonNode rootNode, Map<String, String> env) {
     YamlNode root = new YamlNode("", rootNode);
@@ -157,10 +157,37 @@ public final class ConfigLoader {
     }
     kn.rejectUnread();
 
+    YamlNode au = root.child("auth");
+    ConveyorConfig.Auth auth = new ConveyorConfig.Auth(au.has("jwt") ? jwt(au.child("jwt")) : null);
+    au.rejectUnread();
+
     JsonNode connectors = root.rawChild("connectors");
     root.rejectUnread();
     return new ConveyorConfig(server, kafka, List.copyOf(tenants), List.copyOf(functions), metering,
-        dispatch, status, samples, knative, connectors);
+        dispatch, status, samples, knative, auth, connectors);
+  }
+
+  private static final Set<String> JWT_ALGORITHMS = Set.of("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256");
+
+  private static ConveyorConfig.Jwt jwt(YamlNode j) {
+    String jwks = j.has("jwksUrl") ? j.url("jwksUrl").toString() : null;
+    List<ConveyorConfig.PublicKey> keys = j.list("publicKeys", k -> {
+      String alg = k.string("algorithm", "RS256");
+      if (!JWT_ALGORITHMS.contains(alg)) {
+        throw new ConfigException(k.key("algorithm"), "expected one of " + new java.util.TreeSet<>(JWT_ALGORITHMS));
+      }
+      String pem = k.requiredString("pem");
+      if (!pem.contains("-----BEGIN PUBLIC KEY-----")) {
+        throw new ConfigException(k.key("pem"), "expected a PEM public key (-----BEGIN PUBLIC KEY-----)");
+      }
+      return new ConveyorConfig.PublicKey(alg, pem);
+    });
+    ConveyorConfig.Jwt jwt = new ConveyorConfig.Jwt(j.requiredString("issuer"), j.requiredString("audience"), jwks,
+        List.copyOf(keys), j.string("tenantClaim", "tenant"), j.string("rolesClaim", "roles"),
+        j.duration("jwksRefresh", Duration.ofMinutes(5)));
+    j.rejectUnread();
+    if (jwks == null && keys.isEmpty()) throw new ConfigException(j.key("publicKeys"), "give publicKeys or a jwksUrl");
+    return jwt;
   }
 
   private static ConveyorConfig.PostRetry postRetry(YamlNode c) {

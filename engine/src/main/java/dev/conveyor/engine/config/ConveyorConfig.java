@@ -19,6 +19,7 @@ public record ConveyorConfig(
     StatusSettings status,
     Samples samples,
     Knative knative,
+    Auth auth,
     JsonNode connectors) {
 
   public record Server(int port, int adminPort, int maxRequestBytes) {}
@@ -114,6 +115,19 @@ public record ConveyorConfig(
   public record Samples(boolean enabled, int port) {}
 
   public record Knative(boolean enabled, List<String> namespaces) {}
+
+  /** How callers authenticate besides API keys; {@code jwt} null: API keys only. */
+  public record Auth(Jwt jwt) {}
+
+  /**
+   * JWT bearer tokens from the company's IAM: signature by one of {@code publicKeys} (PEM) or the
+   * keys at {@code jwksUrl} (refreshed every {@code jwksRefresh}); {@code iss} and {@code aud}
+   * must match; the tenant and roles come from the named claims.
+   */
+  public record Jwt(String issuer, String audience, String jwksUrl, List<PublicKey> publicKeys, String tenantClaim,
+      String rolesClaim, Duration jwksRefresh) {}
+
+  public record PublicKey(String algorithm, String pem) {}
 
   public Optional<Tenant> tenant(String name) {
     return tenants.stream().filter(t -> t.name().equals(name)).findFirst();

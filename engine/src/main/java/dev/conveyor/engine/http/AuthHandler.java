@@ -1,5 +1,6 @@
 package dev.conveyor.engine.http;
 
+import dev.conveyor.engine.auth.JwtAuthenticator;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.tenancy.Tenants;
 import org.slf4j.Logger;
@@ -16,9 +17,16 @@ public final class AuthHandler implements Handler<RoutingContext> {
   private static final String KEY = "conveyor.principal";
   private static final Logger AUDIT = LoggerFactory.getLogger("conveyor.audit");
   private final Tenants tenants;
+  private final JwtAuthenticator jwt;
 
   public AuthHandler(Tenants tenants) {
+    this(tenants, null);
+  }
+
+  /** @param jwt null when only API keys are configured */
+  public AuthHandler(Tenants tenants, JwtAuthenticator jwt) {
     this.tenants = tenants;
+    this.jwt = jwt;
   }
 
   private static void refuse(RoutingContext ctx, String reason, String message) {
@@ -39,13 +47,32 @@ public final class AuthHandler implements Handler<RoutingContext> {
       refuse(ctx, "not a bearer credential", "Use the Bearer scheme: Authorization: Bearer <api key>.");
       return;
     }
-    Principal p = tenants.authenticate(h.substring(7).trim()).orElse(null);
-    if (p == null) {
-      refuse(ctx, "unknown credential", "The credential is not valid; check the key or ask for a new one.");
+    String credential = h.substring(7).trim();
+    Principal p = tenants.authenticate(credential).orElse(null);
+    if (p != null) {
+      ctx.put(KEY, p);
+      ctx.next();
       return;
     }
-    ctx.put(KEY, p);
-    ctx.next();
+    if (jwt != null && JwtAuthenticator.looksLikeJwt(credential)) {
+      jwt.authenticate(credential).onComplete(ar -> {
+        if (ar.succeeded()) {
+          ctx.put(KEY, ar.result());
+          ctx.next();
+        } else {
+          refuse(ctx, "invalid token: " + reason(ar.cause()), "The token is not valid (signature, issuer, audience, "
+              + "expiry or tenant claim); get a new one from your identity provider.");
+        }
+      });
+      return;
+    }
+    refuse(ctx, "unknown credential", "The credential is not valid; check the key or ask for a new one.");
+  }
+
+  /** A verification failure's reason for the audit line: one short line, never the token itself. */
+  private static String reason(Throwable t) {
+    String m = t == null || t.getMessage() == null ? "rejected" : t.getMessage().lines().findFirst().orElse("rejected");
+    return m.length() > 120 ? m.substring(0, 120) : m;
   }
 
   public static Principal principal(RoutingContext ctx) {
