@@ -1,6 +1,8 @@
 package dev.conveyor.engine;
 
 import dev.conveyor.engine.auth.JwtAuthenticator;
+import dev.conveyor.engine.connect.ConnectorHost;
+import dev.conveyor.engine.connect.Submissions;
 import dev.conveyor.engine.tenancy.ConfigWatcher;
 import dev.conveyor.engine.tenancy.RateQuotas;
 import dev.conveyor.engine.tenancy.Tenants;
@@ -101,6 +103,7 @@ public final class Conveyor implements AutoCloseable {
   private StatusStore store;
   private FunctionRegistry functions;
   private Tenants tenants;
+  private ConnectorHost connectors;
   private Topics topics;
   private String bootstrap;
   private int httpPort;
@@ -233,6 +236,11 @@ public final class Conveyor implements AutoCloseable {
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
+    // Trigger connectors feed the same Enqueuer as the API; started last, stopped first.
+    if (config.connectors() != null && !config.connectors().isNull() && !config.connectors().isEmpty()) {
+      connectors = new ConnectorHost(config.connectors(),
+          new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap));
+    }
     started = true;
     LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}", httpPort, adminPort, bootstrap);
   }
@@ -358,6 +366,10 @@ public final class Conveyor implements AutoCloseable {
   @Override
   public synchronized void close() {
     started = false;
+    if (connectors != null) {
+      connectors.close();
+      connectors = null;
+    }
     if (vertx != null) {
       // Stop accepting first, then let the dispatcher drain what runs, then the rest.
       for (String id : new String[] {apiDeployment, dispatcherDeployment, callbackDeployment}) {

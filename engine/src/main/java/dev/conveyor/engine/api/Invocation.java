@@ -21,7 +21,13 @@ public record Invocation(
     Instant acceptedAt,
     String idempotencyKey,
     String traceparent,
-    String callbackUrl) {
+    String callbackUrl,
+    String trigger) {
+
+  /** What turned this into an invocation: {@code http} (the API), {@code kafka}, {@code cron} or {@code cloudevent}. */
+  public String triggerOrHttp() {
+    return trigger == null ? "http" : trigger;
+  }
 
   public String traceId() {
     return traceparent == null || traceparent.length() < 35 ? null : traceparent.substring(3, 35);

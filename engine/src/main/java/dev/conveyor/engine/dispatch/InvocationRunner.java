@@ -294,7 +294,7 @@ public final class InvocationRunner {
     }
     metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), t.revision(), outcome);
     metrics.duration(inv.tenant(), inv.namespace(), inv.function(), t.revision(), ms);
-    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", "http", outcome, http, start, end, cold, coldMs,
+    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", inv.triggerOrHttp(), outcome, http, start, end, cold, coldMs,
         running.queueWaitMs() == null ? 0 : running.queueWaitMs(), t.memoryMiB(), inv.payload().length,
         responseBytes, t.revision());
     final Integer httpF = http;

@@ -127,7 +127,7 @@ public final class Admission {
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
     return new Invocation(InvocationIds.next(now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
         req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
-        idempotencyKey, traceparent != null ? traceparent : "00-" + traceId + "-" + randomHex(16) + "-01", a.callbackUrl());
+        idempotencyKey, traceparent != null ? traceparent : "00-" + traceId + "-" + randomHex(16) + "-01", a.callbackUrl(), "http");
   }
 
   private static String randomHex(int chars) {

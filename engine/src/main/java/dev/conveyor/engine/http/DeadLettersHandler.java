@@ -75,7 +75,7 @@ public final class DeadLettersHandler {
       Invocation dead = InvocationCodec.decode(rec);
       Instant now = clock.get();
       Invocation again = new Invocation(InvocationIds.next(now.toEpochMilli()), dead.tenant(), dead.namespace(), dead.function(),
-          dead.contentType(), dead.payload(), dead.query(), dead.passHeaders(), now, null, dead.traceparent(), dead.callbackUrl());
+          dead.contentType(), dead.payload(), dead.query(), dead.passHeaders(), now, null, dead.traceparent(), dead.callbackUrl(), dead.trigger());
       return enqueuer.enqueue(again);
     }).onSuccess(s -> {
       try {

@@ -98,6 +98,11 @@ public final class Metrics implements AutoCloseable {
         k -> Tags.of("tenant", tenant, "kind", kind, "outcome", outcome)).increment();
   }
 
+  /** An invocation a trigger connector queued: {@code conveyor_trigger_invocations_total{trigger,tenant}}. */
+  public void triggered(String trigger, String tenant) {
+    counter("conveyor.trigger.invocations", trigger + '|' + tenant, k -> Tags.of("trigger", trigger, "tenant", tenant)).increment();
+  }
+
   public void usageRecord(String tenant) {
     counter("conveyor.usage.records", tenant, k -> Tags.of("tenant", tenant)).increment();
   }

@@ -26,6 +26,7 @@ public final class InvocationCodec {
   static final String QUERY = "conveyor-query";
   static final String TRACEPARENT = "traceparent";
   static final String CALLBACK_URL = "conveyor-callback-url";
+  static final String TRIGGER = "conveyor-trigger";
   /** On a retried invocation: the attempt it is for, and when it is due (epoch ms). */
   public static final String ATTEMPT = "conveyor-attempt";
   public static final String DUE_AT = "conveyor-due-at";
@@ -53,6 +54,7 @@ public final class InvocationCodec {
     put(h, QUERY, inv.query());
     put(h, TRACEPARENT, inv.traceparent());
     put(h, CALLBACK_URL, inv.callbackUrl());
+    put(h, TRIGGER, inv.trigger());
     inv.passHeaders().forEach((k, v) -> put(h, PASS + k, v));
     return new ProducerRecord<>(topic, partition, inv.acceptedAt().toEpochMilli(), inv.id(), inv.payload(), h);
   }
@@ -64,7 +66,8 @@ public final class InvocationCodec {
 
   /** The invocation from headers alone (payload empty): what the status reader needs. */
   public static Invocation decode(Headers headers, byte[] value) {
-    String id = null, tenant = null, ns = null, fn = null, ct = null, idem = null, query = null, tp = null, callback = null;
+    String id = null, tenant = null, ns = null, fn = null, ct = null, idem = null, query = null, tp = null, callback = null,
+        trigger = null;
     long at = -1;
     Map<String, String> pass = new LinkedHashMap<>();
     for (Header hd : headers) {
@@ -81,6 +84,7 @@ public final class InvocationCodec {
         case QUERY -> query = v;
         case TRACEPARENT -> tp = v;
         case CALLBACK_URL -> callback = v;
+        case TRIGGER -> trigger = v;
         case ATTEMPT, DUE_AT, RETURN_TO -> { }
         default -> {
           if (k.startsWith(PASS)) pass.put(k.substring(PASS.length()), v);
@@ -91,7 +95,7 @@ public final class InvocationCodec {
       throw new IllegalArgumentException("not an invocation record");
     }
     byte[] payload = value == null ? new byte[0] : value;
-    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp, callback);
+    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp, callback, trigger);
   }
 
   /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}. */

@@ -32,6 +32,11 @@ public final class Tenants {
     return Optional.ofNullable(state.byName().get(name));
   }
 
+  /** The tenant that owns {@code namespace} (namespaces belong to one tenant each). */
+  public Optional<Tenant> owner(String namespace) {
+    return state.byName().values().stream().filter(t -> t.namespaces().contains(namespace)).findFirst();
+  }
+
   public Optional<Principal> authenticate(String apiKey) {
     return state.keys().authenticate(apiKey);
   }

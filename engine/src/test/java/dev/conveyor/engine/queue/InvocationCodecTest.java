@@ -16,7 +16,7 @@ class InvocationCodecTest {
   void shouldCarryThePayloadUntouchedAndEverythingElseInHeaders() {
     byte[] payload = {0, 1, 2, (byte) 0xff};
     Invocation inv = new Invocation("id-1", "acme", "acme", "echo", "application/octet-stream", payload, "ms=5",
-        Map.of("ce-type", "t", "tracestate", "x=1"), Instant.ofEpochMilli(1234), "key-1", "00-abc", "http://127.0.0.1:9/cb");
+        Map.of("ce-type", "t", "tracestate", "x=1"), Instant.ofEpochMilli(1234), "key-1", "00-abc", "http://127.0.0.1:9/cb", "kafka");
     var out = InvocationCodec.encode("q", inv);
     assertThat(out.value()).isSameAs(payload);
     assertThat(out.key()).isEqualTo("id-1");

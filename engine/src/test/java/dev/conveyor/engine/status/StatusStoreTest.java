@@ -16,7 +16,7 @@ class StatusStoreTest {
   private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
 
   private Invocation inv(String id, String key) {
-    return new Invocation(id, "acme", "acme", "echo", null, new byte[0], null, Map.of(), now.get(), key, null, null);
+    return new Invocation(id, "acme", "acme", "echo", null, new byte[0], null, Map.of(), now.get(), key, null, null, null);
   }
 
   @Test

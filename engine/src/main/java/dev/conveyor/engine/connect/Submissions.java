@@ -1,0 +1,95 @@
+package dev.conveyor.engine.connect;
+
+import dev.conveyor.connector.spi.ConnectorContext;
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationIds;
+import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.config.ConveyorConfig.Tenant;
+import dev.conveyor.engine.functions.FunctionRegistry;
+import dev.conveyor.engine.functions.FunctionTarget;
+import dev.conveyor.engine.observability.Metrics;
+import dev.conveyor.engine.queue.Enqueuer;
+import dev.conveyor.engine.status.StatusStore;
+import dev.conveyor.engine.tenancy.Tenants;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's side of {@link ConnectorContext}: a connector's submission goes through the same
+ * {@link Enqueuer} as an HTTP invoke (stored with acks=all before the future completes). The tenant
+ * is the owner of the target namespace; the function must be known; the payload must fit the
+ * tenant's limit (else {@link ConnectorContext.Rejected}). The dedupe key is the invocation's
+ * idempotency key (prefixed {@code trigger:}), so a replayed event answers the id it got the first
+ * time and queues nothing, on every replica and after restarts.
+ */
+public final class Submissions implements ConnectorContext {
+  private final Vertx vertx;
+  private final Tenants tenants;
+  private final FunctionRegistry functions;
+  private final Enqueuer enqueuer;
+  private final StatusStore status;
+  private final Metrics metrics;
+  private final Supplier<Instant> clock;
+  private final String bootstrap;
+
+  public Submissions(Vertx vertx, Tenants tenants, FunctionRegistry functions, Enqueuer enqueuer, StatusStore status,
+      Metrics metrics, Supplier<Instant> clock, String bootstrap) {
+    this.vertx = vertx;
+    this.tenants = tenants;
+    this.functions = functions;
+    this.enqueuer = enqueuer;
+    this.status = status;
+    this.metrics = metrics;
+    this.clock = clock;
+    this.bootstrap = bootstrap;
+  }
+
+  @Override
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  @Override
+  public String kafkaBootstrapServers() {
+    return bootstrap;
+  }
+
+  @Override
+  public Future<String> submit(Submission s) {
+    Tenant tenant = tenants.owner(s.namespace()).orElse(null);
+    if (tenant == null) return Future.failedFuture(new Rejected("no tenant owns namespace " + s.namespace()));
+    FunctionTarget target = functions.find(s.namespace(), s.function()).orElse(null);
+    if (target == null) return Future.failedFuture(new Rejected("no function " + s.namespace() + "/" + s.function()));
+    if (s.payload().length > tenant.limits().maxPayloadBytes()) {
+      return Future.failedFuture(new Rejected("payload of " + s.payload().length + " bytes is over the tenant's limit"));
+    }
+    String key = s.dedupeKey() == null ? null : "trigger:" + s.dedupeKey();
+    if (key != null && key.length() > 255) return Future.failedFuture(new Rejected("dedupe key longer than 250 characters"));
+    if (key != null) {
+      String known = status.idempotent(tenant.name(), s.namespace(), s.function(), key).orElse(null);
+      if (known != null) return Future.succeededFuture(known); // a replay: already queued
+    }
+    Map<String, String> pass = new java.util.LinkedHashMap<>();
+    s.headers().forEach((k, v) -> pass.put(k.toLowerCase(Locale.ROOT), v));
+    Instant now = clock.get();
+    Invocation inv = new Invocation(InvocationIds.next(now.toEpochMilli()), tenant.name(), s.namespace(), s.function(),
+        s.contentType(), s.payload(), null, pass, now, key, "00-" + hex(32) + "-" + hex(16) + "-01", null, s.trigger());
+    return enqueuer.enqueue(inv).map(st -> {
+      metrics.accepted(tenant.name(), s.namespace(), s.function());
+      metrics.triggered(s.trigger(), tenant.name());
+      return st.id();
+    });
+  }
+
+  private static String hex(int chars) {
+    StringBuilder b = new StringBuilder(chars);
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    for (int i = 0; i < chars; i++) b.append(Character.forDigit(r.nextInt(16), 16));
+    return b.toString();
+  }
+}
