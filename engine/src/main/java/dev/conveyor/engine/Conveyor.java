@@ -1,6 +1,7 @@
 package dev.conveyor.engine;
 
 import dev.conveyor.engine.auth.JwtAuthenticator;
+import dev.conveyor.engine.connect.CloudEventsIngress;
 import dev.conveyor.engine.connect.ConnectorHost;
 import dev.conveyor.engine.connect.Submissions;
 import dev.conveyor.engine.tenancy.ConfigWatcher;
@@ -231,15 +232,16 @@ public final class Conveyor implements AutoCloseable {
     if (httpPort == adminPort) {
       throw new IllegalStateException("the API and admin ports are both " + httpPort + "; set server.adminPort to another port");
     }
+    Submissions submissions = new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap);
+    CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
-    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters)),
+    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, events::handle)),
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
     // Trigger connectors feed the same Enqueuer as the API; started last, stopped first.
     if (config.connectors() != null && !config.connectors().isNull() && !config.connectors().isEmpty()) {
-      connectors = new ConnectorHost(config.connectors(),
-          new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap));
+      connectors = new ConnectorHost(config.connectors(), submissions);
     }
     started = true;
     LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}", httpPort, adminPort, bootstrap);

@@ -38,6 +38,7 @@ public final class ConnectorHost implements AutoCloseable {
         String type = c.getString("type");
         String name = c.getString("name");
         if (type == null || name == null) throw new ConfigException(key, "every connector needs a type and a name");
+        if (type.equals("cloudevents")) continue; // built in: the API's /events route (CloudEventsIngress)
         ConnectorFactory f = factories.get(type);
         if (f == null) throw new ConfigException(key + ".type", "no connector of type '" + type + "' (known: " + factories.keySet() + ")");
         try {

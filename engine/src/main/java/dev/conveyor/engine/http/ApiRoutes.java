@@ -12,7 +12,8 @@ public final class ApiRoutes {
   private ApiRoutes() {}
 
   public static Router router(Vertx vertx, AuthHandler auth, AcceptHandler accept, SyncHandler sync,
-      InvocationsHandler invocations, DeadLettersHandler deadLetters) {
+      InvocationsHandler invocations, DeadLettersHandler deadLetters,
+      io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> events) {
     FailureHandler failure = new FailureHandler();
     Router r = Router.router(vertx);
     r.route().failureHandler(failure);
@@ -23,6 +24,7 @@ public final class ApiRoutes {
     r.post("/v1/namespaces/:ns/functions/:fn/invocations").handler(body).handler(accept);
     r.post("/v1/namespaces/:ns/functions/:fn").handler(body).handler(sync);
     r.post("/async-function/:fn").handler(body).handler(accept::openFaas);
+    r.post("/v1/namespaces/:ns/events").handler(body).handler(events);
     r.get("/v1/invocations/:id").handler(invocations::status);
     r.get("/v1/invocations/:id/result").handler(invocations::result);
     r.delete("/v1/invocations/:id").handler(invocations::cancel);

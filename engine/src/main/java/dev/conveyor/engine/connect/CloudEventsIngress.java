@@ -1,0 +1,157 @@
+package dev.conveyor.engine.connect;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.conveyor.connector.spi.ConnectorContext;
+import dev.conveyor.connector.spi.ConnectorContext.Submission;
+import dev.conveyor.engine.auth.Principal;
+import dev.conveyor.engine.config.ConfigException;
+import dev.conveyor.engine.config.ConveyorConfig.Role;
+import dev.conveyor.engine.http.ApiError;
+import dev.conveyor.engine.http.AuthHandler;
+import dev.conveyor.engine.http.RawBodyHandler;
+import io.cloudevents.CloudEvent;
+import io.cloudevents.core.format.EventFormat;
+import io.cloudevents.core.provider.EventFormatProvider;
+import io.cloudevents.http.vertx.VertxMessageFactory;
+import io.cloudevents.jackson.JsonFormat;
+import io.cloudevents.rw.CloudEventRWException;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code POST /v1/namespaces/{ns}/events}: a CloudEvents sink (usable by a Knative Broker or
+ * Trigger) configured by a {@code type: cloudevents} entry under {@code connectors:}. Binary,
+ * structured and batch mode are read with the CloudEvents SDK. Each event is routed by its
+ * {@code type} (and, if the route names one, {@code source}) to a function, then submitted like any
+ * connector's event: the dedupe key is {@code source + id} (CloudEvents' identity), so a Broker's
+ * redelivery queues nothing twice. The answer is 202 only once every event is stored; an event no
+ * route takes is 400 {@code no_route}; a malformed one 400 {@code invalid_cloudevent} with the SDK's reason.
+ */
+public final class CloudEventsIngress {
+  /** One routing rule: events of {@code type} (and {@code source}, if set) go to {@code namespace/function}. */
+  record Route(String type, String source, String namespace, String function) {}
+
+  private static final String BATCH = "application/cloudevents-batch+json";
+  private final Map<String, List<Route>> routesByNamespace;
+  private final ConnectorContext submissions;
+
+  private CloudEventsIngress(Map<String, List<Route>> routes, ConnectorContext submissions) {
+    this.routesByNamespace = routes;
+    this.submissions = submissions;
+  }
+
+  /** The {@code type: cloudevents} entries of {@code connectors:}; other types are the connector host's. */
+  public static CloudEventsIngress from(JsonNode connectors, ConnectorContext submissions) {
+    Map<String, List<Route>> routes = new HashMap<>();
+    if (connectors != null && connectors.isArray()) {
+      for (int i = 0; i < connectors.size(); i++) {
+        JsonNode c = connectors.get(i);
+        if (!"cloudevents".equals(c.path("type").asText())) continue;
+        String key = "connectors[" + i + "]";
+        c.fieldNames().forEachRemaining(f -> {
+          if (!List.of("type", "name", "namespace", "routes").contains(f)) throw new ConfigException(key + "." + f, "unknown key");
+        });
+        String ns = c.path("namespace").asText("");
+        if (ns.isBlank()) throw new ConfigException(key + ".namespace", "required: the namespace whose /events this is");
+        JsonNode rs = c.path("routes");
+        if (!rs.isArray() || rs.isEmpty()) throw new ConfigException(key + ".routes", "at least one route { type, target } is required");
+        for (int j = 0; j < rs.size(); j++) {
+          JsonNode r = rs.get(j);
+          String rk = key + ".routes[" + j + "]";
+          String type = r.path("type").asText("");
+          String tns = r.path("target").path("namespace").asText("");
+          String fn = r.path("target").path("function").asText("");
+          if (type.isBlank() || tns.isBlank() || fn.isBlank()) {
+            throw new ConfigException(rk, "needs type and target: { namespace, function }");
+          }
+          routes.computeIfAbsent(ns, k -> new ArrayList<>())
+              .add(new Route(type, r.hasNonNull("source") ? r.path("source").asText() : null, tns, fn));
+        }
+      }
+    }
+    return new CloudEventsIngress(Map.copyOf(routes), submissions);
+  }
+
+  public void handle(RoutingContext ctx) {
+    Principal p = AuthHandler.require(ctx, Role.invoke);
+    String ns = ctx.pathParam("ns");
+    if (!p.owns(ns)) throw ApiError.forbidden("namespace_forbidden", "This credential may not send events to namespace '" + ns + "'.");
+    List<Route> routes = routesByNamespace.get(ns);
+    if (routes == null) {
+      throw ApiError.notFound("not_found", "No CloudEvents ingress is configured for namespace '" + ns + "'.");
+    }
+    Buffer body = RawBodyHandler.body(ctx);
+    List<CloudEvent> events = new ArrayList<>();
+    try {
+      String ct = ctx.request().getHeader("content-type");
+      if (ct != null && ct.toLowerCase().startsWith(BATCH)) {
+        EventFormat json = EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE);
+        JsonArray batch = new JsonArray(body);
+        for (Object o : batch) {
+          if (!(o instanceof JsonObject e)) throw new IllegalArgumentException("a batch holds JSON objects");
+          events.add(json.deserialize(e.toBuffer().getBytes()));
+        }
+      } else {
+        events.add(VertxMessageFactory.createReader(ctx.request().headers(), body).toEvent());
+      }
+    } catch (CloudEventRWException | io.cloudevents.core.format.EventDeserializationException | IllegalArgumentException
+        | IllegalStateException | io.vertx.core.json.DecodeException e) {
+      // IllegalStateException: the SDK's builder refusing an event without a required attribute (id, source, type)
+      throw ApiError.badRequest("invalid_cloudevent", "Not a valid CloudEvent: " + firstLine(e) + ".");
+    }
+    List<Future<String>> queued = new ArrayList<>();
+    for (CloudEvent e : events) {
+      Route r = routes.stream().filter(x -> x.type().equals(e.getType())
+          && (x.source() == null || x.source().equals(e.getSource().toString()))).findFirst().orElse(null);
+      if (r == null) {
+        throw ApiError.badRequest("no_route", "No route for events of type '" + e.getType() + "' from '" + e.getSource() + "'.");
+      }
+      queued.add(submissions.submit(submission(e, r)));
+    }
+    Future.all(queued).onComplete(ar -> {
+      if (ar.failed()) {
+        Throwable c = ar.cause();
+        dev.conveyor.engine.http.FailureHandler.send(ctx, c instanceof ConnectorContext.Rejected
+            ? ApiError.badRequest("event_rejected", c.getMessage() + ".")
+            : ApiError.unavailable("The events could not be stored; retry (redelivery is deduplicated by source and id)."));
+        return;
+      }
+      JsonArray ids = new JsonArray();
+      queued.forEach(f -> ids.add(f.result()));
+      ctx.response().setStatusCode(202).putHeader("content-type", "application/json")
+          .end(new JsonObject().put("ids", ids).encode());
+    });
+  }
+
+  private static Submission submission(CloudEvent e, Route r) {
+    Map<String, String> h = new LinkedHashMap<>();
+    h.put("ce-specversion", e.getSpecVersion().toString());
+    h.put("ce-id", e.getId());
+    h.put("ce-type", e.getType());
+    h.put("ce-source", e.getSource().toString());
+    if (e.getSubject() != null) h.put("ce-subject", e.getSubject());
+    if (e.getTime() != null) h.put("ce-time", e.getTime().toString());
+    if (e.getDataSchema() != null) h.put("ce-dataschema", e.getDataSchema().toString());
+    for (String name : e.getExtensionNames()) {
+      Object v = e.getExtension(name);
+      if (v != null) h.put("ce-" + name, v.toString());
+    }
+    byte[] data = e.getData() == null ? new byte[0] : e.getData().toBytes();
+    String ct = e.getDataContentType() == null ? "application/json" : e.getDataContentType();
+    return new Submission(r.namespace(), r.function(), ct, data, h, "ce:" + e.getSource() + ":" + e.getId(), "cloudevent");
+  }
+
+  private static String firstLine(Exception e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    m = m.lines().findFirst().orElse(m);
+    return m.length() > 200 ? m.substring(0, 200) : m;
+  }
+}
