@@ -33,12 +33,13 @@ public record InvocationStatus(
     List<AttemptRecord> history,
     Instant parkedUntil,
     int platformDelays,
-    Instant coldSince) {
+    Instant coldSince,
+    String trigger) {
 
   public static InvocationStatus queued(Invocation inv) {
     return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
         InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
-        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null);
+        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null, inv.trigger());
   }
 
   /** Attempt {@code n} starts now. */
@@ -53,7 +54,7 @@ public record InvocationStatus(
     h.add(new AttemptRecord(n, now, null, null, null, cold, null));
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
         acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart || cold, httpStatus, lastError,
-        traceId, idempotencyKey, List.copyOf(h), null, platformDelays, coldSince);
+        traceId, idempotencyKey, List.copyOf(h), null, platformDelays, coldSince, trigger);
   }
 
   /** The attempt that is running ended; the invocation moves to {@code next}. */
@@ -71,27 +72,27 @@ public record InvocationStatus(
     }
     return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
         startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,
-        idempotencyKey, List.copyOf(h), null, platformDelays, null);
+        idempotencyKey, List.copyOf(h), null, platformDelays, null, trigger);
   }
 
   /** Ends without another attempt (cancelled, expired). */
   public InvocationStatus end(InvocationState terminal, Instant now, String error) {
     return new InvocationStatus(id, tenant, namespace, function, terminal, version + 1, attempts, acceptedAt,
         startedAt, now, durationMs, queueWaitMs, coldStart, httpStatus, error == null ? lastError : error, traceId,
-        idempotencyKey, history, null, platformDelays, coldSince);
+        idempotencyKey, history, null, platformDelays, coldSince, trigger);
   }
 
   /** Retries exhausted or not retryable: dead-lettered with the last answer. */
   public InvocationStatus failed(Instant now, Integer http, String error) {
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.failed, version + 1, attempts,
         acceptedAt, startedAt, now, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey, history,
-        null, platformDelays, coldSince);
+        null, platformDelays, coldSince, trigger);
   }
 
   /** No attempt now (the function's breaker is open): the next one is parked until {@code until}. */
   public InvocationStatus waiting(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version + 1, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger);
   }
 
   /**
@@ -105,12 +106,12 @@ public record InvocationStatus(
     if (!h.isEmpty()) h.remove(h.size() - 1);
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.retrying, version + 1, attempts - 1,
         acceptedAt, startedAt, null, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey,
-        List.copyOf(h), null, platformDelays + 1, coldSince != null ? coldSince : attemptStart);
+        List.copyOf(h), null, platformDelays + 1, coldSince != null ? coldSince : attemptStart, trigger);
   }
 
   /** The same change, with the next attempt parked on a retry tier until {@code until}. */
   public InvocationStatus parked(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger);
   }
 }

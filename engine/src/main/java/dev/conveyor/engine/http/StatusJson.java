@@ -28,6 +28,7 @@ final class StatusJson {
         .put("id", s.id())
         .put("namespace", s.namespace())
         .put("function", s.function())
+        .put("trigger", s.trigger() == null ? "http" : s.trigger())
         .put("status", s.status().name())
         .put("attempts", s.attempts())
         .put("platformDelays", s.platformDelays())

@@ -73,6 +73,7 @@ class CloudEventsIT {
       JsonObject usage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(binaryId), 1)
           .get(0).getJsonObject("data");
       assertThat(usage.getString("trigger")).isEqualTo("cloudevent");
+      assertThat(http.status(binaryId, ACME_KEY).getString("trigger")).isEqualTo("cloudevent");
 
       // A Broker's redelivery of the same event (same source and id) queues nothing.
       HttpResponse<String> again = post(http, ACME_KEY, "acme", "application/json", "{\"n\":1}", binary);

@@ -74,6 +74,8 @@ class KafkaTriggerIT {
         JsonObject usage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId")
             .equals(one.invocationId()), 1).get(0).getJsonObject("data");
         assertThat(usage.getString("trigger")).isEqualTo("kafka");
+        assertThat(new dev.conveyor.engine.testing.Http(gw.httpPort()).status(one.invocationId(), dev.conveyor.engine.testing.Gateways.ACME_KEY)
+            .getString("trigger")).isEqualTo("kafka");
         Committed.toEnd(TestKafka.bootstrap(), group, topic, Duration.ofSeconds(10));
       }
       int calls = fn.calls().size();
