@@ -70,20 +70,33 @@ public final class Submissions implements ConnectorContext {
     }
     String key = s.dedupeKey() == null ? null : "trigger:" + s.dedupeKey();
     if (key != null && key.length() > 255) return Future.failedFuture(new Rejected("dedupe key longer than 250 characters"));
-    if (key != null) {
-      String known = status.idempotent(tenant.name(), s.namespace(), s.function(), key).orElse(null);
-      if (known != null) return Future.succeededFuture(known); // a replay: already queued
-    }
     Map<String, String> pass = new java.util.LinkedHashMap<>();
     s.headers().forEach((k, v) -> pass.put(k.toLowerCase(Locale.ROOT), v));
+    if (key != null) {
+      String known = status.idempotent(tenant.name(), s.namespace(), s.function(), key).orElse(null);
+      if (known != null) {
+        InvocationStatus st = status.get(known).map(StatusStore.Entry::status).orElse(null);
+        // Past queued, the invocation was stored for sure. Still queued, it may be a reservation a crash
+        // cut short: store it again under the same id (a second copy of a stored one is dropped at dispatch).
+        if (st == null || st.status() != dev.conveyor.engine.api.InvocationState.queued) return Future.succeededFuture(known);
+        return enqueuer.store(invocation(known, st.acceptedAt(), tenant, s, pass, key, st.traceId())).map(v -> known);
+      }
+    }
     Instant now = clock.get();
-    Invocation inv = new Invocation(InvocationIds.next(now.toEpochMilli()), tenant.name(), s.namespace(), s.function(),
-        s.contentType(), s.payload(), null, pass, now, key, "00-" + hex(32) + "-" + hex(16) + "-01", null, s.trigger());
-    return enqueuer.enqueue(inv).map(st -> {
+    Invocation inv = invocation(InvocationIds.next(now.toEpochMilli()), now, tenant, s, pass, key, null);
+    Future<InvocationStatus> stored = key == null ? enqueuer.enqueue(inv) : enqueuer.reserveThenEnqueue(inv);
+    return stored.map(st -> {
       metrics.accepted(tenant.name(), s.namespace(), s.function());
       metrics.triggered(s.trigger(), tenant.name());
       return st.id();
     });
+  }
+
+  private static Invocation invocation(String id, Instant acceptedAt, Tenant tenant, Submission s, Map<String, String> pass,
+      String key, String traceId) {
+    String trace = traceId != null ? traceId : hex(32);
+    return new Invocation(id, tenant.name(), s.namespace(), s.function(), s.contentType(), s.payload(), null, pass, acceptedAt,
+        key, "00-" + trace + "-" + hex(16) + "-01", null, s.trigger());
   }
 
   private static String hex(int chars) {

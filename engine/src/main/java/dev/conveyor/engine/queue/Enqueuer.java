@@ -31,6 +31,27 @@ public final class Enqueuer {
     return topic;
   }
 
+  /**
+   * For events a source will replay until they are stored (a connector's uncommitted offset): the
+   * key's {@code queued} status is stored first, then the invocation. A crash between the two
+   * leaves a key whose invocation a replay stores again under the same id ({@link #store}), so no
+   * event is ever queued under two ids.
+   */
+  public Future<InvocationStatus> reserveThenEnqueue(Invocation inv) {
+    InvocationStatus queued = InvocationStatus.queued(inv);
+    return sender.send(status.record(queued, null))
+        .compose(md -> sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv)))
+        .map(md -> {
+          status.apply(queued, null);
+          return queued;
+        });
+  }
+
+  /** Only the invocation record (its status is stored already): a replay completing a reservation. */
+  public Future<Void> store(Invocation inv) {
+    return sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv)).mapEmpty();
+  }
+
   public Future<InvocationStatus> enqueue(Invocation inv) {
     InvocationStatus queued = InvocationStatus.queued(inv);
     Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv));

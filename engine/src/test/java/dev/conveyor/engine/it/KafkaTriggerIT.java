@@ -97,4 +97,37 @@ class KafkaTriggerIT {
       assertThat(fn.calls()).hasSize(calls);
     }
   }
+
+  @Test
+  void aReservationACrashLeftBehindIsCompletedUnderTheSameId() throws Exception {
+    String prefix = Gateways.prefix("trigger-reserved");
+    String topic = prefix + "orders";
+    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()))) {
+      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+    }
+    try (FunctionServer fn = new FunctionServer();
+         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), prefix,
+             "- { namespace: acme, name: echo, url: \"" + fn.url("/echo") + "\" }", """
+             connectors:
+               - { type: kafka, name: orders, topic: "%s", target: { namespace: acme, function: echo } }
+             """.formatted(topic)))) {
+      // What a crash between the key's status and the invocation leaves: the key names an id that was never queued.
+      String key = "trigger:orders:" + topic + ":0:0";
+      String reserved = dev.conveyor.engine.api.InvocationIds.next(System.currentTimeMillis());
+      var inv = new dev.conveyor.engine.api.Invocation(reserved, "acme", "acme", "echo", "application/json", new byte[0], null,
+          Map.of(), java.time.Instant.now(), key, null, null, "kafka");
+      try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()),
+          new StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+        p.send(gw.statusStore().record(dev.conveyor.engine.api.InvocationStatus.queued(inv), null)).get(10, TimeUnit.SECONDS);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> gw.statusStore().idempotent("acme", "acme", "echo", key).isPresent());
+      try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()),
+          new StringSerializer(), new StringSerializer())) {
+        p.send(new ProducerRecord<>(topic, 0, "k", "{\"seq\":0}")).get(10, TimeUnit.SECONDS);
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> fn.callsFor(reserved) == 1);
+      assertThat(fn.callsById()).as("the event ran under the reserved id, and only under it").hasSize(1);
+      assertThat(fn.calls().get(0).body()).isEqualTo("{\"seq\":0}");
+    }
+  }
 }
