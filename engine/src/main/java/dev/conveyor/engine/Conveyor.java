@@ -275,6 +275,8 @@ public final class Conveyor implements AutoCloseable {
       for (var d : new ConveyorConfig.Destination[] {f.delivery().onSuccess(), f.delivery().onFailure()}) {
         if (d != null && d.topic() != null) out.add(d.topic());
       }
+      // A function's own dead-letter topic too: a missing one would make its dead-letter writes retry forever.
+      if (f.delivery().deadLetterTopic() != null) out.add(f.delivery().deadLetterTopic());
     }
     return out;
   }

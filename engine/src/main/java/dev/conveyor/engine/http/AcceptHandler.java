@@ -60,11 +60,11 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   }
 
   void accept(RoutingContext ctx, String ns, String fn) {
-    Admission.Admitted a = admission.admit(ctx, ns, fn);
     String idem = ctx.request().getHeader("idempotency-key");
     if (idem != null && !IDEMPOTENCY_KEY.matcher(idem).matches()) {
       throw ApiError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters.");
     }
+    Admission.Admitted a = admission.admit(ctx, ns, fn); // last: it takes a rate token
     // The API call's server span; the producer span's context is what the stored record carries.
     Context server = ServerSpans.start(tracing, ctx, a.tenant());
     if (idem == null) {

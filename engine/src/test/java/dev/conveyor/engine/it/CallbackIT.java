@@ -77,8 +77,8 @@ class CallbackIT {
       String prefix = Gateways.prefix("dest");
       String yaml = Gateways.yaml(TestKafka.bootstrap(), prefix, """
               - { namespace: acme, name: ok, url: "%s", delivery: { onSuccess: { topic: "%sdone" } } }
-              - { namespace: acme, name: bad, url: "%s", delivery: { onFailure: { url: "%s" } } }
-              """.formatted(fn.url("/ok"), prefix, fn.url("/bad"), receiver.url("/failures")), null)
+              - { namespace: acme, name: bad, url: "%s", delivery: { onFailure: { url: "%s" }, deadLetter: { topic: "%sbad.dead" } } }
+              """.formatted(fn.url("/ok"), prefix, fn.url("/bad"), receiver.url("/failures"), prefix), null)
           .replace("    limits: { maxPayloadBytes: 65536 }",
               "    limits: { maxPayloadBytes: 65536 }\n    callbacks: { allow: [\"" + receiver.url("/") + "\"], secret: \"" + SECRET + "\" }");
       try (Conveyor gw = Gateways.start(yaml)) {
@@ -100,6 +100,9 @@ class CallbackIT {
         assertThat(failure.getJsonObject("responseContext").getInteger("statusCode")).isEqualTo(400);
         assertThat(failure.getJsonObject("responsePayload").getString("error")).isEqualTo("no");
         assertThat(call.headers().get("x-conveyor-signature")).startsWith("t=");
+        // The function's own dead-letter topic was created at start-up and holds the failure.
+        var dead = AsyncInvocationIT.records(prefix + "bad.dead", r -> bad.equals(r.key()), 1).get(0);
+        assertThat(new String(dead.headers().lastHeader("knativeerrorcode").value())).isEqualTo("400");
       }
     }
   }
