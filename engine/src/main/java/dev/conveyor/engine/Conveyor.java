@@ -79,12 +79,14 @@ public final class Conveyor implements AutoCloseable {
       this(dataDir, embeddedKafkaPort, null, Map.of(), null, Map.of());
     }
 
-    public Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes) {
-      this(dataDir, embeddedKafkaPort, kubernetes, Map.of(), null, Map.of());
+    /** The same with this Kubernetes client for Knative discovery (tests pass the mock server's). */
+    public Runtime withKubernetes(KubernetesClient client) {
+      return new Runtime(dataDir, embeddedKafkaPort, client, otel, configFile, env);
     }
 
-    public Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes, Map<String, String> otel) {
-      this(dataDir, embeddedKafkaPort, kubernetes, otel, null, Map.of());
+    /** The same with {@code otel.*} properties that win over the environment. */
+    public Runtime withOtel(Map<String, String> properties) {
+      return new Runtime(dataDir, embeddedKafkaPort, kubernetes, properties, configFile, env);
     }
 
     /** The same, watching {@code configFile} for tenant changes (read with {@code env}, as at start). */

@@ -3,7 +3,7 @@ package dev.conveyor.engine.callback;
 import dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy;
 import dev.conveyor.engine.config.ConveyorConfig.PostRetry;
 import dev.conveyor.engine.dispatch.Backoff;
-import dev.conveyor.engine.dispatch.Commits;
+import dev.conveyor.engine.dispatch.BoundedConsumer;
 import dev.conveyor.engine.dispatch.OffsetTracker;
 import dev.conveyor.engine.dispatch.Waits;
 import dev.conveyor.engine.kafka.KafkaSender;
@@ -11,7 +11,6 @@ import dev.conveyor.engine.kafka.Topics;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.InvocationCodec;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
@@ -46,14 +45,8 @@ public final class CallbackDispatcher extends VerticleBase {
   private final Metrics metrics;
   private final LongSupplier clock;
   private final Backoff backoff = Backoff.withJitter();
-  private final Commits commits = new Commits();
   private Waits waits;
-  private KafkaConsumer<String, byte[]> consumer;
-  private long commitTimer;
-  private int inFlight;
-  private boolean paused;
-  private boolean stopping;
-  private Promise<Void> drained;
+  private BoundedConsumer consumer;
 
   public CallbackDispatcher(Map<String, String> consumerConfig, Topics topics, CallbackSender sender, KafkaSender kafka,
       PostRetry policy, Metrics metrics, LongSupplier clock) {
@@ -69,19 +62,12 @@ public final class CallbackDispatcher extends VerticleBase {
   @Override
   public Future<?> start() {
     waits = new Waits(vertx, LOG);
-    consumer = KafkaConsumer.create(vertx, consumerConfig);
-    consumer.handler(this::onRecord);
-    consumer.exceptionHandler(err -> LOG.warn("callback consumer: {}", err.toString()));
-    consumer.partitionsRevokedHandler(parts -> {
-      commits.commit(consumer);
-      commits.revoked(parts);
-    });
-    commitTimer = vertx.setPeriodic(500, id -> commits.commit(consumer));
-    return consumer.subscribe(topics.callbacks());
+    consumer = new BoundedConsumer(vertx, KafkaConsumer.create(vertx, consumerConfig), MAX_IN_FLIGHT, LOG);
+    return consumer.subscribe(topics.callbacks(), this::onRecord);
   }
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
-    OffsetTracker.Slot slot = commits.track(rec);
+    OffsetTracker.Slot slot = consumer.track(rec);
     OutboundPost post;
     try {
       post = OutboundPost.from(rec.record());
@@ -92,20 +78,9 @@ public final class CallbackDispatcher extends VerticleBase {
     }
     int n = (int) InvocationCodec.number(rec.record().headers(), InvocationCodec.ATTEMPT, 1);
     long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, 0);
-    inFlight++;
-    if (inFlight >= MAX_IN_FLIGHT && !paused) {
-      paused = true;
-      consumer.pause();
-    }
-    waits.later(dueAt - clock.getAsLong()).compose(v -> deliver(post, rec, n)).onComplete(ar -> {
-      inFlight--;
-      if (ar.succeeded()) slot.done(); // else stopping: the next owner sends it
-      if (paused && !stopping && inFlight <= MAX_IN_FLIGHT / 2) {
-        paused = false;
-        consumer.resume();
-      }
-      if (stopping && inFlight == 0 && drained != null) drained.tryComplete();
-    });
+    consumer.begin();
+    // Failed only while stopping: the next owner sends it.
+    waits.later(dueAt - clock.getAsLong()).compose(v -> deliver(post, rec, n)).onComplete(ar -> consumer.end(slot, ar.succeeded()));
   }
 
   /** Completes when this post needs nothing more from this record: delivered, given up, or parked. */
@@ -154,18 +129,6 @@ public final class CallbackDispatcher extends VerticleBase {
   /** Abandons waits (their records stay uncommitted for the next owner), lets running POSTs end (bounded), commits. */
   @Override
   public Future<?> stop() {
-    stopping = true;
-    vertx.cancelTimer(commitTimer);
-    consumer.pause();
-    waits.stop();
-    drained = Promise.promise();
-    if (inFlight == 0) drained.tryComplete();
-    long guard = vertx.setTimer(12_000, id -> drained.tryComplete());
-    return drained.future()
-        .compose(v -> {
-          vertx.cancelTimer(guard);
-          return commits.commit(consumer).otherwiseEmpty();
-        })
-        .compose(v -> consumer.close());
+    return consumer.stop(waits::stop, 12_000);
   }
 }

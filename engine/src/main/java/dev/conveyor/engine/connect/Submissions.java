@@ -8,6 +8,7 @@ import dev.conveyor.engine.config.ConveyorConfig.Tenant;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.observability.Metrics;
+import dev.conveyor.engine.observability.Tracing;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.tenancy.Tenants;
@@ -16,7 +17,6 @@ import io.vertx.core.Vertx;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
 /**
@@ -94,15 +94,7 @@ public final class Submissions implements ConnectorContext {
 
   private static Invocation invocation(String id, Instant acceptedAt, Tenant tenant, Submission s, Map<String, String> pass,
       String key, String traceId) {
-    String trace = traceId != null ? traceId : hex(32);
     return new Invocation(id, tenant.name(), s.namespace(), s.function(), s.contentType(), s.payload(), null, pass, acceptedAt,
-        key, "00-" + trace + "-" + hex(16) + "-01", null, s.trigger());
-  }
-
-  private static String hex(int chars) {
-    StringBuilder b = new StringBuilder(chars);
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    for (int i = 0; i < chars; i++) b.append(Character.forDigit(r.nextInt(16), 16));
-    return b.toString();
+        key, Tracing.mint(traceId), null, s.trigger());
   }
 }

@@ -16,15 +16,15 @@ import org.slf4j.LoggerFactory;
  * {@link OffsetTracker} per partition, committed periodically and on revocation. Used from the
  * consumer's own context only.
  */
-public final class Commits {
+final class Commits {
   private static final Logger LOG = LoggerFactory.getLogger(Commits.class);
   private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
 
-  public OffsetTracker.Slot track(KafkaConsumerRecord<?, ?> rec) {
+  OffsetTracker.Slot track(KafkaConsumerRecord<?, ?> rec) {
     return trackers.computeIfAbsent(new TopicPartition(rec.topic(), rec.partition()), k -> new OffsetTracker()).track(rec.offset());
   }
 
-  public Future<?> commit(KafkaConsumer<?, ?> consumer) {
+  Future<?> commit(KafkaConsumer<?, ?> consumer) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     trackers.forEach((tp, t) -> {
       long o = t.advance();
@@ -40,7 +40,7 @@ public final class Commits {
   }
 
   /** Work still running for these partitions finishes, but their offsets are the new owner's now. */
-  public void revoked(Set<TopicPartition> parts) {
+  void revoked(Set<TopicPartition> parts) {
     trackers.keySet().removeAll(parts);
   }
 }

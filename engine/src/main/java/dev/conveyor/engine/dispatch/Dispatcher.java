@@ -4,7 +4,6 @@ import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.InvocationCodec;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
@@ -27,13 +26,7 @@ public final class Dispatcher extends VerticleBase {
   private final int maxInFlight;
   private final InvocationRunner runner;
   private final Metrics metrics;
-  private final Commits commits = new Commits();
-  private KafkaConsumer<String, byte[]> consumer;
-  private int inFlight;
-  private boolean paused;
-  private boolean stopping;
-  private long commitTimer;
-  private Promise<Void> drained;
+  private BoundedConsumer consumer;
 
   public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, InvocationRunner runner, Metrics metrics) {
     this.consumerConfig = consumerConfig;
@@ -45,20 +38,14 @@ public final class Dispatcher extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    consumer = KafkaConsumer.create(vertx, consumerConfig);
-    metrics.kafkaClient(consumer.unwrap()); // kafka_consumer_* (lag included) in /metrics
-    consumer.handler(this::onRecord);
-    consumer.exceptionHandler(err -> LOG.warn("dispatch consumer: {}", err.toString()));
-    consumer.partitionsRevokedHandler(parts -> {
-      commits.commit(consumer);
-      commits.revoked(parts);
-    });
-    commitTimer = vertx.setPeriodic(500, id -> commits.commit(consumer));
-    return consumer.subscribe(topic);
+    KafkaConsumer<String, byte[]> kafka = KafkaConsumer.create(vertx, consumerConfig);
+    metrics.kafkaClient(kafka.unwrap()); // kafka_consumer_* (lag included) in /metrics
+    consumer = new BoundedConsumer(vertx, kafka, maxInFlight, LOG);
+    return consumer.subscribe(topic, this::onRecord);
   }
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
-    OffsetTracker.Slot slot = commits.track(rec);
+    OffsetTracker.Slot slot = consumer.track(rec);
     Invocation inv;
     try {
       inv = InvocationCodec.decode(rec.record());
@@ -67,48 +54,23 @@ public final class Dispatcher extends VerticleBase {
       slot.done();
       return;
     }
-    inFlight++;
+    consumer.begin();
     var tenantInflight = metrics.inflight(inv.tenant());
     tenantInflight.incrementAndGet();
-    if (inFlight >= maxInFlight && !paused) {
-      paused = true;
-      consumer.pause();
-    }
     // A retry forwarded from a retry tier says which attempt it is for and when it is due.
     int attempt = (int) InvocationCodec.number(rec.record().headers(), InvocationCodec.ATTEMPT, 0);
     long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, 0);
     runner.run(inv, attempt, dueAt).onComplete(ar -> {
       tenantInflight.decrementAndGet();
-      inFlight--;
-      if (ar.succeeded()) {
-        slot.done();
-      } else {
-        // Only while stopping: the outcome is not stored, so the offset must not move past it.
-        LOG.warn("invocation {} left unfinished: {}", inv.id(), ar.cause().toString());
-      }
-      if (paused && !stopping && inFlight <= maxInFlight / 2) {
-        paused = false;
-        consumer.resume();
-      }
-      if (stopping && inFlight == 0 && drained != null) drained.tryComplete();
+      // Failed only while stopping: the outcome is not stored, so the offset must not move past it.
+      if (ar.failed()) LOG.warn("invocation {} left unfinished: {}", inv.id(), ar.cause().toString());
+      consumer.end(slot, ar.succeeded());
     });
   }
 
   /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */
   @Override
   public Future<?> stop() {
-    stopping = true;
-    vertx.cancelTimer(commitTimer);
-    consumer.pause();
-    runner.stop();
-    drained = Promise.promise();
-    if (inFlight == 0) drained.tryComplete();
-    long guard = vertx.setTimer(25_000, id -> drained.tryComplete());
-    return drained.future()
-        .compose(v -> {
-          vertx.cancelTimer(guard);
-          return commits.commit(consumer).otherwiseEmpty();
-        })
-        .compose(v -> consumer.close());
+    return consumer.stop(runner::stop, 25_000);
   }
 }

@@ -33,7 +33,6 @@ import java.time.Duration;
 import java.time.Instant;
 import org.apache.kafka.common.errors.RetriableException;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

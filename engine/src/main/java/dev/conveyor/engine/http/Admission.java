@@ -8,13 +8,13 @@ import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.kafka.KafkaHealth;
 import dev.conveyor.engine.observability.Metrics;
+import dev.conveyor.engine.observability.Tracing;
 import dev.conveyor.engine.tenancy.RateQuotas;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -26,7 +26,6 @@ import java.util.regex.Pattern;
 public final class Admission {
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Pattern TRACEPARENT = Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   /** A request that may go on: who, to what, with which payload. */
   public record Admitted(Principal principal, FunctionTarget target, Buffer body, String callbackUrl) {
@@ -104,10 +103,6 @@ public final class Admission {
   }
 
   /** The invocation from the request: caller's ce-* and tracestate kept, the trace continued. */
-  public Invocation invocation(RoutingContext ctx, Admitted a, String idempotencyKey) {
-    return invocation(ctx, a, idempotencyKey, null);
-  }
-
   /**
    * @param traceparent the W3C context of the span that stores the invocation, or null to continue
    *     the caller's trace (or start one) without a span of Conveyor's own (tracing off)
@@ -119,26 +114,16 @@ public final class Admission {
       String name = h.getKey().toLowerCase();
       if (name.startsWith("ce-") || name.equals("tracestate")) pass.put(name, h.getValue());
     });
-    String tp = req.getHeader("traceparent");
-    String traceId = tp != null && TRACEPARENT.matcher(tp).matches() && !tp.startsWith("00-00000000000000000000000000000000")
-        ? tp.substring(3, 35) : randomHex(32);
+    if (traceparent == null) { // tracing off: continue the caller's trace, or start one
+      String tp = req.getHeader("traceparent");
+      traceparent = Tracing.mint(tp != null && TRACEPARENT.matcher(tp).matches()
+          && !tp.startsWith("00-00000000000000000000000000000000") ? tp.substring(3, 35) : null);
+    }
     String query = req.query();
     Instant now = clock.get();
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
     return new Invocation(InvocationIds.next(now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
         req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
-        idempotencyKey, traceparent != null ? traceparent : "00-" + traceId + "-" + randomHex(16) + "-01", a.callbackUrl(), "http");
-  }
-
-  private static String randomHex(int chars) {
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    char[] out = new char[chars];
-    long bits = 0;
-    for (int i = 0; i < chars; i++) {
-      if ((i & 15) == 0) bits = r.nextLong();
-      out[i] = HEX[(int) (bits & 15)];
-      bits >>>= 4;
-    }
-    return new String(out);
+        idempotencyKey, traceparent, a.callbackUrl(), "http");
   }
 }

@@ -14,7 +14,8 @@ final class ServerSpans {
   static Context start(Tracing tracing, RoutingContext ctx, String tenant) {
     var req = ctx.request();
     String route = ctx.currentRoute() == null ? req.path() : ctx.currentRoute().getPath();
-    Context caller = tracing.extract(req::getHeader, req.headers().names());
+    // The header names are listed only if a propagator asks (W3C and B3 look up their own headers).
+    Context caller = tracing.extract(req::getHeader, () -> req.headers().names().iterator());
     Span server = tracing.tracer().spanBuilder(req.method().name() + " " + route).setSpanKind(SpanKind.SERVER)
         .setParent(caller).setAttribute("http.request.method", req.method().name()).setAttribute("http.route", route)
         .setAttribute("tenant", tenant).startSpan();

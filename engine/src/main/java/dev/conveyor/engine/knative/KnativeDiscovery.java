@@ -40,6 +40,7 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
   private static final String PREFIX = "conveyor.dev/";
   private static final YAMLMapper YAML = new YAMLMapper();
   private static final Pattern KEBAB = Pattern.compile("-([a-z])");
+  private static final BreakerSpec DEFAULT_BREAKER = ConfigLoader.defaultBreaker();
 
   private final List<SharedIndexInformer<KnativeService>> services = new ArrayList<>();
   private final List<SharedIndexInformer<KnativeRevision>> revisions = new ArrayList<>();
@@ -67,11 +68,6 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
     return CompletableFuture.allOf(starts.toArray(CompletableFuture[]::new));
   }
 
-  /** False while any watch is down (it reconnects by itself; lookups serve the last known state). */
-  public boolean watching() {
-    return services.stream().allMatch(SharedIndexInformer::isWatching) && revisions.stream().allMatch(SharedIndexInformer::isWatching);
-  }
-
   @Override
   public Optional<FunctionTarget> find(String namespace, String function) {
     String key = Cache.namespaceKeyFunc(namespace, function);
@@ -93,9 +89,8 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
     Integer ready = rev == null || rev.getStatus() == null ? null : rev.getStatus().actualReplicas;
     if (rev != null && rev.getStatus() != null && ready == null) ready = 0; // Knative omits 0
     Policy p = policy(svc);
-    BreakerSpec breaker = ConfigLoader.defaultBreaker();
     return Optional.of(new FunctionTarget(namespace, function, URI.create(url), memoryMiB(rev), p.concurrency(),
-        p.delivery(), breaker, revisionName, ready));
+        p.delivery(), DEFAULT_BREAKER, revisionName, ready));
   }
 
   private Policy policy(KnativeService svc) {

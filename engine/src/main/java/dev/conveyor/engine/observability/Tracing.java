@@ -2,7 +2,6 @@ package dev.conveyor.engine.observability;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.baggage.propagation.W3CBaggagePropagator;
-import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
@@ -12,6 +11,7 @@ import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.extension.trace.propagation.B3Propagator;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.trace.IdGenerator;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class Tracing implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Tracing.class);
   private static final String SCOPE = "dev.conveyor.engine";
+  private static final IdGenerator IDS = IdGenerator.random();
 
   private final OpenTelemetry otel;
   private final OpenTelemetrySdk sdk;
@@ -141,6 +142,15 @@ public final class Tracing implements AutoCloseable {
     return "00-" + sc.getTraceId() + "-" + sc.getSpanId() + "-" + sc.getTraceFlags().asHex();
   }
 
+  /**
+   * A W3C {@code traceparent} of Conveyor's own, for invocations that have no span to take it from
+   * (tracing off): in the caller's trace when it sent one, else in a new trace (the SDK's id generator).
+   */
+  public static String mint(String callerTraceId) {
+    String traceId = callerTraceId != null ? callerTraceId : IDS.generateTraceId();
+    return "00-" + traceId + "-" + IDS.generateSpanId() + "-01";
+  }
+
   /** The context a W3C {@code traceparent} stored in a Kafka record names. */
   public static Context fromTraceparent(String traceparent) {
     if (traceparent == null) return Context.root();
@@ -156,10 +166,6 @@ public final class Tracing implements AutoCloseable {
             return "traceparent".equals(key) ? carrier : null;
           }
         });
-  }
-
-  public static Span span(Context c) {
-    return Span.fromContext(c);
   }
 
   /** Flushes what is buffered and stops the exporter. */

@@ -45,9 +45,4 @@ public final class RateQuotas {
     Bandwidth b = Bandwidth.builder().capacity(l.burst()).refillGreedy(l.ratePerSecond(), Duration.ofSeconds(1)).build();
     return Bucket.builder().addLimit(b).withCustomTimePrecision(time).build();
   }
-
-  /** Forgets tenants that are no longer configured. */
-  public void retain(java.util.Set<String> tenants) {
-    buckets.keySet().retainAll(tenants);
-  }
 }

@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
  * mix; a revoked key stops working with the next request.
  */
 public final class Tenants {
-  private record State(Map<String, Tenant> byName, ApiKeyAuthenticator keys) {}
+  private record State(Map<String, Tenant> byName, Map<String, Tenant> byNamespace, ApiKeyAuthenticator keys) {}
 
   private volatile State state;
 
@@ -24,8 +24,10 @@ public final class Tenants {
   }
 
   public void replace(List<Tenant> tenants) {
+    Map<String, Tenant> byNamespace = new java.util.HashMap<>();
+    for (Tenant t : tenants) for (String ns : t.namespaces()) byNamespace.putIfAbsent(ns, t);
     state = new State(tenants.stream().collect(Collectors.toUnmodifiableMap(Tenant::name, Function.identity())),
-        new ApiKeyAuthenticator(tenants));
+        Map.copyOf(byNamespace), new ApiKeyAuthenticator(tenants));
   }
 
   public Optional<Tenant> tenant(String name) {
@@ -34,14 +36,10 @@ public final class Tenants {
 
   /** The tenant that owns {@code namespace} (namespaces belong to one tenant each). */
   public Optional<Tenant> owner(String namespace) {
-    return state.byName().values().stream().filter(t -> t.namespaces().contains(namespace)).findFirst();
+    return Optional.ofNullable(state.byNamespace().get(namespace));
   }
 
   public Optional<Principal> authenticate(String apiKey) {
     return state.keys().authenticate(apiKey);
-  }
-
-  public java.util.Set<String> names() {
-    return state.byName().keySet();
   }
 }

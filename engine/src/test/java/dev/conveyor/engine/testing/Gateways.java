@@ -70,7 +70,7 @@ public final class Gateways {
   /** ... and {@code otel.*} properties (an OTLP endpoint of the test's receiver). */
   public static Conveyor start(String yaml, io.fabric8.kubernetes.client.KubernetesClient kubernetes, Map<String, String> otel) {
     try {
-      return Conveyor.start(config(yaml), new Conveyor.Runtime(Files.createTempDirectory("conveyor-it"), 1, kubernetes, otel));
+      return Conveyor.start(config(yaml), new Conveyor.Runtime(Files.createTempDirectory("conveyor-it"), 1).withKubernetes(kubernetes).withOtel(otel));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

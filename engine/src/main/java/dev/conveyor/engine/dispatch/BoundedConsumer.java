@@ -1,0 +1,96 @@
+package dev.conveyor.engine.dispatch;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.kafka.client.consumer.KafkaConsumer;
+import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
+import org.slf4j.Logger;
+
+/**
+ * A Vert.x Kafka consumer whose records finish out of order, with a bound on how many are in
+ * flight: above {@code maxInFlight} the whole stream pauses (never per partition: that is what the
+ * {@link RetryRouter}'s own poll loop is for), below half it resumes. Offsets are committed every
+ * 500 ms and on revocation, only up to the lowest record not yet finished ({@link Commits}).
+ * {@link #stop} drains: no new records, running work may end (bounded), a last commit, close.
+ * Used by the dispatcher and the callback dispatcher, from their own context only.
+ */
+public final class BoundedConsumer {
+  private final Vertx vertx;
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final int maxInFlight;
+  private final Logger log;
+  private final Commits commits = new Commits();
+  private long commitTimer = -1;
+  private int inFlight;
+  private boolean paused;
+  private boolean stopping;
+  private Promise<Void> drained;
+
+  public BoundedConsumer(Vertx vertx, KafkaConsumer<String, byte[]> consumer, int maxInFlight, Logger log) {
+    this.vertx = vertx;
+    this.consumer = consumer;
+    this.maxInFlight = maxInFlight;
+    this.log = log;
+  }
+
+  public Future<Void> subscribe(String topic, Handler<KafkaConsumerRecord<String, byte[]>> handler) {
+    consumer.handler(handler);
+    consumer.exceptionHandler(err -> log.warn("consumer of {}: {}", topic, err.toString()));
+    consumer.partitionsRevokedHandler(parts -> {
+      commits.commit(consumer);
+      commits.revoked(parts);
+    });
+    commitTimer = vertx.setPeriodic(500, id -> commits.commit(consumer));
+    return consumer.subscribe(topic);
+  }
+
+  /** A record that arrived; {@link OffsetTracker.Slot#done()} once its outcome is stored (or it is skipped). */
+  public OffsetTracker.Slot track(KafkaConsumerRecord<String, byte[]> rec) {
+    return commits.track(rec);
+  }
+
+  /** Work on a tracked record starts: may pause the stream. */
+  public void begin() {
+    if (++inFlight >= maxInFlight && !paused) {
+      paused = true;
+      consumer.pause();
+    }
+  }
+
+  /** Work ends: its slot is done when {@code stored} (else, only while stopping, the next owner redoes it). */
+  public void end(OffsetTracker.Slot slot, boolean stored) {
+    inFlight--;
+    if (stored) slot.done();
+    if (paused && !stopping && inFlight <= maxInFlight / 2) {
+      paused = false;
+      consumer.resume();
+    }
+    if (stopping && inFlight == 0 && drained != null) drained.tryComplete();
+  }
+
+  public boolean stopping() {
+    return stopping;
+  }
+
+  /**
+   * Stops taking records, runs {@code abandon} (which fails the waits that would hold the drain),
+   * waits for running work at most {@code guardMs}, commits what finished and closes.
+   */
+  public Future<Void> stop(Runnable abandon, long guardMs) {
+    stopping = true;
+    vertx.cancelTimer(commitTimer);
+    consumer.pause();
+    abandon.run();
+    drained = Promise.promise();
+    if (inFlight == 0) drained.tryComplete();
+    long guard = vertx.setTimer(guardMs, id -> drained.tryComplete());
+    return drained.future()
+        .compose(v -> {
+          vertx.cancelTimer(guard);
+          return commits.commit(consumer).otherwiseEmpty();
+        })
+        .compose(v -> consumer.close());
+  }
+}
