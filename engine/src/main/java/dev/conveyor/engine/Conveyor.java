@@ -3,6 +3,8 @@ package dev.conveyor.engine;
 import dev.conveyor.engine.auth.JwtAuthenticator;
 import dev.conveyor.engine.connect.CloudEventsIngress;
 import dev.conveyor.engine.connect.ConnectorHost;
+import dev.conveyor.engine.connect.ConnectorState;
+import dev.conveyor.engine.connect.Leases;
 import dev.conveyor.engine.connect.Submissions;
 import dev.conveyor.engine.tenancy.ConfigWatcher;
 import dev.conveyor.engine.tenancy.RateQuotas;
@@ -234,7 +236,13 @@ public final class Conveyor implements AutoCloseable {
     if (httpPort == adminPort) {
       throw new IllegalStateException("the API and admin ports are both " + httpPort + "; set server.adminPort to another port");
     }
-    Submissions submissions = new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap);
+    ConnectorState connectorState = new ConnectorState(clients, sender, topics.connectors());
+    closeInOrder.add(0, connectorState);
+    Leases leases = new Leases(vertx, config.leaderElection().enabled() ? kubernetes(runtime) : null, config.leaderElection(),
+        identity());
+    closeInOrder.add(0, leases);
+    Submissions submissions = new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap,
+        connectorState, leases);
     CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
     apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, events::handle)),
@@ -252,16 +260,31 @@ public final class Conveyor implements AutoCloseable {
   /** Knative discovery when enabled: informers started and synced before the API opens. */
   private FunctionRegistry.Source knative(Runtime runtime) {
     if (!config.knative().enabled()) return (ns, fn) -> java.util.Optional.empty();
-    KubernetesClient client = runtime.kubernetes();
-    if (client == null) {
-      client = new KubernetesClientBuilder().build();
-      closeInOrder.add(0, client);
-    }
-    KnativeDiscovery discovery = new KnativeDiscovery(client, config.knative().namespaces());
+    KnativeDiscovery discovery = new KnativeDiscovery(kubernetes(runtime), config.knative().namespaces());
     closeInOrder.add(0, discovery);
     await(discovery.synced(), 60, "listing Knative Services and Revisions in " + config.knative().namespaces());
     LOG.info("Knative discovery is watching namespaces {}", config.knative().namespaces());
     return discovery;
+  }
+
+  private KubernetesClient kubernetesClient;
+
+  /** The runtime's client, else one from the environment (in-cluster, or KUBECONFIG), built once. */
+  private KubernetesClient kubernetes(Runtime runtime) {
+    if (kubernetesClient == null) {
+      kubernetesClient = runtime.kubernetes();
+      if (kubernetesClient == null) {
+        kubernetesClient = new KubernetesClientBuilder().build();
+        closeInOrder.add(0, kubernetesClient);
+      }
+    }
+    return kubernetesClient;
+  }
+
+  /** This replica's name in Leases: the pod name (HOSTNAME) and the process id. */
+  private static String identity() {
+    String host = System.getenv().getOrDefault("HOSTNAME", "conveyor");
+    return host + "-" + ProcessHandle.current().pid();
   }
 
   private static int freePortOtherThan(int... taken) {

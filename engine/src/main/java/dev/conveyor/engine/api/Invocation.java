@@ -22,7 +22,22 @@ public record Invocation(
     String idempotencyKey,
     String traceparent,
     String callbackUrl,
-    String trigger) {
+    String trigger,
+    Integer maxAttempts) {
+
+  /** Without a cap on attempts (the function's retry policy decides): what HTTP callers get. */
+  public Invocation(String id, String tenant, String namespace, String function, String contentType, byte[] payload,
+      String query, Map<String, String> passHeaders, Instant acceptedAt, String idempotencyKey, String traceparent,
+      String callbackUrl, String trigger) {
+    this(id, tenant, namespace, function, contentType, payload, query, passHeaders, acceptedAt, idempotencyKey, traceparent,
+        callbackUrl, trigger, null);
+  }
+
+  /** The attempts this invocation may use: the policy's {@code retry + 1}, lowered by its own cap if it has one. */
+  public int attemptLimit(int policyRetry) {
+    int policy = policyRetry + 1;
+    return maxAttempts == null ? policy : Math.max(1, Math.min(policy, maxAttempts));
+  }
 
   /** What turned this into an invocation: {@code http} (the API), {@code kafka}, {@code cron} or {@code cloudevent}. */
   public String triggerOrHttp() {

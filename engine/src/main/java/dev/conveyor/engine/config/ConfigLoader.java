@@ -60,7 +60,7 @@ public final class ConfigLoader {
   }
 
   private static final Set<String> TOP_LEVEL = Set.of("server", "kafka", "tenants", "functions", "metering",
-      "dispatch", "status", "samples", "knative", "auth", "connectors");
+      "dispatch", "status", "samples", "knative", "auth", "leaderElection", "connectors");
 
   static ConveyorConfig parse(JsonNode rootNode, Map<String, String> env) {
     YamlNode root = new YamlNode("", rootNode);
@@ -161,10 +161,22 @@ public final class ConfigLoader {
     ConveyorConfig.Auth auth = new ConveyorConfig.Auth(au.has("jwt") ? jwt(au.child("jwt")) : null);
     au.rejectUnread();
 
+    YamlNode le = root.child("leaderElection");
+    ConveyorConfig.LeaderElection election = new ConveyorConfig.LeaderElection(le.bool("enabled", false),
+        le.string("namespace", "conveyor"), le.duration("leaseDuration", Duration.ofSeconds(15)),
+        le.duration("renewDeadline", Duration.ofSeconds(10)), le.duration("retryPeriod", Duration.ofSeconds(2)));
+    if (election.renewDeadline().compareTo(election.leaseDuration()) >= 0) {
+      throw new ConfigException(le.key("renewDeadline"), "must be shorter than leaseDuration");
+    }
+    if (election.retryPeriod().compareTo(election.renewDeadline()) >= 0) {
+      throw new ConfigException(le.key("retryPeriod"), "must be shorter than renewDeadline");
+    }
+    le.rejectUnread();
+
     JsonNode connectors = root.rawChild("connectors");
     root.rejectUnread();
     return new ConveyorConfig(server, kafka, List.copyOf(tenants), List.copyOf(functions), metering,
-        dispatch, status, samples, knative, auth, connectors);
+        dispatch, status, samples, knative, auth, election, connectors);
   }
 
   private static final Set<String> JWT_ALGORITHMS = Set.of("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256");

@@ -20,6 +20,7 @@ public record ConveyorConfig(
     Samples samples,
     Knative knative,
     Auth auth,
+    LeaderElection leaderElection,
     JsonNode connectors) {
 
   public record Server(int port, int adminPort, int maxRequestBytes) {}
@@ -115,6 +116,13 @@ public record ConveyorConfig(
   public record Samples(boolean enabled, int port) {}
 
   public record Knative(boolean enabled, List<String> namespaces) {}
+
+  /**
+   * Who of the replicas runs the singletons (a schedule's ticks): a Kubernetes Lease per lock in
+   * {@code namespace} when enabled; off, every process leads its own (one process, the default).
+   */
+  public record LeaderElection(boolean enabled, String namespace, Duration leaseDuration, Duration renewDeadline,
+      Duration retryPeriod) {}
 
   /** How callers authenticate besides API keys; {@code jwt} null: API keys only. */
   public record Auth(Jwt jwt) {}

@@ -43,6 +43,8 @@ public final class ConnectorHost implements AutoCloseable {
         if (f == null) throw new ConfigException(key + ".type", "no connector of type '" + type + "' (known: " + factories.keySet() + ")");
         try {
           created.add(f.create(name, c));
+        } catch (ClassCastException e) {
+          throw new ConfigException(key, "a value has the wrong type (a number, true/false, a list or a mapping is expected where given text)");
         } catch (IllegalArgumentException e) {
           throw new ConfigException(key + "." + e.getMessage().split(":")[0], e.getMessage().contains(":")
               ? e.getMessage().substring(e.getMessage().indexOf(':') + 1).trim() : e.getMessage());

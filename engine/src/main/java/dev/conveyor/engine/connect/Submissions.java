@@ -36,9 +36,12 @@ public final class Submissions implements ConnectorContext {
   private final Metrics metrics;
   private final Supplier<Instant> clock;
   private final String bootstrap;
+  private final ConnectorState state;
+  private final Leases leases;
+  private final Map<String, java.util.List<Runnable>> waiting = new java.util.concurrent.ConcurrentHashMap<>();
 
   public Submissions(Vertx vertx, Tenants tenants, FunctionRegistry functions, Enqueuer enqueuer, StatusStore status,
-      Metrics metrics, Supplier<Instant> clock, String bootstrap) {
+      Metrics metrics, Supplier<Instant> clock, String bootstrap, ConnectorState state, Leases leases) {
     this.vertx = vertx;
     this.tenants = tenants;
     this.functions = functions;
@@ -47,6 +50,54 @@ public final class Submissions implements ConnectorContext {
     this.metrics = metrics;
     this.clock = clock;
     this.bootstrap = bootstrap;
+    this.state = state;
+    this.leases = leases;
+    status.onTerminal(st -> {
+      java.util.List<Runnable> w = waiting.remove(st.id());
+      if (w != null) w.forEach(Runnable::run);
+    });
+  }
+
+  @Override
+  public Future<String> outcome(String invocationId) {
+    io.vertx.core.Context ctx = vertx.getOrCreateContext();
+    io.vertx.core.Promise<String> p = io.vertx.core.Promise.promise();
+    Runnable check = () -> status.get(invocationId).map(StatusStore.Entry::status).filter(st -> st.status().terminal())
+        .ifPresent(st -> ctx.runOnContext(v -> p.tryComplete(st.status().name())));
+    waiting.computeIfAbsent(invocationId, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(check);
+    check.run(); // it may have become terminal before the waiter was in place
+    return p.future().onComplete(ar -> {
+      java.util.List<Runnable> w = waiting.get(invocationId);
+      if (w != null) w.remove(check);
+    });
+  }
+
+  @Override
+  public Future<String> loadState(String key) {
+    return inContext(state.load(key));
+  }
+
+  @Override
+  public Future<Void> saveState(String key, String value) {
+    return inContext(state.save(key, value));
+  }
+
+  /** Completes on the caller's context (the state store answers on Kafka's threads). */
+  private <T> Future<T> inContext(Future<T> f) {
+    io.vertx.core.Context ctx = vertx.getOrCreateContext();
+    io.vertx.core.Promise<T> p = io.vertx.core.Promise.promise();
+    f.onComplete(ar -> ctx.runOnContext(v -> p.handle(ar)));
+    return p.future();
+  }
+
+  @Override
+  public Leadership lead(String lock, io.vertx.core.Handler<Boolean> onChange) {
+    return leases.lead(lock, onChange);
+  }
+
+  @Override
+  public ConnectorMetrics metrics(String connector, String type) {
+    return metrics.connector(connector, type);
   }
 
   @Override
@@ -95,6 +146,6 @@ public final class Submissions implements ConnectorContext {
   private static Invocation invocation(String id, Instant acceptedAt, Tenant tenant, Submission s, Map<String, String> pass,
       String key, String traceId) {
     return new Invocation(id, tenant.name(), s.namespace(), s.function(), s.contentType(), s.payload(), null, pass, acceptedAt,
-        key, Tracing.mint(traceId), null, s.trigger());
+        key, Tracing.mint(traceId), null, s.trigger(), s.maxAttempts());
   }
 }

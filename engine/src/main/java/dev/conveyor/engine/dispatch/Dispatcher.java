@@ -24,6 +24,8 @@ public final class Dispatcher extends VerticleBase {
   private final Map<String, String> consumerConfig;
   private final String topic;
   private final int maxInFlight;
+  /** Ids of first deliveries running on this replica (touched on the dispatcher's context only). */
+  private final java.util.Set<String> running = new java.util.HashSet<>();
   private final InvocationRunner runner;
   private final Metrics metrics;
   private BoundedConsumer consumer;
@@ -54,13 +56,21 @@ public final class Dispatcher extends VerticleBase {
       slot.done();
       return;
     }
-    consumer.begin();
-    var tenantInflight = metrics.inflight(inv.tenant());
-    tenantInflight.incrementAndGet();
     // A retry forwarded from a retry tier says which attempt it is for and when it is due.
     int attempt = (int) InvocationCodec.number(rec.record().headers(), InvocationCodec.ATTEMPT, 0);
     long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, 0);
+    // A second copy of an invocation running here (a replayed submission stored it again; one id is
+    // always one partition, so one replica) is dropped: the running copy brings it to its end, and
+    // its offset, lower than this one's, holds the commit until it does.
+    if (attempt == 0 && !running.add(inv.id())) {
+      slot.done();
+      return;
+    }
+    consumer.begin();
+    var tenantInflight = metrics.inflight(inv.tenant());
+    tenantInflight.incrementAndGet();
     runner.run(inv, attempt, dueAt).onComplete(ar -> {
+      if (attempt == 0) running.remove(inv.id());
       tenantInflight.decrementAndGet();
       // Failed only while stopping: the outcome is not stored, so the offset must not move past it.
       if (ar.failed()) LOG.warn("invocation {} left unfinished: {}", inv.id(), ar.cause().toString());

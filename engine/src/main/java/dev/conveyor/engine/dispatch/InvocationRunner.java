@@ -142,7 +142,7 @@ public final class InvocationRunner {
     if (d.tooOld(inv.acceptedAt(), now)) {
       return finish(trace, inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null, "expired");
     }
-    if (n > d.retry() + 1) {
+    if (n > inv.attemptLimit(d.retry())) {
       return fail(trace, inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
     }
     CircuitBreaker cb = breakers.of(t);
@@ -306,7 +306,7 @@ public final class InvocationRunner {
       if ("success".equals(outcome)) {
         return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, httpF, null, coldF), resultF, "succeeded");
       }
-      if (retryable && n < t.delivery().retry() + 1) {
+      if (retryable && n < inv.attemptLimit(t.delivery().retry())) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
         InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF, coldF);
         return retryLater(trace, inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterF), end);

@@ -18,7 +18,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * every record by the same time, so its records come due in the order they were written.
  */
 public record Topics(String invocations, String status, String usage, String deadletter, String callbacks,
-    List<Tier> retryTiers) {
+    String connectors, List<Tier> retryTiers) {
   /** A retry topic whose records are held {@code delay} after they were written. */
   public record Tier(String topic, Duration delay) {}
 
@@ -38,6 +38,7 @@ public record Topics(String invocations, String status, String usage, String dea
           : d.toSeconds() + "s"), d));
     }
     return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter", prefix + "callbacks",
+        prefix + "connectors",
         List.copyOf(tiers));
   }
 
@@ -76,6 +77,8 @@ public record Topics(String invocations, String status, String usage, String dea
     topics.add(new NewTopic(deadletter, parts, rf).configs(sized));
     // Callbacks and URL destinations waiting to be POSTed (see CallbackDispatcher).
     topics.add(new NewTopic(callbacks, parts, rf).configs(sized));
+    // Connectors' own state (a schedule's last tick, ...): the latest value per key, kept forever.
+    topics.add(new NewTopic(connectors, Optional.of(1), rf).configs(Map.of("cleanup.policy", "compact")));
     for (Tier t : retryTiers) topics.add(new NewTopic(t.topic(), parts, rf).configs(sized));
     for (String d : new java.util.TreeSet<>(destinations)) topics.add(new NewTopic(d, parts, rf).configs(sized));
     CompletableFuture<Void> done = new CompletableFuture<>();

@@ -59,6 +59,9 @@ public final class Metrics implements AutoCloseable {
     return Tags.of("tenant", tenant, "k8s_namespace_name", ns, "kn_service_name", fn);
   }
 
+  private final java.util.Map<String, java.util.concurrent.atomic.AtomicLong> gauges =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private Counter counter(String name, String key, Function<String, Tags> tags) {
     return counters.computeIfAbsent(name + '|' + key, k -> Counter.builder(name).tags(tags.apply(k)).register(registry));
   }
@@ -145,6 +148,39 @@ public final class Metrics implements AutoCloseable {
 
   public void queueWait(String tenant, String ns, String fn, long ms) {
     timer("conveyor.queue.wait", tenant, ns, fn).record(ms, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * A connector's own meters: {@code conveyor_connector_records_total{connector,type}} (records read
+   * from its source), {@code conveyor_connector_lag_records{connector,partition}} (records not yet
+   * queued) and {@code conveyor_connector_lag_seconds{connector}} (a schedule's oldest unfired tick).
+   */
+  public dev.conveyor.connector.spi.ConnectorContext.ConnectorMetrics connector(String connector, String type) {
+    Counter records = counter("conveyor.connector.records", connector, k -> Tags.of("connector", connector, "type", type));
+    return new dev.conveyor.connector.spi.ConnectorContext.ConnectorMetrics() {
+      @Override
+      public void received(long count) {
+        records.increment(count);
+      }
+
+      @Override
+      public void lagRecords(String partition, long value) {
+        gauge("conveyor.connector.lag.records", Tags.of("connector", connector, "partition", partition)).set(value);
+      }
+
+      @Override
+      public void lagSeconds(double seconds) {
+        gauge("conveyor.connector.lag.seconds", Tags.of("connector", connector)).set(Math.round(seconds * 1000));
+      }
+    };
+  }
+
+  private java.util.concurrent.atomic.AtomicLong gauge(String name, Tags tags) {
+    return gauges.computeIfAbsent(name + tags, k -> {
+      java.util.concurrent.atomic.AtomicLong v = new java.util.concurrent.atomic.AtomicLong();
+      Gauge.builder(name, v, x -> name.endsWith(".seconds") ? x.get() / 1000.0 : x.get()).tags(tags).register(registry);
+      return v;
+    });
   }
 
   /** The in-flight counter of a tenant, registered as {@code conveyor_inflight{tenant}}. */

@@ -27,6 +27,7 @@ public final class InvocationCodec {
   static final String TRACEPARENT = "traceparent";
   static final String CALLBACK_URL = "conveyor-callback-url";
   static final String TRIGGER = "conveyor-trigger";
+  static final String MAX_ATTEMPTS = "conveyor-max-attempts";
   /** On a retried invocation: the attempt it is for, and when it is due (epoch ms). */
   public static final String ATTEMPT = "conveyor-attempt";
   public static final String DUE_AT = "conveyor-due-at";
@@ -55,6 +56,7 @@ public final class InvocationCodec {
     put(h, TRACEPARENT, inv.traceparent());
     put(h, CALLBACK_URL, inv.callbackUrl());
     put(h, TRIGGER, inv.trigger());
+    put(h, MAX_ATTEMPTS, inv.maxAttempts() == null ? null : inv.maxAttempts().toString());
     inv.passHeaders().forEach((k, v) -> put(h, PASS + k, v));
     return new ProducerRecord<>(topic, partition, inv.acceptedAt().toEpochMilli(), inv.id(), inv.payload(), h);
   }
@@ -68,6 +70,7 @@ public final class InvocationCodec {
   public static Invocation decode(Headers headers, byte[] value) {
     String id = null, tenant = null, ns = null, fn = null, ct = null, idem = null, query = null, tp = null, callback = null,
         trigger = null;
+    Integer maxAttempts = null;
     long at = -1;
     Map<String, String> pass = new LinkedHashMap<>();
     for (Header hd : headers) {
@@ -85,6 +88,7 @@ public final class InvocationCodec {
         case TRACEPARENT -> tp = v;
         case CALLBACK_URL -> callback = v;
         case TRIGGER -> trigger = v;
+        case MAX_ATTEMPTS -> maxAttempts = Integer.valueOf(v);
         case ATTEMPT, DUE_AT, RETURN_TO -> { }
         default -> {
           if (k.startsWith(PASS)) pass.put(k.substring(PASS.length()), v);
@@ -95,7 +99,8 @@ public final class InvocationCodec {
       throw new IllegalArgumentException("not an invocation record");
     }
     byte[] payload = value == null ? new byte[0] : value;
-    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp, callback, trigger);
+    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp, callback, trigger,
+        maxAttempts);
   }
 
   /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}. */

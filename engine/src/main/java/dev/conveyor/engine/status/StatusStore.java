@@ -36,6 +36,8 @@ public final class StatusStore {
   private final Supplier<Instant> clock;
   private final KafkaSender sender;
   private final String topic;
+  private final java.util.List<java.util.function.Consumer<InvocationStatus>> terminalListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public StatusStore(long maxBytes, Duration idempotencyWindow, Supplier<Instant> clock, KafkaSender sender, String topic) {
     this.idempotencyWindow = idempotencyWindow;
@@ -109,7 +111,13 @@ public final class StatusStore {
       idempotency.asMap().putIfAbsent(idemKey(s.tenant(), s.namespace(), s.function(), s.idempotencyKey()),
           new IdemEntry(s.id(), s.acceptedAt()));
     }
+    if (applied[0] && s.status().terminal()) terminalListeners.forEach(l -> l.accept(s));
     return applied[0];
+  }
+
+  /** Called (on the reader's thread) with every status that becomes terminal here; must not block. */
+  public void onTerminal(java.util.function.Consumer<InvocationStatus> listener) {
+    terminalListeners.add(listener);
   }
 
   /** The status record for {@code s}, to send alone or beside another record. */

@@ -92,6 +92,18 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void leaderElectionIsOffByDefaultAndItsTimesMustNest() {
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).leaderElection().enabled()).isFalse();
+    var on = ConfigLoader.parse(minimal("", "[]") + "leaderElection: { enabled: true, leaseDuration: PT6S, renewDeadline: PT4S, retryPeriod: PT1S }\n",
+        Map.of()).leaderElection();
+    assertThat(on.enabled()).isTrue();
+    assertThat(on.namespace()).isEqualTo("conveyor");
+    assertThat(on.leaseDuration()).hasSeconds(6);
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]") + "leaderElection: { enabled: true, leaseDuration: PT5S, renewDeadline: PT5S }\n",
+        Map.of())).hasMessageStartingWith("leaderElection.renewDeadline:");
+  }
+
+  @Test
   void shouldRefuseUnknownKeysAsTypos() {
     String yaml = minimal("", "[]").replace("    apiKeys:", "    limts: { maxConcurrency: 5 }\n    apiKeys:");
     assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of())).hasMessage("tenants[0].limts: unknown key");

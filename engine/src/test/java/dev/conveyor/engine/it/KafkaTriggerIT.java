@@ -130,4 +130,129 @@ class KafkaTriggerIT {
       assertThat(fn.calls().get(0).body()).isEqualTo("{\"seq\":0}");
     }
   }
+
+  @Test
+  void orderedModeKeepsEachKeysOrderUnderRetriesAndAPoisonRecordIsDeadLetteredThenItsKeyGoesOn() throws Exception {
+    String prefix = Gateways.prefix("trigger-ordered");
+    String topic = prefix + "orders";
+    int keys = 5;
+    int perKey = 8;
+    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()))) {
+      admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+    }
+    try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap(),
+        "acks", "all"), new StringSerializer(), new StringSerializer())) {
+      for (int i = 0; i < perKey; i++) {
+        for (int k = 0; k < keys; k++) p.send(new ProducerRecord<>(topic, "k" + k, "{\"key\":\"k" + k + "\",\"seq\":" + i + "}"));
+      }
+      p.flush();
+    }
+    // Every third record fails its first attempt (the engine retries it); k2's record 3 always fails: the poison.
+    try (FunctionServer fn = new FunctionServer().behave(c -> {
+      JsonObject b = new JsonObject(c.body());
+      boolean poison = b.getString("key").equals("k2") && b.getInteger("seq") == 3;
+      boolean flaky = b.getInteger("seq") % 3 == 0 && c.attempt() == 1;
+      return new FunctionServer.Answer(poison || flaky ? 500 : 200, 5, null);
+    })) {
+      String yaml = Gateways.yaml(TestKafka.bootstrap(), prefix, "- { namespace: acme, name: echo, url: \"" + fn.url("/echo")
+          + "\", delivery: { retry: 5, backoffDelay: PT0.05S, backoffMax: PT0.1S } }", """
+          connectors:
+            - { type: kafka, name: ordered, topic: "%s", ordered: true, poisonLimit: 2, maxInFlight: 16,
+                target: { namespace: acme, function: echo } }
+          """.formatted(topic));
+      try (Conveyor gw = Gateways.start(yaml)) {
+        // Each key's last record ran: everything before it has ended, poison included.
+        await().atMost(Duration.ofSeconds(90)).until(() -> fn.calls().stream().map(c -> new JsonObject(c.body()))
+            .filter(b -> b.getInteger("seq") == perKey - 1).map(b -> b.getString("key")).distinct().count() == keys);
+        Map<String, List<Integer>> seen = new HashMap<>();
+        for (FunctionServer.Call c : fn.calls()) {
+          JsonObject b = new JsonObject(c.body());
+          seen.computeIfAbsent(b.getString("key"), k -> new java.util.ArrayList<>()).add(b.getInteger("seq"));
+        }
+        for (var e : seen.entrySet()) {
+          List<Integer> order = e.getValue();
+          for (int i = 1; i < order.size(); i++) {
+            assertThat(order.get(i)).as("key %s: calls in order %s", e.getKey(), order).isGreaterThanOrEqualTo(order.get(i - 1));
+          }
+          assertThat(new java.util.TreeSet<>(order)).as("key %s ran every record", e.getKey()).hasSize(perKey);
+        }
+        // The flaky records were retried in place: seq 0, 3 and 6 twice each for every key but the poison's.
+        assertThat(seen.get("k0")).containsExactly(0, 0, 1, 2, 3, 3, 4, 5, 6, 6, 7);
+        // The poison used its 2 attempts (not the function's 6) and was dead-lettered; k2 went on after it.
+        assertThat(seen.get("k2").stream().filter(x -> x == 3).count()).isEqualTo(2);
+        String poisonId = fn.calls().stream().filter(c -> c.body().contains("\"k2\",\"seq\":3")).findFirst().orElseThrow().invocationId();
+        JsonObject st = new dev.conveyor.engine.testing.Http(gw.httpPort()).status(poisonId, Gateways.ACME_KEY);
+        assertThat(st.getString("status")).isEqualTo("failed");
+        assertThat(st.getInteger("attempts")).isEqualTo(2);
+        // Ordered commits follow finished records, so the source is fully committed once all have ended.
+        Committed.toEnd(TestKafka.bootstrap(), "conveyor-ordered", topic, Duration.ofSeconds(30));
+        assertThat(gw.metrics().scrape()).contains("conveyor_connector_records_total{connector=\"ordered\",type=\"kafka\"} 40.0");
+      }
+    }
+  }
+
+  /**
+   * The gateway, as its own process, is SIGKILLed while records stream into the source topic and
+   * started again: no record is lost (every one ran), and none was queued twice (each record has
+   * exactly one invocation id, however often a replay offered it again).
+   */
+  @Test
+  void aGatewayKilledMidStreamLosesNoRecordAndQueuesNoneTwice() throws Exception {
+    String prefix = Gateways.prefix("trigger-crash");
+    String topic = prefix + "orders";
+    int total = 1500;
+    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()))) {
+      admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
+    }
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("conveyor-trigger-crash");
+    try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(200, 2, null))) {
+      java.nio.file.Path config = dir.resolve("conveyor.yaml");
+      java.nio.file.Files.writeString(config, Gateways.yaml(TestKafka.bootstrap(), prefix,
+          "- { namespace: acme, name: echo, url: \"" + fn.url("/echo") + "\" }", """
+          connectors:
+            - { type: kafka, name: stream, topic: "%s", maxInFlight: 32, target: { namespace: acme, function: echo } }
+          """.formatted(topic)));
+      int[] ports = dev.conveyor.engine.kafka.EmbeddedKafka.freePorts(3);
+      Map<String, String> env = Map.of("CONVEYOR_CONFIG", config.toString(), "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
+          "CONVEYOR_HTTP_PORT", Integer.toString(ports[0]), "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
+          "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
+      java.util.concurrent.atomic.AtomicInteger produced = new java.util.concurrent.atomic.AtomicInteger();
+      Thread producer = new Thread(() -> {
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap(),
+            "acks", "all", "linger.ms", "5"), new StringSerializer(), new StringSerializer())) {
+          for (int i = 0; i < total; i++) {
+            p.send(new ProducerRecord<>(topic, "k" + (i % 50), "{\"seq\":" + i + "}"));
+            produced.incrementAndGet();
+            if (i % 20 == 19) {
+              p.flush();
+              java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L); // a stream, not a burst: 200 records/s
+            }
+          }
+        }
+      }, "source-producer");
+      try (dev.conveyor.engine.testing.GatewayProcess gw = new dev.conveyor.engine.testing.GatewayProcess(env,
+          java.nio.file.Path.of("target", "trigger-crash.log")).start()) {
+        gw.awaitReady(Duration.ofSeconds(90));
+        producer.start();
+        await().atMost(Duration.ofSeconds(60)).until(() -> fn.callsById().size() >= 150);
+        gw.kill();
+        int killedWithProduced = produced.get();
+        assertThat(killedWithProduced).as("killed mid-stream").isLessThan(total);
+        gw.start().awaitReady(Duration.ofSeconds(90));
+        producer.join(60_000);
+        await().atMost(Duration.ofSeconds(120)).until(() -> seqs(fn).size() == total);
+        Committed.toEnd(TestKafka.bootstrap(), "conveyor-stream", topic, Duration.ofSeconds(30));
+      }
+      Map<Integer, Set<String>> idsBySeq = new HashMap<>();
+      for (FunctionServer.Call c : fn.calls()) {
+        idsBySeq.computeIfAbsent(new JsonObject(c.body()).getInteger("seq"), k -> new java.util.TreeSet<>()).add(c.invocationId());
+      }
+      assertThat(idsBySeq).hasSize(total);
+      assertThat(idsBySeq).allSatisfy((seq, ids) -> assertThat(ids).as("invocations of record %d", seq).hasSize(1));
+    }
+  }
+
+  private static Set<Integer> seqs(FunctionServer fn) {
+    return fn.calls().stream().map(c -> new JsonObject(c.body()).getInteger("seq")).collect(Collectors.toSet());
+  }
 }
