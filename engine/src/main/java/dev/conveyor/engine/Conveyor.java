@@ -5,6 +5,8 @@ import dev.conveyor.engine.connect.CloudEventsIngress;
 import dev.conveyor.engine.connect.ConnectorHost;
 import dev.conveyor.engine.connect.ConnectorState;
 import dev.conveyor.engine.connect.Leases;
+import dev.conveyor.engine.functions.FunctionTarget;
+import dev.conveyor.engine.tenancy.Placement;
 import dev.conveyor.engine.connect.Submissions;
 import dev.conveyor.engine.tenancy.ConfigWatcher;
 import dev.conveyor.engine.tenancy.RateQuotas;
@@ -176,14 +178,18 @@ public final class Conveyor implements AutoCloseable {
         config.status().retention(), clock);
     closeInOrder.add(0, queueLookup);
     functions = new FunctionRegistry(config.functions(), knative(runtime));
-    tenants = new Tenants(config.tenants());
     Breakers breakers = new Breakers(metrics.registry(), java.time.Clock.systemUTC());
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
         sender, topics, breakers, metrics, tracing, clock);
+    tenants = new Tenants(config.tenants());
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
-        topics.invocations(), config.dispatch().maxInFlight(), runner, metrics);
+        topics.invocations(), config.dispatch().maxInFlight(), config.dispatch().maxWaiting(), runner, metrics, store,
+        t -> tenants.tenant(t).map(x -> x.limits().maxConcurrency()).orElse(1),
+        t -> tenants.tenant(t).map(x -> x.limits().weight()).orElse(1),
+        f -> function(f).map(FunctionTarget::concurrency).orElse(Integer.MAX_VALUE),
+        f -> function(f).map(x -> x.delivery().timeout()).orElse(java.time.Duration.ofMinutes(1)), clock);
     if (config.dispatch().enabled()) {
       dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
       var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
@@ -214,7 +220,8 @@ public final class Conveyor implements AutoCloseable {
       }
     }
     AuthHandler auth = new AuthHandler(tenants, jwt);
-    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock);
+    Placement placement = new Placement(tenants, queuePartitions);
+    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement);
     if (runtime.configFile() != null) {
       ConfigWatcher watcher = new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants()));
       closeInOrder.add(0, watcher);
@@ -229,7 +236,7 @@ public final class Conveyor implements AutoCloseable {
     closeInOrder.add(0, deadLetterIndex);
     RecordFetcher fetcher = new RecordFetcher(clients);
     closeInOrder.add(0, fetcher);
-    DeadLettersHandler deadLetters = new DeadLettersHandler(deadLetterIndex, fetcher, enqueuer, topics.deadletter(), clock);
+    DeadLettersHandler deadLetters = new DeadLettersHandler(deadLetterIndex, fetcher, enqueuer, topics.deadletter(), clock, placement);
     // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.
     httpPort = config.server().port() == 0 ? freePortOtherThan(config.server().adminPort(), samplesPort) : config.server().port();
     adminPort = config.server().adminPort() == 0 ? freePortOtherThan(httpPort, samplesPort) : config.server().adminPort();
@@ -242,7 +249,7 @@ public final class Conveyor implements AutoCloseable {
         identity());
     closeInOrder.add(0, leases);
     Submissions submissions = new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap,
-        connectorState, leases);
+        connectorState, leases, placement);
     CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
     apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, events::handle)),
@@ -268,6 +275,12 @@ public final class Conveyor implements AutoCloseable {
   }
 
   private KubernetesClient kubernetesClient;
+
+  /** A function by "namespace/name", as the dispatcher names it. */
+  private java.util.Optional<FunctionTarget> function(String key) {
+    int slash = key.indexOf('/');
+    return functions.find(key.substring(0, slash), key.substring(slash + 1));
+  }
 
   /** The runtime's client, else one from the environment (in-cluster, or KUBECONFIG), built once. */
   private KubernetesClient kubernetes(Runtime runtime) {

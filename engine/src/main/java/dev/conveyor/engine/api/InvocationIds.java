@@ -21,6 +21,18 @@ public final class InvocationIds {
     return new UUID(hi, lo).toString();
   }
 
+  /**
+   * An id whose queue partition ({@link #partition}) is {@code partition}: random ids are drawn
+   * until one hashes there, on average {@code partitions} draws of a few nanoseconds each. The id
+   * stays a random UUIDv7, and any replica still finds its partition from the id alone.
+   */
+  public static String next(long acceptedAtMillis, int partition, int partitions) {
+    while (true) {
+      String id = next(acceptedAtMillis);
+      if (partition(id, partitions) == partition) return id;
+    }
+  }
+
   /** The accept time an id carries, if it is one of ours. */
   public static OptionalLong millis(String id) {
     try {

@@ -136,7 +136,8 @@ public final class ConfigLoader {
         d.string("group", "conveyor-dispatch"),
         d.integer("maxInFlight", 512, 1, 100_000),
         d.integer("maxResultBytes", 1024 * 1024, 0, 4 * 1024 * 1024),
-        postRetry(d.child("callbacks")));
+        postRetry(d.child("callbacks")),
+        d.integer("maxWaiting", 2000, 1, 1_000_000));
     d.rejectUnread();
 
     YamlNode st = root.child("status");
@@ -246,7 +247,8 @@ public final class ConfigLoader {
         l.integer("ratePerSecond", 500, 1, 10_000_000),
         l.integer("burst", 1000, 1, 10_000_000),
         l.number("maxQueued", 100_000, 1, Long.MAX_VALUE),
-        l.integer("maxPayloadBytes", 1024 * 1024, 1, 6 * 1024 * 1024));
+        l.integer("maxPayloadBytes", 1024 * 1024, 1, 6 * 1024 * 1024),
+        l.integer("weight", 1, 1, 1000));
     l.rejectUnread();
     YamlNode cb = t.child("callbacks");
     List<String> allow = cb.strings("allow");
@@ -268,7 +270,9 @@ public final class ConfigLoader {
       throw new ConfigException(cb.key("secret"), "callbacks need a signing secret of at least 16 characters (secret or secretEnv)");
     }
     cb.rejectUnread();
-    return new Tenant(name, List.copyOf(namespaces), List.copyOf(keys), limits, new ConveyorConfig.Callbacks(List.copyOf(allow), secret));
+    Integer partition = t.has("partition") ? t.integer("partition", 0, 0, 100_000) : null;
+    return new Tenant(name, List.copyOf(namespaces), List.copyOf(keys), limits, new ConveyorConfig.Callbacks(List.copyOf(allow), secret),
+        partition);
   }
 
   private static ApiKey apiKey(YamlNode k) {

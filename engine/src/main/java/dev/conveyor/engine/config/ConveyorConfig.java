@@ -43,7 +43,15 @@ public record ConveyorConfig(
 
   public record ApiKey(String sha256, Set<Role> roles) {}
 
-  public record Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes) {}
+  /**
+   * {@code weight}: the tenant's share of the dispatcher under contention, relative to the others'
+   * (stride scheduling, see {@code FairScheduler}).
+   */
+  public record Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes, int weight) {
+    public Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes) {
+      this(maxConcurrency, ratePerSecond, burst, maxQueued, maxPayloadBytes, 1);
+    }
+  }
 
   /**
    * Where this tenant's results may be POSTed ({@code X-Callback-Url}, destinations): URL prefixes.
@@ -55,7 +63,16 @@ public record ConveyorConfig(
     }
   }
 
-  public record Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits, Callbacks callbacks) {
+  /**
+   * {@code partition}: the queue partition all of the tenant's invocations go to (one owner replica
+   * enforces its limits); null = its position in the tenants list, modulo the partitions.
+   */
+  public record Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits, Callbacks callbacks,
+      Integer partition) {
+    public Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits, Callbacks callbacks) {
+      this(name, namespaces, apiKeys, limits, callbacks, null);
+    }
+
     public String defaultNamespace() {
       return namespaces.get(0);
     }
@@ -102,7 +119,12 @@ public record ConveyorConfig(
    * Per replica: at most {@code maxInFlight} invocations are being delivered at once. A replica
    * with {@code enabled: false} only accepts (and serves status); others deliver.
    */
-  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes, PostRetry callbacks) {}
+  /**
+   * {@code maxWaiting}: invocations read from one queue partition and waiting for a slot (their
+   * tenant or function at its limit, or the replica at {@code maxInFlight}); above it that
+   * partition pauses, and only it.
+   */
+  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes, PostRetry callbacks, int maxWaiting) {}
 
   /**
    * How callbacks and URL destinations are retried until the receiver answers 2xx: at most

@@ -40,8 +40,12 @@ public final class Submissions implements ConnectorContext {
   private final Leases leases;
   private final Map<String, java.util.List<Runnable>> waiting = new java.util.concurrent.ConcurrentHashMap<>();
 
+  private final dev.conveyor.engine.tenancy.Placement placement;
+
   public Submissions(Vertx vertx, Tenants tenants, FunctionRegistry functions, Enqueuer enqueuer, StatusStore status,
-      Metrics metrics, Supplier<Instant> clock, String bootstrap, ConnectorState state, Leases leases) {
+      Metrics metrics, Supplier<Instant> clock, String bootstrap, ConnectorState state, Leases leases,
+      dev.conveyor.engine.tenancy.Placement placement) {
+    this.placement = placement;
     this.vertx = vertx;
     this.tenants = tenants;
     this.functions = functions;
@@ -134,7 +138,7 @@ public final class Submissions implements ConnectorContext {
       }
     }
     Instant now = clock.get();
-    Invocation inv = invocation(InvocationIds.next(now.toEpochMilli()), now, tenant, s, pass, key, null);
+    Invocation inv = invocation(placement.newId(tenant.name(), now.toEpochMilli()), now, tenant, s, pass, key, null);
     Future<InvocationStatus> stored = key == null ? enqueuer.enqueue(inv) : enqueuer.reserveThenEnqueue(inv);
     return stored.map(st -> {
       metrics.accepted(tenant.name(), s.namespace(), s.function());

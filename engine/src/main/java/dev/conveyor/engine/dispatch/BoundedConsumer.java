@@ -27,6 +27,8 @@ public final class BoundedConsumer {
   private boolean paused;
   private boolean stopping;
   private Promise<Void> drained;
+  private final java.util.Set<io.vertx.kafka.client.common.TopicPartition> pausedPartitions = new java.util.HashSet<>();
+  private Handler<java.util.Set<io.vertx.kafka.client.common.TopicPartition>> onRevoked = parts -> {};
 
   public BoundedConsumer(Vertx vertx, KafkaConsumer<String, byte[]> consumer, int maxInFlight, Logger log) {
     this.vertx = vertx;
@@ -41,6 +43,8 @@ public final class BoundedConsumer {
     consumer.partitionsRevokedHandler(parts -> {
       commits.commit(consumer);
       commits.revoked(parts);
+      pausedPartitions.removeAll(parts); // a partition assigned again starts unpaused
+      onRevoked.handle(parts);
     });
     commitTimer = vertx.setPeriodic(500, id -> commits.commit(consumer));
     return consumer.subscribe(topic);
@@ -49,6 +53,23 @@ public final class BoundedConsumer {
   /** A record that arrived; {@link OffsetTracker.Slot#done()} once its outcome is stored (or it is skipped). */
   public OffsetTracker.Slot track(KafkaConsumerRecord<String, byte[]> rec) {
     return commits.track(rec);
+  }
+
+  /** Called with partitions taken away by a rebalance, after their last commit. */
+  public void onRevoked(Handler<java.util.Set<io.vertx.kafka.client.common.TopicPartition>> handler) {
+    this.onRevoked = handler;
+  }
+
+  /**
+   * Stops fetching one partition (records already fetched still arrive: Vert.x pauses the Kafka
+   * consumer's partition, it drops nothing), e.g. while too many of its records wait.
+   */
+  public void pause(io.vertx.kafka.client.common.TopicPartition tp) {
+    if (pausedPartitions.add(tp)) consumer.pause(java.util.Set.of(tp));
+  }
+
+  public void resume(io.vertx.kafka.client.common.TopicPartition tp) {
+    if (pausedPartitions.remove(tp) && !stopping) consumer.resume(java.util.Set.of(tp));
   }
 
   /** Work on a tracked record starts: may pause the stream. */

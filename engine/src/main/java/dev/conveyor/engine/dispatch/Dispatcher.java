@@ -1,48 +1,124 @@
 package dev.conveyor.engine.dispatch;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.dispatch.FairScheduler.Job;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.InvocationCodec;
+import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Consumes {@code conveyor.invocations} in the dispatch consumer group and hands each record to
- * the {@link InvocationRunner}. At most {@code maxInFlight} invocations run at once: above that the
- * consumer is paused, below half of it resumed (back-pressure, not buffering). Offsets are
- * committed only up to the lowest record whose outcome is not yet stored ({@link OffsetTracker}),
- * so a crash redelivers everything unfinished and nothing finished is lost.
+ * Consumes {@code conveyor.invocations} in the dispatch consumer group and runs each invocation
+ * through the {@link InvocationRunner} when the {@link FairScheduler} gives it a slot: at most
+ * {@code maxInFlight} at once on this replica, at most the tenant's {@code maxConcurrency} and the
+ * function's {@code concurrency}, weighted-fair between tenants.
+ *
+ * <p>Limits across replicas: every tenant's invocations are in one queue partition
+ * ({@code Placement}), so one replica, its owner, runs them all and its local counts are the
+ * tenant's. During a rebalance, attempts the status topic shows running on another replica count
+ * against the tenant too (until they end, or for the function's timeout plus 10 s if that replica
+ * died).
+ *
+ * <p>Records that cannot start yet wait in memory, each partition's at most {@code maxWaiting}:
+ * above it that partition alone pauses, so a tenant flooding its partition never holds up records
+ * of other partitions. Offsets are committed only up to the lowest record whose outcome is not yet
+ * stored ({@link OffsetTracker}), whatever order records finish in, so a crash redelivers
+ * everything unfinished and nothing finished is lost. A retry forwarded from a tier before it is
+ * due waits on a timer, holding no slot.
  */
 public final class Dispatcher extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+  private static final Duration STALE_MARGIN = Duration.ofSeconds(10);
+
+  /** One invocation held here, from its record's arrival until its run ends. */
+  private record Held(Invocation inv, OffsetTracker.Slot slot, int attempt, long dueAt, TopicPartition tp, int epoch) {}
 
   private final Map<String, String> consumerConfig;
   private final String topic;
   private final int maxInFlight;
-  /** Ids of first deliveries running on this replica (touched on the dispatcher's context only). */
-  private final java.util.Set<String> running = new java.util.HashSet<>();
+  private final int maxWaiting;
   private final InvocationRunner runner;
   private final Metrics metrics;
+  private final StatusStore store;
+  private final FairScheduler.Limits limits;
+  private final Supplier<Instant> clock;
+  /** Ids of first deliveries held here, waiting or running (the dispatcher's context only). */
+  private final Set<String> held = new HashSet<>();
+  /** Ids whose attempts ran here lately: the status topic's "running" for them is not another replica's. */
+  private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(2)).build();
+  /** Bumped when a partition is revoked: timers of an older assignment do nothing. */
+  private final Map<Integer, Integer> epochs = new HashMap<>();
+  private FairScheduler<Held> scheduler;
   private BoundedConsumer consumer;
 
-  public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, InvocationRunner runner, Metrics metrics) {
+  /**
+   * @param tenantMax the tenant's {@code maxConcurrency}, {@code weight} its share; {@code functionMax}
+   *     a function's {@code concurrency} and {@code timeout} its delivery timeout, by "namespace/name"
+   */
+  public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, int maxWaiting, InvocationRunner runner,
+      Metrics metrics, StatusStore store, Function<String, Integer> tenantMax, Function<String, Integer> weight,
+      Function<String, Integer> functionMax, Function<String, Duration> timeout, Supplier<Instant> clock) {
     this.consumerConfig = consumerConfig;
     this.topic = topic;
     this.maxInFlight = maxInFlight;
+    this.maxWaiting = maxWaiting;
     this.runner = runner;
     this.metrics = metrics;
+    this.store = store;
+    this.clock = clock;
+    this.limits = new FairScheduler.Limits() {
+      @Override
+      public int tenantMax(String tenant) {
+        return tenantMax.apply(tenant);
+      }
+
+      @Override
+      public int weight(String tenant) {
+        return weight.apply(tenant);
+      }
+
+      @Override
+      public int functionMax(String function) {
+        return functionMax.apply(function);
+      }
+
+      @Override
+      public int elsewhere(String tenant) {
+        Instant now = clock.get();
+        int n = 0;
+        for (StatusStore.Running r : store.running(tenant)) {
+          if (ranHere.getIfPresent(r.id()) != null) continue;
+          if (r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now)) n++;
+        }
+        return n;
+      }
+    };
   }
 
   @Override
   public Future<?> start() {
+    scheduler = new FairScheduler<>(limits);
     KafkaConsumer<String, byte[]> kafka = KafkaConsumer.create(vertx, consumerConfig);
     metrics.kafkaClient(kafka.unwrap()); // kafka_consumer_* (lag included) in /metrics
-    consumer = new BoundedConsumer(vertx, kafka, maxInFlight, LOG);
+    // The in-flight bound is the scheduler's; the consumer only counts running work for the drain.
+    consumer = new BoundedConsumer(vertx, kafka, Integer.MAX_VALUE, LOG);
+    consumer.onRevoked(this::revoked);
     return consumer.subscribe(topic, this::onRecord);
   }
 
@@ -59,23 +135,70 @@ public final class Dispatcher extends VerticleBase {
     // A retry forwarded from a retry tier says which attempt it is for and when it is due.
     int attempt = (int) InvocationCodec.number(rec.record().headers(), InvocationCodec.ATTEMPT, 0);
     long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, 0);
-    // A second copy of an invocation running here (a replayed submission stored it again; one id is
-    // always one partition, so one replica) is dropped: the running copy brings it to its end, and
+    // A second copy of an invocation held here (a replayed submission stored it again; one id is
+    // always one partition, so one replica) is dropped: the first copy brings it to its end, and
     // its offset, lower than this one's, holds the commit until it does.
-    if (attempt == 0 && !running.add(inv.id())) {
+    if (attempt == 0 && !held.add(inv.id())) {
       slot.done();
       return;
     }
+    TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
+    Job<Held> job = new Job<>(inv.tenant(), inv.namespace() + "/" + inv.function(), rec.partition(),
+        new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0)));
+    long wait = dueAt - clock.get().toEpochMilli();
+    if (wait > 0) {
+      vertx.setTimer(wait, id -> {
+        if (current(job.value())) offer(job);
+      });
+    } else {
+      offer(job);
+    }
+  }
+
+  private boolean current(Held h) {
+    return !consumer.stopping() && epochs.getOrDefault(h.tp().getPartition(), 0) == h.epoch();
+  }
+
+  private void offer(Job<Held> job) {
+    scheduler.offer(job);
+    if (scheduler.waiting(job.partition()) >= maxWaiting) consumer.pause(job.value().tp());
+    pump();
+  }
+
+  private void pump() {
+    if (consumer.stopping()) return;
+    for (Job<Held> job : scheduler.next(maxInFlight)) start(job);
+  }
+
+  private void start(Job<Held> job) {
+    Held h = job.value();
+    Invocation inv = h.inv();
     consumer.begin();
+    ranHere.put(inv.id(), Boolean.TRUE);
     var tenantInflight = metrics.inflight(inv.tenant());
     tenantInflight.incrementAndGet();
-    runner.run(inv, attempt, dueAt).onComplete(ar -> {
-      if (attempt == 0) running.remove(inv.id());
+    runner.run(inv, h.attempt(), h.dueAt()).onComplete(ar -> {
+      scheduler.finished(job);
+      if (h.attempt() == 0) held.remove(inv.id());
       tenantInflight.decrementAndGet();
       // Failed only while stopping: the outcome is not stored, so the offset must not move past it.
       if (ar.failed()) LOG.warn("invocation {} left unfinished: {}", inv.id(), ar.cause().toString());
-      consumer.end(slot, ar.succeeded());
+      consumer.end(h.slot(), ar.succeeded());
+      if (scheduler.waiting(job.partition()) <= maxWaiting / 2) consumer.resume(h.tp());
+      pump();
     });
+  }
+
+  /** Records of partitions another replica now owns are not started here: it reads them again. */
+  private void revoked(Set<TopicPartition> parts) {
+    Set<Integer> numbers = new HashSet<>();
+    for (TopicPartition tp : parts) {
+      numbers.add(tp.getPartition());
+      epochs.merge(tp.getPartition(), 1, Integer::sum);
+    }
+    for (Job<Held> dropped : scheduler.drop(numbers)) {
+      if (dropped.value().attempt() == 0) held.remove(dropped.value().inv().id());
+    }
   }
 
   /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */

@@ -40,7 +40,11 @@ public final class Admission {
   private final Metrics metrics;
   private final Supplier<Instant> clock;
 
-  public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Supplier<Instant> clock) {
+  private final dev.conveyor.engine.tenancy.Placement placement;
+
+  public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Supplier<Instant> clock,
+      dev.conveyor.engine.tenancy.Placement placement) {
+    this.placement = placement;
     this.quotas = quotas;
     this.metrics = metrics;
     this.functions = functions;
@@ -122,7 +126,7 @@ public final class Admission {
     String query = req.query();
     Instant now = clock.get();
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
-    return new Invocation(InvocationIds.next(now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
+    return new Invocation(placement.newId(a.tenant(), now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
         req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
         idempotencyKey, traceparent, a.callbackUrl(), "http");
   }

@@ -32,7 +32,11 @@ public final class DeadLettersHandler {
   private final String topic;
   private final Supplier<Instant> clock;
 
-  public DeadLettersHandler(DeadLetterIndex index, RecordFetcher fetcher, Enqueuer enqueuer, String topic, Supplier<Instant> clock) {
+  private final dev.conveyor.engine.tenancy.Placement placement;
+
+  public DeadLettersHandler(DeadLetterIndex index, RecordFetcher fetcher, Enqueuer enqueuer, String topic, Supplier<Instant> clock,
+      dev.conveyor.engine.tenancy.Placement placement) {
+    this.placement = placement;
     this.index = index;
     this.fetcher = fetcher;
     this.enqueuer = enqueuer;
@@ -74,7 +78,7 @@ public final class DeadLettersHandler {
     fetcher.fetch(topic, e.partition(), e.offset()).compose(rec -> {
       Invocation dead = InvocationCodec.decode(rec);
       Instant now = clock.get();
-      Invocation again = new Invocation(InvocationIds.next(now.toEpochMilli()), dead.tenant(), dead.namespace(), dead.function(),
+      Invocation again = new Invocation(placement.newId(dead.tenant(), now.toEpochMilli()), dead.tenant(), dead.namespace(), dead.function(),
           dead.contentType(), dead.payload(), dead.query(), dead.passHeaders(), now, null, dead.traceparent(), dead.callbackUrl(), dead.trigger());
       return enqueuer.enqueue(again);
     }).onSuccess(s -> {

@@ -3,6 +3,7 @@ package dev.conveyor.engine.status;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.kafka.KafkaSender;
@@ -36,6 +37,7 @@ public final class StatusStore {
   private final Supplier<Instant> clock;
   private final KafkaSender sender;
   private final String topic;
+  private final java.util.Map<String, java.util.Map<String, Running>> running = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.List<java.util.function.Consumer<InvocationStatus>> terminalListeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -111,8 +113,26 @@ public final class StatusStore {
       idempotency.asMap().putIfAbsent(idemKey(s.tenant(), s.namespace(), s.function(), s.idempotencyKey()),
           new IdemEntry(s.id(), s.acceptedAt()));
     }
-    if (applied[0] && s.status().terminal()) terminalListeners.forEach(l -> l.accept(s));
+    if (applied[0]) {
+      if (s.status() == InvocationState.running) {
+        running.computeIfAbsent(s.tenant(), t -> new java.util.concurrent.ConcurrentHashMap<>()).put(s.id(), new Running(s.id(),
+            s.namespace() + "/" + s.function(), s.history().isEmpty() ? clock.get() : s.history().get(s.history().size() - 1).startedAt()));
+      } else {
+        var m = running.get(s.tenant());
+        if (m != null) m.remove(s.id());
+      }
+      if (s.status().terminal()) terminalListeners.forEach(l -> l.accept(s));
+    }
     return applied[0];
+  }
+
+  /** An attempt running somewhere, as the status topic says: since when, and of which function. */
+  public record Running(String id, String function, Instant since) {}
+
+  /** The attempts of {@code tenant} running now on any replica, as far as the status topic has told. */
+  public java.util.Collection<Running> running(String tenant) {
+    var m = running.get(tenant);
+    return m == null ? java.util.List.of() : m.values();
   }
 
   /** Called (on the reader's thread) with every status that becomes terminal here; must not block. */

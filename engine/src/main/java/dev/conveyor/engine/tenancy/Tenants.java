@@ -15,7 +15,8 @@ import java.util.stream.Collectors;
  * mix; a revoked key stops working with the next request.
  */
 public final class Tenants {
-  private record State(Map<String, Tenant> byName, Map<String, Tenant> byNamespace, ApiKeyAuthenticator keys) {}
+  private record State(Map<String, Tenant> byName, Map<String, Tenant> byNamespace, Map<String, Integer> position,
+      ApiKeyAuthenticator keys) {}
 
   private volatile State state;
 
@@ -26,8 +27,25 @@ public final class Tenants {
   public void replace(List<Tenant> tenants) {
     Map<String, Tenant> byNamespace = new java.util.HashMap<>();
     for (Tenant t : tenants) for (String ns : t.namespaces()) byNamespace.putIfAbsent(ns, t);
+    Map<String, Integer> position = new java.util.HashMap<>();
+    for (int i = 0; i < tenants.size(); i++) position.put(tenants.get(i).name(), i);
     state = new State(tenants.stream().collect(Collectors.toUnmodifiableMap(Tenant::name, Function.identity())),
-        Map.copyOf(byNamespace), new ApiKeyAuthenticator(tenants));
+        Map.copyOf(byNamespace), Map.copyOf(position), new ApiKeyAuthenticator(tenants));
+  }
+
+  /**
+   * The queue partition of all of a tenant's invocations, so that one replica (the partition's
+   * owner in the dispatcher's consumer group) runs them all and enforces its limits: the tenant's
+   * {@code partition} if set, else its position in the tenants list; modulo {@code partitions}.
+   * With no more tenants than partitions, no two tenants share one. Moving a tenant (reordering the
+   * list, or a new {@code partition}) sends its new invocations elsewhere while its old ones finish
+   * where they are, so for that while two replicas run its invocations.
+   */
+  public int partition(String tenant, int partitions) {
+    State s = state;
+    Tenant t = s.byName().get(tenant);
+    int p = t != null && t.partition() != null ? t.partition() : s.position().getOrDefault(tenant, Math.abs(tenant.hashCode()));
+    return Math.floorMod(p, partitions);
   }
 
   public Optional<Tenant> tenant(String name) {

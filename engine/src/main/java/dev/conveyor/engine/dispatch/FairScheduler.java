@@ -1,0 +1,175 @@
+package dev.conveyor.engine.dispatch;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Which waiting invocation starts next, under three bounds: the dispatcher's {@code maxInFlight},
+ * each tenant's {@code maxConcurrency} (less what runs on other replicas) and each function's
+ * {@code concurrency}. A tenant or function at its limit simply has nothing runnable; its jobs wait
+ * here while every other tenant's keep starting, so there is no head-of-line blocking between
+ * tenants or between a tenant's functions.
+ *
+ * <p>Between tenants that all have runnable work it is weighted fair: stride scheduling, each tenant
+ * advancing its pass by {@code 1 / weight} per job started and the lowest pass going next, so under
+ * contention tenants start jobs in proportion to their weights. A tenant that was idle rejoins at the
+ * current minimum pass: it gets its share from now on, no credit for the time it was away. Inside a
+ * tenant its functions take turns.
+ *
+ * <p>Not thread-safe: the dispatcher uses it from its own context only.
+ */
+public final class FairScheduler<T> {
+  /** The limits, read at each decision so a config reload applies at once. */
+  public interface Limits {
+    int tenantMax(String tenant);
+
+    int weight(String tenant);
+
+    int functionMax(String function);
+
+    /** Invocations of the tenant running on other replicas now (during a rebalance). */
+    int elsewhere(String tenant);
+  }
+
+  /** A waiting invocation: its tenant, its function (namespace/name) and its source partition. */
+  public record Job<T>(String tenant, String function, int partition, T value) {}
+
+  private static final class Lane<T> {
+    final String function;
+    final ArrayDeque<Job<T>> jobs = new ArrayDeque<>();
+
+    Lane(String function) {
+      this.function = function;
+    }
+  }
+
+  private static final class TenantQueue<T> {
+    final String name;
+    final Map<String, Lane<T>> lanes = new HashMap<>();
+    final ArrayDeque<Lane<T>> turn = new ArrayDeque<>(); // lanes with jobs, in turn order
+    int running;
+    int waiting;
+    double pass;
+
+    TenantQueue(String name) {
+      this.name = name;
+    }
+  }
+
+  private final Limits limits;
+  private final Map<String, TenantQueue<T>> tenants = new HashMap<>();
+  private final Map<String, Integer> functionRunning = new HashMap<>();
+  private final Map<Integer, Integer> waitingByPartition = new HashMap<>();
+  private int running;
+  private int waiting;
+  private double minPass;
+
+  public FairScheduler(Limits limits) {
+    this.limits = limits;
+  }
+
+  public void offer(Job<T> job) {
+    TenantQueue<T> t = tenants.computeIfAbsent(job.tenant(), TenantQueue::new);
+    if (t.waiting == 0 && t.running == 0) t.pass = Math.max(t.pass, minPass);
+    Lane<T> lane = t.lanes.computeIfAbsent(job.function(), Lane::new);
+    if (lane.jobs.isEmpty()) t.turn.add(lane);
+    lane.jobs.add(job);
+    t.waiting++;
+    waiting++;
+    waitingByPartition.merge(job.partition(), 1, Integer::sum);
+  }
+
+  /** The jobs to start now (marked running), while fewer than {@code maxInFlight} run. */
+  public List<Job<T>> next(int maxInFlight) {
+    List<Job<T>> start = new ArrayList<>();
+    while (running < maxInFlight && waiting > 0) {
+      TenantQueue<T> best = null;
+      for (TenantQueue<T> t : tenants.values()) {
+        if (t.waiting == 0 || t.running + limits.elsewhere(t.name) >= limits.tenantMax(t.name)) continue;
+        if (runnableLane(t) == null) continue;
+        if (best == null || t.pass < best.pass) best = t;
+      }
+      if (best == null) break;
+      start.add(take(best));
+    }
+    return start;
+  }
+
+  private Lane<T> runnableLane(TenantQueue<T> t) {
+    for (Lane<T> lane : t.turn) {
+      if (functionRunning.getOrDefault(lane.function, 0) < limits.functionMax(lane.function)) return lane;
+    }
+    return null;
+  }
+
+  private Job<T> take(TenantQueue<T> t) {
+    Lane<T> lane = runnableLane(t);
+    t.turn.remove(lane);
+    Job<T> job = lane.jobs.poll();
+    if (!lane.jobs.isEmpty()) t.turn.add(lane); // its next job waits for the other lanes' turns
+    t.waiting--;
+    waiting--;
+    waitingByPartition.merge(job.partition(), -1, Integer::sum);
+    t.running++;
+    running++;
+    functionRunning.merge(job.function(), 1, Integer::sum);
+    t.pass += 1.0 / Math.max(1, limits.weight(t.name));
+    minPass = Double.MAX_VALUE;
+    for (TenantQueue<T> q : tenants.values()) {
+      if (q.waiting > 0 || q.running > 0) minPass = Math.min(minPass, q.pass);
+    }
+    return job;
+  }
+
+  /** A started job ended. */
+  public void finished(Job<T> job) {
+    TenantQueue<T> t = tenants.get(job.tenant());
+    t.running--;
+    running--;
+    functionRunning.merge(job.function(), -1, Integer::sum);
+    if (t.running == 0 && t.waiting == 0) tenants.remove(t.name);
+  }
+
+  /** Forgets the waiting jobs of partitions this replica no longer owns; returns them. */
+  public List<Job<T>> drop(java.util.Collection<Integer> partitions) {
+    List<Job<T>> dropped = new ArrayList<>();
+    for (Iterator<TenantQueue<T>> it = tenants.values().iterator(); it.hasNext(); ) {
+      TenantQueue<T> t = it.next();
+      for (Lane<T> lane : t.lanes.values()) {
+        lane.jobs.removeIf(j -> {
+          if (!partitions.contains(j.partition())) return false;
+          dropped.add(j);
+          return true;
+        });
+      }
+      t.turn.removeIf(l -> l.jobs.isEmpty());
+      t.lanes.values().removeIf(l -> l.jobs.isEmpty());
+      t.waiting = t.lanes.values().stream().mapToInt(l -> l.jobs.size()).sum();
+      if (t.waiting == 0 && t.running == 0) it.remove();
+    }
+    waiting -= dropped.size();
+    partitions.forEach(waitingByPartition::remove);
+    return dropped;
+  }
+
+  public int running() {
+    return running;
+  }
+
+  public int waiting() {
+    return waiting;
+  }
+
+  public int waiting(int partition) {
+    return waitingByPartition.getOrDefault(partition, 0);
+  }
+
+  public int running(String tenant) {
+    TenantQueue<T> t = tenants.get(tenant);
+    return t == null ? 0 : t.running;
+  }
+}
