@@ -7,6 +7,7 @@ import dev.conveyor.engine.connect.ConnectorState;
 import dev.conveyor.engine.connect.Leases;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.tenancy.Placement;
+import dev.conveyor.engine.tenancy.Backlog;
 import dev.conveyor.engine.connect.Submissions;
 import dev.conveyor.engine.tenancy.ConfigWatcher;
 import dev.conveyor.engine.tenancy.RateQuotas;
@@ -221,7 +222,9 @@ public final class Conveyor implements AutoCloseable {
     }
     AuthHandler auth = new AuthHandler(tenants, jwt);
     Placement placement = new Placement(tenants, queuePartitions);
-    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement);
+    Backlog backlog = new Backlog(store, clock);
+    metrics.queued(backlog::queued, () -> tenants.names());
+    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement, backlog);
     if (runtime.configFile() != null) {
       ConfigWatcher watcher = new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants()));
       closeInOrder.add(0, watcher);
@@ -249,7 +252,7 @@ public final class Conveyor implements AutoCloseable {
         identity());
     closeInOrder.add(0, leases);
     Submissions submissions = new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap,
-        connectorState, leases, placement);
+        connectorState, leases, placement, backlog);
     CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
     apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, events::handle)),

@@ -41,11 +41,13 @@ public final class Submissions implements ConnectorContext {
   private final Map<String, java.util.List<Runnable>> waiting = new java.util.concurrent.ConcurrentHashMap<>();
 
   private final dev.conveyor.engine.tenancy.Placement placement;
+  private final dev.conveyor.engine.tenancy.Backlog backlog;
 
   public Submissions(Vertx vertx, Tenants tenants, FunctionRegistry functions, Enqueuer enqueuer, StatusStore status,
       Metrics metrics, Supplier<Instant> clock, String bootstrap, ConnectorState state, Leases leases,
-      dev.conveyor.engine.tenancy.Placement placement) {
+      dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog) {
     this.placement = placement;
+    this.backlog = backlog;
     this.vertx = vertx;
     this.tenants = tenants;
     this.functions = functions;
@@ -137,10 +139,16 @@ public final class Submissions implements ConnectorContext {
         return enqueuer.store(invocation(known, st.acceptedAt(), tenant, s, pass, key, st.traceId())).map(v -> known);
       }
     }
+    if (backlog.full(tenant.name(), tenant.limits().maxQueued()).isPresent()) {
+      metrics.rejected(tenant.name(), "queued");
+      // Not a Rejected: the connector tries again later, which is the back-pressure a full queue asks for.
+      return Future.failedFuture(new IllegalStateException("tenant " + tenant.name() + " has maxQueued invocations not finished"));
+    }
     Instant now = clock.get();
     Invocation inv = invocation(placement.newId(tenant.name(), now.toEpochMilli()), now, tenant, s, pass, key, null);
     Future<InvocationStatus> stored = key == null ? enqueuer.enqueue(inv) : enqueuer.reserveThenEnqueue(inv);
     return stored.map(st -> {
+      backlog.accepted(tenant.name(), st.id());
       metrics.accepted(tenant.name(), s.namespace(), s.function());
       metrics.triggered(s.trigger(), tenant.name());
       return st.id();

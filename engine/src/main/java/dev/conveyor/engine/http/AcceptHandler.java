@@ -113,7 +113,10 @@ public final class AcceptHandler implements Handler<RoutingContext> {
       return;
     }
     InvocationStatus s = ar.result();
-    if (!replayed) metrics.accepted(a.tenant(), s.namespace(), s.function());
+    if (!replayed) {
+      metrics.accepted(a.tenant(), s.namespace(), s.function());
+      admission.stored(a.tenant(), s.id());
+    }
     accepted(ctx, s, replayed);
   }
 

@@ -41,10 +41,12 @@ public final class Admission {
   private final Supplier<Instant> clock;
 
   private final dev.conveyor.engine.tenancy.Placement placement;
+  private final dev.conveyor.engine.tenancy.Backlog backlog;
 
   public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Supplier<Instant> clock,
-      dev.conveyor.engine.tenancy.Placement placement) {
+      dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog) {
     this.placement = placement;
+    this.backlog = backlog;
     this.quotas = quotas;
     this.metrics = metrics;
     this.functions = functions;
@@ -60,6 +62,11 @@ public final class Admission {
 
   /** @throws ApiError when the request may not go on */
   public Admitted admit(RoutingContext ctx, String ns, String fn) {
+    return admit(ctx, ns, fn, true);
+  }
+
+  /** {@code queues}: the invocation will be queued (async), so the tenant's {@code maxQueued} applies. */
+  public Admitted admit(RoutingContext ctx, String ns, String fn, boolean queues) {
     Principal p = AuthHandler.require(ctx, Role.invoke);
     checkName("namespace", ns);
     checkName("function name", fn);
@@ -76,6 +83,12 @@ public final class Admission {
     }
     String callback = ctx.request().getHeader("x-callback-url");
     if (callback != null) checkCallback(p, callback);
+    var full = queues ? backlog.full(p.tenant().name(), p.tenant().limits().maxQueued()) : java.util.OptionalLong.empty();
+    if (full.isPresent()) {
+      metrics.rejected(p.tenant().name(), "queued");
+      throw new ApiError(429, "queue_full", "This tenant has " + p.tenant().limits().maxQueued()
+          + " invocations queued and not finished (its maxQueued); retry after the Retry-After seconds.", full.getAsLong());
+    }
     // Last of the caller's checks, so that a request refused for another reason spends no token.
     var wait = quotas.tryAcquire(p.tenant().name(), p.tenant().limits());
     if (wait.isPresent()) {
@@ -88,6 +101,11 @@ public final class Admission {
       throw ApiError.unavailable("The queue is unavailable; nothing was stored. Retry later.");
     }
     return new Admitted(p, target, body, callback);
+  }
+
+  /** An accepted invocation now stored: it counts in its tenant's backlog until it ends. */
+  public void stored(String tenant, String id) {
+    backlog.accepted(tenant, id);
   }
 
   /** A callback goes only to an http(s) URL on the tenant's allow-list: never to arbitrary hosts. */

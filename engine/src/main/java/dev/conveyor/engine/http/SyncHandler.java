@@ -76,7 +76,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
       async.accept(ctx, ns, fn);
       return;
     }
-    Admission.Admitted a = admission.admit(ctx, ns, fn);
+    Admission.Admitted a = admission.admit(ctx, ns, fn, false);
     CircuitBreaker cb = breakers.of(a.target());
     if (!cb.tryAcquirePermission()) throw circuitOpen(a.target());
     Context trace = ServerSpans.start(tracing, ctx, a.tenant());

@@ -52,6 +52,7 @@ public final class Metrics implements AutoCloseable {
   }
 
   public String scrape() {
+    if (queuedTenants != null) queuedTenants.get().forEach(this::queuedGauge);
     return registry.scrape();
   }
 
@@ -181,6 +182,26 @@ public final class Metrics implements AutoCloseable {
       Gauge.builder(name, v, x -> name.endsWith(".seconds") ? x.get() / 1000.0 : x.get()).tags(tags).register(registry);
       return v;
     });
+  }
+
+  /**
+   * {@code conveyor_queued{tenant}}: invocations this replica accepted that have not ended, per
+   * configured tenant (tenants added by a reload appear at the next scrape).
+   */
+  public void queued(java.util.function.ToIntFunction<String> queued, java.util.function.Supplier<java.util.Set<String>> tenants) {
+    queuedSource = queued;
+    queuedTenants = tenants;
+    tenants.get().forEach(this::queuedGauge);
+  }
+
+  private java.util.function.ToIntFunction<String> queuedSource;
+  private java.util.function.Supplier<java.util.Set<String>> queuedTenants;
+  private final java.util.Set<String> queuedRegistered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private void queuedGauge(String tenant) {
+    if (queuedRegistered.add(tenant)) {
+      Gauge.builder("conveyor.queued", () -> queuedSource.applyAsInt(tenant)).tags("tenant", tenant).register(registry);
+    }
   }
 
   /** The in-flight counter of a tenant, registered as {@code conveyor_inflight{tenant}}. */

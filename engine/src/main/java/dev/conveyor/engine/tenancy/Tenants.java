@@ -48,6 +48,10 @@ public final class Tenants {
     return Math.floorMod(p, partitions);
   }
 
+  public java.util.Set<String> names() {
+    return state.byName().keySet();
+  }
+
   public Optional<Tenant> tenant(String name) {
     return Optional.ofNullable(state.byName().get(name));
   }

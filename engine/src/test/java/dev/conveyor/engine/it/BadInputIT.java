@@ -16,6 +16,7 @@ import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -136,5 +137,35 @@ class BadInputIT {
       int n = in.read(buf);
       return n <= 0 ? "" : new String(buf, 0, n, StandardCharsets.ISO_8859_1);
     }
+  }
+
+  /**
+   * Thousands of tenants' worth of random API keys and bearer tokens: each is a 401, and nothing
+   * is kept per credential (no meter, bucket or cache entry), so what the gateway holds does not
+   * grow with them.
+   */
+  @Test
+  void aFloodOfRandomKeysIsRefusedAndLeavesNothingBehindPerKey() {
+    Http admin = new Http(gateway.adminPort());
+    http.invoke("warm-" + UUID.randomUUID(), "acme", "echo", "{}"); // the 401 meters exist from here on
+    int seriesBefore = admin.get("/metrics", null).body().split("\n").length;
+    java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+    java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(32);
+    for (int i = 0; i < 4000; i++) {
+      String credential = "Bearer " + (i % 2 == 0 ? UUID.randomUUID().toString()
+          : "eyJhbGciOiJSUzI1NiJ9." + UUID.randomUUID() + "." + UUID.randomUUID());
+      HttpRequest.Builder req = http.request("/v1/namespaces/t" + i + "/functions/echo/invocations", null)
+          .POST(HttpRequest.BodyPublishers.ofString("{}"));
+      req.header("authorization", credential);
+      window.acquireUninterruptibly();
+      all.add(http.sendAsync(req.build()).whenComplete((r, e) -> window.release()));
+    }
+    for (var f : all) {
+      HttpResponse<String> r = f.join();
+      assertThat(r.statusCode()).isEqualTo(401);
+      assertThat(r.body()).doesNotContain("eyJ", "Exception");
+    }
+    int seriesAfter = admin.get("/metrics", null).body().split("\n").length;
+    assertThat(seriesAfter - seriesBefore).as("new metric lines after 4,000 distinct credentials").isLessThan(20);
   }
 }

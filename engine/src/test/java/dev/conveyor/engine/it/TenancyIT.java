@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +59,42 @@ class TenancyIT {
       int expectedCalls = accepted + (syncStatus == 200 ? 1 : 0) + 1;
       // Refused before storing: nothing queued for the refused ones, and the accepted ones run.
       await().atMost(Duration.ofSeconds(20)).until(() -> fn.calls().size() == expectedCalls);
+    }
+  }
+
+  @Test
+  void aTenantWithMaxQueuedUnfinishedInvocationsGets429UntilTheyEnd() {
+    // The first three calls take 5 s: the backlog stays full while the test looks at it.
+    java.util.concurrent.atomic.AtomicInteger slowCalls = new java.util.concurrent.atomic.AtomicInteger();
+    try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(200,
+             c.path().equals("/slow") && slowCalls.incrementAndGet() <= 3 ? 5000 : 0, null));
+         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("queued"), """
+             - { namespace: acme, name: slow, url: "%s" }
+             - { namespace: acme, name: fast, url: "%s" }
+             - { namespace: globex, name: fast, url: "%s" }
+             """.formatted(fn.url("/slow"), fn.url("/fast"), fn.url("/fast")), null)
+             .replace("limits: { maxPayloadBytes: 65536 }", "limits: { maxPayloadBytes: 65536, maxQueued: 3 }"))) {
+      Http http = new Http(gw.httpPort());
+      List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<String> r = http.invoke(ACME_KEY, "acme", "slow", "{}");
+        assertThat(r.statusCode()).isEqualTo(202);
+        ids.add(new JsonObject(r.body()).getString("id"));
+      }
+      HttpResponse<String> full = http.invoke(ACME_KEY, "acme", "slow", "{}");
+      assertThat(full.statusCode()).isEqualTo(429);
+      assertThat(new JsonObject(full.body()).getString("error")).isEqualTo("queue_full");
+      assertThat(new JsonObject(full.body()).getString("message")).contains("3 invocations queued");
+      assertThat(full.headers().firstValue("retry-after").map(Integer::parseInt).orElseThrow()).isBetween(1, 60);
+      // Another tenant and a sync call of the same tenant are not queued work: both go on.
+      assertThat(http.invoke(GLOBEX_KEY, "globex", "fast", "{}").statusCode()).isEqualTo(202);
+      assertThat(http.send(http.request("/v1/namespaces/acme/functions/fast", ACME_KEY)
+          .POST(HttpRequest.BodyPublishers.ofString("{}")).build()).statusCode()).isEqualTo(200);
+      assertThat(new Http(gw.adminPort()).get("/metrics", null).body())
+          .contains("conveyor_throttled_total{reason=\"queued\",tenant=\"acme\"} 1.0").contains("conveyor_queued{tenant=\"acme\"} 3.0");
+      await().atMost(Duration.ofSeconds(20)).until(() -> ids.stream()
+          .allMatch(id -> "succeeded".equals(http.status(id, ACME_KEY).getString("status"))));
+      await().atMost(Duration.ofSeconds(5)).until(() -> http.invoke(ACME_KEY, "acme", "slow", "{}").statusCode() == 202);
     }
   }
 

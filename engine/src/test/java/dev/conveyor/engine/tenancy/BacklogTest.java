@@ -1,0 +1,56 @@
+package dev.conveyor.engine.tenancy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationState;
+import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.status.StatusStore;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class BacklogTest {
+  private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
+  private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
+  private final Backlog backlog = new Backlog(store, now::get);
+
+  private void accept(String tenant, String id) {
+    backlog.accepted(tenant, id);
+  }
+
+  private void end(String tenant, String id) {
+    Invocation inv = new Invocation(id, tenant, tenant, "f", null, new byte[0], null, Map.of(), now.get(), null, null, null, null);
+    InvocationStatus running = InvocationStatus.queued(inv).running(1, now.get());
+    store.apply(running, null);
+    store.apply(running.attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null), null);
+  }
+
+  @Test
+  void aTenantIsFullAtMaxQueuedUnfinishedAndFreeAgainWhenOneEnds() {
+    for (int i = 0; i < 3; i++) accept("a", "a" + i);
+    assertThat(backlog.full("a", 4)).isEmpty();
+    assertThat(backlog.full("a", 3)).isPresent();
+    assertThat(backlog.full("b", 3)).as("another tenant").isEmpty();
+    end("a", "a0");
+    assertThat(backlog.queued("a")).isEqualTo(2);
+    assertThat(backlog.full("a", 3)).isEmpty();
+  }
+
+  @Test
+  void retryAfterIsTheTimeToDrainTheExcessAtTheRecentRate() {
+    for (int i = 0; i < 40; i++) accept("a", "a" + i);
+    assertThat(backlog.full("a", 10)).as("nothing finished lately: the longest wait").hasValue(60);
+    // 20 finished within the last 10 s: 2 per second; 20 left over a limit of 10 is 11 over (with the new one): 6 s.
+    for (int i = 0; i < 20; i++) {
+      now.set(now.get().plusMillis(400));
+      end("a", "a" + i);
+    }
+    assertThat(backlog.full("a", 10)).hasValue(6);
+    // Much later the rate is forgotten again.
+    now.set(now.get().plus(Duration.ofMinutes(1)));
+    assertThat(backlog.full("a", 10)).hasValue(60);
+  }
+}
