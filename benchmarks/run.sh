@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark scenario and writes benchmarks/results/<scenario>.{json,md,png}.
-#   benchmarks/run.sh accept [--connections 64] [--seconds 10] [--rounds 3] [--with-dispatch]
+#   benchmarks/run.sh accept    [--connections 64] [--seconds 10] [--rounds 3] [--with-dispatch]
+#   benchmarks/run.sh admission [--connections 64] [--seconds 10] [--rounds 3]   (auth and quotas on vs off)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

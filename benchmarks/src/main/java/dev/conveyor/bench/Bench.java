@@ -36,12 +36,104 @@ public final class Bench {
     // dispatcher on, delivery of the backlog keeps running through the baseline's rounds too.
     boolean dispatch = List.of(args).contains("--with-dispatch");
     Path out = Path.of(stringArg(args, "--out", "benchmarks/results"));
-    if (!scenario.equals("accept")) {
-      System.err.println("unknown scenario '" + scenario + "' (available: accept)");
-      System.exit(2);
+    switch (scenario) {
+      case "accept" -> accept(connections, seconds, rounds, dispatch, out);
+      case "admission" -> admission(connections, seconds, rounds, out);
+      default -> {
+        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission)");
+        System.exit(2);
+      }
     }
-    accept(connections, seconds, rounds, dispatch, out);
     System.exit(0);
+  }
+
+  /** A server under load: its name in the report, its port, its process (for CPU time). */
+  private record Target(String name, int port, ChildProcess process) {}
+
+  private static final Buffer BODY = Buffer.buffer("{\"order\":\"8c2d1f\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"total\":42.5}");
+  private static final String PATH = "/v1/namespaces/bench/functions/noop/invocations";
+
+  /** A KRaft broker of its own for one benchmark run, in {@code dir}. */
+  private static ChildProcess broker(Path dir, int port, int controllerPort) throws Exception {
+    Properties props = EmbeddedKafka.brokerProperties(dir.resolve("kafka"), port, controllerPort);
+    EmbeddedKafka.formatIfNeeded(dir.resolve("kafka"), props);
+    Path brokerConfig = dir.resolve("server.properties");
+    try (OutputStream o = Files.newOutputStream(brokerConfig)) {
+      props.store(o, "bench broker");
+    }
+    return ChildProcess.java("broker", "1g", Map.of(), dir.resolve("broker.log"), "kafka.Kafka", brokerConfig.toString())
+        .awaitPort(port, 90);
+  }
+
+  /** The gateway config for a benchmark: tenant {@code bench} (API key {@link #KEY}) and a no-op function. */
+  private static Path gatewayConfig(Path dir, String name, int port, int adminPort, int samplesPort, boolean dispatch, String prefix)
+      throws Exception {
+    Path config = dir.resolve(name + ".yaml");
+    Files.writeString(config, """
+        server: { port: %d, adminPort: %d }
+        kafka: { topicPrefix: "%s" }
+        tenants:
+          - name: bench
+            namespaces: [bench]
+            apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
+            limits: { ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
+        functions:
+          - { namespace: bench, name: noop, url: "http://127.0.0.1:%d/echo" }
+        samples: { enabled: %s, port: %d }
+        dispatch: { enabled: %s }
+        """.formatted(port, adminPort, prefix, sha256(KEY), samplesPort, samplesPort > 0, Math.max(samplesPort, 1), dispatch));
+    return config;
+  }
+
+  private static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main) throws Exception {
+    return ChildProcess.java(name, "512m", Map.of("CONVEYOR_CONFIG", config.toString(),
+            "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort, "CONVEYOR_DATA_DIR", dir.resolve(name + "-data").toString()),
+        dir.resolve(name + ".log"), main, "up").awaitPort(port, 120);
+  }
+
+  /**
+   * Warms every target up, in turn (this box needs it: JIT of servers, broker and generator on 2
+   * cores), until {@code rising}'s throughput stops rising by more than 5% (at most 15 turns of 10 s), then
+   * runs {@code rounds} rounds of every target in turn, so each round of each sees the same box.
+   */
+  private static List<LoadGenerator.Run> measure(LoadGenerator load, ChildProcess broker, List<Target> targets, String rising,
+      int connections, int seconds, int rounds) throws Exception {
+    System.err.println("warm-up ...");
+    double previous = 0;
+    for (int w = 1; w <= 15; w++) {
+      double now = 0;
+      for (Target t : targets) { // every target as long as the slowest to warm, so none is measured colder
+        double tput = load.run(t.name(), 0, t.port(), PATH, KEY, BODY, connections, 10, 202).throughput();
+        System.err.printf("warm-up %d: %s %.0f req/s%n", w, t.name(), tput);
+        if (t.name().equals(rising)) now = tput;
+      }
+      if (w >= 3 && now < previous * 1.05) break;
+      previous = Math.max(previous, now);
+    }
+    List<LoadGenerator.Run> runs = new ArrayList<>();
+    for (int r = 1; r <= rounds; r++) {
+      for (Target t : targets) {
+        double[] cpu0 = {t.process().cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
+        LoadGenerator.Run run = load.run(t.name(), r, t.port(), PATH, KEY, BODY, connections, seconds, 202);
+        double[] cpu1 = {t.process().cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
+        runs.add(run);
+        double k = run.ok() / 1000.0;
+        System.err.printf("round %d %-14s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: server %.0f broker %.0f load %.0f%n",
+            r, t.name(), run.throughput(), run.latencyMicros().getValueAtPercentile(50) / 1000.0,
+            run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(),
+            (cpu1[0] - cpu0[0]) * 1000 / k, (cpu1[1] - cpu0[1]) * 1000 / k, (cpu1[2] - cpu0[2]) * 1000 / k);
+      }
+    }
+    return runs;
+  }
+
+  private static String row(String label, JsonObject s) {
+    return "| %s | %d | %.2f | %.2f | %.2f | %d |".formatted(label, s.getLong("medianPerSecond"), s.getDouble("p50Ms"),
+        s.getDouble("p99Ms"), s.getDouble("p999Ms"), s.getLong("failed"));
+  }
+
+  private static String machine() {
+    return Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version");
   }
 
   static void accept(int connections, int seconds, int rounds, boolean dispatch, Path out) throws Exception {
@@ -50,65 +142,18 @@ public final class Bench {
     int brokerPort = ports[0];
     int gatewayPort = ports[1];
     int adminPort = ports[2];
-    int samplesPort = ports[3];
     int barePort = ports[4];
-    Properties props = EmbeddedKafka.brokerProperties(dir.resolve("kafka"), brokerPort, ports[5]);
-    EmbeddedKafka.formatIfNeeded(dir.resolve("kafka"), props);
-    Path brokerConfig = dir.resolve("server.properties");
-    try (OutputStream o = Files.newOutputStream(brokerConfig)) {
-      props.store(o, "bench broker");
-    }
-    Path config = dir.resolve("conveyor.yaml");
-    Files.writeString(config, """
-        server: { port: %d, adminPort: %d }
-        tenants:
-          - name: bench
-            namespaces: [bench]
-            apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
-        functions:
-          - { namespace: bench, name: noop, url: "http://127.0.0.1:%d/echo" }
-        samples: { enabled: true, port: %d }
-        dispatch: { enabled: %s }
-        """.formatted(gatewayPort, adminPort, sha256(KEY), samplesPort, samplesPort, dispatch));
-    Buffer body = Buffer.buffer("{\"order\":\"8c2d1f\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"total\":42.5}");
-    String path = "/v1/namespaces/bench/functions/noop/invocations";
-    List<LoadGenerator.Run> runs = new ArrayList<>();
+    Path config = gatewayConfig(dir, "gateway", gatewayPort, adminPort, ports[3], dispatch, "conveyor.");
+    List<LoadGenerator.Run> runs;
     String heap;
     System.err.printf("accept: %d connections, %d s rounds x %d, dispatcher %s%n", connections, seconds, rounds, dispatch ? "on" : "off");
-    try (ChildProcess broker = ChildProcess.java("broker", "1g", Map.of(), dir.resolve("broker.log"), "kafka.Kafka", brokerConfig.toString())
-             .awaitPort(brokerPort, 90);
-         ChildProcess gateway = ChildProcess.java("gateway", "512m", Map.of("CONVEYOR_CONFIG", config.toString(),
-                 "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort, "CONVEYOR_DATA_DIR", dir.resolve("data").toString()),
-                 dir.resolve("gateway.log"), "dev.conveyor.engine.Main", "up").awaitPort(gatewayPort, 120);
+    try (ChildProcess broker = broker(dir, brokerPort, ports[5]);
+         ChildProcess gateway = gateway(dir, "gateway", config, brokerPort, gatewayPort, "dev.conveyor.engine.Main");
          ChildProcess bare = ChildProcess.java("bare", "512m", Map.of(), dir.resolve("bare.log"), "dev.conveyor.bench.BareServer",
              Integer.toString(barePort)).awaitPort(barePort, 60);
          LoadGenerator load = new LoadGenerator()) {
-      // This box needs a long warm-up (JIT of gateway, broker and generator on 2 cores): run
-      // 10 s rounds until the gateway's throughput stops rising by more than 5%, at most 15.
-      System.err.println("warm-up ...");
-      load.run("baseline", 0, barePort, path, KEY, body, connections, 10, 202);
-      double previous = 0;
-      for (int w = 1; w <= 15; w++) {
-        double now = load.run("gateway", 0, gatewayPort, path, KEY, body, connections, 10, 202).throughput();
-        System.err.printf("warm-up %d: gateway %.0f req/s%n", w, now);
-        if (w >= 3 && now < previous * 1.05) break;
-        previous = Math.max(previous, now);
-      }
-      for (int r = 1; r <= rounds; r++) {
-        for (String target : List.of("baseline", "gateway")) {
-          int port = target.equals("gateway") ? gatewayPort : barePort;
-          ChildProcess server = target.equals("gateway") ? gateway : bare;
-          double[] cpu0 = {server.cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
-          LoadGenerator.Run run = load.run(target, r, port, path, KEY, body, connections, seconds, 202);
-          double[] cpu1 = {server.cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
-          runs.add(run);
-          double k = run.ok() / 1000.0;
-          System.err.printf("round %d %-8s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: server %.0f broker %.0f load %.0f%n",
-              r, target, run.throughput(), run.latencyMicros().getValueAtPercentile(50) / 1000.0,
-              run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(),
-              (cpu1[0] - cpu0[0]) * 1000 / k, (cpu1[1] - cpu0[1]) * 1000 / k, (cpu1[2] - cpu0[2]) * 1000 / k);
-        }
-      }
+      runs = measure(load, broker, List.of(new Target("baseline", barePort, bare), new Target("gateway", gatewayPort, gateway)),
+          "gateway", connections, seconds, rounds);
       heap = gatewayHeap(adminPort);
     }
     JsonObject base = Report.summary(runs, "baseline");
@@ -122,7 +167,7 @@ public final class Bench {
         .put("command", command)
         .put("connections", connections)
         .put("dispatcher", dispatch)
-        .put("machine", Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version"))
+        .put("machine", machine())
         .put("gatewayHeapMax", "512m")
         .put("gatewayHeapUsedAtEndMiB", heap)
         .put("baseline", base)
@@ -131,16 +176,63 @@ public final class Bench {
     String md = """
         | accept, %d connections (%s) | requests/s (median of %d rounds) | p50 ms | p99 ms | p99.9 ms | failed |
         |---|---:|---:|---:|---:|---:|
-        | bare Vert.x 202 (baseline) | %d | %.2f | %.2f | %.2f | %d |
-        | Conveyor, acks=all, heap 512 MB, dispatcher %s | %d | %.2f | %.2f | %.2f | %d |
+        %s
+        %s
         | **ratio gateway / baseline** | **%.2f** | | | | |
 
         `%s` on %s.
-        """.formatted(connections, result.getString("when"), rounds,
-        base.getLong("medianPerSecond"), base.getDouble("p50Ms"), base.getDouble("p99Ms"), base.getDouble("p999Ms"), base.getLong("failed"),
-        dispatch ? "on" : "off", gw.getLong("medianPerSecond"), gw.getDouble("p50Ms"), gw.getDouble("p99Ms"), gw.getDouble("p999Ms"),
-        gw.getLong("failed"), ratio, command, result.getString("machine"));
+        """.formatted(connections, result.getString("when"), rounds, row("bare Vert.x 202 (baseline)", base),
+        row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on" : "off"), gw), ratio, command, result.getString("machine"));
     Report.write(out, "accept", result, md, runs);
+    System.out.println(md);
+  }
+
+  /**
+   * The cost of authentication and quotas: two accept-only gateways on one broker, identical but
+   * for admission. One checks the API key (SHA-256 and lookup), the rate bucket and the backlog
+   * quota on every request, as in production; the other (the baseline) runs with
+   * {@code Runtime.withAdmissionChecksOffForBenchmark}: no authentication, no quota.
+   */
+  static void admission(int connections, int seconds, int rounds, Path out) throws Exception {
+    Path dir = Files.createTempDirectory("conveyor-bench-admission");
+    int[] ports = EmbeddedKafka.freePorts(6);
+    int brokerPort = ports[0];
+    Path onConfig = gatewayConfig(dir, "checks-on", ports[1], ports[2], 0, false, "on.");
+    Path offConfig = gatewayConfig(dir, "checks-off", ports[3], ports[4], 0, false, "off.");
+    List<LoadGenerator.Run> runs;
+    System.err.printf("admission: %d connections, %d s rounds x %d%n", connections, seconds, rounds);
+    try (ChildProcess broker = broker(dir, brokerPort, ports[5]);
+         ChildProcess on = gateway(dir, "checks-on", onConfig, brokerPort, ports[1], "dev.conveyor.engine.Main");
+         ChildProcess off = gateway(dir, "checks-off", offConfig, brokerPort, ports[3], "dev.conveyor.bench.NoAdmissionGateway");
+         LoadGenerator load = new LoadGenerator()) {
+      runs = measure(load, broker, List.of(new Target("checks-off", ports[3], off), new Target("checks-on", ports[1], on)),
+          "checks-on", connections, seconds, rounds);
+    }
+    JsonObject base = Report.summary(runs, "checks-off");
+    JsonObject gw = Report.summary(runs, "checks-on");
+    double ratio = gw.getLong("medianPerSecond") / (double) base.getLong("medianPerSecond");
+    String command = "benchmarks/run.sh admission --connections " + connections + " --seconds " + seconds + " --rounds " + rounds;
+    JsonObject result = new JsonObject()
+        .put("scenario", "admission")
+        .put("when", Instant.now().toString())
+        .put("command", command)
+        .put("connections", connections)
+        .put("machine", machine())
+        .put("baseline", base)
+        .put("gateway", gw)
+        .put("ratio", Math.round(ratio * 1000) / 1000.0)
+        .put("cost", Math.round((1 - ratio) * 1000) / 1000.0);
+    String md = """
+        | admission, %d connections (%s) | requests/s (median of %d rounds) | p50 ms | p99 ms | p99.9 ms | failed |
+        |---|---:|---:|---:|---:|---:|
+        %s
+        %s
+        | **ratio on / off** | **%.3f** (cost %.1f%%) | | | | |
+
+        `%s` on %s.
+        """.formatted(connections, result.getString("when"), rounds, row("Conveyor, no auth, no quotas (baseline)", base),
+        row("Conveyor, API key + rate + backlog quota", gw), ratio, (1 - ratio) * 100, command, result.getString("machine"));
+    Report.write(out, "admission", result, md, runs);
     System.out.println(md);
   }
 

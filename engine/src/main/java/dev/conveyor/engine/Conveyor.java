@@ -79,9 +79,23 @@ public final class Conveyor implements AutoCloseable {
    * config file to watch for tenant changes (null: none).
    */
   public record Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes, Map<String, String> otel,
-      Path configFile, Map<String, String> env) {
+      Path configFile, Map<String, String> env, boolean admissionChecks) {
     public Runtime(Path dataDir, int embeddedKafkaPort) {
       this(dataDir, embeddedKafkaPort, null, Map.of(), null, Map.of());
+    }
+
+    public Runtime(Path dataDir, int embeddedKafkaPort, KubernetesClient kubernetes, Map<String, String> otel, Path configFile,
+        Map<String, String> env) {
+      this(dataDir, embeddedKafkaPort, kubernetes, otel, configFile, env, true);
+    }
+
+    /**
+     * For the admission benchmark only (its baseline): no authentication (every request is the first
+     * tenant with every role), no rate or backlog quota. Reachable from Java alone, never from the
+     * config file, the environment or {@code bin/conveyor}.
+     */
+    public Runtime withAdmissionChecksOffForBenchmark() {
+      return new Runtime(dataDir, embeddedKafkaPort, kubernetes, otel, configFile, env, false);
     }
 
     /** The same with this Kubernetes client for Knative discovery (tests pass the mock server's). */
@@ -220,11 +234,12 @@ public final class Conveyor implements AutoCloseable {
         LOG.warn("no JWKS at start ({}); tokens are refused until it answers, API keys work", e.toString());
       }
     }
-    AuthHandler auth = new AuthHandler(tenants, jwt);
+    io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> auth = runtime.admissionChecks() ? new AuthHandler(tenants, jwt) : AuthHandler.benchmarkAnyone(tenants);
     Placement placement = new Placement(tenants, queuePartitions);
-    Backlog backlog = new Backlog(store, clock);
-    metrics.queued(backlog::queued, () -> tenants.names());
-    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement, backlog);
+    Backlog backlog = new Backlog(store, clock, placement::mine);
+    metrics.queued(t -> (int) backlog.queued(t), () -> tenants.names());
+    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement, backlog,
+        runtime.admissionChecks());
     if (runtime.configFile() != null) {
       ConfigWatcher watcher = new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants()));
       closeInOrder.add(0, watcher);

@@ -33,6 +33,30 @@ public final class InvocationIds {
     }
   }
 
+  /**
+   * The same, with {@code tag} (12 bits) in the id's {@code rand_a} field: the accepting replica marks
+   * its ids, so it can tell its own from a terminal status alone (see {@code Backlog}).
+   */
+  public static String next(long acceptedAtMillis, int partition, int partitions, int tag) {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    long hi = (acceptedAtMillis << 16) | 0x7000L | (tag & 0x0fffL);
+    while (true) {
+      long lo = (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
+      String id = new UUID(hi, lo).toString();
+      if (partition(id, partitions) == partition) return id;
+    }
+  }
+
+  /** The 12-bit tag of an id minted with one (any id's {@code rand_a} bits otherwise); -1 if not a UUIDv7. */
+  public static int tag(String id) {
+    try {
+      UUID u = UUID.fromString(id);
+      return u.version() == 7 ? (int) (u.getMostSignificantBits() & 0x0fff) : -1;
+    } catch (IllegalArgumentException e) {
+      return -1;
+    }
+  }
+
   /** The accept time an id carries, if it is one of ours. */
   public static OptionalLong millis(String id) {
     try {

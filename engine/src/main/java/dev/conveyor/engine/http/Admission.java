@@ -42,10 +42,12 @@ public final class Admission {
 
   private final dev.conveyor.engine.tenancy.Placement placement;
   private final dev.conveyor.engine.tenancy.Backlog backlog;
+  private final boolean checkQuotas;
 
   public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Supplier<Instant> clock,
-      dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog) {
+      dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog, boolean checkQuotas) {
     this.placement = placement;
+    this.checkQuotas = checkQuotas;
     this.backlog = backlog;
     this.quotas = quotas;
     this.metrics = metrics;
@@ -83,14 +85,14 @@ public final class Admission {
     }
     String callback = ctx.request().getHeader("x-callback-url");
     if (callback != null) checkCallback(p, callback);
-    var full = queues ? backlog.full(p.tenant().name(), p.tenant().limits().maxQueued()) : java.util.OptionalLong.empty();
+    var full = queues && checkQuotas ? backlog.full(p.tenant().name(), p.tenant().limits().maxQueued()) : java.util.OptionalLong.empty();
     if (full.isPresent()) {
       metrics.rejected(p.tenant().name(), "queued");
       throw new ApiError(429, "queue_full", "This tenant has " + p.tenant().limits().maxQueued()
           + " invocations queued and not finished (its maxQueued); retry after the Retry-After seconds.", full.getAsLong());
     }
     // Last of the caller's checks, so that a request refused for another reason spends no token.
-    var wait = quotas.tryAcquire(p.tenant().name(), p.tenant().limits());
+    var wait = checkQuotas ? quotas.tryAcquire(p.tenant().name(), p.tenant().limits()) : java.util.OptionalLong.empty();
     if (wait.isPresent()) {
       metrics.rejected(p.tenant().name(), "rate");
       throw new ApiError(429, "rate_limited", "This tenant sends more than its " + p.tenant().limits().ratePerSecond()
@@ -105,7 +107,7 @@ public final class Admission {
 
   /** An accepted invocation now stored: it counts in its tenant's backlog until it ends. */
   public void stored(String tenant, String id) {
-    backlog.accepted(tenant, id);
+    if (checkQuotas) backlog.accepted(tenant, id);
   }
 
   /** A callback goes only to an http(s) URL on the tenant's allow-list: never to arbitrary hosts. */

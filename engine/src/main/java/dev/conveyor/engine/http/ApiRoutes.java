@@ -11,7 +11,7 @@ import io.vertx.ext.web.Router;
 public final class ApiRoutes {
   private ApiRoutes() {}
 
-  public static Router router(Vertx vertx, AuthHandler auth, AcceptHandler accept, SyncHandler sync,
+  public static Router router(Vertx vertx, io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> auth, AcceptHandler accept, SyncHandler sync,
       InvocationsHandler invocations, DeadLettersHandler deadLetters,
       io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> events) {
     FailureHandler failure = new FailureHandler();

@@ -29,6 +29,18 @@ public final class AuthHandler implements Handler<RoutingContext> {
     this.jwt = jwt;
   }
 
+  /**
+   * The admission benchmark's baseline ({@code Runtime.withAdmissionChecksOffForBenchmark}): every
+   * request is the first configured tenant with every role. Never built from config or environment.
+   */
+  public static io.vertx.core.Handler<RoutingContext> benchmarkAnyone(Tenants tenants) {
+    return ctx -> {
+      var first = tenants.names().stream().sorted().findFirst().flatMap(tenants::tenant).orElseThrow();
+      ctx.put(KEY, new Principal(first, java.util.EnumSet.allOf(dev.conveyor.engine.config.ConveyorConfig.Role.class)));
+      ctx.next();
+    };
+  }
+
   private static void refuse(RoutingContext ctx, String reason, String message) {
     var req = ctx.request();
     AUDIT.warn("authentication failed ({}): {} {} from {}", reason, req.method(), req.path(),

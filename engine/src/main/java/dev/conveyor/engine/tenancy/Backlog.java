@@ -2,21 +2,22 @@ package dev.conveyor.engine.tenancy;
 
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.status.StatusStore;
-import java.time.Instant;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
  * Each tenant's backlog for {@code maxQueued}: the invocations this replica accepted that have not
  * reached a terminal status yet (whichever replica ran them: terminal statuses reach every replica
- * through the status topic). Per replica, like the rate quota: with R replicas behind a load
- * balancer a tenant can hold up to R times its {@code maxQueued}, so set it to the cluster's cap / R;
- * a restarted replica starts counting from zero. The ids kept are bounded by {@code maxQueued}
- * itself, since no more are admitted.
+ * through the status topic). It is a counter per tenant, not a set of ids: this replica's ids carry
+ * its tag ({@link Placement#mine}), so a terminal status alone says whether it was one of ours.
+ * Per replica, like the rate quota: with R replicas behind a load balancer a tenant can hold up to
+ * R times its {@code maxQueued}, so set it to the cluster's cap / R; a restarted replica starts
+ * counting from zero.
  *
  * <p>A refusal's Retry-After is honest: the seconds until the backlog is expected to be under the
  * limit again at the rate the tenant's invocations finished over the last 10 s (1 s at least, 60 s
@@ -26,17 +27,20 @@ public final class Backlog {
   private static final int WINDOW_S = 10;
 
   private static final class TenantBacklog {
-    final Set<String> ids = ConcurrentHashMap.newKeySet();
+    final AtomicLong queued = new AtomicLong();
     /** Terminal statuses per second, the last {@code WINDOW_S} seconds, ring-indexed by epoch second. */
     final AtomicLongArray finished = new AtomicLongArray(WINDOW_S);
     final long[] secondOf = new long[WINDOW_S];
   }
 
   private final Map<String, TenantBacklog> tenants = new ConcurrentHashMap<>();
-  private final Supplier<Instant> clock;
+  private final Supplier<java.time.Instant> clock;
+  private final Predicate<String> mine;
 
-  public Backlog(StatusStore store, Supplier<Instant> clock) {
+  /** @param mine whether this replica accepted an id */
+  public Backlog(StatusStore store, Supplier<java.time.Instant> clock, Predicate<String> mine) {
     this.clock = clock;
+    this.mine = mine;
     store.onTerminal(this::ended);
   }
 
@@ -47,25 +51,28 @@ public final class Backlog {
   /** Empty while the tenant may queue more; else the seconds to wait (Retry-After). */
   public OptionalLong full(String tenant, long maxQueued) {
     TenantBacklog b = tenants.get(tenant);
-    if (b == null || b.ids.size() < maxQueued) return OptionalLong.empty();
-    long over = b.ids.size() - maxQueued + 1;
+    long queued = b == null ? 0 : b.queued.get();
+    if (queued < maxQueued) return OptionalLong.empty();
+    long over = queued - maxQueued + 1;
     double perSecond = rate(b);
     long wait = perSecond <= 0 ? 60 : (long) Math.ceil(over / perSecond);
     return OptionalLong.of(Math.max(1, Math.min(60, wait)));
   }
 
   public void accepted(String tenant, String id) {
-    of(tenant).ids.add(id);
+    of(tenant).queued.incrementAndGet();
   }
 
-  public int queued(String tenant) {
+  public long queued(String tenant) {
     TenantBacklog b = tenants.get(tenant);
-    return b == null ? 0 : b.ids.size();
+    return b == null ? 0 : b.queued.get();
   }
 
   private void ended(InvocationStatus s) {
+    if (!mine.test(s.id())) return;
     TenantBacklog b = tenants.get(s.tenant());
-    if (b == null || !b.ids.remove(s.id())) return;
+    if (b == null) return;
+    b.queued.updateAndGet(n -> Math.max(0, n - 1));
     long second = clock.get().getEpochSecond();
     int i = (int) (second % WINDOW_S);
     synchronized (b) {

@@ -10,6 +10,8 @@ import dev.conveyor.engine.api.InvocationIds;
 public final class Placement {
   private final Tenants tenants;
   private final int partitions;
+  /** This process's mark on the ids it mints, random per start. */
+  private final int tag = java.util.concurrent.ThreadLocalRandom.current().nextInt(4096);
 
   public Placement(Tenants tenants, int partitions) {
     this.tenants = tenants;
@@ -17,6 +19,11 @@ public final class Placement {
   }
 
   public String newId(String tenant, long acceptedAtMillis) {
-    return InvocationIds.next(acceptedAtMillis, tenants.partition(tenant, partitions), partitions);
+    return InvocationIds.next(acceptedAtMillis, tenants.partition(tenant, partitions), partitions, tag);
+  }
+
+  /** Whether this process minted {@code id} (since its start; another replica's tag matches 1 in 4,096). */
+  public boolean mine(String id) {
+    return InvocationIds.tag(id) == tag;
   }
 }

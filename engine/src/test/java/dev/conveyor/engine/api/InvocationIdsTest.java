@@ -32,4 +32,15 @@ class InvocationIdsTest {
           .isEqualTo(BuiltInPartitioner.partitionForKey(id.getBytes(StandardCharsets.UTF_8), 6));
     }
   }
+
+  @Test
+  void idsMintedForAPartitionLandThereAndCarryTheirTag() {
+    for (int i = 0; i < 200; i++) {
+      String id = InvocationIds.next(1_700_000_000_000L, i % 7, 7, 0xabc);
+      assertThat(InvocationIds.partition(id, 7)).isEqualTo(i % 7);
+      assertThat(InvocationIds.tag(id)).isEqualTo(0xabc);
+      assertThat(InvocationIds.millis(id)).hasValue(1_700_000_000_000L);
+    }
+    assertThat(InvocationIds.tag("not-an-id")).isEqualTo(-1);
+  }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class BacklogTest {
   private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
   private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
-  private final Backlog backlog = new Backlog(store, now::get);
+  private final Backlog backlog = new Backlog(store, now::get, id -> !id.startsWith("other"));
 
   private void accept(String tenant, String id) {
     backlog.accepted(tenant, id);
@@ -34,6 +34,8 @@ class BacklogTest {
     assertThat(backlog.full("a", 4)).isEmpty();
     assertThat(backlog.full("a", 3)).isPresent();
     assertThat(backlog.full("b", 3)).as("another tenant").isEmpty();
+    end("a", "other-replica-1"); // another replica's invocation ending is not ours to count
+    assertThat(backlog.queued("a")).isEqualTo(3);
     end("a", "a0");
     assertThat(backlog.queued("a")).isEqualTo(2);
     assertThat(backlog.full("a", 3)).isEmpty();
