@@ -7,6 +7,10 @@ import dev.conveyor.engine.connect.ConnectorState;
 import dev.conveyor.engine.connect.Leases;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.tenancy.Placement;
+import dev.conveyor.engine.metering.UsageAdjustments;
+import dev.conveyor.engine.metering.UsageRollups;
+import dev.conveyor.engine.metering.UsageStreams;
+import dev.conveyor.engine.http.UsageHandler;
 import dev.conveyor.engine.tenancy.Backlog;
 import dev.conveyor.engine.connect.Submissions;
 import dev.conveyor.engine.tenancy.ConfigWatcher;
@@ -266,11 +270,22 @@ public final class Conveyor implements AutoCloseable {
     Leases leases = new Leases(vertx, config.leaderElection().enabled() ? kubernetes(runtime) : null, config.leaderElection(),
         identity());
     closeInOrder.add(0, leases);
+    UsageRollups rollups = new UsageRollups(clients, topics.usageRollups());
+    closeInOrder.add(0, rollups);
+    if (config.dispatch().enabled()) {
+      // Rollups run where delivery runs (an accept-only replica leaves them to the others).
+      UsageStreams usageStreams = new UsageStreams(bootstrap, clients.common("conveyor-usage-rollups"),
+          k.topicPrefix() + "usage-rollups", topics.usage(), topics.usageRollups(), 7, k.replicationFactor(),
+          runtime.dataDir().resolve("streams")).start();
+      closeInOrder.add(0, usageStreams);
+    }
+    UsageHandler usageApi = new UsageHandler(rollups, new UsageAdjustments(sender, topics.usage(), config.metering().source(), clock),
+        store, clock);
     Submissions submissions = new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap,
         connectorState, leases, placement, backlog);
     CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
-    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, events::handle)),
+    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, usageApi, events::handle)),
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);

@@ -60,8 +60,12 @@ public final class Dispatcher extends VerticleBase {
   private final Supplier<Instant> clock;
   /** Ids of first deliveries held here, waiting or running (the dispatcher's context only). */
   private final Set<String> held = new HashSet<>();
-  /** Ids whose attempts ran here lately: the status topic's "running" for them is not another replica's. */
-  private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(2)).build();
+  /**
+   * Ids whose attempts run here, or ended here in the last minute (their next status may still be on
+   * its way): the status topic's "running" for them is not another replica's.
+   */
+  private final Set<String> runningHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).build();
   /** Bumped when a partition is revoked: timers of an older assignment do nothing. */
   private final Map<Integer, Integer> epochs = new HashMap<>();
   private FairScheduler<Held> scheduler;
@@ -103,7 +107,7 @@ public final class Dispatcher extends VerticleBase {
         Instant now = clock.get();
         int n = 0;
         for (StatusStore.Running r : store.running(tenant)) {
-          if (ranHere.getIfPresent(r.id()) != null) continue;
+          if (runningHere.contains(r.id()) || ranHere.getIfPresent(r.id()) != null) continue;
           if (r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now)) n++;
         }
         return n;
@@ -174,11 +178,13 @@ public final class Dispatcher extends VerticleBase {
     Held h = job.value();
     Invocation inv = h.inv();
     consumer.begin();
-    ranHere.put(inv.id(), Boolean.TRUE);
+    runningHere.add(inv.id());
     var tenantInflight = metrics.inflight(inv.tenant());
     tenantInflight.incrementAndGet();
     runner.run(inv, h.attempt(), h.dueAt()).onComplete(ar -> {
       scheduler.finished(job);
+      runningHere.remove(inv.id());
+      ranHere.put(inv.id(), Boolean.TRUE);
       if (h.attempt() == 0) held.remove(inv.id());
       tenantInflight.decrementAndGet();
       // Failed only while stopping: the outcome is not stored, so the offset must not move past it.

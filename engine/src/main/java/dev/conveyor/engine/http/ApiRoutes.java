@@ -12,7 +12,7 @@ public final class ApiRoutes {
   private ApiRoutes() {}
 
   public static Router router(Vertx vertx, io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> auth, AcceptHandler accept, SyncHandler sync,
-      InvocationsHandler invocations, DeadLettersHandler deadLetters,
+      InvocationsHandler invocations, DeadLettersHandler deadLetters, UsageHandler usage,
       io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> events) {
     FailureHandler failure = new FailureHandler();
     Router r = Router.router(vertx);
@@ -29,6 +29,8 @@ public final class ApiRoutes {
     r.get("/v1/invocations/:id/result").handler(invocations::result);
     r.delete("/v1/invocations/:id").handler(invocations::cancel);
     r.get("/v1/deadletters").handler(deadLetters::list);
+    r.get("/v1/usage").handler(usage::get);
+    r.post("/v1/usage/adjustments").handler(body).handler(usage::adjust);
     r.postWithRegex("/v1/deadletters/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):redrive")
         .handler(deadLetters::redrive);
     for (int status : new int[] {400, 404, 405, 413, 431, 500}) {

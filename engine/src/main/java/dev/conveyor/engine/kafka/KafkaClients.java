@@ -29,7 +29,7 @@ public final class KafkaClients {
     return bootstrap;
   }
 
-  private Map<String, Object> common(String clientId) {
+  public Map<String, Object> common(String clientId) {
     Map<String, Object> m = new HashMap<>(settings.clientProperties());
     m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     m.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId);

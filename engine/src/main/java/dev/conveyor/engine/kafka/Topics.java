@@ -18,7 +18,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * every record by the same time, so its records come due in the order they were written.
  */
 public record Topics(String invocations, String status, String usage, String deadletter, String callbacks,
-    String connectors, List<Tier> retryTiers) {
+    String connectors, String usageRollups, List<Tier> retryTiers) {
   /** A retry topic whose records are held {@code delay} after they were written. */
   public record Tier(String topic, Duration delay) {}
 
@@ -38,7 +38,7 @@ public record Topics(String invocations, String status, String usage, String dea
           : d.toSeconds() + "s"), d));
     }
     return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter", prefix + "callbacks",
-        prefix + "connectors",
+        prefix + "connectors", prefix + "usage-rollups",
         List.copyOf(tiers));
   }
 
@@ -77,6 +77,8 @@ public record Topics(String invocations, String status, String usage, String dea
     topics.add(new NewTopic(deadletter, parts, rf).configs(sized));
     // Callbacks and URL destinations waiting to be POSTed (see CallbackDispatcher).
     topics.add(new NewTopic(callbacks, parts, rf).configs(sized));
+    // Hourly usage per tenant and function (UsageRollupTopology): the latest totals per key.
+    topics.add(new NewTopic(usageRollups, parts, rf).configs(Map.of("cleanup.policy", "compact")));
     // Connectors' own state (a schedule's last tick, ...): the latest value per key, kept forever.
     topics.add(new NewTopic(connectors, Optional.of(1), rf).configs(Map.of("cleanup.policy", "compact")));
     for (Tier t : retryTiers) topics.add(new NewTopic(t.topic(), parts, rf).configs(sized));

@@ -1,0 +1,67 @@
+package dev.conveyor.engine.metering;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conveyor.engine.kafka.KafkaSender;
+import io.vertx.core.Future;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+
+/**
+ * Corrections to usage, as new events on {@code conveyor.usage} (SPEC §7: history is never
+ * edited): {@code dev.conveyor.invocation.usage.adjustment.v1} with {@code data.originalId}, and
+ * {@code action: void} (the original counts for nothing) or {@code action: delta} with the
+ * amounts to add (usually negative). Same key (the tenant) and source as usage records, so billing
+ * systems reading the topic see them in order with the records they correct.
+ */
+public final class UsageAdjustments {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final DateTimeFormatter RFC3339_MS =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+  private final KafkaSender sender;
+  private final String topic;
+  private final String source;
+  private final Supplier<Instant> clock;
+
+  public UsageAdjustments(KafkaSender sender, String topic, String source, Supplier<Instant> clock) {
+    this.sender = sender;
+    this.topic = topic;
+    this.source = source;
+    this.clock = clock;
+  }
+
+  /** Stores the adjustment {@code id} (acks=all); {@code delta} only with {@code action: delta}. */
+  public Future<Void> write(String id, String tenant, String originalId, String action, ObjectNode delta, String reason) {
+    ObjectNode ce = JSON.createObjectNode();
+    ce.put("specversion", "1.0");
+    ce.put("type", UsageRollupTopology.ADJUSTMENT);
+    ce.put("source", source);
+    ce.put("id", id);
+    ce.put("subject", tenant);
+    ce.put("time", RFC3339_MS.format(clock.get()));
+    ce.put("datacontenttype", "application/json");
+    ce.put("partitionkey", tenant);
+    ObjectNode d = ce.putObject("data");
+    d.put("tenant", tenant);
+    d.put("originalId", originalId);
+    d.put("action", action);
+    if (delta != null) d.set("delta", delta);
+    if (reason != null) d.put("reason", reason);
+    RecordHeaders h = new RecordHeaders();
+    h.add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
+    h.add("ce_id", id.getBytes(StandardCharsets.UTF_8));
+    h.add("ce_type", UsageRollupTopology.ADJUSTMENT.getBytes(StandardCharsets.UTF_8));
+    h.add("ce_source", source.getBytes(StandardCharsets.UTF_8));
+    h.add("ce_subject", tenant.getBytes(StandardCharsets.UTF_8));
+    try {
+      return sender.send(new ProducerRecord<>(topic, null, tenant, JSON.writeValueAsBytes(ce), h)).mapEmpty();
+    } catch (Exception e) {
+      return Future.failedFuture(e);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package dev.conveyor.engine.metering;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kafka Streams topology that rolls {@code conveyor.usage} up per tenant, function and hour,
+ * run with {@code exactly_once_v2}: reading a record, updating the stores and writing the new
+ * rollup commit together, so a crash neither loses nor doubles a record's contribution.
+ *
+ * <ul>
+ *   <li>Each record id counts once: the first record of an id is kept in {@code usage-seen} (with
+ *       its contribution and rollup key) for {@code dedupeDays}; a later record with that id (an
+ *       attempt re-emitted after a crash) is skipped.
+ *   <li>A record adds to the hour of its {@code time} (the attempt's end), whenever it arrives:
+ *       late records update their own hour.
+ *   <li>Corrections ({@link #ADJUSTMENT}) are new events, never edits: {@code action: void}
+ *       subtracts an original record's whole contribution (once), {@code action: delta} adds
+ *       {@code delta} (usually negative) to the original's hour.
+ *   <li>Every change writes the hour's new totals to {@code conveyor.usage-rollups} (compacted,
+ *       key {@code tenant/namespace/function/hour}), which every replica follows for the usage API.
+ * </ul>
+ * The usage topic's key is the tenant, so a tenant's records and rollups live on one task.
+ */
+public final class UsageRollupTopology {
+  public static final String ADJUSTMENT = "dev.conveyor.invocation.usage.adjustment.v1";
+  static final String SEEN = "usage-seen";
+  static final String SEEN_BY_DAY = "usage-seen-by-day";
+  static final String ROLLUPS = "usage-rollups";
+  private static final Logger LOG = LoggerFactory.getLogger(UsageRollupTopology.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private UsageRollupTopology() {}
+
+  public static Topology build(String usageTopic, String rollupTopic, int dedupeDays) {
+    Topology t = new Topology();
+    t.addSource("usage", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), usageTopic);
+    t.addProcessor("rollup", () -> new Rollup(dedupeDays), "usage");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()), "rollup");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray()),
+        "rollup");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUPS), Serdes.String(), Serdes.ByteArray()),
+        "rollup");
+    t.addSink("rollups", rollupTopic, Serdes.String().serializer(), Serdes.ByteArray().serializer(), "rollup");
+    return t;
+  }
+
+  /** The rollup key of a record: {@code tenant/namespace/function/hour}. */
+  public static String key(String tenant, String namespace, String function, Instant time) {
+    return tenant + "/" + namespace + "/" + function + "/" + time.truncatedTo(ChronoUnit.HOURS);
+  }
+
+  static final class Rollup implements Processor<String, byte[], String, byte[]> {
+    private final int dedupeDays;
+    private ProcessorContext<String, byte[]> context;
+    private KeyValueStore<String, byte[]> seen;
+    private KeyValueStore<String, byte[]> seenByDay;
+    private KeyValueStore<String, byte[]> rollups;
+
+    Rollup(int dedupeDays) {
+      this.dedupeDays = dedupeDays;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+      this.context = context;
+      this.seen = context.getStateStore(SEEN);
+      this.seenByDay = context.getStateStore(SEEN_BY_DAY);
+      this.rollups = context.getStateStore(ROLLUPS);
+      context.schedule(Duration.ofMinutes(10), PunctuationType.WALL_CLOCK_TIME, this::purge);
+    }
+
+    @Override
+    public void process(Record<String, byte[]> r) {
+      JsonNode ce;
+      try {
+        ce = JSON.readTree(r.value());
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("skipping a usage record that is not JSON");
+        return;
+      }
+      if (ce == null) return;
+      String id = ce.path("id").asText(null);
+      String type = ce.path("type").asText();
+      JsonNode data = ce.path("data");
+      if (id == null || !data.isObject()) {
+        LOG.warn("skipping a usage record without id or data");
+        return;
+      }
+      try {
+        if (seen.get(id) != null) return; // this id counted already (an attempt re-emitted after a crash)
+        if (UsageEmitter.TYPE.equals(type)) {
+          usage(r, id, ce, data);
+        } else if (ADJUSTMENT.equals(type)) {
+          adjustment(r, id, data);
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("skipping usage record {}: {}", id, e.toString());
+      }
+    }
+
+    private void usage(Record<String, byte[]> r, String id, JsonNode ce, JsonNode data) {
+      Instant time = Instant.parse(ce.path("time").asText());
+      String key = key(data.path("tenant").asText(), data.path("namespace").asText(), data.path("function").asText(), time);
+      UsageTotals contribution = UsageTotals.of(data);
+      remember(id, key, contribution);
+      add(r, key, contribution);
+    }
+
+    private void adjustment(Record<String, byte[]> r, String id, JsonNode data) {
+      String originalId = data.path("originalId").asText();
+      byte[] orig = seen.get(originalId);
+      if (orig == null) {
+        LOG.warn("adjustment {} names {}, which is not known (older than the dedupe window, or never seen): not applied", id,
+            originalId);
+        remember(id, "", UsageTotals.ZERO);
+        return;
+      }
+      ObjectNode o = read(orig);
+      String key = o.path("key").asText();
+      if (!key.startsWith(data.path("tenant").asText() + "/")) {
+        LOG.warn("adjustment {} of tenant {} names another tenant's record: not applied", id, data.path("tenant").asText());
+        remember(id, "", UsageTotals.ZERO);
+        return;
+      }
+      String action = data.path("action").asText();
+      if ("void".equals(action)) {
+        if (!o.path("voided").asBoolean()) {
+          o.put("voided", true);
+          seen.put(originalId, write(o));
+          add(r, key, UsageTotals.ZERO.minus(UsageTotals.fromJson(o.path("totals"))));
+        }
+      } else if ("delta".equals(action)) {
+        add(r, key, UsageTotals.delta(data.path("delta")));
+      } else {
+        LOG.warn("adjustment {} has action '{}' (void or delta): not applied", id, action);
+      }
+      remember(id, key, UsageTotals.ZERO);
+    }
+
+    private void remember(String id, String key, UsageTotals totals) {
+      ObjectNode o = JSON.createObjectNode();
+      o.put("key", key);
+      o.set("totals", totals.toJson());
+      String day = LocalDate.ofInstant(Instant.ofEpochMilli(context.currentSystemTimeMs()), ZoneOffset.UTC).toString();
+      o.put("day", day);
+      seen.put(id, write(o));
+      seenByDay.put(day + "|" + id, new byte[0]);
+    }
+
+    private void add(Record<String, byte[]> r, String key, UsageTotals change) {
+      byte[] cur = rollups.get(key);
+      UsageTotals next = (cur == null ? UsageTotals.ZERO : UsageTotals.parse(cur)).plus(change);
+      byte[] bytes = next.bytes();
+      rollups.put(key, bytes);
+      context.forward(new Record<>(key, bytes, r.timestamp()));
+    }
+
+    /** Forgets ids first seen more than {@code dedupeDays} ago (their duplicates can no longer come). */
+    private void purge(long now) {
+      String cutoff = LocalDate.ofInstant(Instant.ofEpochMilli(now), ZoneOffset.UTC).minusDays(dedupeDays).toString();
+      List<KeyValue<String, byte[]>> old = new ArrayList<>();
+      try (KeyValueIterator<String, byte[]> it = seenByDay.range("", cutoff + "|")) {
+        while (it.hasNext()) old.add(it.next());
+      }
+      for (KeyValue<String, byte[]> kv : old) {
+        seenByDay.delete(kv.key);
+        seen.delete(kv.key.substring(kv.key.indexOf('|') + 1));
+      }
+      if (!old.isEmpty()) LOG.info("usage dedupe: forgot {} ids first seen before {}", old.size(), cutoff);
+    }
+
+    private static ObjectNode read(byte[] b) {
+      try {
+        return (ObjectNode) JSON.readTree(b);
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private static byte[] write(JsonNode n) {
+      try {
+        return JSON.writeValueAsBytes(n);
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package dev.conveyor.engine.it;
+
+import static dev.conveyor.engine.testing.Gateways.ACME_ADMIN_KEY;
+import static dev.conveyor.engine.testing.Gateways.ACME_KEY;
+import static dev.conveyor.engine.testing.Gateways.ACME_READER_KEY;
+import static dev.conveyor.engine.testing.Gateways.GLOBEX_KEY;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.FunctionServer;
+import dev.conveyor.engine.testing.Gateways;
+import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.TestKafka;
+import io.vertx.core.json.JsonObject;
+import java.math.BigDecimal;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Usage rollups end to end on a real broker: invocations of a flaky function (retries, so several
+ * attempts per invocation) become usage records, Kafka Streams rolls them up exactly once, and
+ * {@code GET /v1/usage} answers totals equal to the sum of the distinct raw records, to the last
+ * decimal of GiB-seconds; another tenant sees none of it, the role is required, and a void
+ * correction takes one record's contribution out.
+ */
+class UsageIT {
+
+  @Test
+  void theUsageApiAddsUpTheDistinctRawRecordsAndCorrectionsApply() {
+    AtomicInteger calls = new AtomicInteger();
+    try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(calls.incrementAndGet() % 3 == 0 ? 500 : 200,
+        3, null));
+         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("usage"), """
+             - { namespace: acme, name: flaky, url: "%s", memoryMiB: 256, delivery: { retry: 3, backoffDelay: PT0.01S } }
+             - { namespace: acme, name: echo, url: "%s", memoryMiB: 128 }
+             """.formatted(fn.url("/flaky"), fn.url("/echo")), null)
+             .replace("roles: [invoke, read] } ]", "roles: [invoke, read, usage] } ]"))) {
+      Http http = new Http(gw.httpPort());
+      Instant start = Instant.now();
+      List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        HttpResponse<String> r = http.invoke(ACME_KEY, "acme", i % 4 == 0 ? "echo" : "flaky", "{\"i\":" + i + "}");
+        assertThat(r.statusCode()).isEqualTo(202);
+        ids.add(new JsonObject(r.body()).getString("id"));
+      }
+      await().atMost(Duration.ofSeconds(60)).until(() -> ids.stream()
+          .allMatch(id -> List.of("succeeded", "failed").contains(http.status(id, ACME_KEY).getString("status"))));
+      int attempts = ids.stream().mapToInt(id -> http.status(id, ACME_KEY).getInteger("attempts")).sum();
+      assertThat(attempts).as("some invocations were retried").isGreaterThan(60);
+
+      // The raw records, deduplicated by id, summed by hand.
+      List<JsonObject> raw = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("tenant").equals("acme"),
+          attempts);
+      Map<String, JsonObject> distinct = new HashMap<>();
+      raw.forEach(r -> distinct.putIfAbsent(r.getString("id"), r.getJsonObject("data")));
+      long billed = distinct.values().stream().mapToLong(d -> d.getLong("billedDurationMs")).sum();
+      BigDecimal gib = distinct.values().stream().map(d -> new BigDecimal(d.getString("gibSeconds"))).reduce(BigDecimal.ZERO, BigDecimal::add);
+
+      String query = "/v1/usage?from=" + start.minus(Duration.ofHours(1)) + "&to=" + Instant.now().plus(Duration.ofHours(1));
+      await().atMost(Duration.ofSeconds(60)).until(() -> new JsonObject(http.get(query, ACME_KEY).body())
+          .getJsonObject("total").getLong("attempts") == distinct.size());
+      JsonObject usage = new JsonObject(http.get(query, ACME_KEY).body());
+      JsonObject total = usage.getJsonObject("total");
+      assertThat(total.getLong("invocations")).isEqualTo(60);
+      assertThat(total.getLong("billedDurationMs")).isEqualTo(billed);
+      assertThat(new BigDecimal(total.getString("gibSeconds"))).isEqualByComparingTo(gib);
+      assertThat(usage.getString("tenant")).isEqualTo("acme");
+
+      JsonObject byFunction = new JsonObject(http.get(query + "&groupBy=function", ACME_KEY).body());
+      assertThat(byFunction.getJsonArray("rows")).hasSize(2);
+      assertThat(byFunction.getJsonArray("rows").stream().map(o -> ((JsonObject) o).getString("function")))
+          .containsExactlyInAnyOrder("echo", "flaky");
+
+      // Isolation and roles.
+      assertThat(new JsonObject(http.get(query, GLOBEX_KEY).body()).getJsonObject("total").getLong("attempts")).isZero();
+      assertThat(http.get(query, ACME_READER_KEY).statusCode()).isEqualTo(403);
+      assertThat(http.get("/v1/usage?from=yesterday", ACME_KEY).statusCode()).isEqualTo(400);
+
+      // A correction: void one record; the totals lose exactly its contribution.
+      var one = distinct.entrySet().iterator().next();
+      HttpResponse<String> adj = http.send(http.request("/v1/usage/adjustments", ACME_ADMIN_KEY)
+          .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("originalId", one.getKey()).put("action", "void")
+              .put("reason", "test").encode())).build());
+      assertThat(adj.statusCode()).as(adj.body()).isEqualTo(202);
+      long expectedBilled = billed - one.getValue().getLong("billedDurationMs");
+      await().atMost(Duration.ofSeconds(30)).until(() -> new JsonObject(http.get(query, ACME_KEY).body())
+          .getJsonObject("total").getLong("billedDurationMs") == expectedBilled);
+      assertThat(new JsonObject(http.get(query, ACME_KEY).body()).getJsonObject("total").getLong("attempts"))
+          .isEqualTo(distinct.size() - 1);
+      // Another tenant's record cannot be corrected by a caller who does not own it.
+      assertThat(http.send(http.request("/v1/usage/adjustments", GLOBEX_KEY).POST(HttpRequest.BodyPublishers.ofString(
+          new JsonObject().put("originalId", one.getKey()).put("action", "void").encode())).build()).statusCode()).isEqualTo(403);
+    }
+  }
+}

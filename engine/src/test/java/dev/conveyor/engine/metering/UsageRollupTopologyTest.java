@@ -1,0 +1,116 @@
+package dev.conveyor.engine.metering;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The rollup topology on Kafka Streams' test driver: dedupe by id, late records, corrections. */
+class UsageRollupTopologyTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> usage;
+  private TestOutputTopic<String, byte[]> rollups;
+
+  @BeforeEach
+  void start() throws Exception {
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "rollup-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("rollup-test").toString());
+    driver = new TopologyTestDriver(UsageRollupTopology.build("usage", "rollups", 7), p);
+    usage = driver.createInputTopic("usage", Serdes.String().serializer(), Serdes.ByteArray().serializer());
+    rollups = driver.createOutputTopic("rollups", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+  }
+
+  @AfterEach
+  void stop() {
+    driver.close();
+  }
+
+  private static byte[] record(String tenant, String fn, String invocation, int attempt, String outcome, String time, long billed,
+      String gib, boolean cold) throws Exception {
+    ObjectNode ce = JSON.createObjectNode().put("specversion", "1.0").put("type", UsageEmitter.TYPE).put("source", "//t")
+        .put("id", invocation + ":" + attempt).put("time", time);
+    ce.putObject("data").put("tenant", tenant).put("namespace", tenant).put("function", fn).put("invocationId", invocation)
+        .put("attempt", attempt).put("outcome", outcome).put("billedDurationMs", billed).put("gibSeconds", gib)
+        .put("coldStart", cold).put("requestBytes", 10).put("responseBytes", 20);
+    return JSON.writeValueAsBytes(ce);
+  }
+
+  private static byte[] adjustment(String id, String tenant, String originalId, String action, Map<String, Object> delta)
+      throws Exception {
+    ObjectNode ce = JSON.createObjectNode().put("specversion", "1.0").put("type", UsageRollupTopology.ADJUSTMENT)
+        .put("source", "//t").put("id", id).put("time", "2026-11-27T12:00:00.000Z");
+    ObjectNode d = ce.putObject("data").put("tenant", tenant).put("originalId", originalId).put("action", action);
+    if (delta != null) d.set("delta", JSON.valueToTree(delta));
+    return JSON.writeValueAsBytes(ce);
+  }
+
+  private UsageTotals latest(String key) {
+    Map<String, byte[]> all = rollups.readKeyValuesToMap();
+    return all.containsKey(key) ? UsageTotals.parse(all.get(key)) : null;
+  }
+
+  @Test
+  void recordsAddUpPerFunctionAndHourAndEachIdCountsOnce() throws Exception {
+    usage.pipeInput("acme", record("acme", "resize", "i1", 1, "error", "2026-11-27T10:15:00.000Z", 100, "0.012500000", true));
+    usage.pipeInput("acme", record("acme", "resize", "i1", 2, "success", "2026-11-27T10:16:00.000Z", 37, "0.004625000", false));
+    usage.pipeInput("acme", record("acme", "resize", "i1", 2, "success", "2026-11-27T10:17:00.000Z", 99, "0.999000000", false));
+    usage.pipeInput("acme", record("acme", "resize", "i2", 1, "timeout", "2026-11-27T10:59:59.999Z", 3000, "0.375000000", false));
+    UsageTotals t = latest("acme/acme/resize/2026-11-27T10:00:00Z");
+    assertThat(t.invocations()).isEqualTo(2);
+    assertThat(t.attempts()).isEqualTo(3);
+    assertThat(t.success()).isEqualTo(1);
+    assertThat(t.error()).isEqualTo(1);
+    assertThat(t.timeout()).isEqualTo(1);
+    assertThat(t.billedDurationMs()).isEqualTo(3137);
+    assertThat(t.gibSeconds()).isEqualByComparingTo(new BigDecimal("0.392125000"));
+    assertThat(t.coldStarts()).isEqualTo(1);
+    assertThat(t.requestBytes()).isEqualTo(30);
+  }
+
+  @Test
+  void aLateRecordUpdatesItsOwnHour() throws Exception {
+    usage.pipeInput("acme", record("acme", "f", "i1", 1, "success", "2026-11-27T11:05:00.000Z", 10, "0.001250000", false));
+    usage.pipeInput("acme", record("acme", "f", "i0", 1, "success", "2026-11-27T09:59:00.000Z", 20, "0.002500000", false));
+    Map<String, byte[]> out = rollups.readKeyValuesToMap();
+    assertThat(UsageTotals.parse(out.get("acme/acme/f/2026-11-27T09:00:00Z")).billedDurationMs()).isEqualTo(20);
+    assertThat(UsageTotals.parse(out.get("acme/acme/f/2026-11-27T11:00:00Z")).billedDurationMs()).isEqualTo(10);
+  }
+
+  @Test
+  void aVoidSubtractsTheOriginalOnceAndADeltaAddsItsAmounts() throws Exception {
+    usage.pipeInput("acme", record("acme", "f", "i1", 1, "success", "2026-11-27T10:00:00.000Z", 100, "0.012500000", false));
+    usage.pipeInput("acme", record("acme", "f", "i2", 1, "success", "2026-11-27T10:01:00.000Z", 50, "0.006250000", false));
+    usage.pipeInput("acme", adjustment("adj-1", "acme", "i1:1", "void", null));
+    usage.pipeInput("acme", adjustment("adj-2", "acme", "i1:1", "void", null)); // voided already: nothing more
+    usage.pipeInput("acme", adjustment("adj-1", "acme", "i1:1", "void", null)); // the same adjustment again: once
+    usage.pipeInput("acme", adjustment("adj-3", "acme", "i2:1", "delta", Map.of("billedDurationMs", -10, "gibSeconds", "-0.001250000")));
+    usage.pipeInput("acme", adjustment("adj-4", "globex", "i2:1", "void", null)); // another tenant's record: refused
+    UsageTotals t = latest("acme/acme/f/2026-11-27T10:00:00Z");
+    assertThat(t.attempts()).isEqualTo(1);
+    assertThat(t.billedDurationMs()).isEqualTo(40);
+    assertThat(t.gibSeconds()).isEqualByComparingTo(new BigDecimal("0.005000000"));
+  }
+
+  @Test
+  void garbageIsSkippedAndTheStreamGoesOn() throws Exception {
+    usage.pipeInput("acme", "not json".getBytes());
+    usage.pipeInput("acme", "{\"type\":\"x\"}".getBytes());
+    usage.pipeInput("acme", record("acme", "f", "i1", 1, "success", "2026-11-27T10:00:00.000Z", 5, "0.000625000", false));
+    assertThat(latest("acme/acme/f/2026-11-27T10:00:00Z").attempts()).isEqualTo(1);
+  }
+}
