@@ -10,6 +10,7 @@ import dev.conveyor.engine.tenancy.Placement;
 import dev.conveyor.engine.metering.UsageAdjustments;
 import dev.conveyor.engine.metering.UsageRollups;
 import dev.conveyor.engine.metering.UsageStreams;
+import dev.conveyor.engine.metering.UsageForwarder;
 import dev.conveyor.engine.http.UsageHandler;
 import dev.conveyor.engine.tenancy.Backlog;
 import dev.conveyor.engine.connect.Submissions;
@@ -275,9 +276,16 @@ public final class Conveyor implements AutoCloseable {
     if (config.dispatch().enabled()) {
       // Rollups run where delivery runs (an accept-only replica leaves them to the others).
       UsageStreams usageStreams = new UsageStreams(bootstrap, clients.common("conveyor-usage-rollups"),
-          k.topicPrefix() + "usage-rollups", topics.usage(), topics.usageRollups(), 7, k.replicationFactor(),
+          k.topicPrefix() + "usage-rollups", topics.usage(), topics.usageRollups(), config.metering().dedupeDays(), k.replicationFactor(),
           runtime.dataDir().resolve("streams")).start();
       closeInOrder.add(0, usageStreams);
+      if (config.metering().forward() != null) {
+        // Tries of one batch may outlast the default poll interval while the billing system is down.
+        var fwdConsumer = clients.consumer("conveyor-usage-forwarder", config.dispatch().group() + "-usage-forward",
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+            Map.of("max.poll.interval.ms", "3600000", "max.poll.records", Integer.toString(config.metering().forward().batchSize())));
+        closeInOrder.add(0, new UsageForwarder(fwdConsumer, topics.usage(), config.metering().forward(), metrics).start());
+      }
     }
     UsageHandler usageApi = new UsageHandler(rollups, new UsageAdjustments(sender, topics.usage(), config.metering().source(), clock),
         store, clock);

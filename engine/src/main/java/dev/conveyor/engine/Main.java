@@ -25,6 +25,7 @@ public final class Main {
       switch (cmd) {
         case "up" -> up(env);
         case "demo" -> System.exit(Demo.run(env, args));
+        case "usage" -> System.exit(dev.conveyor.engine.metering.UsageExport.run(args, config(env), bootstrap(env)));
         case "help", "--help", "-h" -> {
           System.out.println(USAGE);
           System.exit(0);
@@ -44,6 +45,8 @@ public final class Main {
       usage: bin/conveyor <command>
         up     start the gateway (embedded Kafka when KAFKA_BOOTSTRAP_SERVERS is unset)
         demo   a self-contained tour: a few thousand async invocations, then a summary
+        usage export --from <instant> --to <instant> [--format csv|json] [--tenant t] [--out file]
+               the usage records of a time range, each id once, for a billing system
       environment: CONVEYOR_CONFIG, CONVEYOR_HTTP_PORT, CONVEYOR_ADMIN_PORT, CONVEYOR_DATA_DIR,
                    KAFKA_BOOTSTRAP_SERVERS, CONVEYOR_EMBEDDED_KAFKA_PORT (see README.md)""";
 
@@ -53,6 +56,13 @@ public final class Main {
       throw new ConfigException("CONVEYOR_CONFIG", "no config file at " + file.toAbsolutePath());
     }
     return ConfigLoader.load(file, env);
+  }
+
+  /** The Kafka a command line tool reads: the configured one, else the embedded broker of a running gateway. */
+  static String bootstrap(Map<String, String> env) {
+    ConveyorConfig c = config(env);
+    if (!c.kafka().embedded()) return c.kafka().bootstrapServers();
+    return "127.0.0.1:" + env.getOrDefault("CONVEYOR_EMBEDDED_KAFKA_PORT", "9092").trim();
   }
 
   public static Conveyor.Runtime runtime(Map<String, String> env) {

@@ -125,9 +125,33 @@ public final class ConfigLoader {
     }
 
     YamlNode m = root.child("metering");
+    ConveyorConfig.Forward forward = null;
+    if (m.has("forward")) {
+      YamlNode f = m.child("forward");
+      String url = f.requiredString("url");
+      java.net.URI u;
+      try {
+        u = java.net.URI.create(url);
+      } catch (IllegalArgumentException e) {
+        u = null;
+      }
+      if (u == null || u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
+        throw new ConfigException(f.key("url"), "expected an absolute http(s) URL, such as https://openmeter.example/api/v1/events");
+      }
+      String tokenEnv = f.string("tokenEnv", null);
+      String token = tokenEnv == null ? null : env.get(tokenEnv);
+      if (tokenEnv != null && (token == null || token.isBlank())) {
+        throw new ConfigException(f.key("tokenEnv"), "the environment variable " + tokenEnv + " is not set");
+      }
+      forward = new ConveyorConfig.Forward(u, f.integer("batchSize", 100, 1, 10_000), f.duration("timeout", Duration.ofSeconds(10)),
+          f.duration("backoffMax", Duration.ofMinutes(1)), token);
+      f.rejectUnread();
+    }
     Metering metering = new Metering(
         m.string("source", "//conveyor/local"),
-        m.integer("billingGranularityMs", 1, 1, 60_000));
+        m.integer("billingGranularityMs", 1, 1, 60_000),
+        m.integer("dedupeDays", 7, 1, 3650),
+        forward);
     m.rejectUnread();
 
     YamlNode d = root.child("dispatch");

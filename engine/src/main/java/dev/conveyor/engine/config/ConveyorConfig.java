@@ -113,7 +113,23 @@ public record ConveyorConfig(
   public record FunctionSpec(
       String namespace, String name, URI url, int memoryMiB, int concurrency, Delivery delivery, BreakerSpec circuitBreaker) {}
 
-  public record Metering(String source, int billingGranularityMs) {}
+  /**
+   * {@code dedupeDays}: how long the rollups remember a usage id (a duplicate arriving later would
+   * count again); {@code forward}: where usage events are POSTed for a billing system (null: nowhere).
+   */
+  public record Metering(String source, int billingGranularityMs, int dedupeDays, Forward forward) {
+    public Metering(String source, int billingGranularityMs) {
+      this(source, billingGranularityMs, 7, null);
+    }
+  }
+
+  /**
+   * The usage forwarder: batches of at most {@code batchSize} usage CloudEvents POSTed to {@code url}
+   * ({@code application/cloudevents-batch+json}, as OpenMeter's {@code /api/v1/events} takes them),
+   * each batch until it is taken, waiting at most {@code timeout} per try and backing off up to
+   * {@code backoffMax}; {@code token} (from {@code tokenEnv}) as a bearer token.
+   */
+  public record Forward(java.net.URI url, int batchSize, Duration timeout, Duration backoffMax, String token) {}
 
   /**
    * Per replica: at most {@code maxInFlight} invocations are being delivered at once. A replica

@@ -37,6 +37,22 @@ public final class UsageAdjustments {
 
   /** Stores the adjustment {@code id} (acks=all); {@code delta} only with {@code action: delta}. */
   public Future<Void> write(String id, String tenant, String originalId, String action, ObjectNode delta, String reason) {
+    ObjectNode ce = event(id, tenant, originalId, action, delta, reason);
+    RecordHeaders h = new RecordHeaders();
+    h.add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
+    h.add("ce_id", id.getBytes(StandardCharsets.UTF_8));
+    h.add("ce_type", UsageRollupTopology.ADJUSTMENT.getBytes(StandardCharsets.UTF_8));
+    h.add("ce_source", source.getBytes(StandardCharsets.UTF_8));
+    h.add("ce_subject", tenant.getBytes(StandardCharsets.UTF_8));
+    try {
+      return sender.send(new ProducerRecord<>(topic, null, tenant, JSON.writeValueAsBytes(ce), h)).mapEmpty();
+    } catch (Exception e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  /** The adjustment as a CloudEvent (structured JSON). */
+  public ObjectNode event(String id, String tenant, String originalId, String action, ObjectNode delta, String reason) {
     ObjectNode ce = JSON.createObjectNode();
     ce.put("specversion", "1.0");
     ce.put("type", UsageRollupTopology.ADJUSTMENT);
@@ -52,16 +68,6 @@ public final class UsageAdjustments {
     d.put("action", action);
     if (delta != null) d.set("delta", delta);
     if (reason != null) d.put("reason", reason);
-    RecordHeaders h = new RecordHeaders();
-    h.add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
-    h.add("ce_id", id.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_type", UsageRollupTopology.ADJUSTMENT.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_source", source.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_subject", tenant.getBytes(StandardCharsets.UTF_8));
-    try {
-      return sender.send(new ProducerRecord<>(topic, null, tenant, JSON.writeValueAsBytes(ce), h)).mapEmpty();
-    } catch (Exception e) {
-      return Future.failedFuture(e);
-    }
+    return ce;
   }
 }

@@ -204,6 +204,17 @@ public final class Metrics implements AutoCloseable {
     }
   }
 
+  /** A gauge reading {@code value}, registered once under {@code name}. */
+  public void gauge(String name, java.util.concurrent.atomic.AtomicLong value) {
+    Gauge.builder(name, value, java.util.concurrent.atomic.AtomicLong::get).register(registry);
+  }
+
+  /** {@code conveyor_usage_forwarded_total{outcome}}: events taken (or known) by the billing system, and failed tries. */
+  public void usageForwarded(String outcome, long events) {
+    Counter c = counter("conveyor.usage.forwarded", outcome, k -> Tags.of("outcome", outcome));
+    c.increment(Math.max(events, outcome.equals("taken") || outcome.equals("duplicate") ? 0 : 1));
+  }
+
   /** The in-flight counter of a tenant, registered as {@code conveyor_inflight{tenant}}. */
   public AtomicInteger inflight(String tenant) {
     return inflight.computeIfAbsent(tenant, t -> {

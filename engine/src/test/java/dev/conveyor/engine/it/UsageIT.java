@@ -34,10 +34,11 @@ import org.junit.jupiter.api.Test;
 class UsageIT {
 
   @Test
-  void theUsageApiAddsUpTheDistinctRawRecordsAndCorrectionsApply() {
+  void theUsageApiAddsUpTheDistinctRawRecordsAndCorrectionsApply() throws Exception {
     AtomicInteger calls = new AtomicInteger();
-    try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(calls.incrementAndGet() % 3 == 0 ? 500 : 200,
-        3, null));
+    // Every third call of flaky fails (retried 10 ms later); echo always answers.
+    try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(
+        c.path().equals("/flaky") && calls.incrementAndGet() % 3 == 0 ? 500 : 200, 3, null));
          Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("usage"), """
              - { namespace: acme, name: flaky, url: "%s", memoryMiB: 256, delivery: { retry: 3, backoffDelay: PT0.01S } }
              - { namespace: acme, name: echo, url: "%s", memoryMiB: 128 }
@@ -61,6 +62,8 @@ class UsageIT {
           attempts);
       Map<String, JsonObject> distinct = new HashMap<>();
       raw.forEach(r -> distinct.putIfAbsent(r.getString("id"), r.getJsonObject("data")));
+      var schema = dev.conveyor.engine.metering.UsageSchemaTest.validator();
+      assertThat(raw).allSatisfy(r -> assertThat(schema.validate(r).getValid()).as(r.encode()).isTrue());
       long billed = distinct.values().stream().mapToLong(d -> d.getLong("billedDurationMs")).sum();
       BigDecimal gib = distinct.values().stream().map(d -> new BigDecimal(d.getString("gibSeconds"))).reduce(BigDecimal.ZERO, BigDecimal::add);
 
@@ -95,6 +98,19 @@ class UsageIT {
           .getJsonObject("total").getLong("billedDurationMs") == expectedBilled);
       assertThat(new JsonObject(http.get(query, ACME_KEY).body()).getJsonObject("total").getLong("attempts"))
           .isEqualTo(distinct.size() - 1);
+      // The export for billing: each id once, the correction included, in CSV and in JSON.
+      java.io.StringWriter csv = new java.io.StringWriter();
+      long exported = dev.conveyor.engine.metering.UsageExport.export(TestKafka.bootstrap(), gw.topics().usage(),
+          start.minus(Duration.ofMinutes(1)), Instant.now().plus(Duration.ofMinutes(1)), "acme", "csv", csv);
+      assertThat(exported).isEqualTo(distinct.size() + 1);
+      List<String> lines = csv.toString().lines().toList();
+      assertThat(lines.get(0)).startsWith("type,id,time,tenant,namespace,function");
+      assertThat(lines).hasSize(distinct.size() + 2);
+      assertThat(lines.stream().filter(l -> l.contains(dev.conveyor.engine.metering.UsageRollupTopology.ADJUSTMENT))).hasSize(1);
+      java.io.StringWriter json = new java.io.StringWriter();
+      dev.conveyor.engine.metering.UsageExport.export(TestKafka.bootstrap(), gw.topics().usage(),
+          start.minus(Duration.ofMinutes(1)), Instant.now().plus(Duration.ofMinutes(1)), "globex", "json", json);
+      assertThat(new io.vertx.core.json.JsonArray(json.toString())).as("another tenant's export").isEmpty();
       // Another tenant's record cannot be corrected by a caller who does not own it.
       assertThat(http.send(http.request("/v1/usage/adjustments", GLOBEX_KEY).POST(HttpRequest.BodyPublishers.ofString(
           new JsonObject().put("originalId", one.getKey()).put("action", "void").encode())).build()).statusCode()).isEqualTo(403);
