@@ -51,6 +51,8 @@ public record InvocationStatus(
   public InvocationStatus running(int n, Instant now, boolean cold) {
     Long wait = startedAt == null ? Math.max(0, now.toEpochMilli() - acceptedAt.toEpochMilli()) : queueWaitMs;
     List<AttemptRecord> h = new ArrayList<>(history);
+    // The same attempt again (a crash cut it short): it replaces its unfinished record.
+    if (!h.isEmpty() && h.get(h.size() - 1).attempt() == n && h.get(h.size() - 1).durationMs() == null) h.remove(h.size() - 1);
     h.add(new AttemptRecord(n, now, null, null, null, cold, null));
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
         acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart || cold, httpStatus, lastError,

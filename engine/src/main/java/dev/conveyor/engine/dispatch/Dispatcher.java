@@ -61,14 +61,16 @@ public final class Dispatcher extends VerticleBase {
   /** Ids of first deliveries held here, waiting or running (the dispatcher's context only). */
   private final Set<String> held = new HashSet<>();
   /**
-   * Ids whose attempts run here, or ended here in the last minute (their next status may still be on
+   * Ids whose records this replica holds (waiting or running; a count, as a retry and a first copy may
+   * both be here), and those that ended here in the last minute (their next status may still be on
    * its way): the status topic's "running" for them is not another replica's.
    */
-  private final Set<String> runningHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Map<String, Integer> here = new java.util.concurrent.ConcurrentHashMap<>();
   private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).build();
   /** Bumped when a partition is revoked: timers of an older assignment do nothing. */
   private final Map<Integer, Integer> epochs = new HashMap<>();
   private FairScheduler<Held> scheduler;
+  private long repump = -1;
   private BoundedConsumer consumer;
 
   /**
@@ -107,7 +109,10 @@ public final class Dispatcher extends VerticleBase {
         Instant now = clock.get();
         int n = 0;
         for (StatusStore.Running r : store.running(tenant)) {
-          if (runningHere.contains(r.id()) || ranHere.getIfPresent(r.id()) != null) continue;
+          // Not another replica's if its record is in this replica's hands (waiting or running here, or
+          // ended here lately): after a restart, the attempts the previous process was running are
+          // replayed here, and their old "running" must not hold the slots they need to run again.
+          if (here.containsKey(r.id()) || ranHere.getIfPresent(r.id()) != null) continue;
           if (r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now)) n++;
         }
         return n;
@@ -123,6 +128,11 @@ public final class Dispatcher extends VerticleBase {
     // The in-flight bound is the scheduler's; the consumer only counts running work for the drain.
     consumer = new BoundedConsumer(vertx, kafka, Integer.MAX_VALUE, LOG);
     consumer.onRevoked(this::revoked);
+    // Slots held by attempts on other replicas free up without any event here (their end arrives
+    // on the status reader's thread): look again twice a second while records wait.
+    repump = vertx.setPeriodic(500, id -> {
+      if (scheduler.waiting() > 0) pump();
+    });
     return consumer.subscribe(topic, this::onRecord);
   }
 
@@ -164,6 +174,7 @@ public final class Dispatcher extends VerticleBase {
   }
 
   private void offer(Job<Held> job) {
+    here.merge(job.value().inv().id(), 1, Integer::sum);
     scheduler.offer(job);
     if (scheduler.waiting(job.partition()) >= maxWaiting) consumer.pause(job.value().tp());
     pump();
@@ -178,12 +189,11 @@ public final class Dispatcher extends VerticleBase {
     Held h = job.value();
     Invocation inv = h.inv();
     consumer.begin();
-    runningHere.add(inv.id());
     var tenantInflight = metrics.inflight(inv.tenant());
     tenantInflight.incrementAndGet();
     runner.run(inv, h.attempt(), h.dueAt()).onComplete(ar -> {
       scheduler.finished(job);
-      runningHere.remove(inv.id());
+      release(inv.id());
       ranHere.put(inv.id(), Boolean.TRUE);
       if (h.attempt() == 0) held.remove(inv.id());
       tenantInflight.decrementAndGet();
@@ -204,12 +214,18 @@ public final class Dispatcher extends VerticleBase {
     }
     for (Job<Held> dropped : scheduler.drop(numbers)) {
       if (dropped.value().attempt() == 0) held.remove(dropped.value().inv().id());
+      release(dropped.value().inv().id());
     }
+  }
+
+  private void release(String id) {
+    here.computeIfPresent(id, (k, n) -> n > 1 ? n - 1 : null);
   }
 
   /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(repump);
     return consumer.stop(runner::stop, 25_000);
   }
 }

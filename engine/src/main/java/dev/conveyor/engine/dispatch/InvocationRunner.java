@@ -111,13 +111,19 @@ public final class InvocationRunner {
     Optional<StatusStore.Entry> known = store.get(inv.id());
     InvocationStatus cur = known.map(StatusStore.Entry::status).orElseGet(() -> InvocationStatus.queued(inv));
     if (cur.status().terminal()) return Future.succeededFuture();
-    if (expectedAttempt > 0 && known.isPresent() && cur.attempts() + 1 != expectedAttempt) {
-      return Future.succeededFuture(); // a second copy of a retry that already ran
+    // Redelivered while the status says an attempt runs: a crash cut that attempt short (or, during a
+    // rebalance, the previous owner still runs it). Its outcome was never stored, so it runs again
+    // under the same number: one attempt, one usage record id, no retry spent on the crash.
+    boolean interrupted = known.isPresent() && cur.status() == InvocationState.running;
+    if (expectedAttempt > 0 && known.isPresent()) {
+      boolean next = !interrupted && cur.attempts() + 1 == expectedAttempt;
+      boolean again = interrupted && cur.attempts() == expectedAttempt;
+      if (!next && !again) return Future.succeededFuture(); // a second copy of a retry that already ran
     }
     if (expectedAttempt == 0 && cur.parkedUntil() != null) {
       return Future.succeededFuture(); // redelivered after a crash: its retry is parked on a tier
     }
-    int n = expectedAttempt > 0 ? expectedAttempt : cur.attempts() + 1;
+    int n = expectedAttempt > 0 ? expectedAttempt : interrupted ? Math.max(1, cur.attempts()) : cur.attempts() + 1;
     long wait = dueAt - clock.get().toEpochMilli();
     return (wait > 0 ? later(wait) : Future.<Void>succeededFuture()).compose(v -> {
       InvocationStatus latest = current(inv);

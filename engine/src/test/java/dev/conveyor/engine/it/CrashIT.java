@@ -98,9 +98,19 @@ class CrashIT {
       try (GatewayProcess gw = new GatewayProcess(env, target.resolve("crash-gateway.log")).start()) {
         gw.awaitReady(Duration.ofSeconds(90));
         List<String> ids = new ArrayList<>(accepted);
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-          for (String id : ids) assertThat(TERMINAL).as(id).contains(http.status(id, KEY).getString("status"));
-        });
+        try {
+          await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            for (String id : ids) assertThat(TERMINAL).as(id).contains(http.status(id, KEY).getString("status"));
+          });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+          // What the test saw when it gave up: statuses of the accepted ids and the dispatcher's gauges.
+          java.util.Map<String, Long> statuses = ids.stream().collect(java.util.stream.Collectors.groupingBy(
+              id -> http.status(id, KEY).getString("status"), java.util.stream.Collectors.counting()));
+          String gauges = new Http(Integer.parseInt(env.get("CONVEYOR_ADMIN_PORT"))).get("/metrics", null).body().lines()
+              .filter(l -> l.startsWith("conveyor_inflight") || l.startsWith("conveyor_queued") || l.startsWith("kafka_consumer_fetch_manager_records_lag{"))
+              .collect(java.util.stream.Collectors.joining("\n"));
+          throw new AssertionError("not all terminal after the restart: " + statuses + "\n" + gauges, e);
+        }
         long neverRan = ids.stream().filter(id -> fn.callsFor(id) == 0).count();
         long duplicates = ids.stream().mapToLong(id -> Math.max(0, fn.callsFor(id) - 1)).sum();
         long succeeded = ids.stream().filter(id -> "succeeded".equals(http.status(id, KEY).getString("status"))).count();
