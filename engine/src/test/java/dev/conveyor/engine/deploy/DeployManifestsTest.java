@@ -182,6 +182,13 @@ class DeployManifestsTest {
       m.duration("acme", "acme", "resize", "resize-00001", 12);
       m.queueWait("acme", "acme", "resize", 3);
       m.inflight("acme").incrementAndGet();
+      m.queued(t -> 3, () -> Set.of("acme"));
+      var connector = m.connector("orders", "kafka");
+      connector.received(1);
+      connector.lagRecords("orders-0", 5);
+      connector.lagSeconds(0.5);
+      m.gauge("conveyor.usage.forward.lag", new java.util.concurrent.atomic.AtomicLong(2));
+      m.usageForwarded("taken", 10);
       new Breakers(m.registry(), Clock.systemUTC()).of(new FunctionTarget("acme", "resize", URI.create("http://x"), 128, 10,
           ConfigLoader.defaultDelivery(), ConfigLoader.defaultBreaker(), null, null));
       Set<String> names = new HashSet<>();
