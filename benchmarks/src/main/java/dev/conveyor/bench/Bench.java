@@ -17,6 +17,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code benchmarks/run.sh accept}: async accepts per second and latency through the gateway
@@ -39,8 +40,9 @@ public final class Bench {
     switch (scenario) {
       case "accept" -> accept(connections, seconds, rounds, dispatch, out);
       case "admission" -> admission(connections, seconds, rounds, out);
+      case "drain" -> drain(intArg(args, "--count", 100_000), connections, seconds, out);
       default -> {
-        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission)");
+        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain)");
         System.exit(2);
       }
     }
@@ -68,6 +70,13 @@ public final class Bench {
   /** The gateway config for a benchmark: tenant {@code bench} (API key {@link #KEY}) and a no-op function. */
   private static Path gatewayConfig(Path dir, String name, int port, int adminPort, int samplesPort, boolean dispatch, String prefix)
       throws Exception {
+    return gatewayConfig(dir, name, port, adminPort, samplesPort, "http://127.0.0.1:" + Math.max(samplesPort, 1) + "/echo", dispatch,
+        prefix);
+  }
+
+  /** The same with the function at {@code functionUrl}; {@code samplesPort} 0 serves no sample functions. */
+  private static Path gatewayConfig(Path dir, String name, int port, int adminPort, int samplesPort, String functionUrl,
+      boolean dispatch, String prefix) throws Exception {
     Path config = dir.resolve(name + ".yaml");
     Files.writeString(config, """
         server: { port: %d, adminPort: %d }
@@ -76,12 +85,12 @@ public final class Bench {
           - name: bench
             namespaces: [bench]
             apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
-            limits: { ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
+            limits: { maxConcurrency: 512, ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
         functions:
-          - { namespace: bench, name: noop, url: "http://127.0.0.1:%d/echo" }
+          - { namespace: bench, name: noop, url: "%s", concurrency: 512 }
         samples: { enabled: %s, port: %d }
-        dispatch: { enabled: %s }
-        """.formatted(port, adminPort, prefix, sha256(KEY), samplesPort, samplesPort > 0, Math.max(samplesPort, 1), dispatch));
+        dispatch: { enabled: %s, maxInFlight: 512 }
+        """.formatted(port, adminPort, prefix, sha256(KEY), functionUrl, samplesPort > 0, Math.max(samplesPort, 1), dispatch));
     return config;
   }
 
@@ -234,6 +243,92 @@ public final class Bench {
         row("Conveyor, API key + rate + backlog quota", gw), ratio, (1 - ratio) * 100, command, result.getString("machine"));
     Report.write(out, "admission", result, md, runs);
     System.out.println(md);
+  }
+
+  /**
+   * Drain: {@code count} invocations of a no-op function (the bare 202 server) are queued by an
+   * accept-only gateway, which then stops; a gateway that delivers starts on the same topics, and
+   * the clock runs from its readiness until all are completed (its own counter), with status and
+   * usage written for each. The baseline is direct calls to the same function from the load
+   * generator ({@code connections}, {@code seconds}), after a warm-up round.
+   */
+  static void drain(int count, int connections, int seconds, Path out) throws Exception {
+    Path dir = Files.createTempDirectory("conveyor-bench-drain");
+    int[] ports = EmbeddedKafka.freePorts(7);
+    int brokerPort = ports[0];
+    int barePort = ports[5];
+    String function = "http://127.0.0.1:" + barePort + "/noop";
+    Path fillConfig = gatewayConfig(dir, "fill", ports[1], ports[2], 0, function, false, "drain.");
+    Path drainConfig = gatewayConfig(dir, "drain", ports[3], ports[4], 0, function, true, "drain.");
+    List<LoadGenerator.Run> runs = new ArrayList<>();
+    double drainSeconds;
+    String heap;
+    System.err.printf("drain: %d invocations; baseline %d connections x %d s%n", count, connections, seconds);
+    try (ChildProcess broker = broker(dir, brokerPort, ports[6]);
+         ChildProcess bare = ChildProcess.java("function", "512m", Map.of(), dir.resolve("function.log"), "dev.conveyor.bench.BareServer",
+             Integer.toString(barePort)).awaitPort(barePort, 60);
+         LoadGenerator load = new LoadGenerator()) {
+      try (ChildProcess fill = gateway(dir, "fill", fillConfig, brokerPort, ports[1], "dev.conveyor.engine.Main")) {
+        System.err.println("queueing ...");
+        load.send(ports[1], PATH, KEY, BODY, 64, count, 202);
+      }
+      long[] progress = new long[1];
+      List<Long> perSecond = new ArrayList<>();
+      try (ChildProcess drainer = gateway(dir, "drain", drainConfig, brokerPort, ports[3], "dev.conveyor.engine.Main")) {
+        long t0 = System.nanoTime();
+        try (me.tongfei.progressbar.ProgressBar bar = new me.tongfei.progressbar.ProgressBarBuilder().setTaskName("draining")
+            .setInitialMax(count).setStyle(me.tongfei.progressbar.ProgressBarStyle.ASCII)
+            .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build()) {
+          long last = 0;
+          while (progress[0] < count && System.nanoTime() - t0 < TimeUnit.MINUTES.toNanos(15)) {
+            Thread.sleep(1000); // sampling the gateway's counter once a second for the report
+            progress[0] = completed(ports[4]);
+            perSecond.add(progress[0] - last);
+            last = progress[0];
+            bar.stepTo(progress[0]);
+          }
+        }
+        drainSeconds = (System.nanoTime() - t0) / 1e9;
+        heap = gatewayHeap(ports[4]);
+      }
+      runs.add(new LoadGenerator.Run("gateway drain", 1, progress[0], count - progress[0], drainSeconds,
+          new org.HdrHistogram.Histogram(3), perSecond));
+      load.run("direct", 0, barePort, "/noop", KEY, BODY, connections, 10, 202);
+      runs.add(load.run("direct", 1, barePort, "/noop", KEY, BODY, connections, seconds, 202));
+    }
+    double drainRate = runs.get(0).ok() / drainSeconds;
+    double direct = runs.get(1).throughput();
+    double ratio = drainRate / direct;
+    String command = "benchmarks/run.sh drain --count " + count + " --connections " + connections + " --seconds " + seconds;
+    JsonObject result = new JsonObject().put("scenario", "drain").put("when", Instant.now().toString()).put("command", command)
+        .put("machine", machine()).put("invocations", count).put("completed", runs.get(0).ok())
+        .put("drainSeconds", Math.round(drainSeconds * 10) / 10.0).put("drainPerSecond", Math.round(drainRate))
+        .put("directPerSecond", Math.round(direct)).put("ratio", Math.round(ratio * 1000) / 1000.0)
+        .put("gatewayHeapUsedAtEndMiB", heap);
+    String md = """
+        | drain (%s) | invocations/s | |
+        |---|---:|---|
+        | direct calls to the no-op function (baseline, %d connections) | %d | |
+        | Conveyor: %d queued invocations delivered, status and usage written | %d | %d in %.1f s |
+        | **ratio gateway / direct** | **%.2f** | |
+
+        `%s` on %s.
+        """.formatted(result.getString("when"), connections, Math.round(direct), count, Math.round(drainRate),
+        runs.get(0).ok(), drainSeconds, ratio, command, result.getString("machine"));
+    Report.write(out, "drain", result, md, runs);
+    System.out.println(md);
+  }
+
+  /** The gateway's {@code conveyor_invocations_completed_total}, summed. */
+  private static long completed(int adminPort) {
+    try {
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
+          + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+      return Math.round(r.body().lines().filter(l -> l.startsWith("conveyor_invocations_completed_total{"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum());
+    } catch (Exception e) {
+      return 0;
+    }
   }
 
   private static String gatewayHeap(int adminPort) {

@@ -78,6 +78,33 @@ public final class LoadGenerator implements AutoCloseable {
         });
   }
 
+  /** Sends exactly {@code count} requests answered {@code expectStatus} (failures are sent again), {@code connections} at a time. */
+  public void send(int port, String path, String key, Buffer body, int connections, int count, int expectStatus)
+      throws InterruptedException {
+    HttpClientAgent client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
+        .setDefaultHost("127.0.0.1").setDefaultPort(port), new PoolOptions().setHttp1MaxSize(connections));
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setURI(path)
+        .putHeader("content-type", "application/json").putHeader("authorization", "Bearer " + key);
+    AtomicLong left = new AtomicLong(count);
+    CountDownLatch done = new CountDownLatch(connections);
+    for (int c = 0; c < connections; c++) vertx.runOnContext(v -> sendLoop(client, opts, body, left, done, expectStatus));
+    done.await();
+    client.close();
+  }
+
+  private void sendLoop(HttpClientAgent client, RequestOptions opts, Buffer body, AtomicLong left, CountDownLatch done,
+      int expectStatus) {
+    if (left.getAndDecrement() <= 0) {
+      done.countDown();
+      return;
+    }
+    client.request(opts).compose(req -> req.send(body)).compose(resp -> resp.body().map(b -> resp.statusCode()))
+        .onComplete(ar -> {
+          if (!(ar.succeeded() && ar.result() == expectStatus)) left.incrementAndGet(); // not stored: send it again
+          sendLoop(client, opts, body, left, done, expectStatus);
+        });
+  }
+
   @Override
   public void close() {
     vertx.close();
