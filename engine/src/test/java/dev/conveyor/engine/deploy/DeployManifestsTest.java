@@ -105,6 +105,13 @@ class DeployManifestsTest {
       assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
       assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
       assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
+      // A read-only root needs writable mounts for what the gateway writes: its data dir and /tmp.
+      if (Boolean.TRUE.equals(c.getSecurityContext().getReadOnlyRootFilesystem())) {
+        String dataDir = c.getEnv().stream().filter(e -> e.getName().equals("CONVEYOR_DATA_DIR")).findFirst().orElseThrow().getValue();
+        var mounts = c.getVolumeMounts().stream().filter(m -> !Boolean.TRUE.equals(m.getReadOnly()))
+            .map(io.fabric8.kubernetes.api.model.VolumeMount::getMountPath).toList();
+        assertThat(mounts).contains(dataDir, "/tmp");
+      }
     }
   }
 
