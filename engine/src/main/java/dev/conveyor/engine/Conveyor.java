@@ -241,8 +241,7 @@ public final class Conveyor implements AutoCloseable {
     }
     io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> auth = runtime.admissionChecks() ? new AuthHandler(tenants, jwt) : AuthHandler.benchmarkAnyone(tenants);
     Placement placement = new Placement(tenants, queuePartitions);
-    Backlog backlog = new Backlog(store, clock, placement::mine);
-    metrics.queued(t -> (int) backlog.queued(t), () -> tenants.names());
+    Backlog backlog = new Backlog(store, clock, placement::mine, metrics::queued);
     Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement, backlog,
         runtime.admissionChecks());
     if (runtime.configFile() != null) {

@@ -22,20 +22,11 @@ public final class InvocationIds {
   }
 
   /**
-   * An id whose queue partition ({@link #partition}) is {@code partition}: random ids are drawn
-   * until one hashes there, on average {@code partitions} draws of a few nanoseconds each. The id
-   * stays a random UUIDv7, and any replica still finds its partition from the id alone.
-   */
-  public static String next(long acceptedAtMillis, int partition, int partitions) {
-    while (true) {
-      String id = next(acceptedAtMillis);
-      if (partition(id, partitions) == partition) return id;
-    }
-  }
-
-  /**
-   * The same, with {@code tag} (12 bits) in the id's {@code rand_a} field: the accepting replica marks
-   * its ids, so it can tell its own from a terminal status alone (see {@code Backlog}).
+   * An id whose queue partition ({@link #partition}) is {@code partition}, with {@code tag} (12 bits)
+   * in its {@code rand_a} field. Random bits are drawn until the id hashes there, on average
+   * {@code partitions} draws of well under a microsecond each; the id stays a random UUIDv7, and any
+   * replica still finds its partition from the id alone. The tag marks the replica that minted it,
+   * so that replica can tell its own ids from a terminal status alone (see {@code Backlog}).
    */
   public static String next(long acceptedAtMillis, int partition, int partitions, int tag) {
     ThreadLocalRandom r = ThreadLocalRandom.current();

@@ -58,14 +58,12 @@ public final class Dispatcher extends VerticleBase {
   private final StatusStore store;
   private final FairScheduler.Limits limits;
   private final Supplier<Instant> clock;
-  /** Ids of first deliveries held here, waiting or running (the dispatcher's context only). */
-  private final Set<String> held = new HashSet<>();
   /**
    * Ids whose records this replica holds (waiting or running; a count, as a retry and a first copy may
    * both be here), and those that ended here in the last minute (their next status may still be on
    * its way): the status topic's "running" for them is not another replica's.
    */
-  private final Map<String, Integer> here = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, Integer> here = new HashMap<>();
   private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).build();
   /** Bumped when a partition is revoked: timers of an older assignment do nothing. */
   private final Map<Integer, Integer> epochs = new HashMap<>();
@@ -150,12 +148,13 @@ public final class Dispatcher extends VerticleBase {
     int attempt = (int) InvocationCodec.number(rec.record().headers(), InvocationCodec.ATTEMPT, 0);
     long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, 0);
     // A second copy of an invocation held here (a replayed submission stored it again; one id is
-    // always one partition, so one replica) is dropped: the first copy brings it to its end, and
-    // its offset, lower than this one's, holds the commit until it does.
-    if (attempt == 0 && !held.add(inv.id())) {
+    // always one partition, so one replica) is dropped: the copy in hand brings it to its end, and
+    // holds its own offset uncommitted until it does.
+    if (attempt == 0 && here.containsKey(inv.id())) {
       slot.done();
       return;
     }
+    here.merge(inv.id(), 1, Integer::sum);
     TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
     Job<Held> job = new Job<>(inv.tenant(), inv.namespace() + "/" + inv.function(), rec.partition(),
         new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0)));
@@ -163,6 +162,7 @@ public final class Dispatcher extends VerticleBase {
     if (wait > 0) {
       vertx.setTimer(wait, id -> {
         if (current(job.value())) offer(job);
+        else release(inv.id());
       });
     } else {
       offer(job);
@@ -174,7 +174,6 @@ public final class Dispatcher extends VerticleBase {
   }
 
   private void offer(Job<Held> job) {
-    here.merge(job.value().inv().id(), 1, Integer::sum);
     scheduler.offer(job);
     if (scheduler.waiting(job.partition()) >= maxWaiting) consumer.pause(job.value().tp());
     pump();
@@ -195,7 +194,6 @@ public final class Dispatcher extends VerticleBase {
       scheduler.finished(job);
       release(inv.id());
       ranHere.put(inv.id(), Boolean.TRUE);
-      if (h.attempt() == 0) held.remove(inv.id());
       tenantInflight.decrementAndGet();
       // Failed only while stopping: the outcome is not stored, so the offset must not move past it.
       if (ar.failed()) LOG.warn("invocation {} left unfinished: {}", inv.id(), ar.cause().toString());
@@ -213,7 +211,6 @@ public final class Dispatcher extends VerticleBase {
       epochs.merge(tp.getPartition(), 1, Integer::sum);
     }
     for (Job<Held> dropped : scheduler.drop(numbers)) {
-      if (dropped.value().attempt() == 0) held.remove(dropped.value().inv().id());
       release(dropped.value().inv().id());
     }
   }

@@ -115,7 +115,7 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     InvocationStatus s = ar.result();
     if (!replayed) {
       metrics.accepted(a.tenant(), s.namespace(), s.function());
-      admission.stored(a.tenant(), s.id());
+      admission.stored(a.tenant());
     }
     accepted(ctx, s, replayed);
   }

@@ -106,8 +106,8 @@ public final class Admission {
   }
 
   /** An accepted invocation now stored: it counts in its tenant's backlog until it ends. */
-  public void stored(String tenant, String id) {
-    if (checkQuotas) backlog.accepted(tenant, id);
+  public void stored(String tenant) {
+    if (checkQuotas) backlog.accepted(tenant);
   }
 
   /** A callback goes only to an http(s) URL on the tenant's allow-list: never to arbitrary hosts. */

@@ -13,6 +13,10 @@ import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.Supplier;
 
 /**
@@ -24,7 +28,8 @@ import java.util.function.Supplier;
  */
 public final class UsageHandler {
   private static final Duration MAX_RANGE = Duration.ofDays(400);
-  private static final java.util.Set<String> DELTA_FIELDS = java.util.Set.of("invocations", "attempts", "success", "error",
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Set<String> DELTA_FIELDS = Set.of("invocations", "attempts", "success", "error",
       "timeout", "billedDurationMs", "gibSeconds", "coldStarts", "requestBytes", "responseBytes");
   private final UsageRollups rollups;
   private final dev.conveyor.engine.metering.UsageAdjustments adjustments;
@@ -43,7 +48,8 @@ public final class UsageHandler {
    * {@code POST /v1/usage/adjustments} (role {@code admin}): {@code {"originalId": "<usage id>",
    * "action": "void" | "delta", "delta": {...}, "reason": "...", "id": "<optional, for retries>"}}.
    * The original must be one of the caller's tenant's usage records whose invocation is still known.
-   * 202 {@code {"id"}} once stored; rollups apply it within about a second.
+   * 202 {@code {"id": "adjustment:<id>"}} once stored (the given id, or a random one, prefixed so it can
+   * never be a usage record's); rollups apply it within about a second.
    */
   public void adjust(RoutingContext ctx) {
     Principal p = AuthHandler.require(ctx, Role.admin);
@@ -63,29 +69,26 @@ public final class UsageHandler {
     if (!"void".equals(action) && !"delta".equals(action)) {
       throw ApiError.badRequest("invalid_action", "action is 'void' (the record counts for nothing) or 'delta' (amounts to add).");
     }
-    com.fasterxml.jackson.databind.node.ObjectNode delta = null;
+    ObjectNode delta = null;
     if ("delta".equals(action)) {
       JsonObject d = req.getValue("delta") instanceof JsonObject o ? o : null;
-      if (d == null || d.isEmpty() || !DELTA_FIELDS.containsAll(d.fieldNames())) {
-        throw ApiError.badRequest("invalid_delta", "delta holds amounts to add, among " + new java.util.TreeSet<>(DELTA_FIELDS) + ".");
+      if (d == null || d.isEmpty() || !DELTA_FIELDS.containsAll(d.fieldNames()) || !d.fieldNames().stream().allMatch(f -> amount(f, d.getValue(f)))) {
+        throw ApiError.badRequest("invalid_delta", "delta holds amounts to add, among " + new TreeSet<>(DELTA_FIELDS)
+            + ": whole numbers, gibSeconds a decimal string.");
       }
-      try {
-        delta = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(d.encode());
-        for (String f : d.fieldNames()) {
-          if (f.equals("gibSeconds")) new java.math.BigDecimal(d.getValue(f).toString());
-          else if (!(d.getValue(f) instanceof Number n) || n.doubleValue() != n.longValue()) throw new NumberFormatException();
-        }
-      } catch (Exception e) {
-        throw ApiError.badRequest("invalid_delta", "delta amounts are whole numbers (gibSeconds a decimal string).");
-      }
+      delta = JSON.valueToTree(d.getMap());
     }
     String invocationId = originalId.substring(0, originalId.indexOf(':'));
     var known = status.get(invocationId).map(dev.conveyor.engine.status.StatusStore.Entry::status).orElse(null);
     if (known == null || !known.tenant().equals(p.tenant().name())) {
       throw ApiError.notFound("usage_record_not_found", "No usage record with this id is known to your tenant.");
     }
-    String id = req.getValue("id") instanceof String s && s.matches("[A-Za-z0-9._:-]{1,128}") ? s
-        : "adjustment:" + java.util.UUID.randomUUID();
+    Object given = req.getValue("id");
+    if (given != null && !(given instanceof String g && g.matches("[A-Za-z0-9._-]{1,128}"))) {
+      throw ApiError.badRequest("invalid_id", "id (to retry safely) is 1-128 letters, digits, '.', '_' or '-'.");
+    }
+    // Prefixed, so a correction can never take the id of a usage record (<invocation>:<attempt>) and hide it.
+    String id = "adjustment:" + (given != null ? given : java.util.UUID.randomUUID());
     String reason = req.getValue("reason") instanceof String s ? s.substring(0, Math.min(s.length(), 500)) : null;
     adjustments.write(id, p.tenant().name(), originalId, action, delta, reason)
         .onSuccess(v -> ctx.response().setStatusCode(202).putHeader("content-type", "application/json")
@@ -122,6 +125,11 @@ public final class UsageHandler {
     JsonObject body = new JsonObject().put("tenant", p.tenant().name()).put("from", from.toString()).put("to", to.toString())
         .put("groupBy", groupBy).put("rows", rows).put("total", new JsonObject(total.toJson().toString()));
     ctx.response().putHeader("content-type", "application/json").end(body.encode());
+  }
+
+  private static boolean amount(String field, Object v) {
+    if (field.equals("gibSeconds")) return v instanceof String str && str.matches("-?\\d+(\\.\\d+)?");
+    return v instanceof Integer || v instanceof Long;
   }
 
   private static Instant instant(RoutingContext ctx, String name, Instant dflt) {

@@ -4,13 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conveyor.engine.kafka.KafkaSender;
 import io.vertx.core.Future;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
  * Corrections to usage, as new events on {@code conveyor.usage} (SPEC §7: history is never
@@ -21,8 +16,6 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  */
 public final class UsageAdjustments {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final DateTimeFormatter RFC3339_MS =
-      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
   private final KafkaSender sender;
   private final String topic;
   private final String source;
@@ -37,16 +30,9 @@ public final class UsageAdjustments {
 
   /** Stores the adjustment {@code id} (acks=all); {@code delta} only with {@code action: delta}. */
   public Future<Void> write(String id, String tenant, String originalId, String action, ObjectNode delta, String reason) {
-    ObjectNode ce = event(id, tenant, originalId, action, delta, reason);
-    RecordHeaders h = new RecordHeaders();
-    h.add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
-    h.add("ce_id", id.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_type", UsageRollupTopology.ADJUSTMENT.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_source", source.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_subject", tenant.getBytes(StandardCharsets.UTF_8));
     try {
-      return sender.send(new ProducerRecord<>(topic, null, tenant, JSON.writeValueAsBytes(ce), h)).mapEmpty();
-    } catch (Exception e) {
+      return sender.send(UsageEmitter.record(topic, event(id, tenant, originalId, action, delta, reason))).mapEmpty();
+    } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
   }
@@ -59,7 +45,7 @@ public final class UsageAdjustments {
     ce.put("source", source);
     ce.put("id", id);
     ce.put("subject", tenant);
-    ce.put("time", RFC3339_MS.format(clock.get()));
+    ce.put("time", UsageEmitter.RFC3339_MS.format(clock.get()));
     ce.put("datacontenttype", "application/json");
     ce.put("partitionkey", tenant);
     ObjectNode d = ce.putObject("data");

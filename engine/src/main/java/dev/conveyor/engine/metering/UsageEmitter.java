@@ -20,7 +20,7 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  */
 public final class UsageEmitter {
   public static final String TYPE = "dev.conveyor.invocation.usage.v1";
-  private static final DateTimeFormatter RFC3339_MS =
+  static final DateTimeFormatter RFC3339_MS =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -88,15 +88,22 @@ public final class UsageEmitter {
   }
 
   public ProducerRecord<String, byte[]> record(Attempt a) {
-    ObjectNode ce = event(a);
+    return record(topic, event(a));
+  }
+
+  /**
+   * A usage CloudEvent (a record or a correction) as a record of {@code topic}: structured JSON, key =
+   * the tenant (its {@code subject}), and the {@code ce_*} headers consumers route on.
+   */
+  static ProducerRecord<String, byte[]> record(String topic, ObjectNode ce) {
+    String tenant = ce.get("subject").asText();
     RecordHeaders h = new RecordHeaders();
     h.add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
-    h.add("ce_id", ce.get("id").asText().getBytes(StandardCharsets.UTF_8));
-    h.add("ce_type", TYPE.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_source", source.getBytes(StandardCharsets.UTF_8));
-    h.add("ce_subject", a.invocation().tenant().getBytes(StandardCharsets.UTF_8));
+    for (String attr : new String[] {"id", "type", "source", "subject"}) {
+      h.add("ce_" + attr, ce.get(attr).asText().getBytes(StandardCharsets.UTF_8));
+    }
     try {
-      return new ProducerRecord<>(topic, null, a.invocation().tenant(), JSON.writeValueAsBytes(ce), h);
+      return new ProducerRecord<>(topic, null, tenant, JSON.writeValueAsBytes(ce), h);
     } catch (Exception e) {
       throw new IllegalStateException("usage record cannot be encoded", e);
     }

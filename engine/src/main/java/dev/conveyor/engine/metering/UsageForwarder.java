@@ -107,8 +107,9 @@ public final class UsageForwarder implements AutoCloseable {
       } catch (java.io.IOException e) {
         outcome = e instanceof java.net.http.HttpTimeoutException ? "timeout" : "unreachable";
       }
-      metrics.usageForwarded(outcome, outcome.equals("taken") || outcome.equals("duplicate") ? batch.size() : 0);
-      if (outcome.equals("taken") || outcome.equals("duplicate")) {
+      boolean done = outcome.equals("taken") || outcome.equals("duplicate");
+      metrics.usageForwarded(outcome, done ? batch.size() : 1);
+      if (done) {
         commit(batch);
         return;
       }

@@ -6,7 +6,6 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -32,10 +31,6 @@ public final class UsageRollups implements AutoCloseable {
           Row row = new Row(k[1], k[2], Instant.parse(k[3]), UsageTotals.parse(r.value()));
           byTenant.computeIfAbsent(k[0], t -> new ConcurrentSkipListMap<>()).put(k[3] + "/" + k[1] + "/" + k[2], row);
         }).start();
-  }
-
-  public CompletableFuture<Void> caughtUp() {
-    return follower.caughtUp();
   }
 
   /** The tenant's hours in {@code [from, to)}, in hour order. */

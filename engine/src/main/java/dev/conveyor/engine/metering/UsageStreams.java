@@ -45,10 +45,6 @@ public final class UsageStreams implements AutoCloseable {
     return this;
   }
 
-  public KafkaStreams.State state() {
-    return streams.state();
-  }
-
   @Override
   public void close() {
     streams.close(java.time.Duration.ofSeconds(20));

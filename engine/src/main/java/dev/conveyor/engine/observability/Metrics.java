@@ -52,7 +52,6 @@ public final class Metrics implements AutoCloseable {
   }
 
   public String scrape() {
-    if (queuedTenants != null) queuedTenants.get().forEach(this::queuedGauge);
     return registry.scrape();
   }
 
@@ -166,42 +165,28 @@ public final class Metrics implements AutoCloseable {
 
       @Override
       public void lagRecords(String partition, long value) {
-        gauge("conveyor.connector.lag.records", Tags.of("connector", connector, "partition", partition)).set(value);
+        gauge("conveyor.connector.lag.records", Tags.of("connector", connector, "partition", partition), 1).set(value);
       }
 
       @Override
       public void lagSeconds(double seconds) {
-        gauge("conveyor.connector.lag.seconds", Tags.of("connector", connector)).set(Math.round(seconds * 1000));
+        gauge("conveyor.connector.lag.seconds", Tags.of("connector", connector), 0.001).set(Math.round(seconds * 1000));
       }
     };
   }
 
-  private java.util.concurrent.atomic.AtomicLong gauge(String name, Tags tags) {
+  /** A gauge holding a long, reported times {@code scale} (milliseconds held, seconds reported: 0.001). */
+  private java.util.concurrent.atomic.AtomicLong gauge(String name, Tags tags, double scale) {
     return gauges.computeIfAbsent(name + tags, k -> {
       java.util.concurrent.atomic.AtomicLong v = new java.util.concurrent.atomic.AtomicLong();
-      Gauge.builder(name, v, x -> name.endsWith(".seconds") ? x.get() / 1000.0 : x.get()).tags(tags).register(registry);
+      Gauge.builder(name, v, x -> x.get() * scale).tags(tags).register(registry);
       return v;
     });
   }
 
-  /**
-   * {@code conveyor_queued{tenant}}: invocations this replica accepted that have not ended, per
-   * configured tenant (tenants added by a reload appear at the next scrape).
-   */
-  public void queued(java.util.function.ToIntFunction<String> queued, java.util.function.Supplier<java.util.Set<String>> tenants) {
-    queuedSource = queued;
-    queuedTenants = tenants;
-    tenants.get().forEach(this::queuedGauge);
-  }
-
-  private java.util.function.ToIntFunction<String> queuedSource;
-  private java.util.function.Supplier<java.util.Set<String>> queuedTenants;
-  private final java.util.Set<String> queuedRegistered = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-  private void queuedGauge(String tenant) {
-    if (queuedRegistered.add(tenant)) {
-      Gauge.builder("conveyor.queued", () -> queuedSource.applyAsInt(tenant)).tags("tenant", tenant).register(registry);
-    }
+  /** {@code conveyor_queued{tenant}}: invocations this replica accepted that have not ended (registered once per tenant). */
+  public void queued(String tenant, java.util.concurrent.atomic.AtomicLong value) {
+    Gauge.builder("conveyor.queued", value, java.util.concurrent.atomic.AtomicLong::get).tags("tenant", tenant).register(registry);
   }
 
   /** A gauge reading {@code value}, registered once under {@code name}. */
@@ -209,10 +194,12 @@ public final class Metrics implements AutoCloseable {
     Gauge.builder(name, value, java.util.concurrent.atomic.AtomicLong::get).register(registry);
   }
 
-  /** {@code conveyor_usage_forwarded_total{outcome}}: events taken (or known) by the billing system, and failed tries. */
-  public void usageForwarded(String outcome, long events) {
-    Counter c = counter("conveyor.usage.forwarded", outcome, k -> Tags.of("outcome", outcome));
-    c.increment(Math.max(events, outcome.equals("taken") || outcome.equals("duplicate") ? 0 : 1));
+  /**
+   * {@code conveyor_usage_forwarded_total{outcome}}: {@code taken} and {@code duplicate} count events
+   * the billing system has; the other outcomes count failed tries of a batch.
+   */
+  public void usageForwarded(String outcome, long count) {
+    counter("conveyor.usage.forwarded", outcome, k -> Tags.of("outcome", outcome)).increment(count);
   }
 
   /** The in-flight counter of a tenant, registered as {@code conveyor_inflight{tenant}}. */

@@ -36,16 +36,26 @@ public final class Backlog {
   private final Map<String, TenantBacklog> tenants = new ConcurrentHashMap<>();
   private final Supplier<java.time.Instant> clock;
   private final Predicate<String> mine;
+  private final java.util.function.BiConsumer<String, AtomicLong> gauge;
 
-  /** @param mine whether this replica accepted an id */
-  public Backlog(StatusStore store, Supplier<java.time.Instant> clock, Predicate<String> mine) {
+  /**
+   * @param mine whether this replica accepted an id
+   * @param gauge told once per tenant of its counter (for {@code conveyor_queued{tenant}})
+   */
+  public Backlog(StatusStore store, Supplier<java.time.Instant> clock, Predicate<String> mine,
+      java.util.function.BiConsumer<String, AtomicLong> gauge) {
     this.clock = clock;
     this.mine = mine;
+    this.gauge = gauge;
     store.onTerminal(this::ended);
   }
 
   private TenantBacklog of(String tenant) {
-    return tenants.computeIfAbsent(tenant, t -> new TenantBacklog());
+    return tenants.computeIfAbsent(tenant, t -> {
+      TenantBacklog b = new TenantBacklog();
+      gauge.accept(t, b.queued);
+      return b;
+    });
   }
 
   /** Empty while the tenant may queue more; else the seconds to wait (Retry-After). */
@@ -59,7 +69,7 @@ public final class Backlog {
     return OptionalLong.of(Math.max(1, Math.min(60, wait)));
   }
 
-  public void accepted(String tenant, String id) {
+  public void accepted(String tenant) {
     of(tenant).queued.incrementAndGet();
   }
 

@@ -189,7 +189,7 @@ class DeployManifestsTest {
       m.duration("acme", "acme", "resize", "resize-00001", 12);
       m.queueWait("acme", "acme", "resize", 3);
       m.inflight("acme").incrementAndGet();
-      m.queued(t -> 3, () -> Set.of("acme"));
+      m.queued("acme", new java.util.concurrent.atomic.AtomicLong(3));
       var connector = m.connector("orders", "kafka");
       connector.received(1);
       connector.lagRecords("orders-0", 5);

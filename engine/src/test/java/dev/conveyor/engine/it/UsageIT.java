@@ -93,6 +93,7 @@ class UsageIT {
           .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("originalId", one.getKey()).put("action", "void")
               .put("reason", "test").encode())).build());
       assertThat(adj.statusCode()).as(adj.body()).isEqualTo(202);
+      assertThat(new JsonObject(adj.body()).getString("id")).startsWith("adjustment:");
       long expectedBilled = billed - one.getValue().getLong("billedDurationMs");
       await().atMost(Duration.ofSeconds(30)).until(() -> new JsonObject(http.get(query, ACME_KEY).body())
           .getJsonObject("total").getLong("billedDurationMs") == expectedBilled);

@@ -15,10 +15,10 @@ import org.junit.jupiter.api.Test;
 class BacklogTest {
   private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
   private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
-  private final Backlog backlog = new Backlog(store, now::get, id -> !id.startsWith("other"));
+  private final Backlog backlog = new Backlog(store, now::get, id -> !id.startsWith("other"), (t, v) -> { });
 
   private void accept(String tenant, String id) {
-    backlog.accepted(tenant, id);
+    backlog.accepted(tenant);
   }
 
   private void end(String tenant, String id) {
