@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Bench {
   private static final String KEY = "bench-key";
+  /** The gateway's dispatch.maxInFlight (and the tenant's and function's limits); -Dbench.maxInFlight to vary it. */
+  private static final int MAX_IN_FLIGHT = Integer.getInteger("bench.maxInFlight", 512);
 
   public static void main(String[] args) throws Exception {
     String scenario = args.length > 0 ? args[0] : "accept";
@@ -40,7 +42,7 @@ public final class Bench {
     switch (scenario) {
       case "accept" -> accept(connections, seconds, rounds, dispatch, out);
       case "admission" -> admission(connections, seconds, rounds, out);
-      case "drain" -> drain(intArg(args, "--count", 100_000), connections, seconds, out);
+      case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 50_000), connections, seconds, out);
       default -> {
         System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain)");
         System.exit(2);
@@ -85,12 +87,13 @@ public final class Bench {
           - name: bench
             namespaces: [bench]
             apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
-            limits: { maxConcurrency: 512, ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
+            limits: { maxConcurrency: %d, ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
         functions:
-          - { namespace: bench, name: noop, url: "%s", concurrency: 512 }
+          - { namespace: bench, name: noop, url: "%s", concurrency: %d }
         samples: { enabled: %s, port: %d }
-        dispatch: { enabled: %s, maxInFlight: 512 }
-        """.formatted(port, adminPort, prefix, sha256(KEY), functionUrl, samplesPort > 0, Math.max(samplesPort, 1), dispatch));
+        dispatch: { enabled: %s, maxInFlight: %d }
+        """.formatted(port, adminPort, prefix, sha256(KEY), MAX_IN_FLIGHT, functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
+        Math.max(samplesPort, 1), dispatch, MAX_IN_FLIGHT));
     return config;
   }
 
@@ -246,13 +249,13 @@ public final class Bench {
   }
 
   /**
-   * Drain: {@code count} invocations of a no-op function (the bare 202 server) are queued by an
-   * accept-only gateway, which then stops; a gateway that delivers starts on the same topics, and
-   * the clock runs from its readiness until all are completed (its own counter), with status and
-   * usage written for each. The baseline is direct calls to the same function from the load
+   * Drain: {@code warmup + count} invocations of a no-op function (the bare 202 server) are queued by
+   * an accept-only gateway, which then stops; a gateway that delivers starts on the same topics. Its
+   * first {@code warmup} completions warm it (and the broker) up; the clock runs from then until all
+   * are completed (its own counter, read every 100 ms), with status and usage written for each. The baseline is direct calls to the same function from the load
    * generator ({@code connections}, {@code seconds}), after a warm-up round.
    */
-  static void drain(int count, int connections, int seconds, Path out) throws Exception {
+  static void drain(int count, int warmup, int connections, int seconds, Path out) throws Exception {
     Path dir = Files.createTempDirectory("conveyor-bench-drain");
     int[] ports = EmbeddedKafka.freePorts(7);
     int brokerPort = ports[0];
@@ -262,6 +265,8 @@ public final class Bench {
     Path drainConfig = gatewayConfig(dir, "drain", ports[3], ports[4], 0, function, true, "drain.");
     List<LoadGenerator.Run> runs = new ArrayList<>();
     double drainSeconds;
+    long measured;
+    double[] cpuPer1k;
     String heap;
     System.err.printf("drain: %d invocations; baseline %d connections x %d s%n", count, connections, seconds);
     try (ChildProcess broker = broker(dir, brokerPort, ports[6]);
@@ -269,29 +274,53 @@ public final class Bench {
              Integer.toString(barePort)).awaitPort(barePort, 60);
          LoadGenerator load = new LoadGenerator()) {
       try (ChildProcess fill = gateway(dir, "fill", fillConfig, brokerPort, ports[1], "dev.conveyor.engine.Main")) {
-        System.err.println("queueing ...");
-        load.send(ports[1], PATH, KEY, BODY, 64, count, 202);
+        System.err.printf("queueing %d + %d (warm-up) ...%n", count, warmup);
+        load.send(ports[1], PATH, KEY, BODY, 64, count + warmup, 202);
       }
-      long[] progress = new long[1];
+      long total = count + warmup;
       List<Long> perSecond = new ArrayList<>();
       try (ChildProcess drainer = gateway(dir, "drain", drainConfig, brokerPort, ports[3], "dev.conveyor.engine.Main")) {
-        long t0 = System.nanoTime();
+        long started = System.nanoTime();
+        long t0 = 0;
+        long base = 0;
+        long done = 0;
+        double[] cpu0 = null;
         try (me.tongfei.progressbar.ProgressBar bar = new me.tongfei.progressbar.ProgressBarBuilder().setTaskName("draining")
-            .setInitialMax(count).setStyle(me.tongfei.progressbar.ProgressBarStyle.ASCII)
+            .setInitialMax(total).setStyle(me.tongfei.progressbar.ProgressBarStyle.ASCII)
             .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build()) {
           long last = 0;
-          while (progress[0] < count && System.nanoTime() - t0 < TimeUnit.MINUTES.toNanos(15)) {
-            Thread.sleep(1000); // sampling the gateway's counter once a second for the report
-            progress[0] = completed(ports[4]);
-            perSecond.add(progress[0] - last);
-            last = progress[0];
-            bar.stepTo(progress[0]);
+          long lastSecond = System.nanoTime();
+          while (done < total && System.nanoTime() - started < TimeUnit.MINUTES.toNanos(15)) {
+            Thread.sleep(100); // sampling the gateway's counter for the clock and the report
+            done = completed(ports[4]);
+            bar.stepTo(done);
+            if (t0 == 0 && done >= warmup) { // the warm-up's invocations are through: the clock starts
+              t0 = System.nanoTime();
+              base = done;
+              last = done;
+              lastSecond = t0;
+              cpu0 = new double[] {drainer.cpuSeconds(), broker.cpuSeconds(), bare.cpuSeconds()};
+              bar.setExtraMessage(" measuring");
+            }
+            if (t0 != 0 && System.nanoTime() - lastSecond >= 1_000_000_000L) {
+              perSecond.add(done - last);
+              last = done;
+              lastSecond += 1_000_000_000L;
+            }
           }
         }
-        drainSeconds = (System.nanoTime() - t0) / 1e9;
+        long end = System.nanoTime();
+        drainSeconds = t0 == 0 ? 0 : (end - t0) / 1e9;
+        measured = done - base;
+        double[] cpu1 = {drainer.cpuSeconds(), broker.cpuSeconds(), bare.cpuSeconds()};
+        double k = Math.max(1, measured) / 1000.0;
+        cpuPer1k = cpu0 == null ? new double[3]
+            : new double[] {(cpu1[0] - cpu0[0]) * 1000 / k, (cpu1[1] - cpu0[1]) * 1000 / k, (cpu1[2] - cpu0[2]) * 1000 / k};
+        System.err.printf("CPU ms per 1k invocations: gateway %.0f broker %.0f function %.0f%n", cpuPer1k[0], cpuPer1k[1], cpuPer1k[2]);
         heap = gatewayHeap(ports[4]);
+        if (done < total) throw new IllegalStateException("only " + done + " of " + total + " completed within 15 minutes");
       }
-      runs.add(new LoadGenerator.Run("gateway drain", 1, progress[0], count - progress[0], drainSeconds,
+      runs.add(new LoadGenerator.Run("gateway drain", 1, measured, 0, drainSeconds,
           new org.HdrHistogram.Histogram(3), perSecond));
       load.run("direct", 0, barePort, "/noop", KEY, BODY, connections, 10, 202);
       runs.add(load.run("direct", 1, barePort, "/noop", KEY, BODY, connections, seconds, 202));
@@ -299,22 +328,26 @@ public final class Bench {
     double drainRate = runs.get(0).ok() / drainSeconds;
     double direct = runs.get(1).throughput();
     double ratio = drainRate / direct;
-    String command = "benchmarks/run.sh drain --count " + count + " --connections " + connections + " --seconds " + seconds;
+    String command = "benchmarks/run.sh drain --count " + count + " --warmup " + warmup + " --connections " + connections + " --seconds " + seconds;
     JsonObject result = new JsonObject().put("scenario", "drain").put("when", Instant.now().toString()).put("command", command)
-        .put("machine", machine()).put("invocations", count).put("completed", runs.get(0).ok())
+        .put("machine", machine()).put("invocations", count).put("warmup", warmup).put("completed", runs.get(0).ok())
         .put("drainSeconds", Math.round(drainSeconds * 10) / 10.0).put("drainPerSecond", Math.round(drainRate))
         .put("directPerSecond", Math.round(direct)).put("ratio", Math.round(ratio * 1000) / 1000.0)
-        .put("gatewayHeapUsedAtEndMiB", heap);
+        .put("gatewayHeapUsedAtEndMiB", heap)
+        .put("cpuMsPer1000", new JsonObject().put("gateway", Math.round(cpuPer1k[0])).put("broker", Math.round(cpuPer1k[1]))
+            .put("function", Math.round(cpuPer1k[2])));
     String md = """
         | drain (%s) | invocations/s | |
         |---|---:|---|
         | direct calls to the no-op function (baseline, %d connections) | %d | |
-        | Conveyor: %d queued invocations delivered, status and usage written | %d | %d in %.1f s |
+        | Conveyor: queued invocations delivered, status and usage written (after %d of warm-up) | %d | %d in %.1f s |
         | **ratio gateway / direct** | **%.2f** | |
 
+        CPU per 1,000 invocations while measured: gateway %d ms, broker %d ms, function %d ms.
         `%s` on %s.
-        """.formatted(result.getString("when"), connections, Math.round(direct), count, Math.round(drainRate),
-        runs.get(0).ok(), drainSeconds, ratio, command, result.getString("machine"));
+        """.formatted(result.getString("when"), connections, Math.round(direct), warmup, Math.round(drainRate),
+        runs.get(0).ok(), drainSeconds, ratio, Math.round(cpuPer1k[0]), Math.round(cpuPer1k[1]), Math.round(cpuPer1k[2]),
+        command, result.getString("machine"));
     Report.write(out, "drain", result, md, runs);
     System.out.println(md);
   }

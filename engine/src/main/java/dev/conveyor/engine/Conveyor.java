@@ -202,7 +202,7 @@ public final class Conveyor implements AutoCloseable {
     HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
-        sender, topics, breakers, metrics, tracing, clock);
+        sender, topics, breakers, metrics, tracing, clock, config.dispatch().runningStatusAfter());
     tenants = new Tenants(config.tenants());
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), config.dispatch().maxWaiting(), runner, metrics, store,

@@ -161,7 +161,8 @@ public final class ConfigLoader {
         d.integer("maxInFlight", 512, 1, 100_000),
         d.integer("maxResultBytes", 1024 * 1024, 0, 4 * 1024 * 1024),
         postRetry(d.child("callbacks")),
-        d.integer("maxWaiting", 2000, 1, 1_000_000));
+        d.integer("maxWaiting", 2000, 1, 1_000_000),
+        d.duration("runningStatusAfter", Duration.ofMillis(100)));
     d.rejectUnread();
 
     YamlNode st = root.child("status");

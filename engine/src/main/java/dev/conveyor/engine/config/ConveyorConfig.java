@@ -140,7 +140,12 @@ public record ConveyorConfig(
    * tenant or function at its limit, or the replica at {@code maxInFlight}); above it that
    * partition pauses, and only it.
    */
-  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes, PostRetry callbacks, int maxWaiting) {}
+  /**
+   * {@code runningStatusAfter}: a call's {@code running} status is stored once it has run this long
+   * (zero: before every call); shorter calls go from queued or retrying straight to their outcome.
+   */
+  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes, PostRetry callbacks, int maxWaiting,
+      Duration runningStatusAfter) {}
 
   /**
    * How callbacks and URL destinations are retried until the receiver answers 2xx: at most

@@ -42,9 +42,9 @@ import org.slf4j.LoggerFactory;
  * retries after a backoff. Every step that must be stored is retried until Kafka takes it, so the
  * future completes only once the outcome is durable; then the dispatcher may commit the offset.
  *
- * <p>The attempt number comes from the stored status and the {@code running} status is stored
- * before the call, so an attempt cut short by a crash is never numbered twice: each execution has
- * its own usage id.
+ * <p>The attempt number comes from the stored status. An attempt cut short by a crash runs again
+ * under the same number (whether or not its {@code running} status was stored), so an attempt has
+ * one usage id however often a crash repeats it.
  */
 public final class InvocationRunner {
   private static final Logger LOG = LoggerFactory.getLogger(InvocationRunner.class);
@@ -64,11 +64,14 @@ public final class InvocationRunner {
   private final Backoff backoff = Backoff.withJitter();
   private final Waits waits;
   private final Tracing tracing;
+  private final long runningStatusAfterMs;
 
+  /** @param runningStatusAfter how long a call runs before its running status is stored (0: before the call) */
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
       UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
-      Metrics metrics, Tracing tracing, Supplier<Instant> clock) {
+      Metrics metrics, Tracing tracing, Supplier<Instant> clock, Duration runningStatusAfter) {
     this.tracing = tracing;
+    this.runningStatusAfterMs = runningStatusAfter.toMillis();
     this.waits = new Waits(vertx, LOG);
     this.breakers = breakers;
     this.vertx = vertx;
@@ -161,11 +164,28 @@ public final class InvocationRunner {
     if (n == 1 && cur.platformDelays() == 0) {
       metrics.queueWait(inv.tenant(), inv.namespace(), inv.function(), running.queueWaitMs());
     }
-    return durably(() -> store.write(running, null)).onFailure(err -> cb.releasePermission()).compose(r -> {
+    // The running status is stored before the call when the call is likely to take a while (a cold
+    // start), else only once it has run runningStatusAfter: most calls end sooner, and their status goes
+    // from queued to its outcome with one write instead of two. A crash during the call finds the
+    // previous status and runs the attempt again under the same number either way.
+    long showAfter = cold ? 0 : runningStatusAfterMs;
+    Future<InvocationStatus> before = showAfter == 0
+        ? durably(() -> store.write(running, null)).onFailure(err -> cb.releasePermission())
+        : Future.succeededFuture(running);
+    return before.compose(r -> {
       Instant start = clock.get(); // billed time starts at the call, not at our own write
       Span span = attemptSpan(trace, inv, t, n, cold);
       Context attemptTrace = trace.with(span);
+      RunningShown shown = showAfter == 0 ? null : new RunningShown();
+      if (shown != null) {
+        shown.timer = vertx.setTimer(showAfter, id -> shown.written = durably(() -> store.write(running, null)));
+      }
       return invoker.invoke(inv, t, n, d.timeout().toMillis(), tracing.inject(attemptTrace)).compose(res -> {
+        // The outcome's status must follow the running one: wait for it if it was started.
+        if (shown == null) return Future.succeededFuture(res);
+        vertx.cancelTimer(shown.timer);
+        return shown.written == null ? Future.succeededFuture(res) : shown.written.map(x -> res);
+      }).compose(res -> {
         endAttemptSpan(span, res);
         if (platformDelay(inv, t, t.scaledToZero(), res) && running.platformDelays() < d.platformRetries()) {
           cb.releasePermission(); // the function was never reached: no verdict on its health
@@ -181,6 +201,12 @@ public final class InvocationRunner {
         return ended(trace, inv, t, running, n, start, res, dlq, cold, coldMs);
       });
     });
+  }
+
+  /** The running status of one call, stored by a timer if the call lasts {@code runningStatusAfter}. */
+  private static final class RunningShown {
+    long timer;
+    Future<InvocationStatus> written;
   }
 
   /** The client span of one attempt (SPEC §8): its context is what the function receives as traceparent. */

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
@@ -28,12 +29,12 @@ public final class KafkaSender implements AutoCloseable {
   private static final Pending STOP = new Pending(null, null, null);
   private static final Logger LOG = LoggerFactory.getLogger(KafkaSender.class);
 
-  private final KafkaProducer<String, byte[]> producer;
+  private final Producer<String, byte[]> producer;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
   private volatile boolean closed;
 
-  public KafkaSender(KafkaProducer<String, byte[]> producer) {
+  public KafkaSender(Producer<String, byte[]> producer) {
     this.producer = producer;
     this.thread = new Thread(this::run, "conveyor-kafka-sender");
     this.thread.setDaemon(true);

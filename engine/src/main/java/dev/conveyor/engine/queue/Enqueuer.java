@@ -39,7 +39,7 @@ public final class Enqueuer {
    */
   public Future<InvocationStatus> reserveThenEnqueue(Invocation inv) {
     InvocationStatus queued = InvocationStatus.queued(inv);
-    return sender.send(status.record(queued, null))
+    return status.write(queued, null)
         .compose(md -> sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv)))
         .map(md -> {
           status.apply(queued, null);
@@ -57,7 +57,7 @@ public final class Enqueuer {
     Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv));
     if (inv.idempotencyKey() != null) {
       // Only after the invocation is stored: a key must never name an invocation that is not.
-      stored = stored.compose(md -> sender.send(status.record(queued, null)));
+      stored = stored.compose(md -> status.write(queued, null));
     }
     return stored.map(x -> {
       status.apply(queued, null); // this replica reads its own 202 at once

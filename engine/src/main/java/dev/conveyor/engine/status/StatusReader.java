@@ -2,6 +2,7 @@ package dev.conveyor.engine.status;
 
 import dev.conveyor.engine.kafka.KafkaClients;
 import dev.conveyor.engine.kafka.TopicFollower;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -22,8 +23,10 @@ public final class StatusReader implements AutoCloseable {
         r -> {
           if (r.value() == null) return;
           try {
-            StatusCodec.Envelope e = StatusCodec.decode(r.value());
-            if (e.status() != null) store.apply(e.status(), e.result());
+            var h = r.headers().lastHeader(StatusStore.WRITER);
+            String writer = h == null ? null : new String(h.value(), StandardCharsets.US_ASCII);
+            StatusCodec.Envelope e = store.read(r.value(), writer);
+            if (e.status() != null) store.apply(e.status(), e.result(), store.own(writer));
           } catch (java.io.IOException ex) {
             throw new IllegalArgumentException("unreadable status record");
           }

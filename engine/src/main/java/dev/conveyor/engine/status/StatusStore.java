@@ -8,6 +8,8 @@ import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.kafka.KafkaSender;
 import io.vertx.core.Future;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -26,6 +28,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * races the last attempt, whichever the topic holds first wins, everywhere.
  */
 public final class StatusStore {
+  /** Header naming the process that wrote a status record. */
+  public static final String WRITER = "conveyor-writer";
   /** The latest known state of one invocation. */
   public record Entry(InvocationStatus status, StoredResult result) {}
 
@@ -37,7 +41,13 @@ public final class StatusStore {
   private final Supplier<Instant> clock;
   private final KafkaSender sender;
   private final String topic;
+  /** Per tenant, the attempts other processes' status writes say are running (this process's own are not kept). */
   private final java.util.Map<String, java.util.Map<String, Running>> running = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Marks this process's status records ({@link #WRITER}: this, then a sequence number). */
+  private final String writer = java.util.UUID.randomUUID() + "/";
+  private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
+  /** This process's writes on their way to the topic, by sequence number, until the reader meets them. */
+  private final java.util.Map<Long, StatusCodec.Envelope> sent = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.List<java.util.function.Consumer<InvocationStatus>> terminalListeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -99,6 +109,14 @@ public final class StatusStore {
 
   /** Applies a change if it is newer than what is known; returns whether it was applied. */
   public boolean apply(InvocationStatus s, StoredResult result) {
+    return apply(s, result, false);
+  }
+
+  /**
+   * Applies a change read from the status topic; {@code own}: this process wrote it (its running
+   * attempts are counted by the dispatcher itself, so they are not kept as running elsewhere).
+   */
+  public boolean apply(InvocationStatus s, StoredResult result, boolean own) {
     boolean[] applied = {false};
     entries.asMap().compute(s.id(), (id, cur) -> {
       if (cur != null) {
@@ -114,7 +132,7 @@ public final class StatusStore {
           new IdemEntry(s.id(), s.acceptedAt()));
     }
     if (applied[0]) {
-      if (s.status() == InvocationState.running) {
+      if (s.status() == InvocationState.running && !own) {
         running.computeIfAbsent(s.tenant(), t -> new java.util.concurrent.ConcurrentHashMap<>()).put(s.id(), new Running(s.id(),
             s.namespace() + "/" + s.function(), s.history().isEmpty() ? clock.get() : s.history().get(s.history().size() - 1).startedAt()));
       } else {
@@ -140,14 +158,36 @@ public final class StatusStore {
     terminalListeners.add(listener);
   }
 
-  /** The status record for {@code s}, to send alone or beside another record. */
+  /** The status record for {@code s}, without a writer (as written by some other process). */
   public ProducerRecord<String, byte[]> record(InvocationStatus s, StoredResult result) {
     return new ProducerRecord<>(topic, s.id(), StatusCodec.encode(s, result));
   }
 
   /** Stores a change durably; it becomes visible when the reader applies it (milliseconds). */
   public Future<InvocationStatus> write(InvocationStatus s, StoredResult result) {
-    return sender.send(record(s, result)).map(md -> s);
+    ProducerRecord<String, byte[]> r = record(s, result);
+    long seq = sequence.incrementAndGet();
+    r.headers().add(WRITER, (writer + seq).getBytes(StandardCharsets.US_ASCII));
+    sent.put(seq, new StatusCodec.Envelope(s, result));
+    return sender.send(r).map(md -> s).onFailure(err -> sent.remove(seq));
+  }
+
+  /**
+   * What a record of the status topic holds: when this process wrote it, the change as it was sent
+   * (no decoding: half the reader's work under load was decoding its own writes back); otherwise
+   * decoded from {@code value}.
+   */
+  public StatusCodec.Envelope read(byte[] value, String writtenBy) throws IOException {
+    if (own(writtenBy)) {
+      StatusCodec.Envelope e = sent.remove(Long.parseLong(writtenBy, writer.length(), writtenBy.length(), 10));
+      if (e != null) return e;
+    }
+    return StatusCodec.decode(value);
+  }
+
+  /** Whether a record's {@link #WRITER} header names this process. */
+  public boolean own(String writtenBy) {
+    return writtenBy != null && writtenBy.startsWith(writer);
   }
 
   public long size() {
