@@ -2,9 +2,15 @@
 # Runs a benchmark scenario and writes benchmarks/results/<scenario>.{json,md,png}.
 #   benchmarks/run.sh accept    [--connections 64] [--seconds 10] [--rounds 3] [--with-dispatch]
 #   benchmarks/run.sh admission [--connections 64] [--seconds 10] [--rounds 3]   (auth and quotas on vs off)
-#   benchmarks/run.sh drain     [--count 100000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
+#   benchmarks/run.sh drain     [--count 100000] [--warmup 50000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
+#   benchmarks/run.sh sync      [--connections 64] [--seconds 10] [--rounds 3]   (sync invoke through the gateway vs direct calls)
+#   benchmarks/run.sh fairness  [--flood 20000] [--seconds 20]  (one tenant's queue wait, alone and behind another's flood)
+#   benchmarks/run.sh backlog   [--count 1000000]   (a 512 MB gateway accepts and delivers them: heap over time, live heap after GC)
+#   benchmarks/run.sh micro     [regex]   (JMH microbenchmarks of the hot paths; writes results/micro.md)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 mvn -B -q -DskipTests package >&2
-exec java -Xmx1g -cp "benchmarks/target/conveyor-benchmarks.jar:benchmarks/target/lib/*" dev.conveyor.bench.Bench "$@"
+cp="benchmarks/target/conveyor-benchmarks.jar:benchmarks/target/lib/*"
+if [ "${1:-}" = micro ]; then shift; exec java -cp "$cp" dev.conveyor.bench.micro.Micro "$@"; fi
+exec java -Xmx1g -cp "$cp" dev.conveyor.bench.Bench "$@"

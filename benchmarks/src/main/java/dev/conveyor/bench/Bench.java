@@ -42,9 +42,12 @@ public final class Bench {
     switch (scenario) {
       case "accept" -> accept(connections, seconds, rounds, dispatch, out);
       case "admission" -> admission(connections, seconds, rounds, out);
+      case "sync" -> sync(connections, seconds, rounds, out);
+      case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
+      case "fairness" -> Fairness.run(intArg(args, "--flood", 20_000), intArg(args, "--seconds", 20), out);
       case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 50_000), connections, seconds, out);
       default -> {
-        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain)");
+        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain, sync, fairness, backlog, micro)");
         System.exit(2);
       }
     }
@@ -52,13 +55,17 @@ public final class Bench {
   }
 
   /** A server under load: its name in the report, its port, its process (for CPU time). */
-  private record Target(String name, int port, ChildProcess process) {}
+  private record Target(String name, int port, ChildProcess process, String path) {
+    Target(String name, int port, ChildProcess process) {
+      this(name, port, process, PATH);
+    }
+  }
 
   private static final Buffer BODY = Buffer.buffer("{\"order\":\"8c2d1f\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"total\":42.5}");
   private static final String PATH = "/v1/namespaces/bench/functions/noop/invocations";
 
   /** A KRaft broker of its own for one benchmark run, in {@code dir}. */
-  private static ChildProcess broker(Path dir, int port, int controllerPort) throws Exception {
+  static ChildProcess broker(Path dir, int port, int controllerPort) throws Exception {
     Properties props = EmbeddedKafka.brokerProperties(dir.resolve("kafka"), port, controllerPort);
     EmbeddedKafka.formatIfNeeded(dir.resolve("kafka"), props);
     Path brokerConfig = dir.resolve("server.properties");
@@ -77,7 +84,7 @@ public final class Bench {
   }
 
   /** The same with the function at {@code functionUrl}; {@code samplesPort} 0 serves no sample functions. */
-  private static Path gatewayConfig(Path dir, String name, int port, int adminPort, int samplesPort, String functionUrl,
+  static Path gatewayConfig(Path dir, String name, int port, int adminPort, int samplesPort, String functionUrl,
       boolean dispatch, String prefix) throws Exception {
     Path config = dir.resolve(name + ".yaml");
     Files.writeString(config, """
@@ -97,7 +104,7 @@ public final class Bench {
     return config;
   }
 
-  private static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main) throws Exception {
+  static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main) throws Exception {
     return ChildProcess.java(name, "512m", Map.of("CONVEYOR_CONFIG", config.toString(),
             "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort, "CONVEYOR_DATA_DIR", dir.resolve(name + "-data").toString()),
         dir.resolve(name + ".log"), main, "up").awaitPort(port, 120);
@@ -115,7 +122,7 @@ public final class Bench {
     for (int w = 1; w <= 15; w++) {
       double now = 0;
       for (Target t : targets) { // every target as long as the slowest to warm, so none is measured colder
-        double tput = load.run(t.name(), 0, t.port(), PATH, KEY, BODY, connections, 10, 202).throughput();
+        double tput = load.run(t.name(), 0, t.port(), t.path(), KEY, BODY, connections, 10, 202).throughput();
         System.err.printf("warm-up %d: %s %.0f req/s%n", w, t.name(), tput);
         if (t.name().equals(rising)) now = tput;
       }
@@ -126,7 +133,7 @@ public final class Bench {
     for (int r = 1; r <= rounds; r++) {
       for (Target t : targets) {
         double[] cpu0 = {t.process().cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
-        LoadGenerator.Run run = load.run(t.name(), r, t.port(), PATH, KEY, BODY, connections, seconds, 202);
+        LoadGenerator.Run run = load.run(t.name(), r, t.port(), t.path(), KEY, BODY, connections, seconds, 202);
         double[] cpu1 = {t.process().cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
         runs.add(run);
         double k = run.ok() / 1000.0;
@@ -144,7 +151,7 @@ public final class Bench {
         s.getDouble("p99Ms"), s.getDouble("p999Ms"), s.getLong("failed"));
   }
 
-  private static String machine() {
+  static String machine() {
     return Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version");
   }
 
@@ -245,6 +252,51 @@ public final class Bench {
         """.formatted(connections, result.getString("when"), rounds, row("Conveyor, no auth, no quotas (baseline)", base),
         row("Conveyor, API key + rate + backlog quota", gw), ratio, (1 - ratio) * 100, command, result.getString("machine"));
     Report.write(out, "admission", result, md, runs);
+    System.out.println(md);
+  }
+
+  /**
+   * Sync: the same no-op function (the bare server, its own JVM) called directly and through the
+   * gateway's sync route (admission, concurrency limits, breaker, a usage record per call, tracing),
+   * interleaved round by round after a warm-up of each. Reports the throughput ratio and the latency
+   * the gateway adds (its percentile minus the direct call's).
+   */
+  static void sync(int connections, int seconds, int rounds, Path out) throws Exception {
+    Path dir = Files.createTempDirectory("conveyor-bench-sync");
+    int[] ports = EmbeddedKafka.freePorts(5);
+    int barePort = ports[3];
+    Path config = gatewayConfig(dir, "gateway", ports[1], ports[2], 0, "http://127.0.0.1:" + barePort + "/noop", false, "sync.");
+    List<LoadGenerator.Run> runs;
+    System.err.printf("sync: %d connections, %d s rounds x %d%n", connections, seconds, rounds);
+    try (ChildProcess broker = broker(dir, ports[0], ports[4]);
+         ChildProcess bare = ChildProcess.java("function", "512m", Map.of(), dir.resolve("function.log"), "dev.conveyor.bench.BareServer",
+             Integer.toString(barePort)).awaitPort(barePort, 60);
+         ChildProcess gateway = gateway(dir, "gateway", config, ports[0], ports[1], "dev.conveyor.engine.Main");
+         LoadGenerator load = new LoadGenerator()) {
+      runs = measure(load, broker, List.of(new Target("direct", barePort, bare, "/noop"),
+          new Target("gateway", ports[1], gateway, "/v1/namespaces/bench/functions/noop")), "gateway", connections, seconds, rounds);
+    }
+    JsonObject base = Report.summary(runs, "direct");
+    JsonObject gw = Report.summary(runs, "gateway");
+    double ratio = gw.getLong("medianPerSecond") / (double) base.getLong("medianPerSecond");
+    double addedP50 = gw.getDouble("p50Ms") - base.getDouble("p50Ms");
+    double addedP99 = gw.getDouble("p99Ms") - base.getDouble("p99Ms");
+    String command = "benchmarks/run.sh sync --connections " + connections + " --seconds " + seconds + " --rounds " + rounds;
+    JsonObject result = new JsonObject().put("scenario", "sync").put("when", Instant.now().toString()).put("command", command)
+        .put("connections", connections).put("machine", machine()).put("baseline", base).put("gateway", gw)
+        .put("ratio", Math.round(ratio * 1000) / 1000.0).put("addedP50Ms", Math.round(addedP50 * 100) / 100.0)
+        .put("addedP99Ms", Math.round(addedP99 * 100) / 100.0);
+    String md = """
+        | sync, %d connections (%s) | requests/s (median of %d rounds) | p50 ms | p99 ms | p99.9 ms | failed |
+        |---|---:|---:|---:|---:|---:|
+        %s
+        %s
+        | **ratio gateway / direct** | **%.2f** | added **%.2f** | added %.2f | | |
+
+        `%s` on %s.
+        """.formatted(connections, result.getString("when"), rounds, row("direct call to the no-op function (baseline)", base),
+        row("through Conveyor's sync route (usage record per call)", gw), ratio, addedP50, addedP99, command, result.getString("machine"));
+    Report.write(out, "sync", result, md, runs);
     System.out.println(md);
   }
 
@@ -376,7 +428,7 @@ public final class Bench {
     }
   }
 
-  private static String sha256(String s) throws Exception {
+  static String sha256(String s) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes()));
   }
 
