@@ -1,7 +1,9 @@
 package dev.conveyor.engine.metering;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.time.Duration;
@@ -50,6 +52,24 @@ public final class UsageRollupTopology {
   static final String ROLLUPS = "usage-rollups";
   private static final Logger LOG = LoggerFactory.getLogger(UsageRollupTopology.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Usage events are read into these, only the fields the rollups need: no tree per record. */
+  private static final ObjectReader EVENTS = JSON.readerFor(Event.class);
+
+  /** The fields of a usage CloudEvent that the rollups read (adjustments are read as a tree: they are rare). */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record Event(String id, String type, String time, Data data) {}
+
+  /** The {@code data} of a usage record, as far as the rollups read it. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record Data(String tenant, String namespace, String function, int attempt, String outcome, long billedDurationMs,
+      String gibSeconds, boolean coldStart, long requestBytes, long responseBytes) {
+    /** The record's contribution: one attempt, one invocation if it is the first attempt. */
+    UsageTotals totals() {
+      return new UsageTotals(attempt == 1 ? 1 : 0, 1, "success".equals(outcome) ? 1 : 0, "error".equals(outcome) ? 1 : 0,
+          "timeout".equals(outcome) ? 1 : 0, billedDurationMs, new java.math.BigDecimal(gibSeconds == null ? "0" : gibSeconds),
+          coldStart ? 1 : 0, requestBytes, responseBytes);
+    }
+  }
 
   private UsageRollupTopology() {}
 
@@ -94,39 +114,36 @@ public final class UsageRollupTopology {
 
     @Override
     public void process(Record<String, byte[]> r) {
-      JsonNode ce;
+      Event ce;
       try {
-        ce = JSON.readTree(r.value());
+        ce = EVENTS.readValue(r.value());
       } catch (IOException | RuntimeException e) {
-        LOG.warn("skipping a usage record that is not JSON");
+        LOG.warn("skipping a usage record that is not a usage CloudEvent");
         return;
       }
       if (ce == null) return;
-      String id = ce.path("id").asText(null);
-      String type = ce.path("type").asText();
-      JsonNode data = ce.path("data");
-      if (id == null || !data.isObject()) {
+      if (ce.id() == null || ce.data() == null) {
         LOG.warn("skipping a usage record without id or data");
         return;
       }
       try {
-        if (seen.get(id) != null) return; // this id counted already (an attempt re-emitted after a crash)
-        if (UsageEmitter.TYPE.equals(type)) {
-          usage(r, id, ce, data);
-        } else if (ADJUSTMENT.equals(type)) {
-          adjustment(r, id, data);
+        if (seen.get(ce.id()) != null) return; // this id counted already (an attempt re-emitted after a crash)
+        if (UsageEmitter.TYPE.equals(ce.type())) {
+          usage(r, ce);
+        } else if (ADJUSTMENT.equals(ce.type())) {
+          adjustment(r, ce.id(), JSON.readTree(r.value()).path("data"));
         }
-      } catch (RuntimeException e) {
-        LOG.warn("skipping usage record {}: {}", id, e.toString());
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("skipping usage record {}: {}", ce.id(), e.toString());
       }
     }
 
-    private void usage(Record<String, byte[]> r, String id, JsonNode ce, JsonNode data) {
-      Instant time = Instant.parse(ce.path("time").asText());
-      String key = key(data.path("tenant").asText(), data.path("namespace").asText(), data.path("function").asText(), time);
-      UsageTotals contribution = UsageTotals.of(data);
-      remember(id, key, contribution);
-      add(r, key, contribution);
+    private void usage(Record<String, byte[]> r, Event ce) {
+      Data d = ce.data();
+      Instant time = Instant.parse(ce.time());
+      String key = key(d.tenant(), d.namespace(), d.function(), time);
+      remember(ce.id(), key, d.totals());
+      add(r, key, d.totals());
     }
 
     private void adjustment(Record<String, byte[]> r, String id, JsonNode data) {

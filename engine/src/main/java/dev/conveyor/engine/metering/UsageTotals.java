@@ -9,23 +9,14 @@ import java.math.BigDecimal;
 /**
  * What usage records add up to: counts, billed time, GiB-seconds (exact decimals: the sum of the
  * records' own strings, so a rollup equals the sum of its records to the last digit) and bytes.
- * Immutable; {@link #plus} and {@link #minus} make new totals. One record contributes
- * {@link #of}: one attempt, one invocation if it is the invocation's first attempt.
+ * Immutable; {@link #plus} and {@link #minus} make new totals. One record contributes one attempt,
+ * and one invocation if it is the invocation's first attempt ({@code UsageRollupTopology.Data}).
  */
 public record UsageTotals(long invocations, long attempts, long success, long error, long timeout, long billedDurationMs,
     BigDecimal gibSeconds, long coldStarts, long requestBytes, long responseBytes) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   public static final UsageTotals ZERO = new UsageTotals(0, 0, 0, 0, 0, 0, BigDecimal.ZERO, 0, 0, 0);
-
-  /** The contribution of one usage record's {@code data}. */
-  public static UsageTotals of(JsonNode data) {
-    String outcome = data.path("outcome").asText();
-    return new UsageTotals(data.path("attempt").asInt() == 1 ? 1 : 0, 1,
-        "success".equals(outcome) ? 1 : 0, "error".equals(outcome) ? 1 : 0, "timeout".equals(outcome) ? 1 : 0,
-        data.path("billedDurationMs").asLong(), new BigDecimal(data.path("gibSeconds").asText("0")),
-        data.path("coldStart").asBoolean() ? 1 : 0, data.path("requestBytes").asLong(), data.path("responseBytes").asLong());
-  }
 
   /** A correction's delta: any of the fields, usually negative; absent ones are 0. */
   public static UsageTotals delta(JsonNode d) {
