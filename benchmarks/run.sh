@@ -4,7 +4,8 @@
 #   benchmarks/run.sh admission [--connections 64] [--seconds 10] [--rounds 3]   (auth and quotas on vs off)
 #   benchmarks/run.sh drain     [--count 100000] [--warmup 50000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
 #   benchmarks/run.sh sync      [--connections 64] [--seconds 10] [--rounds 3]   (sync invoke through the gateway vs direct calls)
-#   benchmarks/run.sh fairness  [--flood 20000] [--seconds 20]  (one tenant's queue wait, alone and behind another's flood)
+#   benchmarks/run.sh fairness  [--flood 40000] [--seconds 20]  (one tenant's queue wait, alone and behind another's flood)
+#   benchmarks/run.sh coldstart [--calls 10]   (scale from zero emulated: measured vs injected wait, fabric8 mock API)
 #   benchmarks/run.sh backlog   [--count 1000000]   (a 512 MB gateway accepts and delivers them: heap over time, live heap after GC)
 #   benchmarks/run.sh micro     [regex]   (JMH microbenchmarks of the hot paths; writes results/micro.md)
 set -euo pipefail

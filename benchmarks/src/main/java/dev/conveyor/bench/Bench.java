@@ -43,11 +43,12 @@ public final class Bench {
       case "accept" -> accept(connections, seconds, rounds, dispatch, out);
       case "admission" -> admission(connections, seconds, rounds, out);
       case "sync" -> sync(connections, seconds, rounds, out);
+      case "coldstart" -> Coldstart.run(intArg(args, "--calls", 10), out);
       case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
-      case "fairness" -> Fairness.run(intArg(args, "--flood", 20_000), intArg(args, "--seconds", 20), out);
+      case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
       case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 50_000), connections, seconds, out);
       default -> {
-        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain, sync, fairness, backlog, micro)");
+        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain, sync, fairness, coldstart, backlog, micro)");
         System.exit(2);
       }
     }
@@ -105,9 +106,17 @@ public final class Bench {
   }
 
   static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main) throws Exception {
-    return ChildProcess.java(name, "512m", Map.of("CONVEYOR_CONFIG", config.toString(),
-            "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort, "CONVEYOR_DATA_DIR", dir.resolve(name + "-data").toString()),
-        dir.resolve(name + ".log"), main, "up").awaitPort(port, 120);
+    return gateway(dir, name, config, brokerPort, port, main, Map.of());
+  }
+
+  /** A gateway process ({@code bin/conveyor up} through {@code main}), heap 512 MB, with {@code extraEnv} besides its own. */
+  static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main, Map<String, String> extraEnv)
+      throws Exception {
+    Map<String, String> env = new java.util.HashMap<>(extraEnv);
+    env.put("CONVEYOR_CONFIG", config.toString());
+    env.put("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort);
+    env.put("CONVEYOR_DATA_DIR", dir.resolve(name + "-data").toString());
+    return ChildProcess.java(name, "512m", env, dir.resolve(name + ".log"), main, "up").awaitPort(port, 120);
   }
 
   /**
