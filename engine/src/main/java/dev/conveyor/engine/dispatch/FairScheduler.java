@@ -2,10 +2,12 @@ package dev.conveyor.engine.dispatch;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 
 /**
  * Which waiting invocation starts next, under three bounds: the dispatcher's {@code maxInFlight},
@@ -15,10 +17,11 @@ import java.util.Map;
  * tenants or between a tenant's functions.
  *
  * <p>Between tenants that all have runnable work it is weighted fair: stride scheduling, each tenant
- * advancing its pass by {@code 1 / weight} per job started and the lowest pass going next, so under
- * contention tenants start jobs in proportion to their weights. A tenant that was idle rejoins at the
- * current minimum pass: it gets its share from now on, no credit for the time it was away. Inside a
- * tenant its functions take turns.
+ * advancing its pass by {@code 1 / weight} per job started and the lowest pass going next (a heap of
+ * the tenants with waiting jobs: O(log tenants) per start), so under contention tenants start jobs in
+ * proportion to their weights. A tenant that was idle rejoins at the global pass (that of the last
+ * tenant chosen): it gets its share from now on, no credit for the time it was away. Inside a tenant
+ * its functions take turns.
  *
  * <p>Not thread-safe: the dispatcher uses it from its own context only.
  */
@@ -62,11 +65,15 @@ public final class FairScheduler<T> {
 
   private final Limits limits;
   private final Map<String, TenantQueue<T>> tenants = new HashMap<>();
+  /** The tenants with waiting jobs, lowest pass first: choosing the next one is O(log tenants), not a scan. */
+  private final PriorityQueue<TenantQueue<T>> ready = new PriorityQueue<>(
+      Comparator.<TenantQueue<T>>comparingDouble(t -> t.pass).thenComparing(t -> t.name));
   private final Map<String, Integer> functionRunning = new HashMap<>();
   private final Map<Integer, Integer> waitingByPartition = new HashMap<>();
   private int running;
   private int waiting;
-  private double minPass;
+  /** The pass of the last tenant chosen (stride scheduling's global pass): where an idle tenant rejoins. */
+  private double globalPass;
 
   public FairScheduler(Limits limits) {
     this.limits = limits;
@@ -74,7 +81,8 @@ public final class FairScheduler<T> {
 
   public void offer(Job<T> job) {
     TenantQueue<T> t = tenants.computeIfAbsent(job.tenant(), TenantQueue::new);
-    if (t.waiting == 0 && t.running == 0) t.pass = Math.max(t.pass, minPass);
+    if (t.waiting == 0 && t.running == 0) t.pass = Math.max(t.pass, globalPass);
+    if (t.waiting == 0) ready.add(t);
     Lane<T> lane = t.lanes.computeIfAbsent(job.function(), Lane::new);
     if (lane.jobs.isEmpty()) t.turn.add(lane);
     lane.jobs.add(job);
@@ -86,16 +94,18 @@ public final class FairScheduler<T> {
   /** The jobs to start now (marked running), while fewer than {@code maxInFlight} run. */
   public List<Job<T>> next(int maxInFlight) {
     List<Job<T>> start = new ArrayList<>();
+    List<TenantQueue<T>> atLimit = new ArrayList<>();
     while (running < maxInFlight && waiting > 0) {
-      TenantQueue<T> best = null;
-      for (TenantQueue<T> t : tenants.values()) {
-        if (t.waiting == 0 || t.running + limits.elsewhere(t.name) >= limits.tenantMax(t.name)) continue;
-        if (runnableLane(t) == null) continue;
-        if (best == null || t.pass < best.pass) best = t;
+      TenantQueue<T> t = ready.poll();
+      if (t == null) break;
+      if (t.running + limits.elsewhere(t.name) >= limits.tenantMax(t.name) || runnableLane(t) == null) {
+        atLimit.add(t); // nothing of it may start now: it keeps its pass and its place for the next call
+        continue;
       }
-      if (best == null) break;
-      start.add(take(best));
+      start.add(take(t));
+      if (t.waiting > 0) ready.add(t);
     }
+    ready.addAll(atLimit);
     return start;
   }
 
@@ -117,11 +127,8 @@ public final class FairScheduler<T> {
     t.running++;
     running++;
     functionRunning.merge(job.function(), 1, Integer::sum);
+    globalPass = Math.max(globalPass, t.pass);
     t.pass += 1.0 / Math.max(1, limits.weight(t.name));
-    minPass = Double.MAX_VALUE;
-    for (TenantQueue<T> q : tenants.values()) {
-      if (q.waiting > 0 || q.running > 0) minPass = Math.min(minPass, q.pass);
-    }
     return job;
   }
 
@@ -153,6 +160,8 @@ public final class FairScheduler<T> {
     }
     waiting -= dropped.size();
     partitions.forEach(waitingByPartition::remove);
+    ready.clear();
+    for (TenantQueue<T> t : tenants.values()) if (t.waiting > 0) ready.add(t);
     return dropped;
   }
 

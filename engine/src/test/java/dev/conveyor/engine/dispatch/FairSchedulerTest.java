@@ -76,6 +76,20 @@ class FairSchedulerTest {
   }
 
   @Test
+  void withManyTenantsEachStartsItsFirstJobBeforeAnyStartsASecond() {
+    for (int t = 0; t < 1000; t++) offer("t" + t, "t" + t + "/f", 3);
+    List<Job<Integer>> first = s.next(1000);
+    assertThat(first).hasSize(1000);
+    assertThat(first.stream().map(Job::tenant).distinct()).hasSize(1000);
+    tenantMax.put("t7", 1); // at its limit now: skipped, and still there once a slot frees
+    first.forEach(s::finished);
+    List<Job<Integer>> second = s.next(2000);
+    assertThat(second).hasSize(1999);
+    assertThat(count(second, "t7")).isEqualTo(1);
+    assertThat(s.waiting()).isEqualTo(1);
+  }
+
+  @Test
   void anIdleTenantRejoinsWithoutCreditForItsIdleTime() {
     offer("a", "a/f", 1000);
     for (int i = 0; i < 500; i++) s.finished(s.next(1).get(0));
