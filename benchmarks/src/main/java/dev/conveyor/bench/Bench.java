@@ -46,7 +46,7 @@ public final class Bench {
       case "coldstart" -> Coldstart.run(intArg(args, "--calls", 10), out);
       case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
       case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
-      case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 50_000), connections, seconds, out);
+      case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 100_000), connections, seconds, out);
       default -> {
         System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain, sync, fairness, coldstart, backlog, micro)");
         System.exit(2);

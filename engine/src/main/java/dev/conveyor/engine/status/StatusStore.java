@@ -30,6 +30,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public final class StatusStore {
   /** Header naming the process that wrote a status record. */
   public static final String WRITER = "conveyor-writer";
+  private static final int MAX_SENT = 100_000;
   /** The latest known state of one invocation. */
   public record Entry(InvocationStatus status, StoredResult result) {}
 
@@ -175,7 +176,9 @@ public final class StatusStore {
     ProducerRecord<String, byte[]> r = record(s, result);
     long seq = sequence.incrementAndGet();
     r.headers().add(WRITER, (writer + seq).getBytes(StandardCharsets.US_ASCII));
-    sent.put(seq, new StatusCodec.Envelope(s, result));
+    // Kept until the reader meets it: as many as are in flight to the topic. Should the reader stall
+    // (the replica is then not ready), past MAX_SENT the reader decodes instead of this growing.
+    if (sent.size() < MAX_SENT) sent.put(seq, new StatusCodec.Envelope(s, result));
     return sender.send(r).map(md -> s).onFailure(err -> sent.remove(seq));
   }
 
