@@ -420,7 +420,8 @@ public final class Bench {
         """.formatted(result.getString("when"), connections, Math.round(direct), warmup, Math.round(drainRate),
         runs.get(0).ok(), drainSeconds, ratio, Math.round(cpuPer1k[0]), Math.round(cpuPer1k[1]), Math.round(cpuPer1k[2]),
         command, result.getString("machine"));
-    Report.write(out, "drain", result, md, runs);
+    Report.write(out, "drain", result, md, runs, "invocations delivered (gateway) or calls (direct) per second",
+        "direct calls' latency percentiles", "ms");
     System.out.println(md);
   }
 

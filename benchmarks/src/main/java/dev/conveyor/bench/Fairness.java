@@ -112,7 +112,8 @@ final class Fairness {
         """.formatted(result.getString("when"), RATE, alone.getDouble("p50Ms"), alone.getDouble("p99Ms"), alone.getDouble("maxMs"),
         alone.getLong("count"), RATE, flood, contended.getDouble("p50Ms"), contended.getDouble("p99Ms"), contended.getDouble("maxMs"),
         contended.getLong("count"), ratio, floodRate, FUNCTION_MS, flood - floodAtEnd, command, result.getString("machine"));
-    Report.write(out, "fairness", result, md, runs);
+    Report.write(out, "fairness", result, md, runs, "steady's invocations reaching the function per second",
+        "steady's queue wait (202 to the function), percentiles", "ms");
     System.out.println(md);
   }
 

@@ -44,12 +44,18 @@ final class Report {
   }
 
   static void write(Path dir, String scenario, JsonObject result, String markdown, List<LoadGenerator.Run> runs) throws IOException {
+    write(dir, scenario, result, markdown, runs, "requests/s", "latency percentiles (all rounds)", "ms");
+  }
+
+  /** The same with the charts' own words: the timeline's unit, the percentile chart's title and unit. */
+  static void write(Path dir, String scenario, JsonObject result, String markdown, List<LoadGenerator.Run> runs, String perSecond,
+      String percentiles, String percentileUnit) throws IOException {
     Files.createDirectories(dir);
     Files.writeString(dir.resolve(scenario + ".json"), result.encodePrettily() + "\n");
     Files.writeString(dir.resolve(scenario + ".md"), markdown);
 
     XYChart timeline = new XYChartBuilder().width(900).height(420).title(scenario + ": throughput per second, each round")
-        .xAxisTitle("second of round").yAxisTitle("requests/s").build();
+        .xAxisTitle("second of round").yAxisTitle(perSecond).build();
     for (LoadGenerator.Run r : runs) {
       if (r.perSecond().isEmpty()) continue;
       List<Integer> x = new ArrayList<>();
@@ -60,11 +66,12 @@ final class Report {
       }
       timeline.addSeries(r.target() + " #" + r.round(), x, y);
     }
-    CategoryChart latency = new CategoryChartBuilder().width(900).height(420).title(scenario + ": latency percentiles (all rounds)")
-        .xAxisTitle("percentile").yAxisTitle("ms").build();
+    CategoryChart latency = new CategoryChartBuilder().width(900).height(420).title(scenario + ": " + percentiles)
+        .xAxisTitle("percentile").yAxisTitle(percentileUnit).build();
     List<String> pct = List.of("p50", "p90", "p99", "p99.9");
     double[] ps = {50, 90, 99, 99.9};
-    for (String target : runs.stream().map(LoadGenerator.Run::target).distinct().toList()) {
+    for (String target : runs.stream().filter(r -> r.latencyMicros().getTotalCount() > 0).map(LoadGenerator.Run::target).distinct()
+        .toList()) { // runs without latencies (a drain, a count) have no bars
       Histogram h = new Histogram(3);
       runs.stream().filter(r -> r.target().equals(target)).forEach(r -> h.add(r.latencyMicros()));
       List<Double> v = new ArrayList<>();
