@@ -4,10 +4,6 @@ import dev.conveyor.engine.kafka.EmbeddedKafka;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -29,8 +25,6 @@ import org.knowm.xchart.XYChartBuilder;
  */
 final class Backlog {
   private Backlog() {}
-
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   /** One gateway's phase: its heap every second and its live heap at each tenth. */
   private record Phase(String name, List<double[]> samples, List<double[]> live, double seconds, long done) {}
@@ -124,9 +118,9 @@ final class Backlog {
         .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build()) {
       while (done < count && System.nanoTime() - t0 < TimeUnit.MINUTES.toNanos(30)) {
         Thread.sleep(1000); // sampling the gateway's metrics once a second for the report
-        String metrics = metrics(adminPort);
-        done = sum(metrics, counter);
-        double heap = sum(metrics, "jvm_memory_used_bytes{area=\"heap\"") / (1024.0 * 1024);
+        String metrics = Bench.scrape(adminPort);
+        done = Bench.sum(metrics, counter);
+        double heap = Bench.sum(metrics, Bench.HEAP_USED) / (1024.0 * 1024);
         samples.add(new double[] {(System.nanoTime() - t0) / 1e9, heap, done});
         bar.stepTo(done);
         bar.setExtraMessage(" heap " + Math.round(heap) + " MiB");
@@ -145,20 +139,6 @@ final class Backlog {
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(gateway.pid()),
         "GC.run").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     p.waitFor(60, TimeUnit.SECONDS);
-    return sum(metrics(adminPort), "jvm_memory_used_bytes{area=\"heap\"") / (1024.0 * 1024);
-  }
-
-  private static String metrics(int adminPort) {
-    try {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
-    } catch (Exception e) {
-      return "";
-    }
-  }
-
-  private static long sum(String metrics, String prefix) {
-    return Math.round(metrics.lines().filter(l -> l.startsWith(prefix))
-        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum());
+    return Bench.sum(Bench.scrape(adminPort), Bench.HEAP_USED) / (1024.0 * 1024);
   }
 }

@@ -92,15 +92,12 @@ public final class Bench {
         server: { port: %d, adminPort: %d }
         kafka: { topicPrefix: "%s" }
         tenants:
-          - name: bench
-            namespaces: [bench]
-            apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
-            limits: { maxConcurrency: %d, ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
+        %s
         functions:
           - { namespace: bench, name: noop, url: "%s", concurrency: %d }
         samples: { enabled: %s, port: %d }
         dispatch: { enabled: %s, maxInFlight: %d }
-        """.formatted(port, adminPort, prefix, sha256(KEY), MAX_IN_FLIGHT, functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
+        """.formatted(port, adminPort, prefix, tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
         Math.max(samplesPort, 1), dispatch, MAX_IN_FLIGHT));
     return config;
   }
@@ -427,26 +424,41 @@ public final class Bench {
 
   /** The gateway's {@code conveyor_invocations_completed_total}, summed. */
   private static long completed(int adminPort) {
-    try {
-      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
-          + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
-      return Math.round(r.body().lines().filter(l -> l.startsWith("conveyor_invocations_completed_total{"))
-          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum());
-    } catch (Exception e) {
-      return 0;
-    }
+    return sum(scrape(adminPort), "conveyor_invocations_completed_total{");
   }
 
   private static String gatewayHeap(int adminPort) {
+    String metrics = scrape(adminPort);
+    return metrics.isEmpty() ? "unknown" : Long.toString(sum(metrics, HEAP_USED) / (1024 * 1024));
+  }
+
+  static final String HEAP_USED = "jvm_memory_used_bytes{area=\"heap\"";
+  private static final HttpClient SCRAPER = HttpClient.newHttpClient();
+
+  /** A gateway's {@code /metrics} text ("" when it cannot be read). */
+  static String scrape(int adminPort) {
     try {
-      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      double used = r.body().lines().filter(l -> l.startsWith("jvm_memory_used_bytes{area=\"heap\""))
-          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
-      return Long.toString(Math.round(used / (1024 * 1024)));
+      return SCRAPER.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
     } catch (Exception e) {
-      return "unknown";
+      return "";
     }
+  }
+
+  /** The sum of the samples whose line starts with {@code prefix} (a metric name and the start of its labels). */
+  static long sum(String metrics, String prefix) {
+    return Math.round(metrics.lines().filter(l -> l.startsWith(prefix))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum());
+  }
+
+  /** A tenant of a benchmark config: a YAML list item for {@code tenants:}, API key {@code key}, quotas out of the way. */
+  static String tenant(String name, String key, int maxConcurrency) throws Exception {
+    return """
+          - name: %s
+            namespaces: [%s]
+            apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
+            limits: { maxConcurrency: %d, ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }\
+        """.formatted(name, name, sha256(key), maxConcurrency);
   }
 
   static String sha256(String s) throws Exception {

@@ -75,18 +75,16 @@ final class Coldstart {
           server: { port: %d, adminPort: %d }
           kafka: { topicPrefix: "cold." }
           tenants:
-            - name: bench
-              namespaces: [bench]
-              apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
+          %s
           knative: { enabled: true, namespaces: [bench] }
-          """.formatted(ports[1], ports[2], Bench.sha256(KEY)));
+          """.formatted(ports[1], ports[2], Bench.tenant("bench", KEY, 64)));
       Map<String, String> env = Map.of("KUBERNETES_MASTER", k8s.getMasterUrl().toString(), "KUBERNETES_AUTH_TRYKUBECONFIG", "false",
           "KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false", "KUBERNETES_NAMESPACE", "bench");
       try (ChildProcess broker = Bench.broker(dir, ports[0], ports[4]);
            ChildProcess gateway = Bench.gateway(dir, "gateway", config, ports[0], ports[1], "dev.conveyor.engine.Main", env)) {
         String base = "http://127.0.0.1:" + ports[1];
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (post(base + "/v1/namespaces/bench/functions/warm", null) != 200) { // discovery through the informer
+        while (post(base + "/v1/namespaces/bench/functions/warm") != 200) { // discovery through the informer
           if (System.nanoTime() > deadline) throw new IllegalStateException("the gateway did not discover the Knative services");
           Thread.sleep(200); // polling the gateway's discovery during set-up, outside any measurement
         }
@@ -174,8 +172,8 @@ final class Coldstart {
     throw new IllegalStateException(fn + " " + id + " did not finish within 60 s");
   }
 
-  private static int post(String url, String body) throws Exception {
-    return HTTP.send(request(url).POST(HttpRequest.BodyPublishers.ofString(body == null ? "{}" : body)).build(),
+  private static int post(String url) throws Exception {
+    return HTTP.send(request(url).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
         HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 

@@ -45,19 +45,13 @@ final class Fairness {
         server: { port: %d, adminPort: %d }
         kafka: { topicPrefix: "fair." }
         tenants:
-          - name: flood
-            namespaces: [flood]
-            apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
-            limits: { maxConcurrency: 32, ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
-          - name: steady
-            namespaces: [steady]
-            apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
-            limits: { maxConcurrency: 32, ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
+        %s
+        %s
         functions:
           - { namespace: flood, name: work, url: "http://127.0.0.1:%d/flood", concurrency: 64 }
           - { namespace: steady, name: work, url: "http://127.0.0.1:%d/steady", concurrency: 64 }
         dispatch: { enabled: true, maxInFlight: 48 }
-        """.formatted(ports[1], ports[2], Bench.sha256(FLOOD_KEY), Bench.sha256(STEADY_KEY), fnPort, fnPort));
+        """.formatted(ports[1], ports[2], Bench.tenant("flood", FLOOD_KEY, 32), Bench.tenant("steady", STEADY_KEY, 32), fnPort, fnPort));
     Vertx vertx = Vertx.vertx();
     Map<String, Long> arrived = new ConcurrentHashMap<>();
     AtomicLong floodCalls = new AtomicLong();

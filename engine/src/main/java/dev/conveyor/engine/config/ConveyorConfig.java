@@ -134,15 +134,11 @@ public record ConveyorConfig(
   /**
    * Per replica: at most {@code maxInFlight} invocations are being delivered at once. A replica
    * with {@code enabled: false} only accepts (and serves status); others deliver.
-   */
-  /**
    * {@code maxWaiting}: invocations read from one queue partition and waiting for a slot (their
    * tenant or function at its limit, or the replica at {@code maxInFlight}); above it that
-   * partition pauses, and only it.
-   */
-  /**
-   * {@code runningStatusAfter}: a call's {@code running} status is stored once it has run this long
-   * (zero: before every call); shorter calls go from queued or retrying straight to their outcome.
+   * partition pauses, and only it. {@code runningStatusAfter}: a call's {@code running} status is
+   * stored once it has run this long (zero: before every call); shorter calls go from queued or
+   * retrying straight to their outcome.
    */
   public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes, PostRetry callbacks, int maxWaiting,
       Duration runningStatusAfter) {}

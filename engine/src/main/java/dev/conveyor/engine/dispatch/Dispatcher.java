@@ -45,7 +45,6 @@ import org.slf4j.LoggerFactory;
 public final class Dispatcher extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
   private static final Duration STALE_MARGIN = Duration.ofSeconds(10);
-  static final Duration POLL_TIMEOUT = Duration.ofMillis(20);
 
   /** One invocation held here, from its record's arrival until its run ends. */
   private record Held(Invocation inv, OffsetTracker.Slot slot, int attempt, long dueAt, TopicPartition tp, int epoch) {}
@@ -123,10 +122,6 @@ public final class Dispatcher extends VerticleBase {
   public Future<?> start() {
     scheduler = new FairScheduler<>(limits);
     KafkaConsumer<String, byte[]> kafka = KafkaConsumer.create(vertx, consumerConfig);
-    // Pausing and resuming a partition are tasks for the consumer's worker, which runs them between
-    // polls: with the default 1 s poll timeout, a partition resumed while the others were idle waited
-    // up to a second for its records, and the dispatcher ran dry (half the drain's time at 3k/s).
-    kafka.pollTimeout(POLL_TIMEOUT);
     metrics.kafkaClient(kafka.unwrap()); // kafka_consumer_* (lag included) in /metrics
     // The in-flight bound is the scheduler's; the consumer only counts running work for the drain.
     consumer = new BoundedConsumer(vertx, kafka, Integer.MAX_VALUE, LOG);

@@ -98,11 +98,12 @@ public final class FairScheduler<T> {
     while (running < maxInFlight && waiting > 0) {
       TenantQueue<T> t = ready.poll();
       if (t == null) break;
-      if (t.running + limits.elsewhere(t.name) >= limits.tenantMax(t.name) || runnableLane(t) == null) {
+      Lane<T> lane = t.running + limits.elsewhere(t.name) >= limits.tenantMax(t.name) ? null : runnableLane(t);
+      if (lane == null) {
         atLimit.add(t); // nothing of it may start now: it keeps its pass and its place for the next call
         continue;
       }
-      start.add(take(t));
+      start.add(take(t, lane));
       if (t.waiting > 0) ready.add(t);
     }
     ready.addAll(atLimit);
@@ -116,8 +117,7 @@ public final class FairScheduler<T> {
     return null;
   }
 
-  private Job<T> take(TenantQueue<T> t) {
-    Lane<T> lane = runnableLane(t);
+  private Job<T> take(TenantQueue<T> t, Lane<T> lane) {
     t.turn.remove(lane);
     Job<T> job = lane.jobs.poll();
     if (!lane.jobs.isEmpty()) t.turn.add(lane); // its next job waits for the other lanes' turns

@@ -184,7 +184,8 @@ public final class InvocationRunner {
         // The outcome's status must follow the running one: wait for it if it was started.
         if (shown == null) return Future.succeededFuture(res);
         vertx.cancelTimer(shown.timer);
-        return shown.written == null ? Future.succeededFuture(res) : shown.written.map(x -> res);
+        return shown.written == null ? Future.succeededFuture(res)
+            : shown.written.onFailure(err -> cb.releasePermission()).map(x -> res); // fails only while stopping
       }).compose(res -> {
         endAttemptSpan(span, res);
         if (platformDelay(inv, t, t.scaledToZero(), res) && running.platformDelays() < d.platformRetries()) {

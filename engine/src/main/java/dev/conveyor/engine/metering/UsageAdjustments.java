@@ -45,7 +45,7 @@ public final class UsageAdjustments {
     ce.put("source", source);
     ce.put("id", id);
     ce.put("subject", tenant);
-    ce.put("time", UsageEmitter.RFC3339_MS.format(clock.get()));
+    ce.put("time", UsageEmitter.rfc3339Millis(clock.get()));
     ce.put("datacontenttype", "application/json");
     ce.put("partitionkey", tenant);
     ObjectNode d = ce.putObject("data");

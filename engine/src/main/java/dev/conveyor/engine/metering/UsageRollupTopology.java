@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -66,7 +67,7 @@ public final class UsageRollupTopology {
     /** The record's contribution: one attempt, one invocation if it is the first attempt. */
     UsageTotals totals() {
       return new UsageTotals(attempt == 1 ? 1 : 0, 1, "success".equals(outcome) ? 1 : 0, "error".equals(outcome) ? 1 : 0,
-          "timeout".equals(outcome) ? 1 : 0, billedDurationMs, new java.math.BigDecimal(gibSeconds == null ? "0" : gibSeconds),
+          "timeout".equals(outcome) ? 1 : 0, billedDurationMs, new BigDecimal(gibSeconds == null ? "0" : gibSeconds),
           coldStart ? 1 : 0, requestBytes, responseBytes);
     }
   }
@@ -142,8 +143,9 @@ public final class UsageRollupTopology {
       Data d = ce.data();
       Instant time = Instant.parse(ce.time());
       String key = key(d.tenant(), d.namespace(), d.function(), time);
-      remember(ce.id(), key, d.totals());
-      add(r, key, d.totals());
+      UsageTotals contribution = d.totals();
+      remember(ce.id(), key, contribution);
+      add(r, key, contribution);
     }
 
     private void adjustment(Record<String, byte[]> r, String id, JsonNode data) {
