@@ -2,7 +2,7 @@
 # Runs a benchmark scenario and writes benchmarks/results/<scenario>.{json,md,png}.
 #   benchmarks/run.sh accept    [--connections 64] [--seconds 10] [--rounds 3] [--with-dispatch]
 #   benchmarks/run.sh admission [--connections 64] [--seconds 10] [--rounds 3]   (auth and quotas on vs off)
-#   benchmarks/run.sh drain     [--count 100000] [--warmup 100000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
+#   benchmarks/run.sh drain     [--count 100000] [--warmup 300000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
 #   benchmarks/run.sh sync      [--connections 64] [--seconds 10] [--rounds 3]   (sync invoke through the gateway vs direct calls)
 #   benchmarks/run.sh fairness  [--flood 40000] [--seconds 20]  (one tenant's queue wait, alone and behind another's flood)
 #   benchmarks/run.sh coldstart [--calls 10]   (scale from zero emulated: measured vs injected wait, fabric8 mock API)

@@ -46,7 +46,7 @@ public final class Bench {
       case "coldstart" -> Coldstart.run(intArg(args, "--calls", 10), out);
       case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
       case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
-      case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 100_000), connections, seconds, out);
+      case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 300_000), connections, seconds, out);
       default -> {
         System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain, sync, fairness, coldstart, backlog, micro)");
         System.exit(2);
@@ -97,8 +97,11 @@ public final class Bench {
           - { namespace: bench, name: noop, url: "%s", concurrency: %d }
         samples: { enabled: %s, port: %d }
         dispatch: { enabled: %s, maxInFlight: %d }
+        %s
         """.formatted(port, adminPort, prefix, tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
-        Math.max(samplesPort, 1), dispatch, MAX_IN_FLIGHT));
+        Math.max(samplesPort, 1), dispatch, MAX_IN_FLIGHT,
+        // -Dbench.statusCacheBytes=N: another status cache bound than the gateway's default (a quarter of its heap)
+        System.getProperty("bench.statusCacheBytes") == null ? "" : "status: { cacheMaxBytes: " + Long.getLong("bench.statusCacheBytes") + " }"));
     return config;
   }
 

@@ -26,7 +26,7 @@ public final class StatusReader implements AutoCloseable {
             var h = r.headers().lastHeader(StatusStore.WRITER);
             String writer = h == null ? null : new String(h.value(), StandardCharsets.US_ASCII);
             StatusCodec.Envelope e = store.read(r.value(), writer);
-            if (e.status() != null) store.apply(e.status(), e.result(), store.own(writer));
+            if (e.status() != null) store.apply(e.status(), e.result(), store.own(writer), r.value());
           } catch (java.io.IOException ex) {
             throw new IllegalArgumentException("unreadable status record");
           }

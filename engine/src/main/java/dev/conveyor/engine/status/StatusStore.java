@@ -36,7 +36,16 @@ public final class StatusStore {
 
   private record IdemEntry(String id, Instant acceptedAt) {}
 
-  private final Cache<String, Entry> entries;
+  /**
+   * What the cache holds of one invocation: its status record's bytes, as on the topic, and what
+   * {@link #apply} compares. One array instead of an object graph: with the cache full (its steady
+   * state), the collector's marking of a graph of some 25 objects per entry cost the drain
+   * benchmark about a fifth of the gateway's CPU; an array holds no references to follow, and takes
+   * half the bytes.
+   */
+  private record Held(long version, boolean terminal, boolean hasResult, byte[] value) {}
+
+  private final Cache<String, Held> entries;
   private final Cache<String, IdemEntry> idempotency;
   private final Duration idempotencyWindow;
   private final Supplier<Instant> clock;
@@ -59,7 +68,7 @@ public final class StatusStore {
     this.topic = topic;
     this.entries = Caffeine.newBuilder()
         .maximumWeight(maxBytes)
-        .weigher((String k, Entry e) -> weight(e))
+        .weigher((String k, Held h) -> weight(h))
         .build();
     this.idempotency = Caffeine.newBuilder()
         .maximumSize(Math.max(10_000, maxBytes / 1024))
@@ -87,21 +96,26 @@ public final class StatusStore {
     return Duration.ofMillis(Math.max(0, left)).toNanos();
   }
 
-  /**
-   * An entry's bytes on the heap, estimated: the status record, its strings (id, tenant, namespace,
-   * function, trace id, trigger), instants and boxed numbers, the cache's node (about 900 bytes);
-   * each attempt in the history with its instant and numbers (about 160); the result with its body.
-   * The backlog benchmark measured the former estimate (400 + 96 per attempt) at 1.75 times too
-   * low: a 256 MiB bound held 440 MiB of live heap.
-   */
-  private static int weight(Entry e) {
-    int w = 900 + e.status().history().size() * 160;
-    if (e.result() != null) w += e.result().size() + 120;
-    return w;
+  /** An entry's bytes on the heap: the record's bytes, the array and the holder, the cache's node and the id. */
+  private static int weight(Held h) {
+    return h.value().length + 200;
   }
 
+  /** The latest known state of {@code id} (decoded from the cache's bytes: a microsecond or two). */
   public Optional<Entry> get(String id) {
-    return Optional.ofNullable(entries.getIfPresent(id));
+    Held h = entries.getIfPresent(id);
+    if (h == null) return Optional.empty();
+    StatusCodec.Envelope e = unpack(h);
+    return Optional.of(new Entry(e.status(), e.result()));
+  }
+
+  private static StatusCodec.Envelope unpack(Held h) {
+    try {
+      return StatusCodec.decode(h.value());
+    } catch (IOException e) {
+      // Only bytes this process encoded or decoded once already are held.
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** The invocation an idempotency key stands for, while the dedupe window lasts. */
@@ -117,23 +131,26 @@ public final class StatusStore {
 
   /** Applies a change if it is newer than what is known; returns whether it was applied. */
   public boolean apply(InvocationStatus s, StoredResult result) {
-    return apply(s, result, false);
+    return apply(s, result, false, null);
   }
 
   /**
    * Applies a change read from the status topic; {@code own}: this process wrote it (its running
-   * attempts are counted by the dispatcher itself, so they are not kept as running elsewhere).
+   * attempts are counted by the dispatcher itself, so they are not kept as running elsewhere);
+   * {@code value}: the record's bytes, {@code s} and {@code result} encoded, or null to encode them.
    */
-  public boolean apply(InvocationStatus s, StoredResult result, boolean own) {
+  public boolean apply(InvocationStatus s, StoredResult result, boolean own, byte[] value) {
     boolean[] applied = {false};
     entries.asMap().compute(s.id(), (id, cur) -> {
       if (cur != null) {
-        InvocationStatus c = cur.status();
-        if (c.status().terminal()) return cur;
-        if (c.version() >= s.version() && !s.status().terminal()) return cur;
+        if (cur.terminal()) return cur;
+        if (cur.version() >= s.version() && !s.status().terminal()) return cur;
       }
       applied[0] = true;
-      return new Entry(s, result != null ? result : cur == null ? null : cur.result());
+      if (result == null && cur != null && cur.hasResult()) { // a change without a result keeps the last one
+        return new Held(s.version(), s.status().terminal(), true, StatusCodec.encode(s, unpack(cur).result()));
+      }
+      return new Held(s.version(), s.status().terminal(), result != null, value != null ? value : StatusCodec.encode(s, result));
     });
     if (s.idempotencyKey() != null) {
       idempotency.asMap().putIfAbsent(idemKey(s.tenant(), s.namespace(), s.function(), s.idempotencyKey()),
@@ -159,6 +176,12 @@ public final class StatusStore {
   public java.util.Collection<Running> running(String tenant) {
     var m = running.get(tenant);
     return m == null ? java.util.List.of() : m.values();
+  }
+
+  /** Whether the status topic shows {@code id} running on another process (its outcome not read yet). */
+  public boolean runningElsewhere(String tenant, String id) {
+    var m = running.get(tenant);
+    return m != null && m.containsKey(id);
   }
 
   /** Called (on the reader's thread) with every status that becomes terminal here; must not block. */

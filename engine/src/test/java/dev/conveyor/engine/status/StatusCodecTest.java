@@ -65,11 +65,14 @@ class StatusCodecTest {
       assertThat(store.own("another-process/1")).isFalse();
       assertThat(store.read(sent.value(), writer).status()).as("the object sent, not a decoded copy").isSameAs(running);
       assertThat(store.read(sent.value(), writer).status()).as("read again: decoded").isEqualTo(running).isNotSameAs(running);
-      store.apply(running, null, true);
+      store.apply(running, null, true, sent.value());
       assertThat(store.running("acme")).as("this process's own attempts are the dispatcher's to count").isEmpty();
+      assertThat(store.runningElsewhere("acme", running.id())).isFalse();
       InvocationStatus other = running.attemptEnded(InvocationState.retrying, T.plusSeconds(2), 5, 503, "x").running(3, T.plusSeconds(3));
-      store.apply(other, null, false);
+      store.apply(other, null, false, null);
       assertThat(store.running("acme")).hasSize(1);
+      assertThat(store.runningElsewhere("acme", other.id())).isTrue();
+      assertThat(store.runningElsewhere("globex", other.id())).isFalse();
     }
   }
 }

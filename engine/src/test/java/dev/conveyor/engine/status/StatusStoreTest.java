@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.api.StoredResult;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -55,5 +57,24 @@ class StatusStoreTest {
     assertThat(store.idempotent("globex", "acme", "echo", "k1")).isEmpty();
     now.set(now.get().plus(Duration.ofHours(25)));
     assertThat(store.idempotent("acme", "acme", "echo", "k1")).isEmpty();
+  }
+
+  @Test
+  void shouldGiveBackWhatItHoldsAndKeepTheLastResultThroughAChangeWithoutOne() {
+    InvocationStatus queued = InvocationStatus.queued(inv("e", null));
+    InvocationStatus retrying = queued.running(1, now.get()).attemptEnded(InvocationState.retrying, now.get(), 7, 503, "busy");
+    StoredResult busy = new StoredResult(503, "text/plain", "busy".getBytes(StandardCharsets.UTF_8));
+    store.apply(retrying, busy);
+    StatusStore.Entry held = store.get("e").orElseThrow();
+    assertThat(held.status()).isEqualTo(retrying);
+    assertThat(held.result().httpStatus()).isEqualTo(503);
+    assertThat(held.result().body()).asString(StandardCharsets.UTF_8).isEqualTo("busy");
+    InvocationStatus second = retrying.running(2, now.get());
+    assertThat(store.apply(second, null)).isTrue();
+    held = store.get("e").orElseThrow();
+    assertThat(held.status()).isEqualTo(second);
+    assertThat(held.result()).as("the first attempt's result, until another replaces it").isNotNull();
+    assertThat(held.result().body()).asString(StandardCharsets.UTF_8).isEqualTo("busy");
+    assertThat(store.get("unknown")).isEmpty();
   }
 }
