@@ -179,13 +179,21 @@ public final class UsageRollupTopology {
       remember(id, key, UsageTotals.ZERO);
     }
 
+    /** Keeps {@code {"key", "totals", "day"}} for a record id (written field by field: one per usage record). */
     private void remember(String id, String key, UsageTotals totals) {
-      ObjectNode o = JSON.createObjectNode();
-      o.put("key", key);
-      o.set("totals", totals.toJson());
       String day = LocalDate.ofInstant(Instant.ofEpochMilli(context.currentSystemTimeMs()), ZoneOffset.UTC).toString();
-      o.put("day", day);
-      seen.put(id, write(o));
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(320);
+      try (com.fasterxml.jackson.core.JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+        g.writeStartObject();
+        g.writeStringField("key", key);
+        g.writeFieldName("totals");
+        totals.write(g);
+        g.writeStringField("day", day);
+        g.writeEndObject();
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+      seen.put(id, out.toByteArray());
       seenByDay.put(day + "|" + id, new byte[0]);
     }
 

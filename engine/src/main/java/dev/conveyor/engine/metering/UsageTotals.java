@@ -1,5 +1,8 @@
 package dev.conveyor.engine.metering;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -61,18 +64,70 @@ public record UsageTotals(long invocations, long attempts, long success, long er
         n.path("responseBytes").asLong());
   }
 
+  /** The JSON of {@link #toJson}, written field by field (the rollups write one per usage record). */
   public byte[] bytes() {
-    try {
-      return JSON.writeValueAsBytes(toJson());
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      write(g);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+    return out.toByteArray();
   }
 
+  /** Writes these totals as one JSON object, the shape of {@link #toJson}. */
+  public void write(JsonGenerator g) throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("invocations", invocations);
+    g.writeNumberField("attempts", attempts);
+    g.writeObjectFieldStart("outcomes");
+    g.writeNumberField("success", success);
+    g.writeNumberField("error", error);
+    g.writeNumberField("timeout", timeout);
+    g.writeEndObject();
+    g.writeNumberField("billedDurationMs", billedDurationMs);
+    g.writeStringField("gibSeconds", gibSeconds.toPlainString());
+    g.writeNumberField("coldStarts", coldStarts);
+    g.writeNumberField("requestBytes", requestBytes);
+    g.writeNumberField("responseBytes", responseBytes);
+    g.writeEndObject();
+  }
+
+  /** Totals from the JSON of {@link #bytes}, read token by token (no tree); absent fields are 0, unknown ones skipped. */
   public static UsageTotals parse(byte[] bytes) {
-    try {
-      return fromJson(JSON.readTree(bytes));
-    } catch (IOException e) {
+    try (JsonParser p = JSON.getFactory().createParser(bytes)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException("not a JSON object");
+      long invocations = 0, attempts = 0, success = 0, error = 0, timeout = 0, billed = 0, cold = 0, req = 0, resp = 0;
+      BigDecimal gib = BigDecimal.ZERO;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken t = p.nextToken();
+        switch (name) {
+          case "invocations" -> invocations = p.getValueAsLong();
+          case "attempts" -> attempts = p.getValueAsLong();
+          case "billedDurationMs" -> billed = p.getValueAsLong();
+          case "gibSeconds" -> gib = new BigDecimal(p.getText());
+          case "coldStarts" -> cold = p.getValueAsLong();
+          case "requestBytes" -> req = p.getValueAsLong();
+          case "responseBytes" -> resp = p.getValueAsLong();
+          case "outcomes" -> {
+            if (t != JsonToken.START_OBJECT) throw new IOException("outcomes is not an object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+              String o = p.currentName();
+              p.nextToken();
+              switch (o) {
+                case "success" -> success = p.getValueAsLong();
+                case "error" -> error = p.getValueAsLong();
+                case "timeout" -> timeout = p.getValueAsLong();
+                default -> p.skipChildren();
+              }
+            }
+          }
+          default -> p.skipChildren();
+        }
+      }
+      return new UsageTotals(invocations, attempts, success, error, timeout, billed, gib, cold, req, resp);
+    } catch (IOException | NumberFormatException e) {
       throw new IllegalArgumentException("not usage totals", e);
     }
   }
