@@ -15,7 +15,13 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -41,8 +47,9 @@ import org.slf4j.LoggerFactory;
  *   <li>Corrections ({@link #ADJUSTMENT}) are new events, never edits: {@code action: void}
  *       subtracts an original record's whole contribution (once), {@code action: delta} adds
  *       {@code delta} (usually negative) to the original's hour.
- *   <li>Every change writes the hour's new totals to {@code conveyor.usage-rollups} (compacted,
- *       key {@code tenant/namespace/function/hour}), which every replica follows for the usage API.
+ *   <li>Each commit (every second) writes the new totals of the hours that changed to
+ *       {@code conveyor.usage-rollups} (compacted, key {@code tenant/namespace/function/hour}),
+ *       which every replica follows for the usage API.
  * </ul>
  * The usage topic's key is the tenant, so a tenant's records and rollups live on one task.
  */
@@ -51,6 +58,7 @@ public final class UsageRollupTopology {
   static final String SEEN = "usage-seen";
   static final String SEEN_BY_DAY = "usage-seen-by-day";
   static final String ROLLUPS = "usage-rollups";
+  static final String EMITTED = "usage-rollups-emitted";
   private static final Logger LOG = LoggerFactory.getLogger(UsageRollupTopology.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Usage events are read into these, only the fields the rollups need: no tree per record. */
@@ -75,17 +83,22 @@ public final class UsageRollupTopology {
   private UsageRollupTopology() {}
 
   public static Topology build(String usageTopic, String rollupTopic, int dedupeDays) {
-    Topology t = new Topology();
-    t.addSource("usage", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), usageTopic);
-    t.addProcessor("rollup", () -> new Rollup(dedupeDays), "usage");
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()), "rollup");
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray()),
-        "rollup");
+    StreamsBuilder b = new StreamsBuilder();
+    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()));
+    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray()));
     // Cached: an hour's totals change with every record, but reach the changelog once per commit.
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUPS), Serdes.String(), Serdes.ByteArray())
-        .withCachingEnabled(), "rollup");
-    t.addSink("rollups", rollupTopic, Serdes.String().serializer(), Serdes.ByteArray().serializer(), "rollup");
-    return t;
+    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUPS), Serdes.String(), Serdes.ByteArray())
+        .withCachingEnabled());
+    b.stream(usageTopic, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("usage"))
+        .process(() -> new Rollup(dedupeDays), Named.as("rollup"), SEEN, SEEN_BY_DAY, ROLLUPS)
+        // Each hour's latest totals go out once per commit, not once per record: a cached table
+        // (no changelog of its own: it only holds what is to be sent) keeps the last change of each
+        // key and emits it when the transaction commits, in that transaction.
+        .toTable(Named.as("rollup-changes"), Materialized.<String, byte[], KeyValueStore<Bytes, byte[]>>as(EMITTED)
+            .withKeySerde(Serdes.String()).withValueSerde(Serdes.ByteArray()).withCachingEnabled().withLoggingDisabled())
+        .toStream(Named.as("rollup-emitted"))
+        .to(rollupTopic, Produced.with(Serdes.String(), Serdes.ByteArray()).withName("rollups"));
+    return b.build();
   }
 
   /** The rollup key of a record: {@code tenant/namespace/function/hour}. */

@@ -72,6 +72,9 @@ class UsageIT {
           .getJsonObject("total").getLong("attempts") == distinct.size());
       JsonObject usage = new JsonObject(http.get(query, ACME_KEY).body());
       JsonObject total = usage.getJsonObject("total");
+      // Each hour's totals go out once per commit (the latest of that second), not once per record.
+      long emitted = countToEnd(gw.topics().usageRollups(), "acme/");
+      assertThat(emitted).as("rollup records for %d usage records", distinct.size()).isPositive().isLessThan(distinct.size() / 2);
       assertThat(total.getLong("invocations")).isEqualTo(60);
       assertThat(total.getLong("billedDurationMs")).isEqualTo(billed);
       assertThat(new BigDecimal(total.getString("gibSeconds"))).isEqualByComparingTo(gib);
@@ -115,6 +118,26 @@ class UsageIT {
       // Another tenant's record cannot be corrected by a caller who does not own it.
       assertThat(http.send(http.request("/v1/usage/adjustments", GLOBEX_KEY).POST(HttpRequest.BodyPublishers.ofString(
           new JsonObject().put("originalId", one.getKey()).put("action", "void").encode())).build()).statusCode()).isEqualTo(403);
+    }
+  }
+
+  /** The records of {@code topic} whose key starts with {@code prefix}, read from its start to its end (committed only). */
+  private static long countToEnd(String topic, String prefix) {
+    Map<String, Object> props = new HashMap<>();
+    props.put("bootstrap.servers", TestKafka.bootstrap());
+    props.put("isolation.level", "read_committed");
+    try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(props,
+        new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      var parts = c.partitionsFor(topic).stream().map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      var end = c.endOffsets(parts);
+      long[] n = {0};
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        for (var r : c.poll(Duration.ofMillis(200))) if (r.key() != null && r.key().startsWith(prefix)) n[0]++;
+        return parts.stream().allMatch(tp -> c.position(tp) >= end.get(tp));
+      });
+      return n[0];
     }
   }
 }
