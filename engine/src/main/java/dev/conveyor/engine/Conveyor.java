@@ -185,6 +185,13 @@ public final class Conveyor implements AutoCloseable {
     topics.retryTiers().forEach(t -> written.add(t.topic()));
     written.addAll(destinationTopics());
     sender.warm(written);
+    // Records nobody waits on (a sync call's usage record: the caller has its answer already) go
+    // through a producer that lingers: the broker pays per request, and these come one per call.
+    var lingering = clients.producer("conveyor-producer-background", k.backgroundLingerMs());
+    metrics.kafkaClient(lingering);
+    KafkaSender background = new KafkaSender(lingering);
+    closeInOrder.add(0, background);
+    background.warm(java.util.List.of(topics.usage()));
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
     reader = new StatusReader(clients, store, topics.status()).start();
     closeInOrder.add(0, reader);
@@ -252,7 +259,9 @@ public final class Conveyor implements AutoCloseable {
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
     HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES);
-    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, usage, breakers, metrics, tracing, clock);
+    UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
+        config.metering().billingGranularityMs());
+    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, syncUsage, breakers, metrics, tracing, clock);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
     closeInOrder.add(0, deadLetterIndex);

@@ -92,6 +92,7 @@ public final class ConfigLoader {
         (short) k.integer("replicationFactor", bootstrap == null || bootstrap.isBlank() ? 1 : -1, -1, 10),
         k.duration("deliveryTimeout", Duration.ofSeconds(10)),
         k.integer("lingerMs", 0, 0, 1000),
+        k.integer("backgroundLingerMs", 5, 0, 1000),
         Map.copyOf(clientProps));
     if (kafka.deliveryTimeout().toMillis() < 2000) {
       throw new ConfigException("kafka.deliveryTimeout", "must be at least PT2S");

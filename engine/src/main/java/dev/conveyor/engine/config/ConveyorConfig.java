@@ -33,6 +33,7 @@ public record ConveyorConfig(
       short replicationFactor,
       Duration deliveryTimeout,
       int lingerMs,
+      int backgroundLingerMs,
       Map<String, String> clientProperties) {
     public boolean embedded() {
       return bootstrapServers.isBlank();

@@ -43,9 +43,14 @@ public final class KafkaClients {
    * A bounded delivery timeout makes a dead broker answer 503 instead of hanging.
    */
   public KafkaProducer<String, byte[]> producer(String clientId) {
+    return producer(clientId, settings.lingerMs());
+  }
+
+  /** The same with another {@code linger.ms}: for records nobody waits on, batching is worth a few ms. */
+  public KafkaProducer<String, byte[]> producer(String clientId, int lingerMs) {
     Map<String, Object> m = new HashMap<>();
     int delivery = (int) settings.deliveryTimeout().toMillis();
-    m.put(ProducerConfig.LINGER_MS_CONFIG, settings.lingerMs());
+    m.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
     m.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
     m.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
     m.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 64 * 1024);

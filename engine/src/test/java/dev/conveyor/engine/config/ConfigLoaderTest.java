@@ -55,6 +55,9 @@ class ConfigLoaderTest {
         """.formatted(SHA);
     ConveyorConfig c = ConfigLoader.parse(yaml, Map.of());
     assertThat(c.kafka().embedded()).isTrue();
+    assertThat(c.kafka().lingerMs()).as("accepts wait for their write: no linger").isZero();
+    assertThat(c.kafka().backgroundLingerMs()).as("nobody waits for these").isEqualTo(5);
+    assertThat(c.status().cacheMaxBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
     assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
     ConveyorConfig.FunctionSpec f = c.functions().get(0);
     assertThat(f.memoryMiB()).isEqualTo(256);
