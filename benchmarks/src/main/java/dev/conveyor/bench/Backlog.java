@@ -84,7 +84,7 @@ final class Backlog {
     String command = "benchmarks/run.sh backlog --count " + count;
     JsonObject result = new JsonObject().put("scenario", "backlog").put("when", Instant.now().toString()).put("command", command)
         .put("machine", Bench.machine()).put("invocations", count).put("gatewayHeapMax", "512m").put("phases", phases);
-    String md = "backlog of %,d invocations (%s), two gateways with a 512 MB heap, default config (status cache bound 256 MiB).%n%n%s"
+    String md = "backlog of %,d invocations (%s), two gateways with a 512 MB heap, default config (status cache bound a quarter of the heap, 128 MiB).%n%n%s"
         .formatted(count, result.getString("when"), tables) + "`" + command + "` on " + result.getString("machine") + ".\n";
     Files.createDirectories(out);
     Files.writeString(out.resolve("backlog.json"), result.encodePrettily() + "\n");
