@@ -169,7 +169,7 @@ public final class ConfigLoader {
     YamlNode st = root.child("status");
     StatusSettings status = new StatusSettings(
         // A quarter of the heap: the collector needs the rest as headroom (the drain benchmark's
-        // 512 MB gateway spent a fifth of its CPU in GC with half of its heap held by the cache).
+        // 512 MB gateway spent a quarter of its CPU in GC with half of its heap held by the cache).
         st.number("cacheMaxBytes", Math.max(1024 * 1024, Runtime.getRuntime().maxMemory() / 4), 1024 * 1024, Long.MAX_VALUE),
         st.duration("idempotencyWindow", Duration.ofHours(24)),
         st.duration("retention", Duration.ofDays(7)));

@@ -1,7 +1,5 @@
 package dev.conveyor.engine.metering;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conveyor.engine.api.Invocation;
@@ -70,8 +68,7 @@ public final class UsageEmitter {
     Invocation inv = a.invocation();
     long durationMs = Math.max(0, a.end().toEpochMilli() - a.start().toEpochMilli());
     long billed = Billing.billedDurationMs(durationMs, granularityMs);
-    ByteArrayBuilder out = new ByteArrayBuilder(1024);
-    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+    return JsonBytes.of(1024, g -> {
       g.writeStartObject();
       g.writeStringField("specversion", "1.0");
       g.writeStringField("type", TYPE);
@@ -108,10 +105,7 @@ public final class UsageEmitter {
       g.writeStringField("traceId", inv.traceId());
       g.writeEndObject();
       g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    });
   }
 
   /** RFC 3339 in UTC with milliseconds, e.g. {@code 2026-03-01T10:00:00.120Z}, as SPEC §7 fixes it. */

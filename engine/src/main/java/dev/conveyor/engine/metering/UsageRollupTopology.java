@@ -143,25 +143,25 @@ public final class UsageRollupTopology {
       try {
         if (seen.get(ce.id()) != null) return; // this id counted already (an attempt re-emitted after a crash)
         if (UsageEmitter.TYPE.equals(ce.type())) {
-          usage(r, ce);
+          usage(ce);
         } else if (ADJUSTMENT.equals(ce.type())) {
-          adjustment(r, ce.id(), JSON.readTree(r.value()).path("data"));
+          adjustment(ce.id(), JSON.readTree(r.value()).path("data"));
         }
       } catch (IOException | RuntimeException e) {
         LOG.warn("skipping usage record {}: {}", ce.id(), e.toString());
       }
     }
 
-    private void usage(Record<String, byte[]> r, Event ce) {
+    private void usage(Event ce) {
       Data d = ce.data();
       Instant time = Instant.parse(ce.time());
       String key = key(d.tenant(), d.namespace(), d.function(), time);
       UsageTotals contribution = d.totals();
       remember(ce.id(), key, contribution);
-      add(r, key, contribution);
+      add(key, contribution);
     }
 
-    private void adjustment(Record<String, byte[]> r, String id, JsonNode data) {
+    private void adjustment(String id, JsonNode data) {
       String originalId = data.path("originalId").asText();
       byte[] orig = seen.get(originalId);
       if (orig == null) {
@@ -182,10 +182,10 @@ public final class UsageRollupTopology {
         if (!o.path("voided").asBoolean()) {
           o.put("voided", true);
           seen.put(originalId, write(o));
-          add(r, key, UsageTotals.ZERO.minus(UsageTotals.fromJson(o.path("totals"))));
+          add(key, UsageTotals.ZERO.minus(UsageTotals.fromJson(o.path("totals"))));
         }
       } else if ("delta".equals(action)) {
-        add(r, key, UsageTotals.delta(data.path("delta")));
+        add(key, UsageTotals.delta(data.path("delta")));
       } else {
         LOG.warn("adjustment {} has action '{}' (void or delta): not applied", id, action);
       }
@@ -195,27 +195,26 @@ public final class UsageRollupTopology {
     /** Keeps {@code {"key", "totals", "day"}} for a record id (written field by field: one per usage record). */
     private void remember(String id, String key, UsageTotals totals) {
       String day = LocalDate.ofInstant(Instant.ofEpochMilli(context.currentSystemTimeMs()), ZoneOffset.UTC).toString();
-      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(320);
-      try (com.fasterxml.jackson.core.JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      seen.put(id, JsonBytes.of(320, g -> {
         g.writeStartObject();
         g.writeStringField("key", key);
         g.writeFieldName("totals");
         totals.write(g);
         g.writeStringField("day", day);
         g.writeEndObject();
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-      seen.put(id, out.toByteArray());
+      }));
       seenByDay.put(day + "|" + id, new byte[0]);
     }
 
-    private void add(Record<String, byte[]> r, String key, UsageTotals change) {
+    private void add(String key, UsageTotals change) {
       byte[] cur = rollups.get(key);
       UsageTotals next = (cur == null ? UsageTotals.ZERO : UsageTotals.parse(cur)).plus(change);
       byte[] bytes = next.bytes();
       rollups.put(key, bytes);
-      context.forward(new Record<>(key, bytes, r.timestamp()));
+      // Stamped with this thread's clock, not the usage record's: records reach an hour out of their
+      // own time order (late ones, other replicas' clocks), and the table that sends the rollups out
+      // would warn of every update older than the one before.
+      context.forward(new Record<>(key, bytes, context.currentSystemTimeMs()));
     }
 
     /** Forgets ids first seen more than {@code dedupeDays} ago (their duplicates can no longer come). */

@@ -66,13 +66,7 @@ public record UsageTotals(long invocations, long attempts, long success, long er
 
   /** The JSON of {@link #toJson}, written field by field (the rollups write one per usage record). */
   public byte[] bytes() {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
-    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
-      write(g);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return out.toByteArray();
+    return JsonBytes.of(256, this::write);
   }
 
   /** Writes these totals as one JSON object, the shape of {@link #toJson}. */

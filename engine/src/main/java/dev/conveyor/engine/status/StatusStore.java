@@ -40,7 +40,7 @@ public final class StatusStore {
    * What the cache holds of one invocation: its status record's bytes, as on the topic, and what
    * {@link #apply} compares. One array instead of an object graph: with the cache full (its steady
    * state), the collector's marking of a graph of some 25 objects per entry cost the drain
-   * benchmark about a fifth of the gateway's CPU; an array holds no references to follow, and takes
+   * benchmark about a quarter of the gateway's CPU; an array holds no references to follow, and takes
    * half the bytes.
    */
   private record Held(long version, boolean terminal, boolean hasResult, byte[] value) {}

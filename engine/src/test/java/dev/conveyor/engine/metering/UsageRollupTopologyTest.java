@@ -83,6 +83,20 @@ class UsageRollupTopologyTest {
   }
 
   @Test
+  void rollupsAreStampedInOrderWhateverTheOrderOfTheirRecords() throws Exception {
+    java.time.Instant t = java.time.Instant.parse("2026-11-27T10:30:00Z");
+    usage.pipeInput(new org.apache.kafka.streams.test.TestRecord<>("acme",
+        record("acme", "f", "o1", 1, "success", "2026-11-27T10:20:00.000Z", 10, "0.001250000", false), t.plusSeconds(10)));
+    usage.pipeInput(new org.apache.kafka.streams.test.TestRecord<>("acme",
+        record("acme", "f", "o2", 1, "success", "2026-11-27T10:10:00.000Z", 10, "0.001250000", false), t));
+    var out = rollups.readRecordsToList();
+    assertThat(out).hasSize(2);
+    // The usage records' own timestamps go backwards; the rollups' must not (the emitting table warns of each).
+    assertThat(out.stream().map(org.apache.kafka.streams.test.TestRecord::timestamp).toList()).isSorted();
+    assertThat(UsageTotals.parse(out.get(1).value()).invocations()).isEqualTo(2);
+  }
+
+  @Test
   void aLateRecordUpdatesItsOwnHour() throws Exception {
     usage.pipeInput("acme", record("acme", "f", "i1", 1, "success", "2026-11-27T11:05:00.000Z", 10, "0.001250000", false));
     usage.pipeInput("acme", record("acme", "f", "i0", 1, "success", "2026-11-27T09:59:00.000Z", 20, "0.002500000", false));
