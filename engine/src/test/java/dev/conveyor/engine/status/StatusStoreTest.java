@@ -77,4 +77,17 @@ class StatusStoreTest {
     assertThat(held.result().body()).asString(StandardCharsets.UTF_8).isEqualTo("busy");
     assertThat(store.get("unknown")).isEmpty();
   }
+
+  @Test
+  void shouldStayWithinItsBoundAfterEveryWriteWithoutAnotherThread() {
+    long maxBytes = 64 * 1024;
+    StatusStore small = new StatusStore(maxBytes, Duration.ofHours(24), now::get, null, "status");
+    long entryBytes = StatusCodec.encode(InvocationStatus.queued(inv("id-00000", null)), null).length + 200;
+    for (int i = 0; i < 10_000; i++) {
+      small.apply(InvocationStatus.queued(inv(String.format("id-%05d", i), null)), null);
+      // Eviction runs on the writing thread: the bound holds as each write returns, not some time later.
+      assertThat(small.size()).isLessThanOrEqualTo(maxBytes / entryBytes);
+    }
+    assertThat(small.get("id-09999")).as("the newest entry").isPresent();
+  }
 }
