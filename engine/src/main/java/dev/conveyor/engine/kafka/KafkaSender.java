@@ -6,11 +6,15 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Metric;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,10 +22,15 @@ import org.slf4j.LoggerFactory;
  * Sends records with one shared idempotent {@link KafkaProducer} and completes a Vert.x future on
  * the caller's context once the broker acknowledged ({@code acks=all}).
  *
- * <p>Why a thread of its own: {@code KafkaProducer.send} blocks while topic metadata is missing or
- * the buffer is full, so it must not run on an event loop. The Vert.x Kafka client hops to a
- * worker per record; this sender drains every queued record in one wake-up instead, which keeps
- * the accept path cheap under load (see benchmarks/). Acks are still per record.
+ * <p>{@code KafkaProducer.send} blocks in two cases only: while the topic's metadata is missing,
+ * and while the buffer ({@code buffer.memory}) is full. Neither may happen on an event loop. So a
+ * record is appended on the caller's thread only when neither can: its topic's metadata is loaded
+ * ({@link #warm}, or the last send to it succeeded; the producer keeps it, see {@link KafkaClients}),
+ * at least half the buffer is free, and no record is waiting for the thread.
+ * Otherwise it goes to a thread of its own, which may block, and which drains every queued record
+ * in one wake-up. The last condition keeps the order of sends: a record never overtakes one sent
+ * before it. Handing every record to the thread cost the accept path a thread wake-up per request
+ * (see benchmarks/). Acks are per record either way.
  */
 public final class KafkaSender implements AutoCloseable {
   private record Pending(ProducerRecord<String, byte[]> record, Context context, Promise<RecordMetadata> promise) {}
@@ -31,14 +40,29 @@ public final class KafkaSender implements AutoCloseable {
 
   private final Producer<String, byte[]> producer;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  /** Records handed to the thread and not yet to the producer. */
+  private final AtomicInteger waiting = new AtomicInteger();
+  /** Topics whose metadata the producer holds: a send to them does not wait for it. */
+  private final Set<String> ready = ConcurrentHashMap.newKeySet();
+  /** The producer's free buffer bytes and its size (null when it reports none, as a mock). */
+  private final Metric bufferAvailable;
+  private final Metric bufferTotal;
   private final Thread thread;
   private volatile boolean closed;
 
   public KafkaSender(Producer<String, byte[]> producer) {
     this.producer = producer;
+    this.bufferAvailable = producerMetric(producer, "buffer-available-bytes");
+    this.bufferTotal = producerMetric(producer, "buffer-total-bytes");
     this.thread = new Thread(this::run, "conveyor-kafka-sender");
     this.thread.setDaemon(true);
     this.thread.start();
+  }
+
+  private static Metric producerMetric(Producer<String, byte[]> producer, String name) {
+    return producer.metrics().entrySet().stream()
+        .filter(e -> e.getKey().name().equals(name) && e.getKey().group().equals("producer-metrics"))
+        .map(java.util.Map.Entry::getValue).findFirst().orElse(null);
   }
 
   /**
@@ -47,7 +71,10 @@ public final class KafkaSender implements AutoCloseable {
    * {@code max.block.ms} when the broker is down.
    */
   public void warm(java.util.Collection<String> topics) {
-    for (String t : topics) producer.partitionsFor(t);
+    for (String t : topics) {
+      producer.partitionsFor(t);
+      ready.add(t);
+    }
   }
 
   public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
@@ -57,8 +84,34 @@ public final class KafkaSender implements AutoCloseable {
       promise.fail(new IllegalStateException("the Kafka sender is closed"));
       return promise.future();
     }
-    queue.add(new Pending(record, ctx, promise));
+    Pending p = new Pending(record, ctx, promise);
+    if (waiting.get() == 0 && ready.contains(record.topic()) && bufferMostlyFree()) {
+      append(p); // cannot block: see the class comment
+    } else {
+      waiting.incrementAndGet();
+      queue.add(p);
+    }
     return promise.future();
+  }
+
+  /** Whether at least half of {@code buffer.memory} is free: an append then finds room at once. */
+  private boolean bufferMostlyFree() {
+    if (bufferAvailable == null || bufferTotal == null) return true;
+    return ((Number) bufferAvailable.metricValue()).doubleValue() * 2 >= ((Number) bufferTotal.metricValue()).doubleValue();
+  }
+
+  private void append(Pending p) {
+    try {
+      producer.send(p.record(), (md, err) -> {
+        // Once a send to a topic failed for a reason that may pass (metadata or broker missing), its
+        // records go through the thread until one is stored again.
+        if (err == null) ready.add(p.record().topic());
+        else if (err instanceof org.apache.kafka.common.errors.RetriableException) ready.remove(p.record().topic());
+        complete(p, md, err);
+      });
+    } catch (RuntimeException e) {
+      complete(p, null, e);
+    }
   }
 
   private void run() {
@@ -69,11 +122,8 @@ public final class KafkaSender implements AutoCloseable {
         queue.drainTo(batch, 4096);
         for (Pending p : batch) {
           if (p == STOP) return;
-          try {
-            producer.send(p.record(), (md, err) -> complete(p, md, err));
-          } catch (RuntimeException e) {
-            complete(p, null, e);
-          }
+          append(p);
+          waiting.decrementAndGet(); // only now may a later record be appended on its caller's thread
         }
       } catch (InterruptedException e) {
         return;

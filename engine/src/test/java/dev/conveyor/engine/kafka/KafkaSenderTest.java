@@ -1,0 +1,145 @@
+package dev.conveyor.engine.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+
+class KafkaSenderTest {
+  /** Records which thread appended each record; a send to {@code slow} waits for {@link #release}. */
+  static final class Recording extends MockProducer<String, byte[]> {
+    final List<String> threads = new CopyOnWriteArrayList<>();
+    final CountDownLatch release = new CountDownLatch(1);
+    final CountDownLatch slowEntered = new CountDownLatch(1);
+
+    Recording() {
+      this(true);
+    }
+
+    Recording(boolean autoComplete) {
+      super(autoComplete, null, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    @Override
+    public java.util.concurrent.Future<RecordMetadata> send(ProducerRecord<String, byte[]> r, Callback cb) {
+      threads.add(r.topic() + "@" + Thread.currentThread().getName());
+      if (r.topic().equals("slow")) {
+        slowEntered.countDown();
+        try {
+          release.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return super.send(r, cb);
+    }
+  }
+
+  private static ProducerRecord<String, byte[]> record(String topic, String key) {
+    return new ProducerRecord<>(topic, key, new byte[] {1});
+  }
+
+  private static RecordMetadata await(io.vertx.core.Future<RecordMetadata> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void shouldAppendOnTheCallersThreadOnlyToATopicWhoseMetadataIsLoaded() throws Exception {
+    Recording producer = new Recording();
+    try (KafkaSender sender = new KafkaSender(producer)) {
+      sender.warm(List.of("known"));
+      String caller = Thread.currentThread().getName();
+      await(sender.send(record("known", "a")));
+      await(sender.send(record("unknown", "b")));
+      assertThat(producer.threads).containsExactly("known@" + caller, "unknown@conveyor-kafka-sender");
+      await(sender.send(record("unknown", "c")));
+      assertThat(producer.threads).as("stored once: its metadata is known now").endsWith("unknown@" + caller);
+    }
+  }
+
+  @Test
+  void shouldNeverLetARecordOvertakeOneWaitingForTheThread() throws Exception {
+    Recording producer = new Recording();
+    try (KafkaSender sender = new KafkaSender(producer)) {
+      sender.warm(List.of("known"));
+      var slow = sender.send(record("slow", "1"));
+      assertThat(producer.slowEntered.await(10, TimeUnit.SECONDS)).isTrue();
+      var second = sender.send(record("slow", "2"));
+      var third = sender.send(record("known", "3"));
+      assertThat(producer.history()).as("nothing appended while the first waits").isEmpty();
+      producer.release.countDown();
+      await(slow);
+      await(second);
+      await(third);
+      assertThat(producer.history()).extracting(ProducerRecord::key).containsExactly("1", "2", "3");
+      assertThat(producer.threads).allMatch(t -> t.endsWith("@conveyor-kafka-sender"));
+    }
+  }
+
+  @Test
+  void shouldLeaveTheCallersThreadWhenLessThanHalfTheBufferIsFree() throws Exception {
+    Recording producer = new Recording();
+    double[] available = {32e6};
+    producer.setMockMetrics(name("buffer-total-bytes"), metric(name("buffer-total-bytes"), () -> 32e6));
+    producer.setMockMetrics(name("buffer-available-bytes"), metric(name("buffer-available-bytes"), () -> available[0]));
+    try (KafkaSender sender = new KafkaSender(producer)) {
+      sender.warm(List.of("known"));
+      String caller = Thread.currentThread().getName();
+      await(sender.send(record("known", "a")));
+      available[0] = 15e6;
+      await(sender.send(record("known", "b")));
+      assertThat(producer.threads).containsExactly("known@" + caller, "known@conveyor-kafka-sender");
+    }
+  }
+
+  @Test
+  void shouldSendThroughTheThreadAgainOnceATopicsSendFailedForAPassingReason() throws Exception {
+    Recording producer = new Recording(false);
+    try (KafkaSender sender = new KafkaSender(producer)) {
+      sender.warm(List.of("known"));
+      String caller = Thread.currentThread().getName();
+      var first = sender.send(record("known", "a"));
+      assertThat(producer.errorNext(new org.apache.kafka.common.errors.TimeoutException("no broker"))).isTrue();
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> await(first))
+          .hasRootCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+      var second = sender.send(record("known", "b"));
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
+      assertThat(producer.completeNext()).isTrue();
+      await(second);
+      var third = sender.send(record("known", "c"));
+      assertThat(producer.completeNext()).isTrue();
+      await(third);
+      assertThat(producer.threads).containsExactly("known@" + caller, "known@conveyor-kafka-sender", "known@" + caller);
+    }
+  }
+
+  private static MetricName name(String n) {
+    return new MetricName(n, "producer-metrics", "", Map.of());
+  }
+
+  private static Metric metric(MetricName n, java.util.function.Supplier<Double> value) {
+    return new Metric() {
+      @Override
+      public MetricName metricName() {
+        return n;
+      }
+
+      @Override
+      public Object metricValue() {
+        return value.get();
+      }
+    };
+  }
+}
