@@ -30,7 +30,7 @@ final class Backlog {
   private record Phase(String name, List<double[]> samples, List<double[]> live, double seconds, long done) {}
 
   static void run(int count, Path out) throws Exception {
-    Path dir = Files.createTempDirectory("conveyor-bench-backlog");
+    Path dir = Bench.workdir("conveyor-bench-backlog");
     int[] ports = EmbeddedKafka.freePorts(7);
     int barePort = ports[5];
     String function = "http://127.0.0.1:" + barePort + "/noop";

@@ -39,6 +39,18 @@ public final class Bench {
     // dispatcher on, delivery of the backlog keeps running through the baseline's rounds too.
     boolean dispatch = List.of(args).contains("--with-dispatch");
     Path out = Path.of(stringArg(args, "--out", "benchmarks/results"));
+    try {
+      run(scenario, args, connections, seconds, rounds, dispatch, out);
+    } catch (Throwable t) {
+      removeWorkdirs(true);
+      throw t;
+    }
+    removeWorkdirs(false);
+    System.exit(0);
+  }
+
+  private static void run(String scenario, String[] args, int connections, int seconds, int rounds, boolean dispatch, Path out)
+      throws Exception {
     switch (scenario) {
       case "accept" -> accept(connections, seconds, rounds, dispatch, out);
       case "admission" -> admission(connections, seconds, rounds, out);
@@ -52,7 +64,38 @@ public final class Bench {
         System.exit(2);
       }
     }
-    System.exit(0);
+  }
+
+  private static final List<Path> WORKDIRS = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * A run's working directory (the broker's log, the gateways' state, every process's log). A drain
+   * or backlog run leaves a gigabyte of broker data: it is all removed when the run ends, except
+   * the logs of a run that failed.
+   */
+  static Path workdir(String prefix) throws java.io.IOException {
+    Path dir = Files.createTempDirectory(prefix);
+    WORKDIRS.add(dir);
+    return dir;
+  }
+
+  private static void removeWorkdirs(boolean keepLogs) {
+    for (Path dir : WORKDIRS) {
+      try {
+        if (!keepLogs) {
+          org.apache.kafka.common.utils.Utils.delete(dir.toFile());
+          continue;
+        }
+        try (var files = Files.list(dir)) {
+          for (Path f : files.toList()) {
+            if (Files.isDirectory(f)) org.apache.kafka.common.utils.Utils.delete(f.toFile());
+          }
+        }
+        System.err.println("the failed run's logs are in " + dir);
+      } catch (java.io.IOException | RuntimeException e) {
+        System.err.println("could not remove " + dir + ": " + e);
+      }
+    }
   }
 
   /** A server under load: its name in the report, its port, its process (for CPU time). */
@@ -165,7 +208,7 @@ public final class Bench {
   }
 
   static void accept(int connections, int seconds, int rounds, boolean dispatch, Path out) throws Exception {
-    Path dir = Files.createTempDirectory("conveyor-bench");
+    Path dir = workdir("conveyor-bench");
     int[] ports = EmbeddedKafka.freePorts(6);
     int brokerPort = ports[0];
     int gatewayPort = ports[1];
@@ -222,7 +265,7 @@ public final class Bench {
    * {@code Runtime.withAdmissionChecksOffForBenchmark}: no authentication, no quota.
    */
   static void admission(int connections, int seconds, int rounds, Path out) throws Exception {
-    Path dir = Files.createTempDirectory("conveyor-bench-admission");
+    Path dir = workdir("conveyor-bench-admission");
     int[] ports = EmbeddedKafka.freePorts(6);
     int brokerPort = ports[0];
     Path onConfig = gatewayConfig(dir, "checks-on", ports[1], ports[2], 0, false, "on.");
@@ -271,7 +314,7 @@ public final class Bench {
    * the gateway adds (its percentile minus the direct call's).
    */
   static void sync(int connections, int seconds, int rounds, Path out) throws Exception {
-    Path dir = Files.createTempDirectory("conveyor-bench-sync");
+    Path dir = workdir("conveyor-bench-sync");
     int[] ports = EmbeddedKafka.freePorts(5);
     int barePort = ports[3];
     Path config = gatewayConfig(dir, "gateway", ports[1], ports[2], 0, "http://127.0.0.1:" + barePort + "/noop", false, "sync.");
@@ -318,7 +361,7 @@ public final class Bench {
    * generator ({@code connections}, {@code seconds}), after a warm-up round.
    */
   static void drain(int count, int warmup, int connections, int seconds, Path out) throws Exception {
-    Path dir = Files.createTempDirectory("conveyor-bench-drain");
+    Path dir = workdir("conveyor-bench-drain");
     int[] ports = EmbeddedKafka.freePorts(7);
     int brokerPort = ports[0];
     int barePort = ports[5];

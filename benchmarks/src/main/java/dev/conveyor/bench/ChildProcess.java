@@ -22,7 +22,9 @@ final class ChildProcess implements AutoCloseable {
 
   static ChildProcess java(String name, String heap, Map<String, String> env, Path log, String... mainAndArgs) {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("java.class.path")));
+        "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("java.class.path"),
+        // temporary files (the RocksDB library a gateway unpacks) in the run's directory, removed with it
+        "-Djava.io.tmpdir=" + log.toAbsolutePath().getParent()));
     // e.g. -Dbench.gateway.jvm=-XX:StartFlightRecording=filename=/tmp/gw.jfr to profile one child
     String extra = System.getProperty("bench." + name + ".jvm");
     if (extra != null && !extra.isBlank()) cmd.addAll(3, List.of(extra.trim().split("\\s+")));

@@ -49,7 +49,7 @@ final class Coldstart {
   private Coldstart() {}
 
   static void run(int calls, Path out) throws Exception {
-    Path dir = Files.createTempDirectory("conveyor-bench-coldstart");
+    Path dir = Bench.workdir("conveyor-bench-coldstart");
     int[] ports = EmbeddedKafka.freePorts(5);
     int revisionPort = ports[3];
     long[] waits = {250, 500, 1000, 2000};

@@ -37,7 +37,7 @@ final class Fairness {
   private Fairness() {}
 
   static void run(int flood, int seconds, Path out) throws Exception {
-    Path dir = Files.createTempDirectory("conveyor-bench-fairness");
+    Path dir = Bench.workdir("conveyor-bench-fairness");
     int[] ports = EmbeddedKafka.freePorts(5);
     int fnPort = ports[3];
     Path config = dir.resolve("gateway.yaml");

@@ -32,8 +32,9 @@ public final class GatewayProcess implements AutoCloseable {
 
   public GatewayProcess start() {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-        "dev.conveyor.engine.Main", "up");
+    // The test's temporary directory (under target/): a killed gateway leaves its RocksDB library there.
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
+        "-cp", System.getProperty("java.class.path"), "dev.conveyor.engine.Main", "up");
     pb.environment().putAll(env);
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
