@@ -94,6 +94,11 @@ public final class KafkaSender implements AutoCloseable {
     return promise.future();
   }
 
+  /** Records handed to the thread and not yet appended (0 when a send may go on its caller's thread). */
+  int waiting() {
+    return waiting.get();
+  }
+
   /** Whether at least half of {@code buffer.memory} is free: an append then finds room at once. */
   private boolean bufferMostlyFree() {
     if (bufferAvailable == null || bufferTotal == null) return true;

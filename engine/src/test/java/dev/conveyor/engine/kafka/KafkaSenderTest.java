@@ -64,6 +64,7 @@ class KafkaSenderTest {
       await(sender.send(record("known", "a")));
       await(sender.send(record("unknown", "b")));
       assertThat(producer.threads).containsExactly("known@" + caller, "unknown@conveyor-kafka-sender");
+      awaitThreadDone(sender); // its ack may come before the thread counts it handed over
       await(sender.send(record("unknown", "c")));
       assertThat(producer.threads).as("stored once: its metadata is known now").endsWith("unknown@" + caller);
     }
@@ -118,11 +119,16 @@ class KafkaSenderTest {
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
       assertThat(producer.completeNext()).isTrue();
       await(second);
+      awaitThreadDone(sender);
       var third = sender.send(record("known", "c"));
       assertThat(producer.completeNext()).isTrue();
       await(third);
       assertThat(producer.threads).containsExactly("known@" + caller, "known@conveyor-kafka-sender", "known@" + caller);
     }
+  }
+
+  private static void awaitThreadDone(KafkaSender sender) {
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> sender.waiting() == 0);
   }
 
   private static MetricName name(String n) {
