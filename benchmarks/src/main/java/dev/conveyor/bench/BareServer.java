@@ -30,7 +30,8 @@ public final class BareServer extends VerticleBase {
 
   public static void main(String[] args) {
     int port = Integer.parseInt(args[0]);
-    Vertx vertx = Vertx.vertx();
+    // the gateway's transport (epoll where available), so the baseline is the best bare Vert.x here
+    Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setPreferNativeTransport(true));
     vertx.deployVerticle(() -> new BareServer(port), new DeploymentOptions().setInstances(Runtime.getRuntime().availableProcessors()))
         .onSuccess(id -> System.out.println("bare 202 server on :" + port))
         .onFailure(err -> {

@@ -30,7 +30,7 @@ public final class LoadGenerator implements AutoCloseable {
     }
   }
 
-  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
+  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
 
   public Run run(String target, int round, int port, String path, String key, Buffer body, int connections, int seconds, int expectStatus)
       throws InterruptedException {

@@ -310,7 +310,8 @@ public final class Conveyor implements AutoCloseable {
       connectors = new ConnectorHost(config.connectors(), submissions);
     }
     started = true;
-    LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}", httpPort, adminPort, bootstrap);
+    LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}, network transport {}", httpPort, adminPort, bootstrap,
+        vertx.isNativeTransportEnabled() ? "epoll" : "NIO (" + vertx.unavailableNativeTransportCause() + ")");
   }
 
   /** Knative discovery when enabled: informers started and synced before the API opens. */
