@@ -86,9 +86,12 @@ public final class Bench {
           org.apache.kafka.common.utils.Utils.delete(dir.toFile());
           continue;
         }
-        try (var files = Files.list(dir)) {
+        try (var files = Files.list(dir)) { // the logs and configs stay; data and unpacked libraries go
           for (Path f : files.toList()) {
-            if (Files.isDirectory(f)) org.apache.kafka.common.utils.Utils.delete(f.toFile());
+            String n = f.getFileName().toString();
+            if (Files.isDirectory(f) || !(n.endsWith(".log") || n.endsWith(".yaml") || n.endsWith(".properties"))) {
+              org.apache.kafka.common.utils.Utils.delete(f.toFile());
+            }
           }
         }
         System.err.println("the failed run's logs are in " + dir);

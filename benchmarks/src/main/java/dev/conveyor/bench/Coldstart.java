@@ -92,10 +92,10 @@ final class Coldstart {
         }
         // Warm-up: a gateway just started runs its first thousands of requests in the interpreter, where
         // an attempt on this machine took 5-6 ms instead of under 1 (20 calls of warm-up measured that).
-        String last = null;
-        for (int i = 0; i < WARMUP; i++) last = submit(base, "warm");
-        follow(base, "warm", last);
-        for (int i = 0; i < 20; i++) invoke(base, "warm");
+        // Every warm-up invocation is followed to its end, so none is still running when measuring starts.
+        List<String> warmUp = new ArrayList<>();
+        for (int i = 0; i < WARMUP; i++) warmUp.add(submit(base, "warm"));
+        for (String id : warmUp) follow(base, "warm", id);
         List<Double> warm = new ArrayList<>();
         for (int i = 0; i < calls; i++) warm.add((double) invoke(base, "warm").getLong("durationMs"));
         rows.add(row("warm (baseline: no scale from zero)", 0, warm, List.of()));

@@ -66,9 +66,10 @@ public final class StatusStore {
     this.clock = clock;
     this.sender = sender;
     this.topic = topic;
-    // Maintenance (eviction, the write buffer's drain) runs on the writing thread, under a lock it
-    // only tries: handing it to the common pool woke a pool thread for nearly every write, and those
-    // wake-ups cost the accept path more than the eviction itself (a sixth of its CPU, profiled).
+    // Maintenance (eviction, the write buffer's drain) runs on the writing thread, under a lock a
+    // writer only tries (it waits for it only when the write buffer is full): handing it to the common
+    // pool woke a pool thread for nearly every write, and those wake-ups cost the accept path more
+    // than the eviction itself (a sixth of its CPU, profiled).
     this.entries = Caffeine.newBuilder()
         .executor(Runnable::run)
         .maximumWeight(maxBytes)
