@@ -51,6 +51,8 @@ import dev.conveyor.engine.status.QueueLookup;
 import dev.conveyor.engine.status.StatusReader;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.knative.KnativeDiscovery;
+import dev.conveyor.engine.attempt.AttemptPath;
+import dev.conveyor.engine.limit.FunctionCapacity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.vertx.core.DeploymentOptions;
@@ -204,19 +206,24 @@ public final class Conveyor implements AutoCloseable {
     QueueLookup queueLookup = new QueueLookup(clients, admin, config.dispatch().group(), topics.invocations(), queuePartitions,
         config.status().retention(), clock);
     closeInOrder.add(0, queueLookup);
-    functions = new FunctionRegistry(config.functions(), knative(runtime));
+    functions = new FunctionRegistry(config.functions(), knative(runtime, clock));
     Breakers breakers = new Breakers(metrics.registry(), java.time.Clock.systemUTC());
-    HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes());
+    HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes(),
+        config.knative().trustBundle());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
-    InvocationRunner runner = new InvocationRunner(vertx, store, functions, invoker, usage, new DeadLetters(sender),
+    capacity = new FunctionCapacity();
+    InvocationRunner runner = new InvocationRunner(vertx, store, functions,
+        new AttemptPath(functions, invoker, capacity, metrics, tracing, clock), usage, new DeadLetters(sender),
         sender, topics, breakers, metrics, tracing, clock, config.dispatch().runningStatusAfter());
     tenants = new Tenants(config.tenants());
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), config.dispatch().maxWaiting(), runner, metrics, store,
         t -> tenants.tenant(t).map(x -> x.limits().maxConcurrency()).orElse(1),
         t -> tenants.tenant(t).map(x -> x.limits().weight()).orElse(1),
-        f -> function(f).map(FunctionTarget::concurrency).orElse(Integer.MAX_VALUE),
-        f -> function(f).map(x -> x.delivery().timeout()).orElse(java.time.Duration.ofMinutes(1)), clock);
+        f -> function(f).map(capacity::limit).orElse(Integer.MAX_VALUE),
+        // An attempt elsewhere may be a cold start the Activator holds for the revision's timeoutSeconds.
+        f -> function(f).map(x -> java.time.Duration.ofMillis(AttemptPath.timeoutMs(x, true, x.delivery().timeout().toMillis())))
+            .orElse(java.time.Duration.ofMinutes(1)), clock);
     if (config.dispatch().enabled()) {
       dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
       var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
@@ -258,10 +265,11 @@ public final class Conveyor implements AutoCloseable {
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
-    HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES);
+    HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
         config.metering().billingGranularityMs());
-    SyncHandler sync = new SyncHandler(vertx, admission, accept, syncInvoker, syncUsage, breakers, metrics, tracing, clock);
+    SyncHandler sync = new SyncHandler(vertx, admission, accept, new AttemptPath(functions, syncInvoker, capacity, metrics, tracing, clock),
+        functions, syncUsage, breakers, metrics, tracing, clock);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
     closeInOrder.add(0, deadLetterIndex);
@@ -315,9 +323,9 @@ public final class Conveyor implements AutoCloseable {
   }
 
   /** Knative discovery when enabled: informers started and synced before the API opens. */
-  private FunctionRegistry.Source knative(Runtime runtime) {
+  private FunctionRegistry.Source knative(Runtime runtime, Supplier<Instant> clock) {
     if (!config.knative().enabled()) return (ns, fn) -> java.util.Optional.empty();
-    KnativeDiscovery discovery = new KnativeDiscovery(kubernetes(runtime), config.knative().namespaces());
+    KnativeDiscovery discovery = new KnativeDiscovery(kubernetes(runtime), config.knative().namespaces(), clock);
     closeInOrder.add(0, discovery);
     await(discovery.synced(), 60, "listing Knative Services and Revisions in " + config.knative().namespaces());
     LOG.info("Knative discovery is watching namespaces {}", config.knative().namespaces());
@@ -325,6 +333,7 @@ public final class Conveyor implements AutoCloseable {
   }
 
   private KubernetesClient kubernetesClient;
+  private FunctionCapacity capacity;
 
   /** A function by "namespace/name", as the dispatcher names it. */
   private java.util.Optional<FunctionTarget> function(String key) {
@@ -436,6 +445,11 @@ public final class Conveyor implements AutoCloseable {
 
   public Topics topics() {
     return topics;
+  }
+
+  /** How many calls of each function may be in flight (from its Knative revision and push-back). */
+  public FunctionCapacity capacity() {
+    return capacity;
   }
 
   public FunctionRegistry functions() {

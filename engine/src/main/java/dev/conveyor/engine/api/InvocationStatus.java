@@ -98,17 +98,18 @@ public record InvocationStatus(
   }
 
   /**
-   * The attempt that is running was answered by the platform, not the function (the Activator's
-   * 503/404 while the revision has no ready replica): it does not count, the next attempt keeps its
-   * number, and one more platform delay is spent.
+   * The attempt that is running was answered by the platform, not the function (Knative's Activator
+   * or queue-proxy): it does not count, the next attempt keeps its number, and one more platform delay
+   * is spent. {@code scalingFromZero}: the revision had no ready pod, so the cold start began with
+   * this attempt (an overloaded warm revision is no cold start).
    */
-  public InvocationStatus platformDelayed(Instant end, Integer http, String error) {
+  public InvocationStatus platformDelayed(Instant end, Integer http, String error, boolean scalingFromZero) {
     List<AttemptRecord> h = new ArrayList<>(history);
     Instant attemptStart = h.isEmpty() ? end : h.get(h.size() - 1).startedAt();
     if (!h.isEmpty()) h.remove(h.size() - 1);
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.retrying, version + 1, attempts - 1,
         acceptedAt, startedAt, null, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey,
-        List.copyOf(h), null, platformDelays + 1, coldSince != null ? coldSince : attemptStart, trigger);
+        List.copyOf(h), null, platformDelays + 1, coldSince != null || !scalingFromZero ? coldSince : attemptStart, trigger);
   }
 
   /** The same change, with the next attempt parked on a retry tier until {@code until}. */

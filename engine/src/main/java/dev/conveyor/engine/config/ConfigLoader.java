@@ -180,7 +180,19 @@ public final class ConfigLoader {
     sm.rejectUnread();
 
     YamlNode kn = root.child("knative");
-    Knative knative = new Knative(kn.bool("enabled", false), kn.strings("namespaces"));
+    String bundlePath = kn.string("trustBundle", null);
+    String bundle = null;
+    if (bundlePath != null) {
+      try {
+        bundle = java.nio.file.Files.readString(java.nio.file.Path.of(bundlePath));
+      } catch (java.io.IOException | RuntimeException e) {
+        throw new ConfigException(kn.key("trustBundle"), "cannot read the PEM file '" + bundlePath + "' (" + e.getClass().getSimpleName() + ")");
+      }
+      if (!bundle.contains("-----BEGIN CERTIFICATE-----")) {
+        throw new ConfigException(kn.key("trustBundle"), "'" + bundlePath + "' holds no PEM certificate");
+      }
+    }
+    Knative knative = new Knative(kn.bool("enabled", false), kn.strings("namespaces"), bundle);
     if (knative.enabled() && knative.namespaces().isEmpty()) {
       throw new ConfigException(kn.key("namespaces"), "list the namespaces whose Knative Services are functions");
     }

@@ -155,7 +155,15 @@ public record ConveyorConfig(
 
   public record Samples(boolean enabled, int port) {}
 
-  public record Knative(boolean enabled, List<String> namespaces) {}
+  /**
+   * {@code trustBundle}: PEM of the CAs that https function URLs are trusted by, besides the CA a
+   * Service gives in {@code status.address.CACerts} (null: the JVM's default trust).
+   */
+  public record Knative(boolean enabled, List<String> namespaces, String trustBundle) {
+    public Knative(boolean enabled, List<String> namespaces) {
+      this(enabled, namespaces, null);
+    }
+  }
 
   /**
    * Who of the replicas runs the singletons (a schedule's ticks): a Kubernetes Lease per lock in

@@ -8,7 +8,8 @@ import dev.conveyor.engine.config.ConveyorConfig.Delivery;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
-import dev.conveyor.engine.invoke.Invoker;
+import dev.conveyor.engine.attempt.AttemptPath;
+import dev.conveyor.engine.attempt.Verdict;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.status.StatusStore;
@@ -52,7 +53,7 @@ public final class InvocationRunner {
   private final Vertx vertx;
   private final StatusStore store;
   private final FunctionRegistry registry;
-  private final Invoker invoker;
+  private final AttemptPath path;
   private final UsageEmitter usage;
   private final DeadLetters deadLetters;
   private final String defaultDeadLetterTopic;
@@ -67,7 +68,7 @@ public final class InvocationRunner {
   private final long runningStatusAfterMs;
 
   /** @param runningStatusAfter how long a call runs before its running status is stored (0: before the call) */
-  public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, Invoker invoker,
+  public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, AttemptPath path,
       UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
       Metrics metrics, Tracing tracing, Supplier<Instant> clock, Duration runningStatusAfter) {
     this.tracing = tracing;
@@ -77,7 +78,7 @@ public final class InvocationRunner {
     this.vertx = vertx;
     this.store = store;
     this.registry = registry;
-    this.invoker = invoker;
+    this.path = path;
     this.usage = usage;
     this.deadLetters = deadLetters;
     this.defaultDeadLetterTopic = topics.deadletter();
@@ -173,85 +174,43 @@ public final class InvocationRunner {
         ? durably(() -> store.write(running, null)).onFailure(err -> cb.releasePermission())
         : Future.succeededFuture(running);
     return before.compose(r -> {
-      Instant start = clock.get(); // billed time starts at the call, not at our own write
-      Span span = attemptSpan(trace, inv, t, n, cold);
-      Context attemptTrace = trace.with(span);
       RunningShown shown = showAfter == 0 ? null : new RunningShown();
       if (shown != null) {
         shown.timer = vertx.setTimer(showAfter, id -> shown.written = durably(() -> store.write(running, null)));
       }
-      return invoker.invoke(inv, t, n, d.timeout().toMillis(), tracing.inject(attemptTrace)).compose(res -> {
+      long queueWait = running.queueWaitMs() == null ? 0 : running.queueWaitMs();
+      var call = new AttemptPath.Call(inv, t, n, "async", inv.triggerOrHttp(), coldSince, queueWait,
+          AttemptPath.timeoutMs(t, cold, d.timeout().toMillis()));
+      return path.run(trace, call, cb, res -> {
         // The outcome's status must follow the running one: wait for it if it was started.
         if (shown == null) return Future.succeededFuture(res);
         vertx.cancelTimer(shown.timer);
-        return shown.written == null ? Future.succeededFuture(res)
-            : shown.written.onFailure(err -> cb.releasePermission()).map(x -> res); // fails only while stopping
-      }).compose(res -> {
-        endAttemptSpan(span, res);
-        if (platformDelay(inv, t, t.scaledToZero(), res) && running.platformDelays() < d.platformRetries()) {
-          cb.releasePermission(); // the function was never reached: no verdict on its health
-          return platformDelayed(trace, inv, t, running, n, (AttemptResult.Response) res);
+        return shown.written == null ? Future.succeededFuture(res) : shown.written.map(x -> res); // fails only while stopping
+      }).compose(e -> {
+        if (e.verdict() instanceof Verdict.Platform p) {
+          InvocationStatus delayed = running.platformDelayed(e.end(), status(e.result()), p.reason(), p.kind() != Verdict.Kind.OVERLOADED);
+          if (running.platformDelays() < d.platformRetries()) {
+            long delay = backoff.delayMs(d, delayed.platformDelays(), RetryAfter.millis(((AttemptResult.Response) e.result()).retryAfter()));
+            return retryLater(trace, inv, t, delayed, n, delay, e.end());
+          }
+          // The platform's budget is spent: the revision never became ready (or never had room). Nothing
+          // reached the function, so no retry was spent on it either.
+          return fail(trace, inv, delayed, dlq, delayed.httpStatus(), p.reason() + "; gave up after " + delayed.platformDelays()
+              + " such answers (platformRetries " + d.platformRetries() + ")");
         }
-        Breakers.record(cb, res, clock.get().toEpochMilli() - start.toEpochMilli());
-        Instant coldStart = coldSince != null ? coldSince : start;
-        long coldMs = cold ? ColdStarts.millis(res) + (start.toEpochMilli() - coldStart.toEpochMilli()) : 0;
-        if (cold && res instanceof AttemptResult.Response) {
-          ColdStarts.span(tracing.tracer(), attemptTrace, inv.function(), coldStart, coldMs);
-          metrics.coldStart(inv.tenant(), inv.namespace(), inv.function(), t.revision(), coldMs);
-        }
-        return ended(trace, inv, t, running, n, start, res, dlq, cold, coldMs);
+        return ended(trace, inv, t, running, n, e, dlq);
       });
     });
+  }
+
+  private static Integer status(AttemptResult res) {
+    return res instanceof AttemptResult.Response r ? r.status() : null;
   }
 
   /** The running status of one call, stored by a timer if the call lasts {@code runningStatusAfter}. */
   private static final class RunningShown {
     long timer;
     Future<InvocationStatus> written;
-  }
-
-  /** The client span of one attempt (SPEC §8): its context is what the function receives as traceparent. */
-  private Span attemptSpan(Context trace, Invocation inv, FunctionTarget t, int n, boolean cold) {
-    var b = tracing.tracer().spanBuilder("invoke " + inv.function()).setSpanKind(SpanKind.CLIENT).setParent(trace)
-        .setAttribute("faas.invoked_name", inv.function())
-        .setAttribute("faas.invoked_provider", "knative")
-        .setAttribute("faas.invocation_id", inv.id())
-        .setAttribute("faas.coldstart", cold)
-        .setAttribute("k8s.namespace.name", inv.namespace())
-        .setAttribute("tenant", inv.tenant());
-    if (t.revision() != null) b.setAttribute("kn.revision.name", t.revision());
-    if (n > 1) b.setAttribute("http.request.resend_count", (long) n - 1);
-    return b.startSpan();
-  }
-
-  private static void endAttemptSpan(Span span, AttemptResult res) {
-    if (res instanceof AttemptResult.Response r) {
-      span.setAttribute("http.response.status_code", (long) r.status());
-      if (r.status() >= 500) span.setStatus(StatusCode.ERROR);
-    } else {
-      span.setStatus(StatusCode.ERROR, res instanceof AttemptResult.Timeout ? "timeout" : "transport error");
-    }
-    span.end();
-  }
-
-  /**
-   * A 503 or 404 while the revision has no ready replica (when the attempt started, or now) comes
-   * from Knative's Activator or ingress, not from the function: the revision is scaling from zero.
-   */
-  private boolean platformDelay(Invocation inv, FunctionTarget t, boolean atZero, AttemptResult res) {
-    if (!(res instanceof AttemptResult.Response r) || (r.status() != 503 && r.status() != 404)) return false;
-    return atZero || registry.find(inv.namespace(), inv.function()).map(FunctionTarget::scaledToZero).orElse(false);
-  }
-
-  /** The platform's delay: no usage record (nothing ran), the same attempt number again after a backoff. */
-  private Future<Void> platformDelayed(Context trace, Invocation inv, FunctionTarget t, InvocationStatus running, int n,
-      AttemptResult.Response r) {
-    metrics.platformDelay(inv.tenant(), inv.namespace(), inv.function());
-    Instant end = clock.get();
-    InvocationStatus delayed = running.platformDelayed(end, r.status(),
-        "revision " + t.revision() + " not ready: the platform answered " + r.status());
-    long delay = backoff.delayMs(t.delivery(), delayed.platformDelays(), RetryAfter.millis(r.retryAfter()));
-    return retryLater(trace, inv, t, delayed, n, delay, end);
   }
 
   /** Stores {@code retrying} and runs attempt {@code next} after {@code delay}: in memory, or parked on a retry tier. */
@@ -295,56 +254,26 @@ public final class InvocationRunner {
     });
   }
 
-  private Future<Void> ended(Context trace, Invocation inv, FunctionTarget t, InvocationStatus running, int n, Instant start,
-      AttemptResult res, String dlq, boolean cold, long coldMs) {
-    Instant end = clock.get();
-    long ms = Math.max(0, end.toEpochMilli() - start.toEpochMilli());
-    String outcome;
-    Integer http = null;
-    String error = null;
-    boolean retryable;
-    StoredResult result = null;
-    long responseBytes = 0;
-    long retryAfterMs = -1;
-    if (res instanceof AttemptResult.Response r) {
-      http = r.status();
-      responseBytes = r.bodyBytes();
-      result = new StoredResult(r.status(), r.contentType(), r.body().getBytes());
-      boolean ok = r.status() >= 200 && r.status() < 300;
-      outcome = ok ? "success" : "error";
-      error = ok ? null : "function answered " + r.status();
-      retryable = !ok && t.delivery().retryOnStatus().contains(r.status());
-      retryAfterMs = RetryAfter.millis(r.retryAfter());
-    } else if (res instanceof AttemptResult.Timeout to) {
-      outcome = "timeout";
-      error = "no answer within " + to.afterMs() + " ms";
-      retryable = true;
-    } else {
-      outcome = "error";
-      error = ((AttemptResult.TransportError) res).message();
-      retryable = true;
-    }
-    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), t.revision(), outcome);
-    metrics.duration(inv.tenant(), inv.namespace(), inv.function(), t.revision(), ms);
-    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, n, "async", inv.triggerOrHttp(), outcome, http, start, end, cold, coldMs,
-        running.queueWaitMs() == null ? 0 : running.queueWaitMs(), t.memoryMiB(), inv.payload().length,
-        responseBytes, t.revision());
-    final Integer httpF = http;
-    final String errorF = error;
-    final StoredResult resultF = result;
-    final long retryAfterF = retryAfterMs;
-    final Long coldF = cold ? coldMs : null;
-    return durably(() -> usage.emit(a)).compose(v -> {
+  private Future<Void> ended(Context trace, Invocation inv, FunctionTarget t, InvocationStatus running, int n,
+      AttemptPath.Ended e, String dlq) {
+    Instant end = e.end();
+    long ms = e.durationMs();
+    Integer http = status(e.result());
+    StoredResult result = e.result() instanceof AttemptResult.Response r ? new StoredResult(r.status(), r.contentType(), r.body().getBytes()) : null;
+    long retryAfterMs = e.result() instanceof AttemptResult.Response r ? RetryAfter.millis(r.retryAfter()) : -1;
+    Long coldMs = e.cold() ? e.coldMs() : null;
+    return durably(() -> usage.emit(e.usage())).compose(v -> {
       metrics.usageRecord(inv.tenant());
-      if ("success".equals(outcome)) {
-        return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, httpF, null, coldF), resultF, "succeeded");
+      if (e.verdict() instanceof Verdict.Succeeded) {
+        return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, http, null, coldMs), result, "succeeded");
       }
-      if (retryable && n < inv.attemptLimit(t.delivery().retry())) {
+      Verdict.Failed f = (Verdict.Failed) e.verdict();
+      if (f.retryable() && n < inv.attemptLimit(t.delivery().retry())) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
-        InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF, coldF);
-        return retryLater(trace, inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterF), end);
+        InvocationStatus retrying = running.attemptEnded(InvocationState.retrying, end, ms, http, f.error(), coldMs);
+        return retryLater(trace, inv, t, retrying, n + 1, backoff.delayMs(t.delivery(), n, retryAfterMs), end);
       }
-      return fail(trace, inv, running.attemptEnded(InvocationState.retrying, end, ms, httpF, errorF, coldF), dlq, httpF, errorF, resultF);
+      return fail(trace, inv, running.attemptEnded(InvocationState.retrying, end, ms, http, f.error(), coldMs), dlq, http, f.error(), result);
     });
   }
 

@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  */
 public final class Admission {
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  /** A function, or one of its Knative Service's tagged routes: {@code name@tag}. */
+  private static final Pattern FUNCTION = Pattern.compile(NAME.pattern() + "(@" + NAME.pattern() + ")?");
   private static final Pattern TRACEPARENT = Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
 
   /** A request that may go on: who, to what, with which payload. */
@@ -71,7 +73,10 @@ public final class Admission {
   public Admitted admit(RoutingContext ctx, String ns, String fn, boolean queues) {
     Principal p = AuthHandler.require(ctx, Role.invoke);
     checkName("namespace", ns);
-    checkName("function name", fn);
+    if (fn == null || !FUNCTION.matcher(fn).matches()) {
+      throw ApiError.badRequest("invalid_name", "The function name must be a DNS label (lower-case letters, digits and '-', "
+          + "at most 63), optionally with a Knative traffic tag: name@tag.");
+    }
     if (!p.owns(ns)) {
       throw ApiError.forbidden("namespace_forbidden", "This credential may not invoke functions in namespace '" + ns + "'.");
     }

@@ -11,24 +11,63 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * POSTs the payload to the function's URL with the headers of SPEC §3, over a pooled, keep-alive
  * Vert.x client. The attempt's timeout covers the whole exchange; when it fires the request is
  * reset. Response bodies above {@code maxResponseBytes} are cut off (the attempt still counts).
+ * https URLs of Knative revisions with cluster-local TLS are trusted by the CA the Service gives in
+ * {@code status.address.CACerts}, and by the configured trust bundle.
  */
 public final class HttpInvoker implements Invoker {
+  /** Clients per trusted CA set: a cluster has one or a few CAs, so this stays small. */
+  private static final int MAX_TRUST_CLIENTS = 32;
+
   private final Vertx vertx;
   private final HttpClientAgent client;
   private final int maxResponseBytes;
+  private final int maxConnectionsPerHost;
+  private final String trustBundle;
+  private final Map<String, HttpClientAgent> trusting = new ConcurrentHashMap<>();
 
   public HttpInvoker(Vertx vertx, int maxConnectionsPerHost, int maxResponseBytes) {
+    this(vertx, maxConnectionsPerHost, maxResponseBytes, null);
+  }
+
+  /**
+   * @param trustBundle PEM of the CAs https URLs are trusted by (with a target's own CA from
+   *     {@code status.address.CACerts}); null: the JVM's default trust
+   */
+  public HttpInvoker(Vertx vertx, int maxConnectionsPerHost, int maxResponseBytes, String trustBundle) {
     this.vertx = vertx;
     this.maxResponseBytes = maxResponseBytes;
-    this.client = vertx.createHttpClient(
-        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5000).setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1));
+    this.maxConnectionsPerHost = maxConnectionsPerHost;
+    this.trustBundle = trustBundle;
+    this.client = trustBundle == null ? create(null) : create(trustBundle);
+  }
+
+  private HttpClientAgent create(String pem) {
+    HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5000).setTcpNoDelay(true);
+    if (pem != null) options.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(pem)));
+    return vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1));
+  }
+
+  /** The client for a target: one trusting the revision's own CA (and the bundle) when it gives one. */
+  private HttpClientAgent client(FunctionTarget target) {
+    String ca = target.serving().caCerts();
+    if (ca == null || !"https".equalsIgnoreCase(target.url().getScheme())) return client;
+    String pem = trustBundle == null ? ca : ca + "\n" + trustBundle;
+    HttpClientAgent c = trusting.get(pem);
+    if (c != null) return c;
+    if (trusting.size() >= MAX_TRUST_CLIENTS) {
+      trusting.values().forEach(HttpClientAgent::close);
+      trusting.clear(); // CAs rotated many times: start again rather than grow
+    }
+    return trusting.computeIfAbsent(pem, this::create);
   }
 
   @Override
@@ -49,9 +88,9 @@ public final class HttpInvoker implements Invoker {
     Promise<AttemptResult> result = Promise.promise();
     AtomicBoolean timedOut = new AtomicBoolean();
     long[] timer = {-1};
-    client.request(opts).onComplete(ar -> {
+    client(target).request(opts).onComplete(ar -> {
       if (ar.failed()) {
-        result.tryComplete(new AttemptResult.TransportError(describe(ar.cause())));
+        result.tryComplete(new AttemptResult.TransportError(describe(target, ar.cause())));
         return;
       }
       var req = ar.result();
@@ -83,14 +122,21 @@ public final class HttpInvoker implements Invoker {
         vertx.cancelTimer(timer[0]);
         if (timedOut.get()) return;
         if (done.succeeded()) result.tryComplete(done.result());
-        else result.tryComplete(new AttemptResult.TransportError(describe(done.cause())));
+        else result.tryComplete(new AttemptResult.TransportError(describe(target, done.cause())));
       });
     });
     return result.future();
   }
 
-  private static String describe(Throwable t) {
+  private static String describe(FunctionTarget target, Throwable t) {
     String m = t.getMessage();
-    return t.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 200 ? m.substring(0, 200) : m));
+    String what = t.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 200 ? m.substring(0, 200) : m));
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException) {
+        return "TLS handshake with " + target.url().getHost() + " failed: its certificate is not trusted (give its CA in the "
+            + "Knative Service's status.address.CACerts or in knative.trustBundle); " + what;
+      }
+    }
+    return what;
   }
 }

@@ -9,12 +9,16 @@ import dev.conveyor.engine.config.ConveyorConfig.BreakerSpec;
 import dev.conveyor.engine.config.ConveyorConfig.Delivery;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.functions.FunctionTarget;
+import dev.conveyor.engine.functions.Serving;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import java.net.URI;
+import java.time.Instant;
+import java.util.function.Supplier;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,9 +31,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Knative Services and Revisions of the configured namespaces, from fabric8 informers (a watch
- * each, never an API call per request). A Service is a function once it has a ready revision and a
- * URL: {@code namespace/name} resolves to its cluster-local address, its latest ready revision, that
- * revision's {@code actualReplicas} and container memory limit, and the policy of its
+ * each, never an API call per request). A Service is a function once its Route carries traffic to a
+ * revision and it has a URL: {@code namespace/name} resolves to its cluster-local address (and
+ * {@code name@tag} to a tagged route's URL), the revision(s) carrying its traffic, their
+ * {@code actualReplicas}, {@code containerConcurrency}, {@code timeoutSeconds} and serving container's
+ * memory, the CA of its cluster-local TLS, and the policy of its
  * {@code conveyor.dev/*} annotations (kebab-case keys of {@code delivery}, e.g.
  * {@code conveyor.dev/retry: "3"}, {@code conveyor.dev/backoff-delay: PT2S}, plus
  * {@code conveyor.dev/concurrency}). A Service whose annotations are invalid still resolves, with the
@@ -41,6 +47,9 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
   private static final YAMLMapper YAML = new YAMLMapper();
   private static final Pattern KEBAB = Pattern.compile("-([a-z])");
   private static final BreakerSpec DEFAULT_BREAKER = ConfigLoader.defaultBreaker();
+  /** knative/serving's {@code config-defaults} {@code revision-timeout-seconds} default. */
+  static final long DEFAULT_TIMEOUT_SECONDS = 300;
+  static final int DEFAULT_MEMORY_MIB = 128;
 
   private final List<SharedIndexInformer<KnativeService>> services = new ArrayList<>();
   private final List<SharedIndexInformer<KnativeRevision>> revisions = new ArrayList<>();
@@ -50,12 +59,30 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
   record Policy(String resourceVersion, Delivery delivery, int concurrency) {}
 
   private final List<CompletableFuture<Void>> starts = new ArrayList<>();
+  /** When each revision ("ns/name") was last seen going from no ready replica to some: where a held cold start ended. */
+  private final Map<String, Instant> readySince = new ConcurrentHashMap<>();
 
   /** Starts an informer per namespace and kind (no resync: the watch keeps the cache current). */
-  public KnativeDiscovery(KubernetesClient client, List<String> namespaces) {
+  public KnativeDiscovery(KubernetesClient client, List<String> namespaces, Supplier<Instant> clock) {
     for (String ns : namespaces) {
       SharedIndexInformer<KnativeService> s = client.resources(KnativeService.class).inNamespace(ns).runnableInformer(0);
       SharedIndexInformer<KnativeRevision> r = client.resources(KnativeRevision.class).inNamespace(ns).runnableInformer(0);
+      r.addEventHandler(new ResourceEventHandler<>() {
+        @Override
+        public void onAdd(KnativeRevision rev) {}
+
+        @Override
+        public void onUpdate(KnativeRevision before, KnativeRevision after) {
+          if (replicas(before) == 0 && replicas(after) > 0) {
+            readySince.put(Cache.metaNamespaceKeyFunc(after), clock.get());
+          }
+        }
+
+        @Override
+        public void onDelete(KnativeRevision rev, boolean unknownFinalState) {
+          readySince.remove(Cache.metaNamespaceKeyFunc(rev));
+        }
+      });
       services.add(s);
       revisions.add(r);
       starts.add(s.start().toCompletableFuture());
@@ -70,27 +97,110 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
 
   @Override
   public Optional<FunctionTarget> find(String namespace, String function) {
-    String key = Cache.namespaceKeyFunc(namespace, function);
+    int at = function.indexOf('@');
+    String name = at < 0 ? function : function.substring(0, at);
     KnativeService svc = null;
     for (SharedIndexInformer<KnativeService> i : services) {
-      svc = i.getStore().getByKey(key);
+      svc = i.getStore().getByKey(Cache.namespaceKeyFunc(namespace, name));
       if (svc != null) break;
     }
-    if (svc == null || svc.getStatus() == null || svc.getStatus().latestReadyRevisionName == null) return Optional.empty();
-    KnativeService.Status st = svc.getStatus();
-    String url = st.address != null && st.address.url != null ? st.address.url : st.url;
-    if (url == null) return Optional.empty();
-    String revisionName = st.latestReadyRevisionName;
-    KnativeRevision rev = null;
-    for (SharedIndexInformer<KnativeRevision> i : revisions) {
-      rev = i.getStore().getByKey(Cache.namespaceKeyFunc(namespace, revisionName));
-      if (rev != null) break;
-    }
-    Integer ready = rev == null || rev.getStatus() == null ? null : rev.getStatus().actualReplicas;
-    if (rev != null && rev.getStatus() != null && ready == null) ready = 0; // Knative omits 0
+    if (svc == null) return Optional.empty();
     Policy p = policy(svc);
-    return Optional.of(new FunctionTarget(namespace, function, URI.create(url), memoryMiB(rev), p.concurrency(),
-        p.delivery(), DEFAULT_BREAKER, revisionName, ready));
+    return resolve(namespace, function, svc, rev -> revision(namespace, rev),
+        rev -> readySince.get(Cache.namespaceKeyFunc(namespace, rev)), p.delivery(), p.concurrency());
+  }
+
+  private KnativeRevision revision(String namespace, String name) {
+    for (SharedIndexInformer<KnativeRevision> i : revisions) {
+      KnativeRevision rev = i.getStore().getByKey(Cache.namespaceKeyFunc(namespace, name));
+      if (rev != null) return rev;
+    }
+    return null;
+  }
+
+  /**
+   * A Service (and {@code fn@tag}: its tagged route) as a target. The revisions are those the Route
+   * sends traffic to ({@code status.traffic} entries with a percent above 0, or the tag's entry); before
+   * the Route has reported any, the latest ready revision. A call is never attributed to a revision
+   * with no traffic. For a split, memory is the largest among the revisions with traffic (billing never
+   * under-charges a call whose revision is unknown) and the split is named; the revision billed is that
+   * largest one.
+   */
+  static Optional<FunctionTarget> resolve(String namespace, String function, KnativeService svc,
+      java.util.function.Function<String, KnativeRevision> revisions, Delivery delivery, int concurrency) {
+    return resolve(namespace, function, svc, revisions, r -> null, delivery, concurrency);
+  }
+
+  static Optional<FunctionTarget> resolve(String namespace, String function, KnativeService svc,
+      java.util.function.Function<String, KnativeRevision> revisions, java.util.function.Function<String, Instant> readySince,
+      Delivery delivery, int concurrency) {
+    KnativeService.Status st = svc.getStatus();
+    if (st == null) return Optional.empty();
+    int at = function.indexOf('@');
+    String tag = at < 0 ? null : function.substring(at + 1);
+    String url;
+    List<KnativeService.Traffic> routes = new ArrayList<>();
+    if (tag != null) {
+      KnativeService.Traffic t = st.traffic == null ? null
+          : st.traffic.stream().filter(x -> tag.equals(x.tag)).findFirst().orElse(null);
+      if (t == null || t.url == null) return Optional.empty();
+      url = t.url;
+      routes.add(t);
+    } else {
+      url = st.address != null && st.address.url != null ? st.address.url : st.url;
+      if (st.traffic != null) {
+        for (KnativeService.Traffic t : st.traffic) if (t.percent != null && t.percent > 0) routes.add(t);
+      }
+      if (routes.isEmpty() && st.latestReadyRevisionName != null) {
+        KnativeService.Traffic latest = new KnativeService.Traffic();
+        latest.revisionName = st.latestReadyRevisionName;
+        latest.percent = 100L;
+        routes.add(latest);
+      }
+    }
+    if (url == null || routes.isEmpty()) return Optional.empty();
+    String billed = null;
+    int memory = 0;
+    long timeoutMs = 0;
+    int cc = 0;
+    Integer ready = 0;
+    boolean anyUnreported = false;
+    long podCapacity = Long.MAX_VALUE;
+    List<String> split = new ArrayList<>();
+    for (KnativeService.Traffic t : routes) {
+      String revName = t.revisionName != null ? t.revisionName : st.latestReadyRevisionName;
+      if (revName == null) return Optional.empty();
+      KnativeRevision rev = revisions.apply(revName);
+      int mem = memoryMiB(rev);
+      if (billed == null || mem > memory) {
+        billed = revName;
+        memory = mem;
+      }
+      KnativeRevision.Spec spec = rev == null ? null : rev.getSpec();
+      timeoutMs = Math.max(timeoutMs, (spec == null || spec.timeoutSeconds == null ? DEFAULT_TIMEOUT_SECONDS : spec.timeoutSeconds) * 1000);
+      int revCc = spec == null || spec.containerConcurrency == null ? 0 : (int) Math.min(Integer.MAX_VALUE, spec.containerConcurrency);
+      Integer pods = rev == null || rev.getStatus() == null ? null : rev.getStatus().actualReplicas;
+      if (pods == null) anyUnreported = true;
+      else ready += pods;
+      if (revCc > 0) {
+        cc = cc == 0 ? revCc : Math.min(cc, revCc);
+        long share = tag != null || t.percent == null ? 100 : Math.max(1, t.percent);
+        // This revision receives share% of the calls: the whole target may send pods × cc × 100 / share.
+        podCapacity = Math.min(podCapacity, (long) revCc * Math.max(1, pods == null ? 1 : pods) * 100 / share);
+      }
+      if (routes.size() > 1) split.add(revName + "=" + t.percent);
+    }
+    // Every revision with traffic at zero is a cold start; one not yet reported leaves it unknown.
+    Integer readyReplicas = ready > 0 ? ready : anyUnreported ? null : Integer.valueOf(0);
+    String ca = st.address == null ? null : st.address.caCerts;
+    Serving serving = new Serving(cc, podCapacity == Long.MAX_VALUE ? 0 : (int) Math.min(Integer.MAX_VALUE, podCapacity),
+        timeoutMs, ca == null || ca.isBlank() ? null : ca, split, readySince.apply(billed));
+    return Optional.of(new FunctionTarget(namespace, function, URI.create(url), memory, concurrency, delivery, DEFAULT_BREAKER,
+        billed, readyReplicas, serving));
+  }
+
+  private static int replicas(KnativeRevision r) {
+    return r == null || r.getStatus() == null || r.getStatus().actualReplicas == null ? 0 : r.getStatus().actualReplicas;
   }
 
   private Policy policy(KnativeService svc) {
@@ -99,6 +209,7 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
     Policy known = policies.get(key);
     if (known != null && known.resourceVersion().equals(version)) return known;
     Policy p = parse(key, version, svc.getMetadata().getAnnotations());
+    if (policies.size() > 10_000) policies.clear(); // deleted Services: bounded, rebuilt on the next call
     policies.put(key, p);
     return p;
   }
@@ -129,15 +240,24 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
     }
   }
 
-  /** The first container's memory limit in MiB (what Lambda-style billing multiplies by), or 128. */
+  /**
+   * The serving container's memory in MiB (what Lambda-style billing multiplies by): its limit, else
+   * its request, else 128. The serving container is the one with a port (knative/serving's
+   * validation allows exactly one; a single container serves without declaring one).
+   */
   static int memoryMiB(KnativeRevision rev) {
-    if (rev == null || rev.getSpec() == null || rev.getSpec().containers == null) return 128;
-    for (Container c : rev.getSpec().containers) {
-      if (c.getResources() == null || c.getResources().getLimits() == null) continue;
-      Quantity q = c.getResources().getLimits().get("memory");
+    if (rev == null || rev.getSpec() == null || rev.getSpec().containers == null || rev.getSpec().containers.isEmpty()) {
+      return DEFAULT_MEMORY_MIB;
+    }
+    List<Container> containers = rev.getSpec().containers;
+    Container serving = containers.stream().filter(c -> c.getPorts() != null && !c.getPorts().isEmpty()).findFirst()
+        .orElse(containers.size() == 1 ? containers.get(0) : null);
+    if (serving == null || serving.getResources() == null) return DEFAULT_MEMORY_MIB;
+    for (Map<String, Quantity> amounts : java.util.Arrays.asList(serving.getResources().getLimits(), serving.getResources().getRequests())) {
+      Quantity q = amounts == null ? null : amounts.get("memory");
       if (q != null) return (int) Math.max(1, Quantity.getAmountInBytes(q).longValue() / (1024 * 1024));
     }
-    return 128;
+    return DEFAULT_MEMORY_MIB;
   }
 
   @Override

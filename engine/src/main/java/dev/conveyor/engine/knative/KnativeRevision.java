@@ -11,8 +11,11 @@ import io.fabric8.kubernetes.model.annotation.Version;
 import java.util.List;
 
 /**
- * A Knative Revision ({@code serving.knative.dev/v1}): its containers (for the memory limit) and
- * its status' {@code actualReplicas} (zero: the next call is a cold start).
+ * A Knative Revision ({@code serving.knative.dev/v1}), typed as far as Conveyor reads it (the field
+ * names of knative/serving's {@code pkg/apis/serving/v1/revision_types.go}): the containers (the
+ * serving one is the container with a port), {@code containerConcurrency} (0 = unlimited),
+ * {@code timeoutSeconds} (the controller's defaulting writes it, 300 unless configured), and the
+ * status' {@code actualReplicas} (the autoscaler writes 0 at zero; absent until its first report).
  */
 @Group("serving.knative.dev")
 @Version("v1")
@@ -22,6 +25,8 @@ public class KnativeRevision extends CustomResource<KnativeRevision.Spec, Knativ
   @JsonIgnoreProperties(ignoreUnknown = true)
   public static class Spec {
     public List<Container> containers;
+    public Long containerConcurrency;
+    public Long timeoutSeconds;
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)

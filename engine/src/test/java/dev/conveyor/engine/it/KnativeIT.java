@@ -5,125 +5,267 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
-import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
 import dev.conveyor.engine.testing.KnativeFixtures;
+import dev.conveyor.engine.testing.KnativeFixtures.Route;
+import dev.conveyor.engine.testing.OtlpReceiver;
+import dev.conveyor.engine.testing.RevisionEmulator;
+import dev.conveyor.engine.testing.RevisionEmulator.Knobs;
 import dev.conveyor.engine.testing.TestKafka;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.opentelemetry.proto.trace.v1.Span;
 import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /**
- * Knative discovery against fabric8's mock API server (CRUD mode), with a local server behaving
- * like a revision: scaled to zero it answers 503 as the Activator does. The platform's delay must
- * not spend the user's retries, and it is bounded.
+ * Knative as it behaves: fabric8's mock API server (CRUD mode) holds Services and Revisions shaped as
+ * knative/serving's controllers write them, and a {@link RevisionEmulator} behind each Service URL
+ * behaves as the Activator and queue-proxy do (held cold starts, 504 after timeoutSeconds, queue-proxy's
+ * 503 beyond 11 × containerConcurrency per pod). What the platform does must never spend the user's
+ * retries or feed the breaker, and is bounded.
  */
 @EnableKubernetesMockClient(crud = true)
 class KnativeIT {
   static KubernetesClient client;
 
+  private static Conveyor gateway(String name, OtlpReceiver otlp) {
+    String yaml = Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix(name), "[]", "knative: { enabled: true, namespaces: [acme] }");
+    return otlp == null ? Gateways.start(yaml, client) : Gateways.start(yaml, client, otlp.otel());
+  }
+
   @Test
-  void servicesAreDiscoveredAndTheActivatorsDelayIsAPlatformBudgetNotTheUsersRetries() {
-    AtomicBoolean resizeAtZero = new AtomicBoolean(false);
-    AtomicInteger activatorAnswers = new AtomicInteger();
-    java.util.concurrent.atomic.AtomicLong first503At = new java.util.concurrent.atomic.AtomicLong();
-    java.util.concurrent.atomic.AtomicLong servedAfterColdAt = new java.util.concurrent.atomic.AtomicLong();
-    try (FunctionServer revisions = new FunctionServer().behave(c -> switch (c.path()) {
-      case "/resize" -> {
-        if (!resizeAtZero.get()) {
-          if (first503At.get() != 0) servedAfterColdAt.compareAndSet(0, System.currentTimeMillis());
-          yield Answer.ok();
-        }
-        first503At.compareAndSet(0, System.currentTimeMillis());
-        activatorAnswers.incrementAndGet();
-        yield new Answer(503, 0, "activator: revision not ready");
-      }
-      case "/never" -> new Answer(503, 0, "activator: revision not ready");
-      default -> Answer.ok();
-    })) {
-      KnativeFixtures k = new KnativeFixtures(client, "acme");
-      k.service("resize", revisions.url("/resize"), "resize-00001", Map.of(
-          "conveyor.dev/retry", "0", "conveyor.dev/backoff-delay", "PT0.05S", "conveyor.dev/backoff-max", "PT0.5S",
-          "conveyor.dev/platform-retries", "50"));
-      k.revision("resize-00001", 1, "512Mi");
-      k.service("never", revisions.url("/never"), "never-00001", Map.of(
-          "conveyor.dev/retry", "1", "conveyor.dev/backoff-delay", "PT0.05S", "conveyor.dev/platform-retries", "2"));
-      k.revision("never-00001", 0, "256Mi");
-      k.service("odd", revisions.url("/odd"), "odd-00001", Map.of("conveyor.dev/retry", "lots"));
-      k.revision("odd-00001", 1, "128Mi");
-      k.service("unready", revisions.url("/unready"), null, Map.of());
-
-      String prefix = Gateways.prefix("knative");
-      String yaml = Gateways.yaml(TestKafka.bootstrap(), prefix,
-          "- { namespace: acme, name: static, url: \"" + revisions.url("/static") + "\" }",
-          "knative: { enabled: true, namespaces: [acme] }");
-      try (Conveyor gw = Gateways.start(yaml, client)) {
+  void aColdStartHeldLongerThanTheAttemptTimeoutIsOneAttemptWithTheHoldAsItsColdStart() {
+    KnativeFixtures k = new KnativeFixtures(client, "acme");
+    // The Activator holds calls 40 s (> the default 30 s attempt timeout, < timeoutSeconds 300) until a pod is ready.
+    try (OtlpReceiver otlp = new OtlpReceiver();
+         RevisionEmulator rev = new RevisionEmulator(Knobs.of(0, 300_000).readinessDelay(40_000), 0, false)
+             .behave(c -> new Answer(200, 50, null)).onScale(n -> k.scale("hold-00001", n))) {
+      k.service("hold", rev.url(), "hold-00001", Map.of());
+      k.revision("hold-00001", 0, "512Mi");
+      try (Conveyor gw = gateway("knative-hold", otlp)) {
         Http http = new Http(gw.httpPort());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "hold").map(t -> t.scaledToZero()).orElse(false));
+        String id = id(http.invoke(ACME_KEY, "acme", "hold", "{\"async\":1}"));
+        CompletableFuture<HttpResponse<String>> sync = http.sendAsync(http.request("/v1/namespaces/acme/functions/hold", ACME_KEY)
+            .timeout(Duration.ofSeconds(120)).header("content-type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{\"sync\":1}")).build());
 
-        // Discovery: Services with a ready revision are functions; static ones still work; others are 404.
-        assertThat(http.invoke(ACME_KEY, "acme", "nope", "{}").statusCode()).isEqualTo(404);
-        assertThat(http.invoke(ACME_KEY, "acme", "unready", "{}").statusCode()).as("never ready").isEqualTo(404);
-        assertThat(http.invoke(ACME_KEY, "acme", "static", "{}").statusCode()).isEqualTo(202);
-        assertThat(http.invoke(ACME_KEY, "acme", "odd", "{}").statusCode()).as("bad annotations: default policy").isEqualTo(202);
+        await().atMost(Duration.ofSeconds(90)).until(() -> "succeeded".equals(http.status(id, ACME_KEY).getString("status")));
+        HttpResponse<String> syncAnswer = sync.join();
+        assertThat(syncAnswer.statusCode()).as(syncAnswer.body()).isEqualTo(200);
+        assertThat(syncAnswer.body()).isEqualTo("{\"sync\":1}");
+        String syncId = syncAnswer.headers().firstValue("x-conveyor-invocation-id").orElseThrow();
 
-        String warm = id(http.invoke(ACME_KEY, "acme", "resize", "{\"w\":1}").body());
-        await().atMost(Duration.ofSeconds(20)).until(() -> "succeeded".equals(http.status(warm, ACME_KEY).getString("status")));
-        JsonObject usage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(warm), 1)
-            .get(0).getJsonObject("data");
-        assertThat(usage.getInteger("memoryMiB")).as("from the revision's memory limit").isEqualTo(512);
-        assertThat(usage.getString("revision")).isEqualTo("resize-00001");
-        assertThat(usage.getBoolean("coldStart")).isFalse();
+        List<Long> held = rev.heldMs();
+        assertThat(held).hasSize(2).allMatch(ms -> ms >= 39_000, "held about 40 s");
+        assertThat(rev.activatorTimeouts()).isZero();
+        assertThat(rev.functionCalls()).as("one call each: nothing was cut and retried").isEqualTo(2);
+        JsonObject s = http.status(id, ACME_KEY);
+        assertThat(s.getInteger("attempts")).isEqualTo(1);
+        assertThat(s.getInteger("platformDelays")).isZero();
+        assertThat(s.getBoolean("coldStart")).isTrue();
+        List<Long> coldMs = new ArrayList<>();
+        for (String inv : List.of(id, syncId)) {
+          List<JsonObject> usage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(inv), 1);
+          assertThat(usage).hasSize(1);
+          JsonObject data = usage.get(0).getJsonObject("data");
+          assertThat(data.getString("mode")).isEqualTo(inv.equals(id) ? "async" : "sync");
+          assertThat(data.getBoolean("coldStart")).isTrue();
+          assertThat(data.getInteger("attempt")).isEqualTo(1);
+          assertThat(data.getString("outcome")).isEqualTo("success");
+          long hold = Math.min(held.get(0), held.get(1));
+          assertThat(data.getLong("coldStartMs")).as("within 1 s of the %d ms hold", Math.max(held.get(0), held.get(1)))
+              .isBetween(Math.min(held.get(0), held.get(1)) - 1000, Math.max(held.get(0), held.get(1)) + 1000);
+          assertThat(hold).isPositive();
+          coldMs.add(data.getLong("coldStartMs"));
+        }
+        System.out.printf("KnativeIT: held %s ms at the Activator; coldStartMs async %d, sync %d%n", held, coldMs.get(0), coldMs.get(1));
+        assertThat(new JsonObject(http.status(id, ACME_KEY).encode()).getLong("coldStartMs")).isGreaterThanOrEqualTo(39_000);
 
-        // Scaled to zero: the Activator answers 503 a few times; retry is 0, yet the invocation succeeds.
-        resizeAtZero.set(true);
-        k.scale("resize-00001", 0);
-        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "resize").orElseThrow().scaledToZero());
-        String cold = id(http.invoke(ACME_KEY, "acme", "resize", "{\"c\":1}").body());
-        await().atMost(Duration.ofSeconds(20)).until(() -> activatorAnswers.get() >= 3);
-        k.scale("resize-00001", 1);
-        resizeAtZero.set(false);
-        await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(cold, ACME_KEY).getString("status")));
-        JsonObject s = http.status(cold, ACME_KEY);
-        assertThat(s.getInteger("attempts")).as("the platform's 503s spent no attempt").isEqualTo(1);
-        assertThat(s.getInteger("platformDelays")).isGreaterThanOrEqualTo(3);
-        assertThat(s.getJsonArray("history")).hasSize(1);
-        assertThat(revisions.callsFor(cold)).isEqualTo(s.getInteger("platformDelays") + 1);
-        List<JsonObject> coldUsage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(cold), 1);
-        assertThat(coldUsage).as("only the attempt the function ran is metered").hasSize(1);
-        JsonObject coldData = coldUsage.get(0).getJsonObject("data");
-        assertThat(coldData.getString("outcome")).isEqualTo("success");
-        // The cold start spans the whole scale from zero: from the first attempt the Activator turned
-        // away to the answer, not just the last attempt.
-        long scaleWait = servedAfterColdAt.get() - first503At.get();
-        assertThat(coldData.getBoolean("coldStart")).isTrue();
-        assertThat(coldData.getLong("coldStartMs")).as("scale from zero took %d ms", scaleWait)
-            .isBetween(scaleWait - 100, scaleWait + 1000);
-
-        // The budget is bounded: after 2 platform delays, 503s spend the user's retry (1), then dead letter.
-        String never = id(http.invoke(ACME_KEY, "acme", "never", "{}").body());
-        await().atMost(Duration.ofSeconds(30)).until(() -> "failed".equals(http.status(never, ACME_KEY).getString("status")));
-        JsonObject n = http.status(never, ACME_KEY);
-        assertThat(n.getInteger("platformDelays")).isEqualTo(2);
-        assertThat(n.getInteger("attempts")).isEqualTo(2);
-        assertThat(revisions.callsFor(never)).isEqualTo(4);
-        List<JsonObject> neverUsage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(never), 2);
-        assertThat(neverUsage).extracting(u -> u.getJsonObject("data").getBoolean("coldStart")).containsOnly(true);
+        // One cold start span per call, as long as the hold, under its attempt's span.
+        await().atMost(Duration.ofSeconds(20)).until(() -> otlp.all("cold start hold").size() == 2);
+        for (Span cold : otlp.all("cold start hold")) {
+          long ms = (cold.getEndTimeUnixNano() - cold.getStartTimeUnixNano()) / 1_000_000;
+          assertThat(ms).isBetween(39_000L, 42_000L);
+          Span invoke = otlp.all("invoke hold").stream().filter(x -> x.getSpanId().equals(cold.getParentSpanId())).findFirst().orElseThrow();
+          assertThat(invoke.getAttributesList()).anyMatch(a -> a.getKey().equals("faas.coldstart") && a.getValue().getBoolValue());
+        }
+        assertThat(otlp.all("invoke hold")).as("one attempt span each").hasSize(2);
+        assertThat(new Http(gw.adminPort()).get("/metrics", null).body()).doesNotContain("conveyor_retries_total{k8s_namespace_name=\"acme\",kn_service_name=\"hold\"");
       }
     }
   }
 
-  private static String id(String body) {
-    return new JsonObject(body).getString("id");
+  @Test
+  void aRevisionThatNeverBecomesReadySpendsThePlatformBudgetNeverTheUsersRetries() {
+    KnativeFixtures k = new KnativeFixtures(client, "acme");
+    try (RevisionEmulator rev = new RevisionEmulator(Knobs.of(0, 2_000).neverReady(), 0, false)) {
+      k.service("never", rev.url(), "never-00001", Map.of("conveyor.dev/retry", "3", "conveyor.dev/backoff-delay", "PT0.05S",
+          "conveyor.dev/platform-retries", "2"));
+      k.revision("never-00001", 0, "256Mi", 0, 2);
+      try (Conveyor gw = gateway("knative-never", null)) {
+        Http http = new Http(gw.httpPort());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "never").isPresent());
+        String id = id(http.invoke(ACME_KEY, "acme", "never", "{}"));
+        await().atMost(Duration.ofSeconds(60)).until(() -> "failed".equals(http.status(id, ACME_KEY).getString("status")));
+        JsonObject s = http.status(id, ACME_KEY);
+        assertThat(s.getString("lastError")).contains("revision never-00001 did not become ready").contains("gave up after 3");
+        assertThat(s.getInteger("attempts")).as("retry untouched: nothing reached the function").isZero();
+        assertThat(s.getInteger("platformDelays")).isEqualTo(3);
+        assertThat(s.getInteger("httpStatus")).isEqualTo(504);
+        assertThat(rev.activatorTimeouts()).isEqualTo(3);
+        assertThat(rev.functionCalls()).isZero();
+
+        HttpResponse<String> sync = http.send(http.request("/v1/namespaces/acme/functions/never", ACME_KEY).timeout(Duration.ofSeconds(60))
+            .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        assertThat(sync.statusCode()).isEqualTo(503);
+        assertThat(new JsonObject(sync.body()).getString("error")).isEqualTo("revision_not_ready");
+        assertThat(sync.headers().firstValue("retry-after")).isPresent();
+        String metrics = new Http(gw.adminPort()).get("/metrics", null).body();
+        assertThat(metrics).as("no attempt, no usage, no breaker verdict")
+            .doesNotContain("conveyor_attempts_total{k8s_namespace_name=\"acme\",kn_revision_name=\"never-00001\"")
+            .contains("conveyor_circuit_state{k8s_namespace_name=\"acme\",kn_service_name=\"never\"} 0.0");
+      }
+    }
   }
 
+  @Test
+  void containerConcurrencyBoundsWhatIsSentSoQueueProxyNeverTurnsACallAway() {
+    KnativeFixtures k = new KnativeFixtures(client, "acme");
+    // containerConcurrency 1 on 2 pods, the Activator out of the path: queue-proxy takes 1 running + 10 waiting per pod.
+    try (RevisionEmulator rev = new RevisionEmulator(Knobs.of(1, 300_000).activatorOutOfPath(), 2, false)
+        .behave(c -> new Answer(200, 10, null))) {
+      k.service("narrow", rev.url(), "narrow-00001", Map.of("conveyor.dev/retry", "5"));
+      k.revision("narrow-00001", 2, "128Mi", 1, 300);
+      try (Conveyor gw = gateway("knative-cc", null)) {
+        Http http = new Http(gw.httpPort());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "narrow").isPresent());
+        List<String> ids = invokeMany(http, "narrow", 200);
+        await().atMost(Duration.ofSeconds(60)).until(() -> ids.stream().allMatch(i -> "succeeded".equals(http.status(i, ACME_KEY).getString("status"))));
+        assertThat(ids).allMatch(i -> http.status(i, ACME_KEY).getInteger("attempts") == 1);
+        assertThat(rev.queueFull()).as("queue-proxy never overflowed").isZero();
+        assertThat(rev.peakRunningPerPod()).isEqualTo(1);
+        assertThat(rev.peakWaitingPerPod()).as("within queue-proxy's 10 × containerConcurrency").isLessThanOrEqualTo(10);
+      }
+    }
+  }
 
+  @Test
+  void anOverloadedWarmRevisionsRefusalsAreThePlatformsAndTheLimitAdapts() {
+    KnativeFixtures k = new KnativeFixtures(client, "acme");
+    // Discovery says 10 pods (the autoscaler just scaled down and the informer has not seen it), one is left:
+    // 20 calls in flight against room for 11, so queue-proxy answers 503 pending request queue full.
+    try (RevisionEmulator rev = new RevisionEmulator(Knobs.of(1, 300_000).activatorOutOfPath(), 1, false)
+        .behave(c -> new Answer(200, 20, null))) {
+      k.service("busy", rev.url(), "busy-00001", Map.of("conveyor.dev/retry", "0", "conveyor.dev/backoff-delay", "PT0.05S",
+          "conveyor.dev/backoff-max", "PT0.5S", "conveyor.dev/platform-retries", "50"));
+      k.revision("busy-00001", 10, "128Mi", 1, 300);
+      try (Conveyor gw = gateway("knative-busy", null)) {
+        Http http = new Http(gw.httpPort());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "busy").isPresent());
+        List<String> ids = invokeMany(http, "busy", 200);
+        await().atMost(Duration.ofSeconds(90)).until(() -> ids.stream().allMatch(i -> "succeeded".equals(http.status(i, ACME_KEY).getString("status"))));
+        assertThat(rev.queueFull()).as("the stale capacity did overflow queue-proxy").isPositive();
+        assertThat(ids).as("retry 0, yet every one succeeded: the 503s spent no attempt")
+            .allMatch(i -> http.status(i, ACME_KEY).getInteger("attempts") == 1);
+        String metrics = new Http(gw.adminPort()).get("/metrics", null).body();
+        assertThat(metrics).contains("conveyor_circuit_state{k8s_namespace_name=\"acme\",kn_service_name=\"busy\"} 0.0")
+            .doesNotContain("outcome=\"error\"");
+      }
+    }
+  }
 
+  @Test
+  void trafficPinnedToAnOlderRevisionIsBilledAtItsMemoryAndATaggedRouteAtItsOwn() {
+    KnativeFixtures k = new KnativeFixtures(client, "acme");
+    try (RevisionEmulator pinned = new RevisionEmulator(Knobs.of(0, 300_000), 3, false);
+         RevisionEmulator canary = new RevisionEmulator(Knobs.of(0, 300_000).readinessDelay(300), 0, false)
+             .onScale(n -> k.scale("pinned-00002", n));
+         RevisionEmulator fresh = new RevisionEmulator(Knobs.of(0, 300_000), 1, false)) {
+      k.revision("pinned-00001", 3, "2Gi");
+      k.revision("pinned-00002", 0, "128Mi");
+      k.service("pinned", pinned.url(), null, "pinned-00002", Map.of(), List.of(Route.all("pinned-00001"),
+          new Route("pinned-00002", 0, "canary", canary.url())));
+      k.revision("fresh-00001", null, "1Gi", 0, 300); // brand new: no actualReplicas yet; a sidecar comes first
+      k.service("fresh", fresh.url(), "fresh-00001", Map.of());
+      try (Conveyor gw = gateway("knative-traffic", null)) {
+        Http http = new Http(gw.httpPort());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "fresh").isPresent()
+            && gw.functions().find("acme", "pinned@canary").isPresent());
+        String main = id(http.invoke(ACME_KEY, "acme", "pinned", "{}"));
+        String tagged = id(http.invoke(ACME_KEY, "acme", "pinned@canary", "{}"));
+        String brandNew = id(http.invoke(ACME_KEY, "acme", "fresh", "{}"));
+        for (String i : List.of(main, tagged, brandNew)) {
+          await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(i, ACME_KEY).getString("status")));
+        }
+        JsonObject m = usage(gw, main);
+        assertThat(m.getString("revision")).isEqualTo("pinned-00001");
+        assertThat(m.getInteger("memoryMiB")).isEqualTo(2048);
+        assertThat(m.getBoolean("coldStart")).as("the pinned revision has 3 pods").isFalse();
+        JsonObject t = usage(gw, tagged);
+        assertThat(t.getString("revision")).isEqualTo("pinned-00002");
+        assertThat(t.getInteger("memoryMiB")).isEqualTo(128);
+        assertThat(t.getBoolean("coldStart")).as("the tagged revision was at zero").isTrue();
+        assertThat(t.getString("function")).isEqualTo("pinned@canary");
+        assertThat(canary.functionCalls()).isEqualTo(1);
+        assertThat(pinned.functionCalls()).isEqualTo(1);
+        JsonObject f = usage(gw, brandNew);
+        assertThat(f.getBoolean("coldStart")).as("no actualReplicas is not zero").isFalse();
+        assertThat(f.getInteger("memoryMiB")).as("the serving container's, not the sidecar's").isEqualTo(1024);
+        assertThat(http.invoke(ACME_KEY, "acme", "pinned@nope", "{}").statusCode()).isEqualTo(404);
+        assertThat(http.invoke(ACME_KEY, "acme", "pinned@Bad!", "{}").statusCode()).isEqualTo(400);
+      }
+    }
+  }
+
+  @Test
+  void clusterLocalHttpsIsTrustedByTheCaTheServiceGives() throws Exception {
+    KnativeFixtures k = new KnativeFixtures(client, "acme");
+    try (RevisionEmulator rev = new RevisionEmulator(Knobs.of(0, 300_000), 1, true)) {
+      k.revision("secure-00001", 1, "256Mi");
+      k.service("secure", rev.url(), rev.caPem(), "secure-00001", Map.of(), List.of(Route.all("secure-00001")));
+      k.revision("untrusted-00001", 1, "256Mi");
+      k.service("untrusted", rev.url(), null, "untrusted-00001", Map.of("conveyor.dev/retry", "0"), List.of(Route.all("untrusted-00001")));
+      try (Conveyor gw = gateway("knative-tls", null)) {
+        Http http = new Http(gw.httpPort());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "untrusted").isPresent());
+        String ok = id(http.invoke(ACME_KEY, "acme", "secure", "{\"tls\":1}"));
+        String bad = id(http.invoke(ACME_KEY, "acme", "untrusted", "{}"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(ok, ACME_KEY).getString("status")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> "failed".equals(http.status(bad, ACME_KEY).getString("status")));
+        assertThat(http.get("/v1/invocations/" + ok + "/result", ACME_KEY).body()).isEqualTo("{\"tls\":1}");
+        assertThat(http.status(bad, ACME_KEY).getString("lastError")).contains("TLS handshake with localhost failed")
+            .contains("status.address.CACerts");
+        assertThat(rev.functionCalls()).isEqualTo(1);
+      }
+    }
+  }
+
+  private static List<String> invokeMany(Http http, String fn, int n) {
+    List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      sent.add(http.sendAsync(http.request("/v1/namespaces/acme/functions/" + fn + "/invocations", ACME_KEY)
+          .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"n\":" + i + "}")).build()));
+    }
+    return sent.stream().map(CompletableFuture::join).map(KnativeIT::id).toList();
+  }
+
+  private static JsonObject usage(Conveyor gw, String id) {
+    return AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(id), 1).get(0).getJsonObject("data");
+  }
+
+  private static String id(HttpResponse<String> r) {
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+    return new JsonObject(r.body()).getString("id");
+  }
 }

@@ -50,4 +50,84 @@ class KnativeDiscoveryTest {
     assertThat(KnativeDiscovery.memoryMiB(rev)).as("no limit").isEqualTo(128);
     assertThat(KnativeDiscovery.memoryMiB(null)).isEqualTo(128);
   }
+
+  // Objects shaped as knative/serving's controllers write them (src/test/resources/knative/).
+  private static <T> T fixture(String file, Class<T> type) {
+    try (var in = KnativeDiscoveryTest.class.getResourceAsStream("/knative/" + file)) {
+      return io.fabric8.kubernetes.client.utils.Serialization.unmarshal(in, type);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static final Map<String, KnativeRevision> REVISIONS = Map.of(
+      "resize-00001", fixture("revision-warm-2gi.yaml", KnativeRevision.class),
+      "resize-00002", fixture("revision-new-sidecar-first.yaml", KnativeRevision.class),
+      "resize-00003", fixture("revision-zero-128mi.yaml", KnativeRevision.class));
+
+  private static dev.conveyor.engine.functions.FunctionTarget resolve(String function, KnativeService svc) {
+    return KnativeDiscovery.resolve("acme", function, svc, REVISIONS::get, ConfigLoader.defaultDelivery(), 100).orElseThrow();
+  }
+
+  @Test
+  void callsAreAttributedToTheRevisionThatCarriesTheTrafficNotTheLatestReadyOne() {
+    var t = resolve("resize", fixture("service-pinned-with-tag.yaml", KnativeService.class));
+    assertThat(t.revision()).as("100% pinned to the older revision").isEqualTo("resize-00001");
+    assertThat(t.memoryMiB()).isEqualTo(2048);
+    assertThat(t.readyReplicas()).isEqualTo(3);
+    assertThat(t.scaledToZero()).isFalse();
+    assertThat(t.url()).hasToString("https://resize.acme.svc.cluster.local");
+    assertThat(t.serving().caCerts()).contains("BEGIN CERTIFICATE");
+    assertThat(t.serving().timeoutMs()).isEqualTo(300_000);
+    assertThat(t.serving().split()).isEmpty();
+  }
+
+  @Test
+  void aTaggedRouteIsItsOwnTargetWithItsOwnRevision() {
+    var t = resolve("resize@canary", fixture("service-pinned-with-tag.yaml", KnativeService.class));
+    assertThat(t.revision()).isEqualTo("resize-00003");
+    assertThat(t.memoryMiB()).isEqualTo(128);
+    assertThat(t.url()).hasToString("https://canary-resize.acme.example.com");
+    assertThat(t.scaledToZero()).as("the tagged revision is at zero").isTrue();
+    assertThat(KnativeDiscovery.resolve("acme", "resize@nope", fixture("service-pinned-with-tag.yaml", KnativeService.class),
+        REVISIONS::get, ConfigLoader.defaultDelivery(), 100)).as("unknown tag").isEmpty();
+  }
+
+  @Test
+  void aSplitBillsTheLargestRevisionNamesTheSplitAndBoundsCapacityByTheLimitedRevisionsShare() {
+    var t = resolve("resize", fixture("service-split.yaml", KnativeService.class));
+    assertThat(t.revision()).isEqualTo("resize-00001");
+    assertThat(t.memoryMiB()).isEqualTo(2048);
+    assertThat(t.serving().split()).containsExactly("resize-00001=90", "resize-00002=10");
+    // resize-00002 takes 10% of the calls with containerConcurrency 4 on (at least) one pod.
+    assertThat(t.serving().podCapacity()).isEqualTo(40);
+    assertThat(t.serving().containerConcurrency()).isEqualTo(4);
+    assertThat(t.serving().timeoutMs()).as("the longest of the split").isEqualTo(300_000);
+  }
+
+  @Test
+  void aBrandNewRevisionWithoutActualReplicasIsNotCold() {
+    KnativeService svc = fixture("service-split.yaml", KnativeService.class);
+    svc.getStatus().traffic = null; // the Route has not reported yet: the latest ready revision serves
+    var t = resolve("resize", svc);
+    assertThat(t.revision()).isEqualTo("resize-00002");
+    assertThat(t.readyReplicas()).as("not reported").isNull();
+    assertThat(t.scaledToZero()).isFalse();
+    assertThat(t.serving().timeoutMs()).isEqualTo(120_000);
+    assertThat(t.serving().podCapacity()).as("containerConcurrency 4 on the one pod that will come").isEqualTo(4);
+  }
+
+  @Test
+  void theServingContainerIsTheOneWithAPortWhateverItsPlace() {
+    assertThat(KnativeDiscovery.memoryMiB(REVISIONS.get("resize-00002"))).as("the sidecar's 64Mi comes first").isEqualTo(1024);
+    assertThat(KnativeDiscovery.memoryMiB(REVISIONS.get("resize-00001"))).isEqualTo(2048);
+  }
+
+  @Test
+  void aServiceWhoseRouteCarriesNoTrafficIsNoTarget() {
+    KnativeService svc = fixture("service-split.yaml", KnativeService.class);
+    svc.getStatus().traffic.forEach(x -> x.percent = 0L);
+    svc.getStatus().latestReadyRevisionName = null;
+    assertThat(KnativeDiscovery.resolve("acme", "resize", svc, REVISIONS::get, ConfigLoader.defaultDelivery(), 100)).isEmpty();
+  }
 }
