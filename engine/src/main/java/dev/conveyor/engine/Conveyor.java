@@ -53,6 +53,7 @@ import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.knative.KnativeDiscovery;
 import dev.conveyor.engine.attempt.AttemptPath;
 import dev.conveyor.engine.limit.FunctionCapacity;
+import dev.conveyor.engine.dispatch.SyncSlots;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.vertx.core.DeploymentOptions;
@@ -178,6 +179,7 @@ public final class Conveyor implements AutoCloseable {
     Admin admin = clients.admin("conveyor-admin");
     closeInOrder.add(admin);
     createTopics(admin);
+    if (k.embedded()) createTriggerTopics(admin);
 
     var producer = clients.producer("conveyor-producer");
     metrics.kafkaClient(producer); // kafka_producer_* in /metrics
@@ -216,6 +218,7 @@ public final class Conveyor implements AutoCloseable {
         new AttemptPath(functions, invoker, capacity, metrics, tracing, clock), usage, new DeadLetters(sender),
         sender, topics, breakers, metrics, tracing, clock, config.dispatch().runningStatusAfter());
     tenants = new Tenants(config.tenants());
+    SyncSlots syncSlots = new SyncSlots();
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), config.dispatch().maxWaiting(), runner, metrics, store,
         t -> tenants.tenant(t).map(x -> x.limits().maxConcurrency()).orElse(1),
@@ -223,7 +226,7 @@ public final class Conveyor implements AutoCloseable {
         f -> function(f).map(capacity::limit).orElse(Integer.MAX_VALUE),
         // An attempt elsewhere may be a cold start the Activator holds for the revision's timeoutSeconds.
         f -> function(f).map(x -> java.time.Duration.ofMillis(AttemptPath.timeoutMs(x, true, x.delivery().timeout().toMillis())))
-            .orElse(java.time.Duration.ofMinutes(1)), clock);
+            .orElse(java.time.Duration.ofMinutes(1)), clock, syncSlots);
     if (config.dispatch().enabled()) {
       dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
       var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
@@ -235,6 +238,9 @@ public final class Conveyor implements AutoCloseable {
           topics, new CallbackSender(vertx, tenants::tenant, clock), sender, config.dispatch().callbacks(), metrics,
           () -> clock.get().toEpochMilli());
       callbackDeployment = await(vertx.deployVerticle(posts).toCompletionStage().toCompletableFuture(), 60, "starting the callbacks");
+    } else {
+      // No delivery here: sync calls keep the ledger on a context of their own (no async attempts to count).
+      syncSlots.bind(vertx.getOrCreateContext(), dispatcher.ledger(), () -> {});
     }
 
     if (config.samples().enabled()) {
@@ -269,7 +275,7 @@ public final class Conveyor implements AutoCloseable {
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
         config.metering().billingGranularityMs());
     SyncHandler sync = new SyncHandler(vertx, admission, accept, new AttemptPath(functions, syncInvoker, capacity, metrics, tracing, clock),
-        functions, syncUsage, breakers, metrics, tracing, clock);
+        functions, syncUsage, breakers, metrics, tracing, clock, syncSlots, store, config.dispatch().runningStatusAfter());
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
     closeInOrder.add(0, deadLetterIndex);
@@ -309,7 +315,8 @@ public final class Conveyor implements AutoCloseable {
         connectorState, leases, placement, backlog);
     CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
-    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, usageApi, events::handle)),
+    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, usageApi, events::handle),
+            config.server().shutdownTimeout()),
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
@@ -334,6 +341,7 @@ public final class Conveyor implements AutoCloseable {
 
   private KubernetesClient kubernetesClient;
   private FunctionCapacity capacity;
+  private volatile boolean stopping;
 
   /** A function by "namespace/name", as the dispatcher names it. */
   private java.util.Optional<FunctionTarget> function(String key) {
@@ -399,6 +407,35 @@ public final class Conveyor implements AutoCloseable {
     }
   }
 
+  /**
+   * On the embedded broker (which creates no topic by itself), the source topics of Kafka triggers
+   * that read the gateway's own Kafka, so that a new user can try the config's example at once. On
+   * an external cluster topics are its operators' to create.
+   */
+  private void createTriggerTopics(Admin admin) {
+    var connectors = config.connectors();
+    if (connectors == null || !connectors.isArray()) return;
+    java.util.List<org.apache.kafka.clients.admin.NewTopic> wanted = new java.util.ArrayList<>();
+    for (var c : connectors) {
+      if (!"kafka".equals(c.path("type").asText()) || !c.path("bootstrapServers").asText("").isEmpty()) continue;
+      String topic = c.path("topic").asText("");
+      if (!topic.isEmpty()) wanted.add(new org.apache.kafka.clients.admin.NewTopic(topic, config.kafka().partitions(), (short) 1));
+    }
+    if (wanted.isEmpty()) return;
+    admin.createTopics(wanted).values().forEach((topic, f) -> {
+      try {
+        f.get(30, TimeUnit.SECONDS);
+        LOG.info("created the Kafka trigger's source topic {} on the embedded broker", topic);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+          LOG.warn("could not create the Kafka trigger's source topic {}: {}", topic, e.getCause().toString());
+        }
+      } catch (Exception e) {
+        LOG.warn("could not create the Kafka trigger's source topic {}: {}", topic, e.toString());
+      }
+    });
+  }
+
   /** The queue's real partition count (an existing topic keeps its own): ids map onto it. */
   private int queuePartitions(Admin admin) {
     var description = admin.describeTopics(java.util.List.of(topics.invocations())).allTopicNames().toCompletionStage()
@@ -421,6 +458,7 @@ public final class Conveyor implements AutoCloseable {
 
   /** Null when the gateway can accept; otherwise why not. */
   public String notReadyReason() {
+    if (stopping) return "stopping: draining before shutdown";
     if (!started) return "starting";
     if (!health.reachable()) return health.reason();
     if (!reader.alive()) return "the status reader stopped";
@@ -468,10 +506,29 @@ public final class Conveyor implements AutoCloseable {
     return vertx;
   }
 
-  /** Drains in-flight work, then stops everything in reverse order of start. */
+  /**
+   * SIGTERM's stop: readiness fails first, the API keeps answering for {@code server.drainDelay} while
+   * load balancers notice and stop sending here, then {@link #close}: the API stops taking
+   * connections and answers every request in flight, then delivery drains.
+   */
+  public void stopGracefully() {
+    stopping = true;
+    if (started && apiDeployment != null && !config.server().drainDelay().isZero()) {
+      LOG.info("stopping: not ready; the API serves {} more while load balancers move on", config.server().drainDelay());
+      try {
+        Thread.sleep(config.server().drainDelay().toMillis()); // the stopping thread, never an event loop
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    close();
+  }
+
+  /** Drains in-flight work (requests answered, then delivery), then stops everything in reverse order of start. */
   @Override
   public synchronized void close() {
     started = false;
+    stopping = true;
     if (connectors != null) {
       connectors.close();
       connectors = null;
@@ -480,8 +537,10 @@ public final class Conveyor implements AutoCloseable {
       // Stop accepting first, then let the dispatcher drain what runs, then the rest.
       for (String id : new String[] {apiDeployment, dispatcherDeployment, callbackDeployment}) {
         if (id == null) continue;
+        // The API answers what is in flight (graceful shutdown) before delivery stops.
+        long wait = id.equals(apiDeployment) ? config.server().shutdownTimeout().toSeconds() + 5 : 30;
         try {
-          vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+          vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(wait, TimeUnit.SECONDS);
         } catch (Exception e) {
           LOG.warn("stopping {}: {}", id, e.toString());
         }

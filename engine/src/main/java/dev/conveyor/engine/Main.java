@@ -100,7 +100,7 @@ public final class Main {
       Thread.currentThread().interrupt();
     }
     LOG.info("stopping: draining in-flight work");
-    conveyor.close();
+    conveyor.stopGracefully();
     LOG.info("stopped");
     System.exit(0);
   }

@@ -11,6 +11,7 @@ import java.util.List;
  * while the next attempt waits on a retry tier topic (not in any dispatcher's memory).
  * {@code coldSince}: when the revision's scale from zero began for this invocation (its first
  * attempt the platform answered while no replica was ready); cleared once an attempt is answered.
+ * {@code mode}: {@code sync} for a sync call (null: async).
  */
 public record InvocationStatus(
     String id,
@@ -34,12 +35,25 @@ public record InvocationStatus(
     Instant parkedUntil,
     int platformDelays,
     Instant coldSince,
-    String trigger) {
+    String trigger,
+    String mode) {
 
   public static InvocationStatus queued(Invocation inv) {
     return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
         InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
-        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null, inv.trigger());
+        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null, inv.trigger(), null);
+  }
+
+  /** A sync call's status: shown like an async invocation's, {@code mode: sync}; it is never queued. */
+  public static InvocationStatus sync(Invocation inv) {
+    return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
+        InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
+        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null, inv.trigger(), "sync");
+  }
+
+  /** {@code async} or {@code sync}: how the caller asked (null in records of earlier versions: async). */
+  public String modeOrAsync() {
+    return mode == null ? "async" : mode;
   }
 
   /** Attempt {@code n} starts now. */
@@ -56,7 +70,7 @@ public record InvocationStatus(
     h.add(new AttemptRecord(n, now, null, null, null, cold, null));
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
         acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart || cold, httpStatus, lastError,
-        traceId, idempotencyKey, List.copyOf(h), null, platformDelays, coldSince, trigger);
+        traceId, idempotencyKey, List.copyOf(h), null, platformDelays, coldSince, trigger, mode);
   }
 
   /** The attempt that is running ended; the invocation moves to {@code next}. */
@@ -74,27 +88,27 @@ public record InvocationStatus(
     }
     return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
         startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,
-        idempotencyKey, List.copyOf(h), null, platformDelays, null, trigger);
+        idempotencyKey, List.copyOf(h), null, platformDelays, null, trigger, mode);
   }
 
   /** Ends without another attempt (cancelled, expired). */
   public InvocationStatus end(InvocationState terminal, Instant now, String error) {
     return new InvocationStatus(id, tenant, namespace, function, terminal, version + 1, attempts, acceptedAt,
         startedAt, now, durationMs, queueWaitMs, coldStart, httpStatus, error == null ? lastError : error, traceId,
-        idempotencyKey, history, null, platformDelays, coldSince, trigger);
+        idempotencyKey, history, null, platformDelays, coldSince, trigger, mode);
   }
 
   /** Retries exhausted or not retryable: dead-lettered with the last answer. */
   public InvocationStatus failed(Instant now, Integer http, String error) {
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.failed, version + 1, attempts,
         acceptedAt, startedAt, now, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey, history,
-        null, platformDelays, coldSince, trigger);
+        null, platformDelays, coldSince, trigger, mode);
   }
 
   /** No attempt now (the function's breaker is open): the next one is parked until {@code until}. */
   public InvocationStatus waiting(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version + 1, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger, mode);
   }
 
   /**
@@ -109,12 +123,12 @@ public record InvocationStatus(
     if (!h.isEmpty()) h.remove(h.size() - 1);
     return new InvocationStatus(id, tenant, namespace, function, InvocationState.retrying, version + 1, attempts - 1,
         acceptedAt, startedAt, null, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey,
-        List.copyOf(h), null, platformDelays + 1, coldSince != null || !scalingFromZero ? coldSince : attemptStart, trigger);
+        List.copyOf(h), null, platformDelays + 1, coldSince != null || !scalingFromZero ? coldSince : attemptStart, trigger, mode);
   }
 
   /** The same change, with the next attempt parked on a retry tier until {@code until}. */
   public InvocationStatus parked(Instant until) {
     return new InvocationStatus(id, tenant, namespace, function, status, version, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger);
+        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger, mode);
   }
 }

@@ -74,7 +74,9 @@ public final class ConfigLoader {
     Server server = new Server(
         envPort(env, "CONVEYOR_HTTP_PORT", s.integer("port", 8080, 0, 65535)),
         envPort(env, "CONVEYOR_ADMIN_PORT", s.integer("adminPort", 9090, 0, 65535)),
-        s.integer("maxRequestBytes", 6 * 1024 * 1024, 1024, 64 * 1024 * 1024));
+        s.integer("maxRequestBytes", 6 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+        s.duration("drainDelay", Duration.ofSeconds(5)),
+        s.duration("shutdownTimeout", Duration.ofSeconds(30)));
     s.rejectUnread();
 
     YamlNode k = root.child("kafka");

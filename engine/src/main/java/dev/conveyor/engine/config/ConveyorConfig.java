@@ -23,7 +23,17 @@ public record ConveyorConfig(
     LeaderElection leaderElection,
     JsonNode connectors) {
 
-  public record Server(int port, int adminPort, int maxRequestBytes) {}
+  /**
+   * {@code drainDelay}: after SIGTERM, how long the API keeps serving while {@code /readyz} already
+   * fails, so load balancers stop sending; {@code shutdownTimeout}: then, how long requests in flight
+   * get to be answered after the API stops taking connections.
+   */
+  public record Server(int port, int adminPort, int maxRequestBytes, java.time.Duration drainDelay,
+      java.time.Duration shutdownTimeout) {
+    public Server(int port, int adminPort, int maxRequestBytes) {
+      this(port, adminPort, maxRequestBytes, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(30));
+    }
+  }
 
   /** {@code bootstrapServers} empty means: run the embedded broker. */
   public record KafkaSettings(

@@ -28,6 +28,9 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.HdrHistogram.Histogram;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
+import org.apache.logging.log4j.core.config.builder.api.ConfigurationBuilderFactory;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -57,7 +60,9 @@ public final class Demo {
     int[] ports = EmbeddedKafka.freePorts(2);
     int samplesPort = ports[0];
     ConveyorConfig config = ConfigLoader.parse(yaml(samplesPort), Map.of());
-    System.err.println("demo: starting an embedded broker and the gateway in " + dir + " ...");
+    Path log = dir.resolveSibling(dir.getFileName() + ".log");
+    logTo(log);
+    System.err.println("demo: starting an embedded broker and the gateway (their log: " + log + ") ...");
     try (Conveyor conveyor = Conveyor.start(config, new Conveyor.Runtime(dir, ports[1]))) {
       return tour(conveyor, count);
     } catch (Exception e) {
@@ -66,6 +71,22 @@ public final class Demo {
     } finally {
       deleteQuietly(dir);
     }
+  }
+
+  /**
+   * The gateway's and the libraries' log lines go to {@code file}, not the terminal: the tour's output
+   * is its progress bars and its table. (The broker and Kafka Streams log warnings while they start.)
+   */
+  static void logTo(Path file) {
+    var b = ConfigurationBuilderFactory.newConfigurationBuilder();
+    b.setStatusLevel(Level.ERROR);
+    b.add(b.newAppender("file", "File").addAttribute("fileName", file.toString())
+        .add(b.newLayout("PatternLayout").addAttribute("pattern", "%d{ISO8601} %-5level %logger{1.} %msg%n")));
+    b.add(b.newRootLogger(Level.INFO).add(b.newAppenderRef("file")));
+    b.add(b.newLogger("org.apache.kafka", Level.WARN));
+    b.add(b.newLogger("kafka", Level.WARN));
+    b.add(b.newLogger("state.change.logger", Level.WARN));
+    Configurator.reconfigure(b.build());
   }
 
   static String yaml(int samplesPort) {

@@ -57,6 +57,10 @@ public final class Dispatcher extends VerticleBase {
   private final Metrics metrics;
   private final StatusStore store;
   private final FairScheduler.Limits limits;
+  private final SyncSlots syncSlots;
+  private final Function<String, Integer> tenantMax;
+  private final Function<String, Integer> functionMax;
+  private final Function<String, Duration> timeout;
   private final Supplier<Instant> clock;
   /**
    * Ids whose records this replica holds (waiting or running; a count, as a retry and a first copy may
@@ -78,7 +82,7 @@ public final class Dispatcher extends VerticleBase {
    */
   public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, int maxWaiting, InvocationRunner runner,
       Metrics metrics, StatusStore store, Function<String, Integer> tenantMax, Function<String, Integer> weight,
-      Function<String, Integer> functionMax, Function<String, Duration> timeout, Supplier<Instant> clock) {
+      Function<String, Integer> functionMax, Function<String, Duration> timeout, Supplier<Instant> clock, SyncSlots syncSlots) {
     this.consumerConfig = consumerConfig;
     this.topic = topic;
     this.maxInFlight = maxInFlight;
@@ -87,6 +91,10 @@ public final class Dispatcher extends VerticleBase {
     this.metrics = metrics;
     this.store = store;
     this.clock = clock;
+    this.syncSlots = syncSlots;
+    this.tenantMax = tenantMax;
+    this.functionMax = functionMax;
+    this.timeout = timeout;
     this.limits = new FairScheduler.Limits() {
       @Override
       public int tenantMax(String tenant) {
@@ -100,28 +108,65 @@ public final class Dispatcher extends VerticleBase {
 
       @Override
       public int functionMax(String function) {
-        return functionMax.apply(function);
+        return Math.max(0, functionMax.apply(function) - syncSlots.runningFunction(function));
       }
 
       @Override
       public int elsewhere(String tenant) {
-        Instant now = clock.get();
-        int n = 0;
-        for (StatusStore.Running r : store.running(tenant)) {
-          // Not another replica's if its record is in this replica's hands (waiting or running here, or
-          // ended here lately): after a restart, the attempts the previous process was running are
-          // replayed here, and their old "running" must not hold the slots they need to run again.
-          if (here.containsKey(r.id()) || ranHere.getIfPresent(r.id()) != null) continue;
-          if (r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now)) n++;
-        }
-        return n;
+        // Sync callers waiting for the tenant get the next slot: they hold a connection open.
+        return statusElsewhere(tenant) + syncSlots.running(tenant) + (syncSlots.waiting(tenant) ? 1 : 0);
       }
     };
+  }
+
+  /** The sync calls' view of this ledger: the limits and the async attempts here and elsewhere. */
+  public SyncSlots.Ledger ledger() {
+    return new SyncSlots.Ledger() {
+      @Override
+      public int tenantMax(String tenant) {
+        return tenantMax.apply(tenant);
+      }
+
+      @Override
+      public int functionMax(String function) {
+        return functionMax.apply(function);
+      }
+
+      @Override
+      public int asyncRunning(String tenant) {
+        return scheduler == null ? 0 : scheduler.running(tenant);
+      }
+
+      @Override
+      public int asyncRunningFunction(String function) {
+        return scheduler == null ? 0 : scheduler.runningFunction(function);
+      }
+
+      @Override
+      public int elsewhere(String tenant) {
+        return statusElsewhere(tenant);
+      }
+    };
+  }
+
+  /** Attempts and sync calls of the tenant the status topic shows running on other processes. */
+  private int statusElsewhere(String tenant) {
+    Instant now = clock.get();
+    int n = 0;
+    for (StatusStore.Running r : store.running(tenant)) {
+      // Not another replica's if its record is in this replica's hands (waiting or running here, or
+      // ended here lately): after a restart, the attempts the previous process was running are
+      // replayed here, and their old "running" must not hold the slots they need to run again.
+      if (here.containsKey(r.id()) || ranHere.getIfPresent(r.id()) != null) continue;
+      if (r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now)) n++;
+    }
+    return n;
   }
 
   @Override
   public Future<?> start() {
     scheduler = new FairScheduler<>(limits);
+    syncSlots.bind(context, ledger(), this::pump); // sync calls are decided here too: one ledger
     KafkaConsumer<String, byte[]> kafka = KafkaConsumer.create(vertx, consumerConfig);
     metrics.kafkaClient(kafka.unwrap()); // kafka_consumer_* (lag included) in /metrics
     // The in-flight bound is the scheduler's; the consumer only counts running work for the drain.
@@ -193,6 +238,7 @@ public final class Dispatcher extends VerticleBase {
     tenantInflight.incrementAndGet();
     runner.run(inv, h.attempt(), h.dueAt()).onComplete(ar -> {
       scheduler.finished(job);
+      syncSlots.freed(); // a waiting sync caller first
       release(inv.id());
       // Only an id the status topic still shows running elsewhere (a previous process's attempt,
       // replayed here) needs remembering until our outcome reaches the reader; keeping every id

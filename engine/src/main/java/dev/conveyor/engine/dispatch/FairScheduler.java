@@ -177,6 +177,11 @@ public final class FairScheduler<T> {
     return waitingByPartition.getOrDefault(partition, 0);
   }
 
+  /** Jobs of {@code function} running now. */
+  public int runningFunction(String function) {
+    return functionRunning.getOrDefault(function, 0);
+  }
+
   public int running(String tenant) {
     TenantQueue<T> t = tenants.get(tenant);
     return t == null ? 0 : t.running;

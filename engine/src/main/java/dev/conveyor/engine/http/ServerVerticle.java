@@ -5,17 +5,29 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
-/** One HTTP server instance per event loop, all on the same port (Vert.x balances connections). */
+/**
+ * One HTTP server instance per event loop, all on the same port (Vert.x balances connections).
+ * Stopping is Vert.x 5's graceful shutdown: no new connections, every request in flight is answered
+ * (within {@code shutdownTimeout}), idle connections are closed, then the server closes.
+ */
 public final class ServerVerticle extends VerticleBase {
   private final int port;
   private final Function<io.vertx.core.Vertx, Router> routes;
+  private final Duration shutdownTimeout;
   private HttpServer server;
 
   public ServerVerticle(int port, Function<io.vertx.core.Vertx, Router> routes) {
+    this(port, routes, Duration.ZERO);
+  }
+
+  public ServerVerticle(int port, Function<io.vertx.core.Vertx, Router> routes, Duration shutdownTimeout) {
     this.port = port;
     this.routes = routes;
+    this.shutdownTimeout = shutdownTimeout;
   }
 
   @Override
@@ -33,6 +45,6 @@ public final class ServerVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return server.close();
+    return server.shutdown(shutdownTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 }

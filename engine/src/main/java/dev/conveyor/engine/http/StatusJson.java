@@ -29,6 +29,7 @@ final class StatusJson {
         .put("namespace", s.namespace())
         .put("function", s.function())
         .put("trigger", s.trigger() == null ? "http" : s.trigger())
+        .put("mode", s.modeOrAsync())
         .put("status", s.status().name())
         .put("attempts", s.attempts())
         .put("platformDelays", s.platformDelays())

@@ -1,6 +1,10 @@
 package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationState;
+import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.dispatch.SyncSlots;
+import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.attempt.AttemptPath;
 import dev.conveyor.engine.attempt.Verdict;
 import dev.conveyor.engine.breaker.Breakers;
@@ -57,9 +61,16 @@ public final class SyncHandler implements Handler<RoutingContext> {
   private final Supplier<Instant> clock;
   private final Backoff backoff = Backoff.withJitter();
   private final Tracing tracing;
+  private final SyncSlots slots;
+  private final StatusStore store;
+  private final long runningStatusAfterMs;
 
   public SyncHandler(Vertx vertx, Admission admission, AcceptHandler async, AttemptPath path, FunctionRegistry registry,
-      UsageEmitter usage, Breakers breakers, Metrics metrics, Tracing tracing, Supplier<Instant> clock) {
+      UsageEmitter usage, Breakers breakers, Metrics metrics, Tracing tracing, Supplier<Instant> clock, SyncSlots slots,
+      StatusStore store, java.time.Duration runningStatusAfter) {
+    this.slots = slots;
+    this.store = store;
+    this.runningStatusAfterMs = runningStatusAfter.toMillis();
     this.tracing = tracing;
     this.breakers = breakers;
     this.vertx = vertx;
@@ -72,8 +83,30 @@ public final class SyncHandler implements Handler<RoutingContext> {
     this.clock = clock;
   }
 
-  /** Where one sync call stands between attempts. */
-  private record Progress(Context trace, Invocation inv, CircuitBreaker cb, long deadline, int platformDelays, Instant coldSince) {}
+  /**
+   * Where one sync call stands between attempts: its slot in the ledger, its breaker, its deadline,
+   * and its status as {@code GET /v1/invocations/{id}} shows it ({@code mode: sync}).
+   */
+  private static final class Progress {
+    final Context trace;
+    final Invocation inv;
+    final CircuitBreaker cb;
+    final long deadline;
+    final SyncSlots.Permit permit;
+    int platformDelays;
+    Instant coldSince;
+    InvocationStatus status;
+    boolean released;
+
+    Progress(Context trace, Invocation inv, CircuitBreaker cb, long deadline, SyncSlots.Permit permit) {
+      this.trace = trace;
+      this.inv = inv;
+      this.cb = cb;
+      this.deadline = deadline;
+      this.permit = permit;
+      this.status = InvocationStatus.sync(inv);
+    }
+  }
 
   @Override
   public void handle(RoutingContext ctx) {
@@ -85,13 +118,36 @@ public final class SyncHandler implements Handler<RoutingContext> {
       return;
     }
     Admission.Admitted a = admission.admit(ctx, ns, fn, false);
-    CircuitBreaker cb = breakers.of(a.target());
-    if (!cb.tryAcquirePermission()) throw circuitOpen(a.target());
+    FunctionTarget t = a.target();
+    CircuitBreaker cb = breakers.of(t);
+    if (cb.getState() == CircuitBreaker.State.OPEN) throw circuitOpen(t); // before waiting for a slot
     Context trace = ServerSpans.start(tracing, ctx, a.tenant());
     Invocation inv = admission.invocation(ctx, a, null, Tracing.traceparent(Span.fromContext(trace).getSpanContext()));
-    FunctionTarget t = a.target();
-    long deadline = clock.get().toEpochMilli() + AttemptPath.timeoutMs(t, t.scaledToZero(), t.delivery().timeout().toMillis());
-    attempt(ctx, t, new Progress(trace, inv, cb, deadline, 0, null), 1);
+    long now = clock.get().toEpochMilli();
+    long deadline = now + AttemptPath.timeoutMs(t, t.scaledToZero(), t.delivery().timeout().toMillis());
+    io.vertx.core.Context own = vertx.getOrCreateContext();
+    // The tenant's maxConcurrency and the function's limit hold for sync calls too: wait for a slot
+    // within the call's own wait, else 429.
+    slots.acquire(a.tenant(), t.key(), deadline - now).onComplete(slot -> own.runOnContext(v -> {
+      if (slot.failed()) {
+        boolean tenant = slot.cause() instanceof SyncSlots.NoRoom n && n.tenantFull;
+        metrics.rejected(a.tenant(), "concurrency");
+        FailureHandler.send(ctx, new ApiError(429, "concurrency_limited", (tenant
+            ? "This tenant has maxConcurrency calls running" : "The function has as many calls running as it takes")
+            + " and no slot came free within the call's wait; retry after the Retry-After seconds, or use the async API.", 1L));
+        return;
+      }
+      if (ctx.response().closed()) {
+        slots.release(slot.result()); // the caller left while it waited
+        return;
+      }
+      if (!cb.tryAcquirePermission()) {
+        slots.release(slot.result());
+        FailureHandler.send(ctx, circuitOpen(t));
+        return;
+      }
+      attempt(ctx, t, new Progress(trace, inv, cb, deadline, slot.result()), 1);
+    }));
   }
 
   private static ApiError circuitOpen(FunctionTarget t) {
@@ -101,48 +157,88 @@ public final class SyncHandler implements Handler<RoutingContext> {
 
   /** Attempt {@code n}; permission from the breaker is already acquired. */
   private void attempt(RoutingContext ctx, FunctionTarget t, Progress p, int n) {
-    Invocation inv = p.inv();
-    long remaining = Math.max(1, p.deadline() - clock.get().toEpochMilli());
-    var call = new AttemptPath.Call(inv, t, n, "sync", "http", p.coldSince(), 0, remaining);
-    path.run(p.trace(), call, p.cb(), Future::succeededFuture).onComplete(ar -> {
+    Invocation inv = p.inv;
+    Instant now = clock.get();
+    long remaining = Math.max(1, p.deadline - now.toEpochMilli());
+    var call = new AttemptPath.Call(inv, t, n, "sync", "http", p.coldSince, 0, remaining);
+    InvocationStatus running = p.status.running(n, now, call.cold());
+    // Shown (and counted by other replicas) once it has run runningStatusAfter, as an async attempt is.
+    long shown = vertx.setTimer(Math.max(1, runningStatusAfterMs), id -> show(running));
+    path.run(p.trace, call, p.cb, Future::succeededFuture).onComplete(ar -> {
+      vertx.cancelTimer(shown);
       if (ar.failed()) { // nothing in the sync path fails the call; answer rather than hang
+        end(p, running.failed(clock.get(), null, "the call failed: " + ar.cause().getClass().getSimpleName()));
         FailureHandler.send(ctx, new ApiError(502, "function_unreachable", "The function could not be reached; retry later."));
         return;
       }
       AttemptPath.Ended e = ar.result();
       long end = e.end().toEpochMilli();
+      Integer http = e.result() instanceof AttemptResult.Response r ? r.status() : null;
       if (e.verdict() instanceof Verdict.Platform platform) {
-        long delay = backoff.delayMs(t.delivery(), p.platformDelays() + 1, retryAfter(e.result()));
-        boolean again = p.platformDelays() < t.delivery().platformRetries() && end + delay + MIN_ATTEMPT_MS < p.deadline();
+        p.status = running.platformDelayed(e.end(), http, platform.reason(), platform.kind() != Verdict.Kind.OVERLOADED);
+        long delay = backoff.delayMs(t.delivery(), p.platformDelays + 1, retryAfter(e.result()));
+        boolean again = p.platformDelays < t.delivery().platformRetries() && end + delay + MIN_ATTEMPT_MS < p.deadline;
         if (!again) {
+          end(p, p.status.failed(e.end(), http, platform.reason()));
           platformRefused(ctx, inv, platform, n - 1);
           return;
         }
-        Instant coldSince = p.coldSince() != null || platform.kind() == Verdict.Kind.OVERLOADED ? p.coldSince() : e.start();
-        retry(ctx, t, new Progress(p.trace(), inv, p.cb(), p.deadline(), p.platformDelays() + 1, coldSince), n, delay, e);
+        if (p.coldSince == null && platform.kind() != Verdict.Kind.OVERLOADED) p.coldSince = e.start();
+        p.platformDelays++;
+        retry(ctx, t, p, n, delay, e);
         return;
       }
       meter(e.usage());
+      Long coldMs = e.cold() ? e.coldMs() : null;
+      p.coldSince = null;
+      String error = e.verdict() instanceof Verdict.Failed f ? f.error() : null;
       long delay = retryDelay(t, e, n);
-      if (delay >= 0 && end + delay + MIN_ATTEMPT_MS < p.deadline()) {
+      if (delay >= 0 && end + delay + MIN_ATTEMPT_MS < p.deadline) {
         metrics.retry(inv.tenant(), inv.namespace(), inv.function());
-        retry(ctx, t, new Progress(p.trace(), inv, p.cb(), p.deadline(), p.platformDelays(), null), n + 1, delay, e);
+        p.status = running.attemptEnded(InvocationState.retrying, e.end(), e.durationMs(), http, error, coldMs);
+        retry(ctx, t, p, n + 1, delay, e);
         return;
       }
+      InvocationStatus last = running.attemptEnded(InvocationState.retrying, e.end(), e.durationMs(), http, error, coldMs);
+      end(p, e.verdict() instanceof Verdict.Succeeded ? running.attemptEnded(InvocationState.succeeded, e.end(), e.durationMs(), http, null, coldMs)
+          : last.failed(e.end(), http, error));
       respond(ctx, inv, e.result(), n);
     });
   }
 
+  /** A running status: stored and applied here as this process's own (it is counted in the ledger already). */
+  private void show(InvocationStatus running) {
+    store.apply(running, null, true, null);
+    store.write(running, null).onFailure(err -> LOG.debug("running status of sync call {} not stored: {}", running.id(), err.toString()));
+  }
+
+  /** The call is over: its slot goes back and its final status is stored (the caller does not wait for that). */
+  private void end(Progress p, InvocationStatus terminal) {
+    if (p.released) return;
+    p.released = true;
+    slots.release(p.permit);
+    p.status = terminal;
+    store.apply(terminal, null, true, null);
+    store.write(terminal, null).onFailure(err -> LOG.warn("status of sync call {} not stored: {}", terminal.id(), err.toString()));
+  }
+
   /** Attempt {@code n} after {@code delay}, with the target resolved again (its revision may be ready now). */
   private void retry(RoutingContext ctx, FunctionTarget t, Progress p, int n, long delay, AttemptPath.Ended last) {
-    if (ctx.response().closed()) return; // the caller left: no point in another attempt
+    if (ctx.response().closed()) { // the caller left: no point in another attempt
+      end(p, p.status.end(InvocationState.cancelled, clock.get(), "the caller left before the call ended"));
+      return;
+    }
     vertx.setTimer(Math.max(1, delay), id -> {
-      if (ctx.response().closed()) return;
-      if (!p.cb().tryAcquirePermission()) {
-        respond(ctx, p.inv(), last.result(), n - 1); // the breaker opened meanwhile: the last answer stands
+      if (ctx.response().closed()) {
+        end(p, p.status.end(InvocationState.cancelled, clock.get(), "the caller left before the call ended"));
         return;
       }
-      attempt(ctx, registry.find(p.inv().namespace(), p.inv().function()).orElse(t), p, n);
+      if (!p.cb.tryAcquirePermission()) {
+        end(p, p.status.failed(clock.get(), p.status.httpStatus(), "the circuit breaker opened"));
+        respond(ctx, p.inv, last.result(), n - 1); // the breaker opened meanwhile: the last answer stands
+        return;
+      }
+      attempt(ctx, registry.find(p.inv.namespace(), p.inv.function()).orElse(t), p, n);
     });
   }
 

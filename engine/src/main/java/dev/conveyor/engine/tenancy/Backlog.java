@@ -79,7 +79,7 @@ public final class Backlog {
   }
 
   private void ended(InvocationStatus s) {
-    if (!mine.test(s.id())) return;
+    if (!mine.test(s.id()) || "sync".equals(s.mode())) return; // a sync call was never queued
     TenantBacklog b = tenants.get(s.tenant());
     if (b == null) return;
     b.queued.updateAndGet(n -> Math.max(0, n - 1));

@@ -76,6 +76,9 @@ class CommandLineIT {
     String out = Files.readString(dir.resolve("out.log"));
     assertThat(p.exitValue()).as(out).isZero();
     assertThat(out).contains("| accepted (202)            |          300 |").contains("usage GiB-s").contains("not finished              |            0");
+    // Only the tour's own lines: the broker's and the libraries' log goes to the file it names.
+    assertThat(out).as("no log line in the tour's output").doesNotContain("\"level\"").doesNotContain("WARN").doesNotContain("ERROR")
+        .contains("their log: ");
   }
 
   private static boolean free(int port) {

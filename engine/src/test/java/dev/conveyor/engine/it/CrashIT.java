@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * is killed with SIGKILL while accepting and delivering, then restarted on the same data. Every id
  * that got a 202 must reach a terminal status and must have run at least once.
  */
+@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT) // counts outcomes only: runs beside the others
 class CrashIT {
   private static final String KEY = "crash-key";
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled");

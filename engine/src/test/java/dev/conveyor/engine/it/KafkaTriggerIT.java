@@ -13,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -254,5 +256,32 @@ class KafkaTriggerIT {
 
   private static Set<Integer> seqs(FunctionServer fn) {
     return fn.calls().stream().map(c -> new JsonObject(c.body()).getInteger("seq")).collect(Collectors.toSet());
+  }
+
+  @Test
+  void theConfigsOwnKafkaTriggerExampleRunsOnTheEmbeddedBroker() throws Exception {
+    // config/conveyor.yaml as a new user has it, with its Kafka trigger example uncommented.
+    String example = Files.readString(Path.of("..", "config", "conveyor.yaml"));
+    int[] ports = dev.conveyor.engine.kafka.EmbeddedKafka.freePorts(2);
+    String yaml = example.replace("# connectors:", "connectors:")
+        .replace("#   - { type: kafka, name: orders", "  - { type: kafka, name: orders")
+        .replace("8081", Integer.toString(ports[0]));
+    assertThat(yaml).contains("\nconnectors:\n").contains("\n  - { type: kafka, name: orders, topic: orders");
+    var config = dev.conveyor.engine.config.ConfigLoader.parse(yaml, Map.of("CONVEYOR_HTTP_PORT", "0", "CONVEYOR_ADMIN_PORT", "0"));
+    assertThat(config.kafka().embedded()).isTrue();
+    try (Conveyor gw = Conveyor.start(config, new Conveyor.Runtime(Files.createTempDirectory("conveyor-embedded"), ports[1]))) {
+      try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", gw.bootstrapServers(),
+          "acks", "all", "max.block.ms", "10000"), new StringSerializer(), new StringSerializer())) {
+        // Fails with UnknownTopicOrPartition (after max.block.ms) unless the gateway created the topic.
+        p.send(new ProducerRecord<>("orders", "o-1", "{\"order\":1}")).get(30, TimeUnit.SECONDS);
+      }
+      // The sample echo function ran it: its usage record says so.
+      var usage = AsyncInvocationIT.records(gw.bootstrapServers(), gw.topics().usage(),
+          r -> r.value().contains("\"trigger\":\"kafka\""), 1);
+      assertThat(usage).hasSize(1);
+      JsonObject data = new JsonObject(usage.get(0).value()).getJsonObject("data");
+      assertThat(data.getString("function")).isEqualTo("echo");
+      assertThat(data.getString("outcome")).isEqualTo("success");
+    }
   }
 }

@@ -16,7 +16,6 @@ import dev.conveyor.engine.testing.RevisionEmulator.Knobs;
 import dev.conveyor.engine.testing.TestKafka;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.opentelemetry.proto.trace.v1.Span;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -32,78 +31,15 @@ import org.junit.jupiter.api.Test;
  * knative/serving's controllers write them, and a {@link RevisionEmulator} behind each Service URL
  * behaves as the Activator and queue-proxy do (held cold starts, 504 after timeoutSeconds, queue-proxy's
  * 503 beyond 11 × containerConcurrency per pod). What the platform does must never spend the user's
- * retries or feed the breaker, and is bounded.
+ * retries or feed the breaker, and is bounded. (A held cold start: {@link ColdStartHoldIT}.)
  */
 @EnableKubernetesMockClient(crud = true)
 class KnativeIT {
   static KubernetesClient client;
 
-  private static Conveyor gateway(String name, OtlpReceiver otlp) {
+  static Conveyor gateway(KubernetesClient client, String name, OtlpReceiver otlp) {
     String yaml = Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix(name), "[]", "knative: { enabled: true, namespaces: [acme] }");
     return otlp == null ? Gateways.start(yaml, client) : Gateways.start(yaml, client, otlp.otel());
-  }
-
-  @Test
-  void aColdStartHeldLongerThanTheAttemptTimeoutIsOneAttemptWithTheHoldAsItsColdStart() {
-    KnativeFixtures k = new KnativeFixtures(client, "acme");
-    // The Activator holds calls 40 s (> the default 30 s attempt timeout, < timeoutSeconds 300) until a pod is ready.
-    try (OtlpReceiver otlp = new OtlpReceiver();
-         RevisionEmulator rev = new RevisionEmulator(Knobs.of(0, 300_000).readinessDelay(40_000), 0, false)
-             .behave(c -> new Answer(200, 50, null)).onScale(n -> k.scale("hold-00001", n))) {
-      k.service("hold", rev.url(), "hold-00001", Map.of());
-      k.revision("hold-00001", 0, "512Mi");
-      try (Conveyor gw = gateway("knative-hold", otlp)) {
-        Http http = new Http(gw.httpPort());
-        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "hold").map(t -> t.scaledToZero()).orElse(false));
-        String id = id(http.invoke(ACME_KEY, "acme", "hold", "{\"async\":1}"));
-        CompletableFuture<HttpResponse<String>> sync = http.sendAsync(http.request("/v1/namespaces/acme/functions/hold", ACME_KEY)
-            .timeout(Duration.ofSeconds(120)).header("content-type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString("{\"sync\":1}")).build());
-
-        await().atMost(Duration.ofSeconds(90)).until(() -> "succeeded".equals(http.status(id, ACME_KEY).getString("status")));
-        HttpResponse<String> syncAnswer = sync.join();
-        assertThat(syncAnswer.statusCode()).as(syncAnswer.body()).isEqualTo(200);
-        assertThat(syncAnswer.body()).isEqualTo("{\"sync\":1}");
-        String syncId = syncAnswer.headers().firstValue("x-conveyor-invocation-id").orElseThrow();
-
-        List<Long> held = rev.heldMs();
-        assertThat(held).hasSize(2).allMatch(ms -> ms >= 39_000, "held about 40 s");
-        assertThat(rev.activatorTimeouts()).isZero();
-        assertThat(rev.functionCalls()).as("one call each: nothing was cut and retried").isEqualTo(2);
-        JsonObject s = http.status(id, ACME_KEY);
-        assertThat(s.getInteger("attempts")).isEqualTo(1);
-        assertThat(s.getInteger("platformDelays")).isZero();
-        assertThat(s.getBoolean("coldStart")).isTrue();
-        List<Long> coldMs = new ArrayList<>();
-        for (String inv : List.of(id, syncId)) {
-          List<JsonObject> usage = AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(inv), 1);
-          assertThat(usage).hasSize(1);
-          JsonObject data = usage.get(0).getJsonObject("data");
-          assertThat(data.getString("mode")).isEqualTo(inv.equals(id) ? "async" : "sync");
-          assertThat(data.getBoolean("coldStart")).isTrue();
-          assertThat(data.getInteger("attempt")).isEqualTo(1);
-          assertThat(data.getString("outcome")).isEqualTo("success");
-          long hold = Math.min(held.get(0), held.get(1));
-          assertThat(data.getLong("coldStartMs")).as("within 1 s of the %d ms hold", Math.max(held.get(0), held.get(1)))
-              .isBetween(Math.min(held.get(0), held.get(1)) - 1000, Math.max(held.get(0), held.get(1)) + 1000);
-          assertThat(hold).isPositive();
-          coldMs.add(data.getLong("coldStartMs"));
-        }
-        System.out.printf("KnativeIT: held %s ms at the Activator; coldStartMs async %d, sync %d%n", held, coldMs.get(0), coldMs.get(1));
-        assertThat(new JsonObject(http.status(id, ACME_KEY).encode()).getLong("coldStartMs")).isGreaterThanOrEqualTo(39_000);
-
-        // One cold start span per call, as long as the hold, under its attempt's span.
-        await().atMost(Duration.ofSeconds(20)).until(() -> otlp.all("cold start hold").size() == 2);
-        for (Span cold : otlp.all("cold start hold")) {
-          long ms = (cold.getEndTimeUnixNano() - cold.getStartTimeUnixNano()) / 1_000_000;
-          assertThat(ms).isBetween(39_000L, 42_000L);
-          Span invoke = otlp.all("invoke hold").stream().filter(x -> x.getSpanId().equals(cold.getParentSpanId())).findFirst().orElseThrow();
-          assertThat(invoke.getAttributesList()).anyMatch(a -> a.getKey().equals("faas.coldstart") && a.getValue().getBoolValue());
-        }
-        assertThat(otlp.all("invoke hold")).as("one attempt span each").hasSize(2);
-        assertThat(new Http(gw.adminPort()).get("/metrics", null).body()).doesNotContain("conveyor_retries_total{k8s_namespace_name=\"acme\",kn_service_name=\"hold\"");
-      }
-    }
   }
 
   @Test
@@ -113,7 +49,7 @@ class KnativeIT {
       k.service("never", rev.url(), "never-00001", Map.of("conveyor.dev/retry", "3", "conveyor.dev/backoff-delay", "PT0.05S",
           "conveyor.dev/platform-retries", "2"));
       k.revision("never-00001", 0, "256Mi", 0, 2);
-      try (Conveyor gw = gateway("knative-never", null)) {
+      try (Conveyor gw = gateway(client, "knative-never", null)) {
         Http http = new Http(gw.httpPort());
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "never").isPresent());
         String id = id(http.invoke(ACME_KEY, "acme", "never", "{}"));
@@ -147,7 +83,7 @@ class KnativeIT {
         .behave(c -> new Answer(200, 10, null))) {
       k.service("narrow", rev.url(), "narrow-00001", Map.of("conveyor.dev/retry", "5"));
       k.revision("narrow-00001", 2, "128Mi", 1, 300);
-      try (Conveyor gw = gateway("knative-cc", null)) {
+      try (Conveyor gw = gateway(client, "knative-cc", null)) {
         Http http = new Http(gw.httpPort());
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "narrow").isPresent());
         List<String> ids = invokeMany(http, "narrow", 200);
@@ -170,7 +106,7 @@ class KnativeIT {
       k.service("busy", rev.url(), "busy-00001", Map.of("conveyor.dev/retry", "0", "conveyor.dev/backoff-delay", "PT0.05S",
           "conveyor.dev/backoff-max", "PT0.5S", "conveyor.dev/platform-retries", "50"));
       k.revision("busy-00001", 10, "128Mi", 1, 300);
-      try (Conveyor gw = gateway("knative-busy", null)) {
+      try (Conveyor gw = gateway(client, "knative-busy", null)) {
         Http http = new Http(gw.httpPort());
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "busy").isPresent());
         List<String> ids = invokeMany(http, "busy", 200);
@@ -198,7 +134,7 @@ class KnativeIT {
           new Route("pinned-00002", 0, "canary", canary.url())));
       k.revision("fresh-00001", null, "1Gi", 0, 300); // brand new: no actualReplicas yet; a sidecar comes first
       k.service("fresh", fresh.url(), "fresh-00001", Map.of());
-      try (Conveyor gw = gateway("knative-traffic", null)) {
+      try (Conveyor gw = gateway(client, "knative-traffic", null)) {
         Http http = new Http(gw.httpPort());
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "fresh").isPresent()
             && gw.functions().find("acme", "pinned@canary").isPresent());
@@ -236,7 +172,7 @@ class KnativeIT {
       k.service("secure", rev.url(), rev.caPem(), "secure-00001", Map.of(), List.of(Route.all("secure-00001")));
       k.revision("untrusted-00001", 1, "256Mi");
       k.service("untrusted", rev.url(), null, "untrusted-00001", Map.of("conveyor.dev/retry", "0"), List.of(Route.all("untrusted-00001")));
-      try (Conveyor gw = gateway("knative-tls", null)) {
+      try (Conveyor gw = gateway(client, "knative-tls", null)) {
         Http http = new Http(gw.httpPort());
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "untrusted").isPresent());
         String ok = id(http.invoke(ACME_KEY, "acme", "secure", "{\"tls\":1}"));
@@ -264,7 +200,7 @@ class KnativeIT {
     return AsyncInvocationIT.usageRecords(gw, u -> u.getJsonObject("data").getString("invocationId").equals(id), 1).get(0).getJsonObject("data");
   }
 
-  private static String id(HttpResponse<String> r) {
+  static String id(HttpResponse<String> r) {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
     return new JsonObject(r.body()).getString("id");
   }

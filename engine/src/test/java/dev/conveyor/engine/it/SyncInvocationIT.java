@@ -146,4 +146,38 @@ class SyncInvocationIT {
       await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(http.status(each, ACME_KEY).getString("status")));
     }
   }
+
+  @Test
+  void syncCallsCountAgainstTheTenantsMaxConcurrencyWithItsAsyncOnesAndCanBeLookedUp() {
+    try (FunctionServer slow = new FunctionServer().behave(c -> new Answer(200, 200, null))) {
+      String yaml = Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("sync-limits"),
+          "- { namespace: acme, name: work, url: \"" + slow.url("/work") + "\" }", null)
+          .replaceFirst("limits: \\{ maxPayloadBytes: 65536 \\}", "limits: { maxPayloadBytes: 65536, maxConcurrency: 5 }");
+      assertThat(yaml).contains("maxConcurrency: 5");
+      try (Conveyor gw = Gateways.start(yaml)) {
+        Http h = new Http(gw.httpPort());
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+          calls.add(h.sendAsync(h.request("/v1/namespaces/acme/functions/work", ACME_KEY).timeout(Duration.ofSeconds(60))
+              .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"s\":" + i + "}")).build()));
+        }
+        List<String> async = new java.util.ArrayList<>();
+        for (int i = 0; i < 10; i++) async.add(new JsonObject(h.invoke(ACME_KEY, "acme", "work", "{\"a\":" + i + "}").body()).getString("id"));
+        List<HttpResponse<String>> answers = calls.stream().map(java.util.concurrent.CompletableFuture::join).toList();
+        assertThat(answers).allSatisfy(r -> assertThat(r.statusCode()).as(r.body()).isEqualTo(200));
+        await().atMost(Duration.ofSeconds(30)).until(() -> async.stream().allMatch(i -> "succeeded".equals(h.status(i, ACME_KEY).getString("status"))));
+        assertThat(slow.peakConcurrency()).as("sync and async together within maxConcurrency 5").isBetween(1, 5);
+        for (HttpResponse<String> r : answers) {
+          String id = r.headers().firstValue("x-conveyor-invocation-id").orElseThrow();
+          JsonObject s = h.status(id, ACME_KEY);
+          assertThat(s.getString("mode")).isEqualTo("sync");
+          assertThat(s.getString("status")).isEqualTo("succeeded");
+          assertThat(s.getInteger("attempts")).isEqualTo(1);
+          assertThat(s.getJsonArray("history")).hasSize(1);
+          assertThat(s.getInteger("httpStatus")).isEqualTo(200);
+        }
+        assertThat(h.status(async.get(0), ACME_KEY).getString("mode")).isEqualTo("async");
+      }
+    }
+  }
 }

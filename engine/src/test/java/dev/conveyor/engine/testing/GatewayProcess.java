@@ -33,7 +33,8 @@ public final class GatewayProcess implements AutoCloseable {
   public GatewayProcess start() {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     // The test's temporary directory (under target/): a killed gateway leaves its RocksDB library there.
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
+    // C1 only: these processes live seconds to a minute, and C2's compiling would take CPU from the test.
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
         "-cp", System.getProperty("java.class.path"), "dev.conveyor.engine.Main", "up");
     pb.environment().putAll(env);
     pb.redirectErrorStream(true);

@@ -1,0 +1,149 @@
+package dev.conveyor.engine.dispatch;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Sync calls in the same ledger as the dispatcher's async attempts: a sync call starts only while its
+ * tenant's {@code maxConcurrency} and its function's limit have room, counting the async attempts
+ * running on this replica, the sync calls here, and both kinds running on other replicas as the
+ * status topic tells (a sync call shows itself there once it has run {@code runningStatusAfter}, as an
+ * async attempt does). The dispatcher counts these sync calls against the same limits in turn.
+ *
+ * <p>Every decision is taken on one context, the dispatcher's when it runs on this replica, so no
+ * sync call and no async start can overtake each other past a limit. A call that finds no room
+ * waits, first come first served within its tenant (a call to a function with room passes one whose
+ * function is full), until its deadline; then it is refused. Waiting sync callers go before queued
+ * async work when a slot frees: a caller is holding a connection open.
+ */
+public final class SyncSlots {
+  /** What the dispatcher knows: the limits, and the async attempts running here and elsewhere. */
+  public interface Ledger {
+    int tenantMax(String tenant);
+
+    int functionMax(String function);
+
+    int asyncRunning(String tenant);
+
+    int asyncRunningFunction(String function);
+
+    /** Attempts and sync calls of the tenant running on other replicas now. */
+    int elsewhere(String tenant);
+  }
+
+  /** Held while a sync call runs; given back with {@link #release}. */
+  public record Permit(String tenant, String function) {}
+
+  /** The call waited {@code waitedMs} and found no room: the tenant or the function is at its limit. */
+  public static final class NoRoom extends RuntimeException {
+    public final boolean tenantFull;
+
+    NoRoom(boolean tenantFull) {
+      super(tenantFull ? "tenant at maxConcurrency" : "function at its concurrency", null, false, false);
+      this.tenantFull = tenantFull;
+    }
+  }
+
+  private record Waiter(String function, Promise<Permit> promise, long timer) {}
+
+  private Context context;
+  private Ledger ledger;
+  private Runnable onFreed = () -> {};
+  private final Map<String, Integer> byTenant = new HashMap<>();
+  private final Map<String, Integer> byFunction = new HashMap<>();
+  private final Map<String, ArrayDeque<Waiter>> waiting = new HashMap<>();
+
+  /** Decisions run on {@code context}; {@code onFreed}: a slot came free (the dispatcher looks again). */
+  public void bind(Context context, Ledger ledger, Runnable onFreed) {
+    this.context = context;
+    this.ledger = ledger;
+    this.onFreed = onFreed;
+  }
+
+  /** A slot for a sync call of {@code function} ("namespace/name"), waiting at most {@code waitMs}. */
+  public Future<Permit> acquire(String tenant, String function, long waitMs) {
+    Promise<Permit> p = Promise.promise();
+    context.runOnContext(v -> {
+      ArrayDeque<Waiter> queue = waiting.get(tenant);
+      if ((queue == null || queue.stream().noneMatch(w -> w.function().equals(function))) && room(tenant, function)) {
+        p.complete(take(tenant, function));
+        return;
+      }
+      long[] timer = {-1};
+      Waiter[] self = new Waiter[1];
+      timer[0] = context.owner().setTimer(Math.max(1, waitMs), id -> {
+        ArrayDeque<Waiter> q = waiting.get(tenant);
+        if (q != null && q.remove(self[0])) {
+          if (q.isEmpty()) waiting.remove(tenant);
+          p.tryFail(new NoRoom(!tenantRoom(tenant)));
+        }
+      });
+      self[0] = new Waiter(function, p, timer[0]);
+      waiting.computeIfAbsent(tenant, t -> new ArrayDeque<>()).add(self[0]);
+    });
+    return p.future();
+  }
+
+  public void release(Permit permit) {
+    context.runOnContext(v -> {
+      byTenant.computeIfPresent(permit.tenant(), (k, n) -> n > 1 ? n - 1 : null);
+      byFunction.computeIfPresent(permit.function(), (k, n) -> n > 1 ? n - 1 : null);
+      freed();
+      onFreed.run();
+    });
+  }
+
+  /** Starts waiting calls that have room now; on the context (the dispatcher calls it when an attempt ends). */
+  public void freed() {
+    for (Iterator<Map.Entry<String, ArrayDeque<Waiter>>> it = waiting.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<String, ArrayDeque<Waiter>> e = it.next();
+      String tenant = e.getKey();
+      for (Iterator<Waiter> w = e.getValue().iterator(); w.hasNext() && tenantRoom(tenant); ) {
+        Waiter next = w.next();
+        if (!functionRoom(next.function())) continue; // its function is full: the tenant's other calls go on
+        w.remove();
+        context.owner().cancelTimer(next.timer());
+        next.promise().tryComplete(take(tenant, next.function()));
+      }
+      if (e.getValue().isEmpty()) it.remove();
+    }
+  }
+
+  /** Sync calls of the tenant running here; on the context. */
+  public int running(String tenant) {
+    return byTenant.getOrDefault(tenant, 0);
+  }
+
+  /** Sync calls of the function running here; on the context. */
+  public int runningFunction(String function) {
+    return byFunction.getOrDefault(function, 0);
+  }
+
+  /** Whether sync callers wait for a slot of the tenant (the dispatcher leaves them the next one). */
+  public boolean waiting(String tenant) {
+    return waiting.containsKey(tenant);
+  }
+
+  private boolean room(String tenant, String function) {
+    return tenantRoom(tenant) && functionRoom(function);
+  }
+
+  private boolean tenantRoom(String tenant) {
+    return running(tenant) + ledger.asyncRunning(tenant) + ledger.elsewhere(tenant) < ledger.tenantMax(tenant);
+  }
+
+  private boolean functionRoom(String function) {
+    return runningFunction(function) + ledger.asyncRunningFunction(function) < ledger.functionMax(function);
+  }
+
+  private Permit take(String tenant, String function) {
+    byTenant.merge(tenant, 1, Integer::sum);
+    byFunction.merge(function, 1, Integer::sum);
+    return new Permit(tenant, function);
+  }
+}
