@@ -195,7 +195,7 @@ public final class Conveyor implements AutoCloseable {
     metrics.kafkaClient(lingering);
     KafkaSender background = new KafkaSender(lingering);
     closeInOrder.add(0, background);
-    background.warm(java.util.List.of(topics.usage()));
+    background.warm(java.util.List.of(topics.usage(), topics.status()));
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
     reader = new StatusReader(clients, store, topics.status()).start();
     closeInOrder.add(0, reader);
@@ -275,7 +275,7 @@ public final class Conveyor implements AutoCloseable {
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
         config.metering().billingGranularityMs());
     SyncHandler sync = new SyncHandler(vertx, admission, accept, new AttemptPath(functions, syncInvoker, capacity, metrics, tracing, clock),
-        functions, syncUsage, breakers, metrics, tracing, clock, syncSlots, store, config.dispatch().runningStatusAfter());
+        functions, syncUsage, breakers, metrics, tracing, clock, syncSlots, store, background, config.dispatch().runningStatusAfter());
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
     closeInOrder.add(0, deadLetterIndex);

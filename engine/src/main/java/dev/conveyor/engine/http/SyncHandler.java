@@ -4,6 +4,7 @@ import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.dispatch.SyncSlots;
+import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.attempt.AttemptPath;
 import dev.conveyor.engine.attempt.Verdict;
@@ -63,11 +64,13 @@ public final class SyncHandler implements Handler<RoutingContext> {
   private final Tracing tracing;
   private final SyncSlots slots;
   private final StatusStore store;
+  private final KafkaSender background;
   private final long runningStatusAfterMs;
 
   public SyncHandler(Vertx vertx, Admission admission, AcceptHandler async, AttemptPath path, FunctionRegistry registry,
       UsageEmitter usage, Breakers breakers, Metrics metrics, Tracing tracing, Supplier<Instant> clock, SyncSlots slots,
-      StatusStore store, java.time.Duration runningStatusAfter) {
+      StatusStore store, KafkaSender background, java.time.Duration runningStatusAfter) {
+    this.background = background;
     this.slots = slots;
     this.store = store;
     this.runningStatusAfterMs = runningStatusAfter.toMillis();
@@ -209,7 +212,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
   /** A running status: stored and applied here as this process's own (it is counted in the ledger already). */
   private void show(InvocationStatus running) {
     store.apply(running, null, true, null);
-    store.write(running, null).onFailure(err -> LOG.debug("running status of sync call {} not stored: {}", running.id(), err.toString()));
+    store.write(running, null, background).onFailure(err -> LOG.debug("running status of sync call {} not stored: {}", running.id(), err.toString()));
   }
 
   /** The call is over: its slot goes back and its final status is stored (the caller does not wait for that). */
@@ -219,7 +222,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
     slots.release(p.permit);
     p.status = terminal;
     store.apply(terminal, null, true, null);
-    store.write(terminal, null).onFailure(err -> LOG.warn("status of sync call {} not stored: {}", terminal.id(), err.toString()));
+    store.write(terminal, null, background).onFailure(err -> LOG.warn("status of sync call {} not stored: {}", terminal.id(), err.toString()));
   }
 
   /** Attempt {@code n} after {@code delay}, with the target resolved again (its revision may be ready now). */

@@ -55,8 +55,15 @@ public final class Metrics implements AutoCloseable {
     return registry.scrape();
   }
 
+  /**
+   * A function's labels. A tagged route ({@code resize@canary}) is labelled with its Knative Service
+   * ({@code kn_service_name="resize"}) so that it joins Knative's own series; the revision label, where
+   * a series has one, tells the tag's calls apart. (Another label only for tags is not possible: every
+   * series of one name must have the same label names.)
+   */
   private static Tags fn(String tenant, String ns, String fn) {
-    return Tags.of("tenant", tenant, "k8s_namespace_name", ns, "kn_service_name", fn);
+    int at = fn.indexOf('@');
+    return Tags.of("tenant", tenant, "k8s_namespace_name", ns, "kn_service_name", at < 0 ? fn : fn.substring(0, at));
   }
 
   private final java.util.Map<String, java.util.concurrent.atomic.AtomicLong> gauges =

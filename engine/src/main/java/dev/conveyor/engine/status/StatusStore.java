@@ -202,13 +202,21 @@ public final class StatusStore {
 
   /** Stores a change durably; it becomes visible when the reader applies it (milliseconds). */
   public Future<InvocationStatus> write(InvocationStatus s, StoredResult result) {
+    return write(s, result, sender);
+  }
+
+  /**
+   * The same through {@code via}: a producer that lingers, for statuses nobody waits on (a sync
+   * call's: its caller has the answer), which then share the broker's requests with other records.
+   */
+  public Future<InvocationStatus> write(InvocationStatus s, StoredResult result, KafkaSender via) {
     ProducerRecord<String, byte[]> r = record(s, result);
     long seq = sequence.incrementAndGet();
     r.headers().add(WRITER, (writer + seq).getBytes(StandardCharsets.US_ASCII));
     // Kept until the reader meets it: as many as are in flight to the topic. Should the reader stall
     // (the replica is then not ready), past MAX_SENT the reader decodes instead of this growing.
     if (sent.size() < MAX_SENT) sent.put(seq, new StatusCodec.Envelope(s, result));
-    return sender.send(r).map(md -> s).onFailure(err -> sent.remove(seq));
+    return via.send(r).map(md -> s).onFailure(err -> sent.remove(seq));
   }
 
   /**

@@ -83,7 +83,7 @@ class ColdStartHoldIT {
           assertThat(hold).isPositive();
           coldMs.add(data.getLong("coldStartMs"));
         }
-        System.out.printf("KnativeIT: held %s ms at the Activator; coldStartMs async %d, sync %d%n", held, coldMs.get(0), coldMs.get(1));
+        System.out.printf("ColdStartHoldIT: held %s ms at the Activator; coldStartMs async %d, sync %d%n", held, coldMs.get(0), coldMs.get(1));
         assertThat(new JsonObject(http.status(id, ACME_KEY).encode()).getLong("coldStartMs")).isGreaterThanOrEqualTo(39_000);
 
         // One cold start span per call, as long as the hold, under its attempt's span.

@@ -158,6 +158,8 @@ class KnativeIT {
         JsonObject f = usage(gw, brandNew);
         assertThat(f.getBoolean("coldStart")).as("no actualReplicas is not zero").isFalse();
         assertThat(f.getInteger("memoryMiB")).as("the serving container's, not the sidecar's").isEqualTo(1024);
+        assertThat(new Http(gw.adminPort()).get("/metrics", null).body()).as("the tag's calls join the Service's series")
+            .contains("conveyor_attempts_total{k8s_namespace_name=\"acme\",kn_revision_name=\"pinned-00002\",kn_service_name=\"pinned\",outcome=\"success\"");
         assertThat(http.invoke(ACME_KEY, "acme", "pinned@nope", "{}").statusCode()).isEqualTo(404);
         assertThat(http.invoke(ACME_KEY, "acme", "pinned@Bad!", "{}").statusCode()).isEqualTo(400);
       }
