@@ -18,9 +18,6 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Context;
 import io.vertx.core.Future;
 import java.time.Instant;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -41,7 +38,6 @@ public final class AttemptPath {
   private final Metrics metrics;
   private final Tracing tracing;
   private final Supplier<Instant> clock;
-  private final Map<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
 
   public AttemptPath(FunctionRegistry registry, Invoker invoker, FunctionCapacity capacity, Metrics metrics, Tracing tracing,
       Supplier<Instant> clock) {
@@ -87,12 +83,6 @@ public final class AttemptPath {
     return Math.max(userTimeoutMs, t.serving().timeoutMs() + COLD_MARGIN_MS);
   }
 
-  /** Calls of the function in flight through this path (for its adaptive capacity). */
-  public int inflight(FunctionTarget t) {
-    AtomicInteger n = inflight.get(t.key());
-    return n == null ? 0 : n.get();
-  }
-
   /**
    * Makes the call; the breaker's permission is already acquired and is recorded or released here.
    *
@@ -105,18 +95,24 @@ public final class AttemptPath {
     boolean cold = c.cold();
     Instant start = clock.get(); // billed time starts at the call, not at our own writes
     long startNanos = System.nanoTime();
-    AtomicInteger running = inflight.computeIfAbsent(t.key(), k -> new AtomicInteger());
-    int before = running.incrementAndGet();
+    int before = capacity.started(t);
     Span span = span(trace, c, cold);
     Context attemptTrace = trace.with(span);
     return invoker.invoke(inv, t, c.attempt(), c.timeoutMs(), tracing.inject(attemptTrace))
         .compose(res -> {
-          running.decrementAndGet();
+          capacity.ended(t);
           endSpan(span, res);
           return afterCall.apply(res);
         })
         .onFailure(err -> cb.releasePermission())
-        .map(res -> verdict(c, cb, attemptTrace, start, System.nanoTime() - startNanos, startNanos, before, res));
+        .map(res -> {
+          try {
+            return verdict(c, cb, attemptTrace, start, System.nanoTime() - startNanos, startNanos, before, res);
+          } catch (RuntimeException e) {
+            cb.releasePermission(); // no verdict was recorded: the permission must not be lost
+            throw e;
+          }
+        });
   }
 
   private Ended verdict(Call c, CircuitBreaker cb, Context attemptTrace, Instant start, long rttNanos, long startNanos,
@@ -125,7 +121,9 @@ public final class AttemptPath {
     FunctionTarget t = c.target();
     Instant end = clock.get();
     FunctionTarget now = registry.find(inv.namespace(), inv.function()).orElse(t);
-    var platform = KnativeAnswers.platform(res, t.scaledToZero() || now.scaledToZero());
+    // Only a revision still without a ready pod now makes a plain 503/404 the platform's: a call the
+    // Activator held until a pod was ready was answered by the function.
+    var platform = KnativeAnswers.platform(res, now.scaledToZero());
     capacity.sample(t, startNanos, rttNanos, inflightAtStart, platform.filter(k -> k == Verdict.Kind.OVERLOADED).isPresent());
     if (platform.isPresent()) {
       cb.releasePermission(); // the function was never reached: no verdict on its health

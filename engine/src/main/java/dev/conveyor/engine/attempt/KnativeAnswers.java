@@ -16,7 +16,9 @@ import java.util.Optional;
  *       running plus 10 × containerConcurrency waiting per pod; the Activator writes the same text;
  *   <li>{@code 404 Error getting active endpoint: ...}: the Activator's context handler when the
  *       revision is not (or no longer) known;
- *   <li>any 503 or 404 while the revision has no ready replica: the ingress or Activator before a pod is up.
+ *   <li>any 503 or 404 while the revision still has no ready replica when the answer comes: the ingress
+ *       or Activator before a pod is up (a call the Activator held until a pod was ready was answered
+ *       by the function, whatever it says).
  * </ul>
  * queue-proxy's own {@code 504 request timeout} is the function running past {@code timeoutSeconds}: the
  * function's failure, not the platform's.
@@ -28,7 +30,7 @@ public final class KnativeAnswers {
 
   private KnativeAnswers() {}
 
-  /** @param atZero the revision had no ready replica when the attempt started, or has none now */
+  /** @param atZero the revision has no ready replica now, as the answer comes */
   public static Optional<Kind> platform(AttemptResult res, boolean atZero) {
     if (!(res instanceof AttemptResult.Response r)) return Optional.empty();
     int s = r.status();

@@ -114,7 +114,7 @@ public final class Dispatcher extends VerticleBase {
       @Override
       public int elsewhere(String tenant) {
         // Sync callers waiting for the tenant get the next slot: they hold a connection open.
-        return statusElsewhere(tenant) + syncSlots.running(tenant) + (syncSlots.waiting(tenant) ? 1 : 0);
+        return statusElsewhere(tenant) + syncSlots.running(tenant) + (syncSlots.waitingForTenant(tenant) ? 1 : 0);
       }
     };
   }

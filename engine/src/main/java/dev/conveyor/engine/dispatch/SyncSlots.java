@@ -51,12 +51,17 @@ public final class SyncSlots {
 
   private record Waiter(String function, Promise<Permit> promise, long timer) {}
 
+  /** How often waiting calls look again for room that came free elsewhere (the dispatcher's repump is 500 ms). */
+  static final long RECHECK_MS = 250;
+
   private Context context;
   private Ledger ledger;
   private Runnable onFreed = () -> {};
   private final Map<String, Integer> byTenant = new HashMap<>();
   private final Map<String, Integer> byFunction = new HashMap<>();
   private final Map<String, ArrayDeque<Waiter>> waiting = new HashMap<>();
+  /** While calls wait: room can also come from other replicas' calls ending or pods added, with no event here. */
+  private long recheck = -1;
 
   /** Decisions run on {@code context}; {@code onFreed}: a slot came free (the dispatcher looks again). */
   public void bind(Context context, Ledger ledger, Runnable onFreed) {
@@ -85,6 +90,15 @@ public final class SyncSlots {
       });
       self[0] = new Waiter(function, p, timer[0]);
       waiting.computeIfAbsent(tenant, t -> new ArrayDeque<>()).add(self[0]);
+      if (recheck < 0) {
+        recheck = context.owner().setPeriodic(RECHECK_MS, id -> {
+          freed();
+          if (waiting.isEmpty()) {
+            context.owner().cancelTimer(recheck);
+            recheck = -1;
+          }
+        });
+      }
     });
     return p.future();
   }
@@ -124,9 +138,15 @@ public final class SyncSlots {
     return byFunction.getOrDefault(function, 0);
   }
 
-  /** Whether sync callers wait for a slot of the tenant (the dispatcher leaves them the next one). */
-  public boolean waiting(String tenant) {
-    return waiting.containsKey(tenant);
+  /**
+   * Whether a sync caller waits for a slot of the tenant itself (its function has room): the
+   * dispatcher then leaves it the next one. One waiting for its function holds nothing back.
+   */
+  public boolean waitingForTenant(String tenant) {
+    ArrayDeque<Waiter> q = waiting.get(tenant);
+    if (q == null) return false;
+    for (Waiter w : q) if (functionRoom(w.function())) return true;
+    return false;
   }
 
   private boolean room(String tenant, String function) {

@@ -131,7 +131,8 @@ public final class SyncHandler implements Handler<RoutingContext> {
     io.vertx.core.Context own = vertx.getOrCreateContext();
     // The tenant's maxConcurrency and the function's limit hold for sync calls too: wait for a slot
     // within the call's own wait, else 429.
-    slots.acquire(a.tenant(), t.key(), deadline - now).onComplete(slot -> own.runOnContext(v -> {
+    // A slot granted with less than a useful attempt left is no use: the wait stops that much earlier.
+    slots.acquire(a.tenant(), t.key(), Math.max(1, deadline - now - MIN_ATTEMPT_MS)).onComplete(slot -> own.runOnContext(v -> {
       if (slot.failed()) {
         boolean tenant = slot.cause() instanceof SyncSlots.NoRoom n && n.tenantFull;
         metrics.rejected(a.tenant(), "concurrency");
@@ -142,6 +143,13 @@ public final class SyncHandler implements Handler<RoutingContext> {
       }
       if (ctx.response().closed()) {
         slots.release(slot.result()); // the caller left while it waited
+        return;
+      }
+      if (deadline - clock.get().toEpochMilli() < MIN_ATTEMPT_MS) {
+        slots.release(slot.result());
+        metrics.rejected(a.tenant(), "concurrency");
+        FailureHandler.send(ctx, new ApiError(429, "concurrency_limited", "No slot came free in time for a useful attempt within "
+            + "the call's wait; retry after the Retry-After seconds, or use the async API.", 1L));
         return;
       }
       if (!cb.tryAcquirePermission()) {

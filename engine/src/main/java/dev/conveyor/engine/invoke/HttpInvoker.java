@@ -12,8 +12,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.PemTrustOptions;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -32,7 +30,8 @@ public final class HttpInvoker implements Invoker {
   private final int maxResponseBytes;
   private final int maxConnectionsPerHost;
   private final String trustBundle;
-  private final Map<String, HttpClientAgent> trusting = new ConcurrentHashMap<>();
+  /** Clients per CA set; one evicted (CAs rotated many times) is closed a minute later, after its calls. */
+  private final com.github.benmanes.caffeine.cache.Cache<String, HttpClientAgent> trusting;
 
   public HttpInvoker(Vertx vertx, int maxConnectionsPerHost, int maxResponseBytes) {
     this(vertx, maxConnectionsPerHost, maxResponseBytes, null);
@@ -48,6 +47,11 @@ public final class HttpInvoker implements Invoker {
     this.maxConnectionsPerHost = maxConnectionsPerHost;
     this.trustBundle = trustBundle;
     this.client = trustBundle == null ? create(null) : create(trustBundle);
+    this.trusting = com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(MAX_TRUST_CLIENTS)
+        .executor(Runnable::run)
+        .<String, HttpClientAgent>removalListener((pem, c, cause) -> {
+          if (c != null) vertx.setTimer(60_000, id -> c.close());
+        }).build();
   }
 
   private HttpClientAgent create(String pem) {
@@ -61,13 +65,7 @@ public final class HttpInvoker implements Invoker {
     String ca = target.serving().caCerts();
     if (ca == null || !"https".equalsIgnoreCase(target.url().getScheme())) return client;
     String pem = trustBundle == null ? ca : ca + "\n" + trustBundle;
-    HttpClientAgent c = trusting.get(pem);
-    if (c != null) return c;
-    if (trusting.size() >= MAX_TRUST_CLIENTS) {
-      trusting.values().forEach(HttpClientAgent::close);
-      trusting.clear(); // CAs rotated many times: start again rather than grow
-    }
-    return trusting.computeIfAbsent(pem, this::create);
+    return trusting.get(pem, this::create);
   }
 
   @Override

@@ -159,6 +159,7 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
       }
     }
     if (url == null || routes.isEmpty()) return Optional.empty();
+    routes = byRevision(routes, st.latestReadyRevisionName);
     String billed = null;
     int memory = 0;
     long timeoutMs = 0;
@@ -197,6 +198,24 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
         timeoutMs, ca == null || ca.isBlank() ? null : ca, split, readySince.apply(billed));
     return Optional.of(new FunctionTarget(namespace, function, URI.create(url), memory, concurrency, delivery, DEFAULT_BREAKER,
         billed, readyReplicas, serving));
+  }
+
+  /** One entry per revision, percents added up: Knative allows two entries (a tag and latest) for one revision. */
+  private static List<KnativeService.Traffic> byRevision(List<KnativeService.Traffic> routes, String latestReady) {
+    Map<String, KnativeService.Traffic> merged = new java.util.LinkedHashMap<>();
+    for (KnativeService.Traffic t : routes) {
+      String name = t.revisionName != null ? t.revisionName : latestReady;
+      KnativeService.Traffic m = merged.get(name);
+      if (m == null) {
+        merged.put(name, t);
+      } else {
+        KnativeService.Traffic sum = new KnativeService.Traffic();
+        sum.revisionName = name;
+        sum.percent = (m.percent == null ? 0 : m.percent) + (t.percent == null ? 0 : t.percent);
+        merged.put(name, sum);
+      }
+    }
+    return new ArrayList<>(merged.values());
   }
 
   private static int replicas(KnativeRevision r) {

@@ -28,6 +28,18 @@ public final class FunctionCapacity {
   public static final int HEADROOM = 2;
 
   private final Map<String, Adaptive> functions = new ConcurrentHashMap<>();
+  /** Calls in flight per function, sync and async together: what AIMD's "in use" test reads. */
+  private final Map<String, java.util.concurrent.atomic.AtomicInteger> inflight = new ConcurrentHashMap<>();
+
+  /** A call of {@code target} starts; returns how many were in flight with it. Pair with {@link #ended}. */
+  public int started(FunctionTarget target) {
+    return inflight.computeIfAbsent(target.key(), k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+  }
+
+  public void ended(FunctionTarget target) {
+    var n = inflight.get(target.key());
+    if (n != null) n.decrementAndGet();
+  }
 
   /** The calls of {@code target} that may be in flight now. */
   public int limit(FunctionTarget target) {

@@ -102,4 +102,24 @@ class SyncSlotsTest {
     slots.release(b);
     assertThat(get(secondA).function()).isEqualTo("acme/a");
   }
+
+  @Test
+  void shouldStartAWaitingCallWhenRoomComesFreeElsewhereWithoutAnyEventHere() throws Exception {
+    elsewhere.set(2); // the tenant's two slots run on another replica
+    Future<SyncSlots.Permit> waiting = slots.acquire("acme", "acme/a", 10_000);
+    flush();
+    assertThat(waiting.isComplete()).isFalse();
+    elsewhere.set(1); // one of them ended there: the status topic told, nothing happened here
+    assertThat(get(waiting).function()).isEqualTo("acme/a");
+  }
+
+  @Test
+  void shouldHoldATenantSlotBackOnlyForACallWaitingForTheTenant() throws Exception {
+    functionMax.put("acme/a", 1);
+    get(slots.acquire("acme", "acme/a", 1000));
+    slots.acquire("acme", "acme/a", 5000); // waits for its function, not for the tenant
+    flush();
+    assertThat(get(Future.<Boolean>future(p -> context.runOnContext(v -> p.complete(slots.waitingForTenant("acme"))))))
+        .as("a call waiting for its function holds no tenant slot back").isFalse();
+  }
 }

@@ -130,4 +130,19 @@ class KnativeDiscoveryTest {
     svc.getStatus().latestReadyRevisionName = null;
     assertThat(KnativeDiscovery.resolve("acme", "resize", svc, REVISIONS::get, ConfigLoader.defaultDelivery(), 100)).isEmpty();
   }
+
+  @Test
+  void aRevisionListedTwiceInTheTrafficIsOneRevisionWithBothShares() {
+    KnativeService svc = fixture("service-split.yaml", KnativeService.class);
+    // {tag: current, revisionName: resize-00002, percent: 50} and {latestRevision: true, percent: 50}, 00002 the latest
+    svc.getStatus().traffic.get(0).revisionName = "resize-00002";
+    svc.getStatus().traffic.get(0).percent = 50L;
+    svc.getStatus().traffic.get(0).tag = "current";
+    svc.getStatus().traffic.get(1).revisionName = null;
+    svc.getStatus().traffic.get(1).percent = 50L;
+    var t = resolve("resize", svc);
+    assertThat(t.revision()).isEqualTo("resize-00002");
+    assertThat(t.serving().split()).as("one revision: no split").isEmpty();
+    assertThat(t.serving().podCapacity()).as("containerConcurrency 4 on one pod, all the traffic").isEqualTo(4);
+  }
 }
