@@ -135,10 +135,8 @@ public final class SyncHandler implements Handler<RoutingContext> {
     slots.acquire(a.tenant(), t.key(), Math.max(1, deadline - now - MIN_ATTEMPT_MS)).onComplete(slot -> own.runOnContext(v -> {
       if (slot.failed()) {
         boolean tenant = slot.cause() instanceof SyncSlots.NoRoom n && n.tenantFull;
-        metrics.rejected(a.tenant(), "concurrency");
-        FailureHandler.send(ctx, new ApiError(429, "concurrency_limited", (tenant
-            ? "This tenant has maxConcurrency calls running" : "The function has as many calls running as it takes")
-            + " and no slot came free within the call's wait; retry after the Retry-After seconds, or use the async API.", 1L));
+        concurrencyLimited(ctx, a.tenant(), (tenant ? "This tenant has maxConcurrency calls running"
+            : "The function has as many calls running as it takes") + " and no slot came free within the call's wait");
         return;
       }
       if (ctx.response().closed()) {
@@ -147,9 +145,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
       }
       if (deadline - clock.get().toEpochMilli() < MIN_ATTEMPT_MS) {
         slots.release(slot.result());
-        metrics.rejected(a.tenant(), "concurrency");
-        FailureHandler.send(ctx, new ApiError(429, "concurrency_limited", "No slot came free in time for a useful attempt within "
-            + "the call's wait; retry after the Retry-After seconds, or use the async API.", 1L));
+        concurrencyLimited(ctx, a.tenant(), "No slot came free in time for a useful attempt within the call's wait");
         return;
       }
       if (!cb.tryAcquirePermission()) {
@@ -159,6 +155,12 @@ public final class SyncHandler implements Handler<RoutingContext> {
       }
       attempt(ctx, t, new Progress(trace, inv, cb, deadline, slot.result()), 1);
     }));
+  }
+
+  private void concurrencyLimited(RoutingContext ctx, String tenant, String why) {
+    metrics.rejected(tenant, "concurrency");
+    FailureHandler.send(ctx, new ApiError(429, "concurrency_limited",
+        why + "; retry after the Retry-After seconds, or use the async API.", 1L));
   }
 
   private static ApiError circuitOpen(FunctionTarget t) {
@@ -235,15 +237,9 @@ public final class SyncHandler implements Handler<RoutingContext> {
 
   /** Attempt {@code n} after {@code delay}, with the target resolved again (its revision may be ready now). */
   private void retry(RoutingContext ctx, FunctionTarget t, Progress p, int n, long delay, AttemptPath.Ended last) {
-    if (ctx.response().closed()) { // the caller left: no point in another attempt
-      end(p, p.status.end(InvocationState.cancelled, clock.get(), "the caller left before the call ended"));
-      return;
-    }
+    if (callerLeft(ctx, p)) return; // no point in another attempt
     vertx.setTimer(Math.max(1, delay), id -> {
-      if (ctx.response().closed()) {
-        end(p, p.status.end(InvocationState.cancelled, clock.get(), "the caller left before the call ended"));
-        return;
-      }
+      if (callerLeft(ctx, p)) return;
       if (!p.cb.tryAcquirePermission()) {
         end(p, p.status.failed(clock.get(), p.status.httpStatus(), "the circuit breaker opened"));
         respond(ctx, p.inv, last.result(), n - 1); // the breaker opened meanwhile: the last answer stands
@@ -251,6 +247,12 @@ public final class SyncHandler implements Handler<RoutingContext> {
       }
       attempt(ctx, registry.find(p.inv.namespace(), p.inv.function()).orElse(t), p, n);
     });
+  }
+
+  private boolean callerLeft(RoutingContext ctx, Progress p) {
+    if (!ctx.response().closed()) return false;
+    end(p, p.status.end(InvocationState.cancelled, clock.get(), "the caller left before the call ended"));
+    return true;
   }
 
   private static long retryAfter(AttemptResult res) {

@@ -149,9 +149,10 @@ class SyncInvocationIT {
 
   @Test
   void syncCallsCountAgainstTheTenantsMaxConcurrencyWithItsAsyncOnesAndCanBeLookedUp() {
-    try (FunctionServer slow = new FunctionServer().behave(c -> new Answer(200, 200, null))) {
+    try (FunctionServer slow = new FunctionServer().behave(c -> new Answer(200, c.path().equals("/stuck") ? 1000 : 200, null))) {
       String yaml = Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("sync-limits"),
-          "- { namespace: acme, name: work, url: \"" + slow.url("/work") + "\" }", null)
+          "- { namespace: acme, name: work, url: \"" + slow.url("/work") + "\" }\n"
+          + "- { namespace: acme, name: stuck, url: \"" + slow.url("/stuck") + "\", concurrency: 1, delivery: { timeout: PT0.5S } }", null)
           .replaceFirst("limits: \\{ maxPayloadBytes: 65536 \\}", "limits: { maxPayloadBytes: 65536, maxConcurrency: 5 }");
       assertThat(yaml).contains("maxConcurrency: 5");
       try (Conveyor gw = Gateways.start(yaml)) {
@@ -177,6 +178,15 @@ class SyncInvocationIT {
           assertThat(s.getInteger("httpStatus")).isEqualTo(200);
         }
         assertThat(h.status(async.get(0), ACME_KEY).getString("mode")).isEqualTo("async");
+
+        // concurrency 1 and a 0.5 s wait: while one call holds the slot, the other is refused when its wait runs out.
+        var first = h.sendAsync(h.request("/v1/namespaces/acme/functions/stuck", ACME_KEY).POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        var second = h.sendAsync(h.request("/v1/namespaces/acme/functions/stuck", ACME_KEY).POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        List<HttpResponse<String>> both = List.of(first.join(), second.join());
+        assertThat(both).extracting(HttpResponse::statusCode).containsExactlyInAnyOrder(504, 429);
+        HttpResponse<String> refused = both.stream().filter(r -> r.statusCode() == 429).findFirst().orElseThrow();
+        assertThat(new JsonObject(refused.body()).getString("error")).isEqualTo("concurrency_limited");
+        assertThat(refused.headers().firstValue("retry-after")).hasValue("1");
       }
     }
   }

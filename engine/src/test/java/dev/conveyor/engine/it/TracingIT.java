@@ -11,16 +11,12 @@ import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
 import dev.conveyor.engine.testing.KnativeFixtures;
 import dev.conveyor.engine.testing.LogCapture;
+import dev.conveyor.engine.testing.OtlpReceiver;
 import dev.conveyor.engine.testing.TestKafka;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.Span;
-import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.time.Duration;
@@ -29,8 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,29 +41,14 @@ class TracingIT {
 
   @Test
   void anAsyncInvocationIsOneTraceFromTheCallerToTheFunctionWithTheColdStartAsItsOwnSpan() throws Exception {
-    Vertx vertx = Vertx.vertx();
-    Queue<Span> spans = new ConcurrentLinkedQueue<>();
-    HttpServer otlp = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
-      try {
-        ExportTraceServiceRequest export = ExportTraceServiceRequest.parseFrom(body.getBytes());
-        export.getResourceSpansList().forEach(rs -> rs.getScopeSpansList().forEach(ss -> spans.addAll(ss.getSpansList())));
-        req.response().putHeader("content-type", "application/x-protobuf")
-            .end(Buffer.buffer(ExportTraceServiceResponse.getDefaultInstance().toByteArray()));
-      } catch (Exception e) {
-        req.response().setStatusCode(400).end();
-      }
-    }));
-    otlp.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    OtlpReceiver otlp = new OtlpReceiver();
+    Queue<Span> spans = otlp.spans();
     try (FunctionServer revision = new FunctionServer().behave(c -> new Answer(200, 700, null, null, "app;dur=100"))) {
       KnativeFixtures k = new KnativeFixtures(client, "acme");
       k.service("cold", revision.url("/cold"), "cold-00001", Map.of());
       k.revision("cold-00001", 0, "256Mi");
       String prefix = Gateways.prefix("tracing");
-      Map<String, String> otel = Map.of(
-          "otel.traces.exporter", "otlp",
-          "otel.exporter.otlp.protocol", "http/protobuf",
-          "otel.exporter.otlp.traces.endpoint", "http://127.0.0.1:" + otlp.actualPort() + "/v1/traces",
-          "otel.bsp.schedule.delay", "100");
+      Map<String, String> otel = otlp.otel();
       try (Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), prefix, "[]",
           "knative: { enabled: true, namespaces: [acme] }"), client, otel)) {
         Http http = new Http(gw.httpPort());
@@ -126,7 +105,7 @@ class TracingIT {
             .as("the Kafka clients' own metrics").contains("kafka_producer_record_send_total").contains("kafka_consumer_fetch_manager_records_lag");
       }
     } finally {
-      vertx.close();
+      otlp.close();
     }
   }
 
