@@ -206,7 +206,7 @@ public final class Conveyor implements AutoCloseable {
 
     int queuePartitions = queuePartitions(admin);
     QueueLookup queueLookup = new QueueLookup(clients, admin, config.dispatch().group(), topics.invocations(), queuePartitions,
-        config.status().retention(), clock);
+        config.status().retention(), clock, sender, store, k.deliveryTimeout());
     closeInOrder.add(0, queueLookup);
     functions = new FunctionRegistry(config.functions(), knative(runtime, clock));
     Breakers breakers = new Breakers(metrics.registry(), java.time.Clock.systemUTC());
@@ -260,7 +260,7 @@ public final class Conveyor implements AutoCloseable {
       }
     }
     io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> auth = runtime.admissionChecks() ? new AuthHandler(tenants, jwt) : AuthHandler.benchmarkAnyone(tenants);
-    Placement placement = new Placement(tenants, queuePartitions);
+    Placement placement = new Placement(tenants, queuePartitions, config.status().idempotencyWindow());
     Backlog backlog = new Backlog(store, clock, placement::mine, metrics::queued);
     Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement, backlog,
         runtime.admissionChecks());
@@ -269,7 +269,7 @@ public final class Conveyor implements AutoCloseable {
       closeInOrder.add(0, watcher);
     }
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
-    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing);
+    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing, vertx, queueLookup);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
     HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),

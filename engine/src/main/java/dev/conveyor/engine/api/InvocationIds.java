@@ -10,6 +10,16 @@ import org.apache.kafka.common.utils.Utils;
  * Invocation ids are UUIDv7 (RFC 9562): the first 48 bits are the accept time in milliseconds.
  * With the queue partition derived from the id, any replica can find a queued invocation it has
  * never seen (seek to the time in that partition) instead of reading every invocation.
+ *
+ * <p>Two marks ride in the random bits. The {@code rand_a} field carries the minting replica's
+ * tag ({@link #tag}). The first bit of {@code rand_b} marks an id that may be <em>fenced</em>
+ * ({@link #fenceable}): an async API accept without an idempotency key, the one kind of id whose
+ * single write may have an unknown outcome and that nothing else ever writes again, so a fence
+ * record on its partition may settle it as never stored (see {@code StoreOutcomes}).
+ *
+ * <p>Ids of requests with an idempotency key are not random: {@link #derived} makes them a
+ * function of (tenant, namespace, function, key, window), UUIDv8, so every retry of the request,
+ * on any replica, stores the same id, and the dispatcher runs an id once.
  */
 public final class InvocationIds {
   private InvocationIds() {}
@@ -29,12 +39,71 @@ public final class InvocationIds {
    * so that replica can tell its own ids from a terminal status alone (see {@code Backlog}).
    */
   public static String next(long acceptedAtMillis, int partition, int partitions, int tag) {
+    return next(acceptedAtMillis, partition, partitions, tag, false);
+  }
+
+  /** The same, marked {@link #fenceable} or not. */
+  public static String next(long acceptedAtMillis, int partition, int partitions, int tag, boolean fenceable) {
     ThreadLocalRandom r = ThreadLocalRandom.current();
     long hi = (acceptedAtMillis << 16) | 0x7000L | (tag & 0x0fffL);
+    long mark = fenceable ? FENCEABLE : 0;
     while (true) {
-      long lo = (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
+      long lo = (r.nextLong() & 0x1fffffffffffffffL) | 0x8000000000000000L | mark;
       String id = new UUID(hi, lo).toString();
       if (partition(id, partitions) == partition) return id;
+    }
+  }
+
+  /** The first bit of {@code rand_b}, after the variant: set on ids that may be fenced. */
+  private static final long FENCEABLE = 0x2000000000000000L;
+
+  /** Whether {@code id} is an async accept's random id, which a fence may settle as never stored. */
+  public static boolean fenceable(String id) {
+    try {
+      UUID u = UUID.fromString(id);
+      return u.version() == 7 && u.variant() == 2 && (u.getLeastSignificantBits() & FENCEABLE) != 0;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * The id of a request with an idempotency key: UUIDv8 (RFC 9562, vendor-defined) from SHA-256 of
+   * (tenant, namespace, function, key, {@code window}: the number of the idempotency window the
+   * request falls in), with a counter drawn up from 0 until the id lands in {@code partition}. The
+   * same on every replica and for every retry, so a retry after any answer (an unknown outcome
+   * included) stores the same invocation again and the dispatcher runs it once. It carries no
+   * accept time: such invocations are found through their status, which their accept stores.
+   */
+  public static String derived(String tenant, String namespace, String function, String key, long window, int partition,
+      int partitions) {
+    java.security.MessageDigest sha;
+    try {
+      sha = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+    byte[] base = (tenant + '\u0000' + namespace + '\u0000' + function + '\u0000' + key + '\u0000' + window + '\u0000')
+        .getBytes(StandardCharsets.UTF_8);
+    for (int counter = 0; ; counter++) {
+      sha.reset();
+      sha.update(base);
+      byte[] d = sha.digest(Integer.toString(counter).getBytes(StandardCharsets.US_ASCII));
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(d);
+      long hi = (b.getLong() & ~0xf000L) | 0x8000L;
+      long lo = (b.getLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
+      String id = new UUID(hi, lo).toString();
+      if (partition(id, partitions) == partition) return id;
+    }
+  }
+
+  /** Whether {@code id} was {@link #derived} from an idempotency key. */
+  public static boolean derived(String id) {
+    try {
+      UUID u = UUID.fromString(id);
+      return u.version() == 8 && u.variant() == 2;
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

@@ -51,6 +51,16 @@ public record InvocationStatus(
         inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null, inv.trigger(), "sync");
   }
 
+  /**
+   * An id a fence settled as never stored ({@link InvocationState#voided}): terminal, so no copy of it
+   * runs once a replica has read this. Namespace and function are empty when the fencer did not know them.
+   */
+  public static InvocationStatus voided(String id, String tenant, Instant acceptedAt, Instant now) {
+    return new InvocationStatus(id, tenant, "", "", InvocationState.voided, 1, 0, acceptedAt, null, now, null, null, false,
+        null, "the write's outcome was unknown, and a fence settled it as never stored", null, null, List.of(), null, 0, null,
+        null, null);
+  }
+
   /** {@code async} or {@code sync}: how the caller asked (null in records of earlier versions: async). */
   public String modeOrAsync() {
     return mode == null ? "async" : mode;

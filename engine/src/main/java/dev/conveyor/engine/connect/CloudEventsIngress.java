@@ -121,6 +121,9 @@ public final class CloudEventsIngress {
         Throwable c = ar.cause();
         dev.conveyor.engine.http.FailureHandler.send(ctx, c instanceof ConnectorContext.Rejected
             ? ApiError.badRequest("event_rejected", c.getMessage() + ".")
+            : c instanceof dev.conveyor.engine.kafka.OutcomeUnknownException
+            ? new ApiError(503, "store_outcome_unknown", "Kafka did not confirm whether the events were stored; send them again: "
+                + "redelivery is deduplicated by source and id, so each runs once.", 5L)
             : ApiError.unavailable("The events could not be stored; retry (redelivery is deduplicated by source and id)."));
         return;
       }

@@ -148,7 +148,7 @@ public final class Submissions implements ConnectorContext {
     Invocation inv = invocation(placement.newId(tenant.name(), now.toEpochMilli()), now, tenant, s, pass, key, null);
     Future<InvocationStatus> stored = key == null ? enqueuer.enqueue(inv) : enqueuer.reserveThenEnqueue(inv);
     return stored.map(st -> {
-      backlog.accepted(tenant.name());
+      backlog.accepted(tenant.name(), st.id());
       metrics.accepted(tenant.name(), s.namespace(), s.function());
       metrics.triggered(s.trigger(), tenant.name());
       return st.id();

@@ -70,6 +70,14 @@ public final class Dispatcher extends VerticleBase {
    */
   private final Map<String, Integer> here = new HashMap<>();
   private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).build();
+  /** Ids fenced before any copy of them came (see {@link #fenced}); their status says so too, once stored. */
+  private final Cache<String, Boolean> voided = Caffeine.newBuilder().maximumSize(100_000).build();
+  /**
+   * Ids derived from an idempotency key that ended here in the last 30 s. Their copies are expected
+   * (every retry of the key stores one), and one read between the end's write and its reading back
+   * from the status topic would run again.
+   */
+  private final Cache<String, Boolean> keyedEnded = Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(30)).build();
   /** Bumped when a partition is revoked: timers of an older assignment do nothing. */
   private final Map<Integer, Integer> epochs = new HashMap<>();
   private FairScheduler<Held> scheduler;
@@ -182,6 +190,10 @@ public final class Dispatcher extends VerticleBase {
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
     OffsetTracker.Slot slot = consumer.track(rec);
+    if (InvocationCodec.fence(rec.record().headers())) {
+      fenced(rec, slot);
+      return;
+    }
     Invocation inv;
     try {
       inv = InvocationCodec.decode(rec.record());
@@ -200,6 +212,12 @@ public final class Dispatcher extends VerticleBase {
       slot.done();
       return;
     }
+    // A copy that comes after its id's fence was never stored: its client was told so (or will be).
+    // A copy of a keyed id that just ended here: its terminal status may not be read back yet.
+    if (attempt == 0 && (voided.getIfPresent(inv.id()) != null || keyedEnded.getIfPresent(inv.id()) != null)) {
+      slot.done();
+      return;
+    }
     here.merge(inv.id(), 1, Integer::sum);
     TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
     Job<Held> job = new Job<>(inv.tenant(), inv.namespace() + "/" + inv.function(), rec.partition(),
@@ -213,6 +231,32 @@ public final class Dispatcher extends VerticleBase {
     } else {
       offer(job);
     }
+  }
+
+  /**
+   * A fence for an id: if no copy of the invocation came before it on this partition (none is held
+   * here, and no status of it is known, which its run would have written), the id is void: its
+   * {@code voided} status is stored, and every later copy is dropped. The fence's offset is not
+   * committed before that status is stored, so a restart finds one or the other. The lookup that
+   * wrote the fence reaches the same verdict by reading the partition up to it.
+   */
+  private void fenced(KafkaConsumerRecord<String, byte[]> rec, OffsetTracker.Slot slot) {
+    String id = rec.key();
+    if (id == null || !dev.conveyor.engine.api.InvocationIds.fenceable(id) || here.containsKey(id)) {
+      slot.done();
+      return;
+    }
+    var known = store.get(id);
+    if (known.isPresent()) { // it ran (so it came first), or the lookup that fenced it stored the verdict already
+      if (known.get().status().status() == dev.conveyor.engine.api.InvocationState.voided) voided.put(id, Boolean.TRUE);
+      slot.done();
+      return;
+    }
+    var h = rec.record().headers().lastHeader(InvocationCodec.FENCE);
+    String tenant = h == null || h.value() == null ? "" : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
+    voided.put(id, Boolean.TRUE);
+    consumer.begin();
+    runner.voided(id, tenant).onComplete(ar -> consumer.end(slot, ar.succeeded()));
   }
 
   private boolean current(Held h) {
@@ -244,6 +288,9 @@ public final class Dispatcher extends VerticleBase {
       // replayed here) needs remembering until our outcome reaches the reader; keeping every id
       // for a minute held some 400,000 entries at 7,000/s, a fifth of the live heap.
       if (store.runningElsewhere(inv.tenant(), inv.id())) ranHere.put(inv.id(), Boolean.TRUE);
+      if (ar.succeeded() && h.attempt() == 0 && dev.conveyor.engine.api.InvocationIds.derived(inv.id())) {
+        keyedEnded.put(inv.id(), Boolean.TRUE);
+      }
       tenantInflight.decrementAndGet();
       // Failed only while stopping: the outcome is not stored, so the offset must not move past it.
       if (ar.failed()) LOG.warn("invocation {} left unfinished: {}", inv.id(), ar.cause().toString());

@@ -32,7 +32,6 @@ import dev.conveyor.engine.kafka.Topics;
 import dev.conveyor.engine.queue.InvocationCodec;
 import java.time.Duration;
 import java.time.Instant;
-import org.apache.kafka.common.errors.RetriableException;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -94,6 +93,19 @@ public final class InvocationRunner {
    */
   public void stop() {
     waits.stop();
+  }
+
+  /**
+   * Settles a fenced id as never stored: its {@code voided} status, applied here at once (a copy read
+   * later is dropped) and stored until Kafka takes it (then every replica, and this one after a
+   * restart, drops it too).
+   */
+  public Future<Void> voided(String id, String tenant) {
+    Instant now = clock.get();
+    long at = dev.conveyor.engine.api.InvocationIds.millis(id).orElse(now.toEpochMilli());
+    InvocationStatus v = InvocationStatus.voided(id, tenant, Instant.ofEpochMilli(at), now);
+    store.apply(v, null);
+    return waits.durably(() -> store.write(v, null)).mapEmpty();
   }
 
   /**
@@ -302,7 +314,7 @@ public final class InvocationRunner {
     if (inv.callbackUrl() != null) owed.add(OutboundPost.callback(inv, terminal, result).toRecord(topics.callbacks()));
     Future<Void> stored = Future.succeededFuture();
     for (var r : owed) stored = stored.compose(v -> durably(() -> sender.send(r)).mapEmpty());
-    return stored.compose(v -> durably(() -> store.write(terminal, result).recover(err -> result != null && !(err instanceof RetriableException)
+    return stored.compose(v -> durably(() -> store.write(terminal, result).recover(err -> result != null && !KafkaSender.retriable(err)
         ? store.write(terminal.end(terminal.status(), terminal.finishedAt(), "the result was too large to keep"), null)
         : Future.failedFuture(err))).map(s -> {
       metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);

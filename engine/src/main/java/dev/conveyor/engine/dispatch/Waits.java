@@ -6,7 +6,7 @@ import io.vertx.core.Vertx;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
-import org.apache.kafka.common.errors.RetriableException;
+import dev.conveyor.engine.kafka.KafkaSender;
 import org.slf4j.Logger;
 
 /**
@@ -54,7 +54,7 @@ public final class Waits {
   public <T> Future<T> durably(Supplier<Future<T>> op) {
     return op.get().recover(err -> {
       if (stopping) return Future.failedFuture(err);
-      if (!(err instanceof RetriableException)) {
+      if (!KafkaSender.retriable(err)) {
         log.error("storing to Kafka failed for good: {}", err.toString());
         return Future.failedFuture(err);
       }

@@ -4,6 +4,8 @@ import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.kafka.KafkaHealth;
+import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.OutcomeUnknownException;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.status.StatusStore;
@@ -36,10 +38,15 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   private final Metrics metrics;
   private final Tracing tracing;
   /** Requests with the same idempotency key in flight on this replica share one write. */
-  private final Map<String, Future<InvocationStatus>> pendingKeys = new ConcurrentHashMap<>();
+  private final Map<String, KeyedWrite> pendingKeys = new ConcurrentHashMap<>();
+
+  /** One write for a key, and the invocation it stores. */
+  private record KeyedWrite(Future<InvocationStatus> stored, Invocation inv) {}
+  private final UnknownOutcomes unknown;
 
   public AcceptHandler(Admission admission, Enqueuer enqueuer, StatusStore status, KafkaHealth kafka, Metrics metrics,
-      Tracing tracing) {
+      Tracing tracing, io.vertx.core.Vertx vertx, dev.conveyor.engine.status.QueueLookup queue) {
+    this.unknown = new UnknownOutcomes(vertx, queue, enqueuer);
     this.tracing = tracing;
     this.admission = admission;
     this.enqueuer = enqueuer;
@@ -68,7 +75,8 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     // The API call's server span; the producer span's context is what the stored record carries.
     Context server = ServerSpans.start(tracing, ctx, a.tenant());
     if (idem == null) {
-      enqueue(ctx, a, null, server).onComplete(ar -> respond(ctx, ar, false, a));
+      Invocation[] inv = {null};
+      enqueue(ctx, a, null, server, inv).onComplete(ar -> respond(ctx, ar, false, a, inv[0]));
       return;
     }
     String replay = status.idempotent(a.tenant(), ns, fn, idem).orElse(null);
@@ -79,22 +87,25 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     }
     String key = a.tenant() + '\u0000' + ns + '\u0000' + fn + '\u0000' + idem;
     boolean[] mine = {false};
-    Future<InvocationStatus> f = pendingKeys.computeIfAbsent(key, k -> {
+    KeyedWrite w = pendingKeys.computeIfAbsent(key, k -> {
       mine[0] = true;
-      return enqueue(ctx, a, idem, server);
+      Invocation[] inv = {null};
+      Future<InvocationStatus> f = enqueue(ctx, a, idem, server, inv);
+      return new KeyedWrite(f, inv[0]);
     });
-    if (mine[0]) f.onComplete(ar -> pendingKeys.remove(key));
-    // A request that joined another's write answers on its own context.
+    if (mine[0]) w.stored().onComplete(ar -> pendingKeys.remove(key));
+    // A request that joined another's write answers on its own context (and leaves settling to it).
     io.vertx.core.Context own = ctx.vertx().getOrCreateContext();
-    f.onComplete(ar -> own.runOnContext(v -> respond(ctx, ar, !mine[0], a)));
+    w.stored().onComplete(ar -> own.runOnContext(v -> respond(ctx, ar, !mine[0], a, w.inv())));
   }
 
   /** Stores the invocation under a producer span (its context travels in the record's traceparent). */
-  private Future<InvocationStatus> enqueue(RoutingContext ctx, Admission.Admitted a, String idem, Context parent) {
+  private Future<InvocationStatus> enqueue(RoutingContext ctx, Admission.Admitted a, String idem, Context parent, Invocation[] out) {
     Span producer = tracing.tracer().spanBuilder("send " + enqueuer.topic()).setSpanKind(SpanKind.PRODUCER).setParent(parent)
         .setAttribute("messaging.system", "kafka").setAttribute("messaging.destination.name", enqueuer.topic())
         .setAttribute("messaging.operation.type", "send").startSpan();
-    Invocation inv = admission.invocation(ctx, a, idem, Tracing.traceparent(producer.getSpanContext()));
+    Invocation inv = admission.invocation(ctx, a, idem, Tracing.traceparent(producer.getSpanContext()), true);
+    out[0] = inv;
     producer.setAttribute("faas.invocation_id", inv.id());
     return enqueuer.enqueue(inv).onComplete(ar -> {
       if (ar.failed()) producer.setStatus(StatusCode.ERROR, ar.cause().getClass().getSimpleName());
@@ -102,20 +113,24 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     });
   }
 
-  private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<InvocationStatus> ar, boolean replayed, Admission.Admitted a) {
+  /**
+   * @param replayed the answer is another request's: an earlier one with the same key, or one in
+   *     flight with it (which settles an unknown outcome itself)
+   * @param inv the invocation the write stored, or tried to
+   */
+  private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<InvocationStatus> ar, boolean replayed, Admission.Admitted a,
+      Invocation inv) {
     if (ar.failed()) {
-      if (ar.cause() instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
-        FailureHandler.send(ctx, new ApiError(413, "payload_too_large", "The invocation is too large to store; send a smaller payload."));
-        return;
-      }
-      if (ar.cause() instanceof org.apache.kafka.common.errors.RetriableException) kafka.markDown("the last write to Kafka failed");
-      FailureHandler.send(ctx, ApiError.unavailable("The invocation could not be stored; it was not accepted. Retry later."));
+      if (KafkaSender.retriable(ar.cause())) kafka.markDown("the last write to Kafka failed");
+      if (ar.cause() instanceof OutcomeUnknownException && inv != null && !replayed) unknown.settle(inv);
+      String id = inv != null ? inv.id() : null;
+      FailureHandler.send(ctx, ApiError.storeFailed(ar.cause(), id, "invocation"));
       return;
     }
     InvocationStatus s = ar.result();
     if (!replayed) {
       metrics.accepted(a.tenant(), s.namespace(), s.function());
-      admission.stored(a.tenant());
+      admission.stored(a.tenant(), s.id());
     }
     accepted(ctx, s, replayed);
   }

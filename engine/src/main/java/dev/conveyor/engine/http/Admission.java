@@ -111,8 +111,8 @@ public final class Admission {
   }
 
   /** An accepted invocation now stored: it counts in its tenant's backlog until it ends. */
-  public void stored(String tenant) {
-    if (checkQuotas) backlog.accepted(tenant);
+  public void stored(String tenant, String id) {
+    if (checkQuotas) backlog.accepted(tenant, id);
   }
 
   /** A callback goes only to an http(s) URL on the tenant's allow-list: never to arbitrary hosts. */
@@ -137,6 +137,14 @@ public final class Admission {
    *     the caller's trace (or start one) without a span of Conveyor's own (tracing off)
    */
   public Invocation invocation(RoutingContext ctx, Admitted a, String idempotencyKey, String traceparent) {
+    return invocation(ctx, a, idempotencyKey, traceparent, false);
+  }
+
+  /**
+   * @param queued the invocation goes on the queue (an async accept): its id is derived from the
+   *     idempotency key if there is one, else random and fenceable; a sync call's id is random
+   */
+  public Invocation invocation(RoutingContext ctx, Admitted a, String idempotencyKey, String traceparent, boolean queued) {
     var req = ctx.request();
     Map<String, String> pass = new LinkedHashMap<>();
     req.headers().forEach(h -> {
@@ -151,7 +159,9 @@ public final class Admission {
     String query = req.query();
     Instant now = clock.get();
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
-    return new Invocation(placement.newId(a.tenant(), now.toEpochMilli()), a.tenant(), a.target().namespace(), a.target().name(),
+    String id = queued ? placement.acceptId(a.tenant(), a.target().namespace(), a.target().name(), idempotencyKey, now.toEpochMilli())
+        : placement.newId(a.tenant(), now.toEpochMilli());
+    return new Invocation(id, a.tenant(), a.target().namespace(), a.target().name(),
         req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
         idempotencyKey, traceparent, a.callbackUrl(), "http");
   }

@@ -8,16 +8,44 @@ public final class ApiError extends RuntimeException {
   private final int status;
   private final String code;
   private final Long retryAfterSeconds;
+  /** The invocation the answer is about, when the caller needs its id to look it up. */
+  private final String invocationId;
 
   public ApiError(int status, String code, String message) {
     this(status, code, message, null);
   }
 
   public ApiError(int status, String code, String message, Long retryAfterSeconds) {
+    this(status, code, message, retryAfterSeconds, null);
+  }
+
+  public ApiError(int status, String code, String message, Long retryAfterSeconds, String invocationId) {
     super(message, null, false, false);
     this.status = status;
     this.code = code;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.invocationId = invocationId;
+  }
+
+  public String invocationId() {
+    return invocationId;
+  }
+
+  /**
+   * The answer to a write of invocation {@code id} that failed: 413 when it was too large to store,
+   * 503 {@code store_outcome_unknown} with the id when Kafka cannot tell whether it was stored, else
+   * 503 {@code kafka_unavailable} (Kafka said it was not). {@code what} names it for the message.
+   */
+  public static ApiError storeFailed(Throwable err, String id, String what) {
+    if (err instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+      return new ApiError(413, "payload_too_large", "The " + what + " is too large to store; send a smaller payload.");
+    }
+    if (err instanceof dev.conveyor.engine.kafka.OutcomeUnknownException) {
+      return new ApiError(503, "store_outcome_unknown", "Kafka did not confirm whether the " + what + " was stored. Look up "
+          + "its id (GET /v1/invocations/{id}) before sending it again: the answer says whether it was stored, or that it "
+          + "never was and never will run. With an Idempotency-Key, sending it again is safe: it runs once.", 5L, id);
+    }
+    return unavailable("The " + what + " could not be stored; it was not accepted. Retry later.");
   }
 
   public int status() {

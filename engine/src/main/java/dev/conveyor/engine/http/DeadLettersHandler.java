@@ -75,10 +75,13 @@ public final class DeadLettersHandler {
     String id = ctx.pathParam("param0");
     DeadLetterIndex.Entry e = index.find(p.tenant().name(), id)
         .orElseThrow(() -> ApiError.notFound("deadletter_not_found", "No dead letter with this id is known to your tenant."));
+    String[] againId = {null};
     fetcher.fetch(topic, e.partition(), e.offset()).compose(rec -> {
       Invocation dead = InvocationCodec.decode(rec);
       Instant now = clock.get();
-      Invocation again = new Invocation(placement.newId(dead.tenant(), now.toEpochMilli()), dead.tenant(), dead.namespace(), dead.function(),
+      // One write of a new random id, as an API accept: a lookup may settle an unknown outcome with a fence.
+      againId[0] = placement.newAcceptId(dead.tenant(), now.toEpochMilli());
+      Invocation again = new Invocation(againId[0], dead.tenant(), dead.namespace(), dead.function(),
           dead.contentType(), dead.payload(), dead.query(), dead.passHeaders(), now, null, dead.traceparent(), dead.callbackUrl(), dead.trigger());
       return enqueuer.enqueue(again);
     }).onSuccess(s -> {
@@ -93,6 +96,8 @@ public final class DeadLettersHandler {
           .putHeader("location", "/v1/invocations/" + s.id())
           .end(new JsonObject().put("id", s.id()).put("status", "queued").put("namespace", s.namespace())
               .put("function", s.function()).put("acceptedAt", s.acceptedAt().toString()).put("redriveOf", id).encode());
-    }).onFailure(err -> FailureHandler.send(ctx, ApiError.unavailable("The dead letter could not be queued again now; retry.")));
+    }).onFailure(err -> FailureHandler.send(ctx, err instanceof dev.conveyor.engine.kafka.OutcomeUnknownException
+        ? ApiError.storeFailed(err, againId[0], "redriven invocation")
+        : ApiError.unavailable("The dead letter could not be queued again now; retry.")));
   }
 }

@@ -46,6 +46,8 @@ public final class FailureHandler implements Handler<RoutingContext> {
     resp.setStatusCode(e.status()).putHeader("content-type", "application/json");
     if (e.retryAfterSeconds() != null) resp.putHeader("retry-after", Long.toString(e.retryAfterSeconds()));
     if (e.status() == 401) resp.putHeader("www-authenticate", "Bearer");
-    resp.end(new JsonObject().put("error", e.code()).put("message", e.getMessage()).encode());
+    JsonObject body = new JsonObject().put("error", e.code()).put("message", e.getMessage());
+    if (e.invocationId() != null) body.put("id", e.invocationId());
+    resp.end(body.encode());
   }
 }

@@ -38,10 +38,11 @@ public final class InvocationsHandler {
       throw ApiError.badRequest("invalid_id", "Invocation ids look like 2f1c...-...: use the id from the 202 answer.");
     }
     Future<StatusStore.Entry> known = store.get(id).map(Future::succeededFuture).orElseGet(() ->
-        queue.find(id).map(found -> {
+        queue.find(id, p.tenant().name()).map(found -> {
           if (found instanceof QueueLookup.Finished) {
             throw ApiError.notFound("invocation_not_found", "This invocation finished and its status is no longer kept.");
           }
+          if (found instanceof QueueLookup.Voided) throw notStored();
           if (!(found instanceof QueueLookup.Queued q)) return null;
           store.apply(InvocationStatus.queued(q.invocation()), null);
           return store.get(id).orElse(new StatusStore.Entry(InvocationStatus.queued(q.invocation()), null));
@@ -50,11 +51,21 @@ public final class InvocationsHandler {
       if (ar.failed() && ar.cause() instanceof ApiError e) return Future.failedFuture(e);
       if (ar.failed()) return Future.failedFuture(ApiError.unavailable("The invocation could not be looked up now; retry."));
       StatusStore.Entry e = ar.result();
+      if (e != null && e.status().status() == InvocationState.voided) return Future.failedFuture(notStored());
       if (e == null || !e.status().tenant().equals(p.tenant().name())) {
-        return Future.failedFuture(ApiError.notFound("invocation_not_found", "No invocation with this id is known to your tenant."));
+        return Future.failedFuture(ApiError.notFound("invocation_not_found", dev.conveyor.engine.api.InvocationIds.derived(id)
+            ? "No invocation with this id is stored now. If its request was answered store_outcome_unknown, send it again "
+                + "with the same Idempotency-Key: it runs once, whether or not the first write landed."
+            : "No invocation with this id is known to your tenant."));
       }
       return Future.succeededFuture(e);
     });
+  }
+
+  /** A fence settled the id: the write whose outcome was unknown never reached the queue, and never will run. */
+  private static ApiError notStored() {
+    return ApiError.notFound("invocation_not_stored", "This invocation was never stored and will never run (its write's "
+        + "outcome was unknown, and it did not reach the queue). Send it again.");
   }
 
   public void status(RoutingContext ctx) {

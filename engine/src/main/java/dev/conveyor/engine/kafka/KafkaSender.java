@@ -31,6 +31,12 @@ import org.slf4j.LoggerFactory;
  * in one wake-up. The last condition keeps the order of sends: a record never overtakes one sent
  * before it. Handing every record to the thread cost the accept path a thread wake-up per request
  * (see benchmarks/). Acks are per record either way.
+ *
+ * <p>A failure is reported as it is only when it proves the record was not written: it failed before
+ * the producer took it (on the caller's call, which is how {@code KafkaProducer} reports a missing
+ * topic, an oversized record or a closed producer), or the broker refused the batch for good
+ * ({@link #refused}). Any other failure of a record the producer took, a delivery timeout above all,
+ * becomes an {@link OutcomeUnknownException}: the batch may have been appended, or may still be.
  */
 public final class KafkaSender implements AutoCloseable {
   private record Pending(ProducerRecord<String, byte[]> record, Context context, Promise<RecordMetadata> promise) {}
@@ -106,17 +112,53 @@ public final class KafkaSender implements AutoCloseable {
   }
 
   private void append(Pending p) {
+    Thread caller = Thread.currentThread();
+    boolean[] inSend = {true};
     try {
       producer.send(p.record(), (md, err) -> {
         // Once a send to a topic failed for a reason that may pass (metadata or broker missing), its
         // records go through the thread until one is stored again.
         if (err == null) ready.add(p.record().topic());
-        else if (err instanceof org.apache.kafka.common.errors.RetriableException) ready.remove(p.record().topic());
-        complete(p, md, err);
+        else if (err instanceof org.apache.kafka.common.errors.RetriableException
+            || err instanceof OutcomeUnknownException) ready.remove(p.record().topic());
+        // KafkaProducer reports a record it did not take through the callback, on the caller's
+        // thread, before send returns; a record it took completes on its I/O thread (or later).
+        boolean taken = Thread.currentThread() != caller || !inSend[0];
+        complete(p, md, err == null ? null : taken ? outcome(err) : err);
       });
     } catch (RuntimeException e) {
       complete(p, null, e);
+    } finally {
+      inSend[0] = false;
     }
+  }
+
+  /**
+   * Whether a failed write may succeed if tried again: Kafka calls its error retriable, whether or not
+   * the outcome of the failed try is known.
+   */
+  public static boolean retriable(Throwable err) {
+    Throwable e = err instanceof OutcomeUnknownException ? err.getCause() : err;
+    return e instanceof org.apache.kafka.common.errors.RetriableException;
+  }
+
+  /** What the failure of a record the producer took says of it: refused for good, or unknown. */
+  static Exception outcome(Exception err) {
+    return refused(err) ? err : new OutcomeUnknownException(err);
+  }
+
+  /**
+   * Failures a broker answers only for a batch it did not append, and that no retry of the batch can
+   * change: the record or batch is too large or malformed, the topic does not exist or may not be
+   * written. A timeout, a lost leader, {@code NotEnoughReplicasAfterAppend}, a disconnect: unknown.
+   */
+  static boolean refused(Throwable err) {
+    return err instanceof org.apache.kafka.common.errors.RecordTooLargeException
+        || err instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
+        || err instanceof org.apache.kafka.common.errors.InvalidTopicException
+        || err instanceof org.apache.kafka.common.InvalidRecordException
+        || err instanceof org.apache.kafka.common.errors.AuthorizationException
+        || err instanceof org.apache.kafka.common.errors.SerializationException;
   }
 
   private void run() {

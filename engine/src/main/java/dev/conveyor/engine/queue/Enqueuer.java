@@ -56,8 +56,10 @@ public final class Enqueuer {
     InvocationStatus queued = InvocationStatus.queued(inv);
     Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv));
     if (inv.idempotencyKey() != null) {
-      // Only after the invocation is stored: a key must never name an invocation that is not.
-      stored = stored.compose(md -> status.write(queued, null));
+      // Only after the invocation is stored: a key must never name an invocation that is not. Should
+      // this write fail, the invocation is stored all the same (the answer is 202): other replicas
+      // learn the key from the dispatcher's statuses, and a retry meanwhile derives the same id.
+      stored = stored.compose(md -> status.write(queued, null).otherwiseEmpty());
     }
     return stored.map(x -> {
       status.apply(queued, null); // this replica reads its own 202 at once

@@ -33,6 +33,11 @@ public final class InvocationCodec {
   public static final String DUE_AT = "conveyor-due-at";
   /** On a record parked on a retry tier that is not an invocation: the topic it goes back to. */
   public static final String RETURN_TO = "conveyor-return-to";
+  /**
+   * Marks a fence: not an invocation, but the statement that no copy of the invocation with this
+   * key (its id) that comes after it on the partition may run. Its value names the fencing tenant.
+   */
+  public static final String FENCE = "conveyor-fence";
   /** Caller headers passed to the function (ce-*, tracestate) carry this prefix. */
   static final String PASS = "pass-";
 
@@ -115,6 +120,22 @@ public final class InvocationCodec {
   /** A record forwarded as it is (retry tier to retry tier or to the queue), stamped {@code now}. */
   public static ProducerRecord<String, byte[]> forward(ConsumerRecord<String, byte[]> r, String topic, Integer partition, long now) {
     return new ProducerRecord<>(topic, partition, now, r.key(), r.value(), r.headers());
+  }
+
+  /**
+   * A fence for {@code id} on its queue partition: a partition is one ordered log, so a copy of the
+   * invocation is stored if and only if it comes before the first fence for its id. Empty value;
+   * stamped {@code now} so that lookups seeking by time find it.
+   */
+  public static ProducerRecord<String, byte[]> fence(String topic, int partition, String id, String tenant, long now) {
+    Headers h = new RecordHeaders();
+    put(h, FENCE, tenant);
+    return new ProducerRecord<>(topic, partition, now, id, new byte[0], h);
+  }
+
+  /** Whether a queue record is a {@link #fence}. */
+  public static boolean fence(Headers h) {
+    return h.lastHeader(FENCE) != null;
   }
 
   /** The number in a header, or {@code dflt} when absent. */

@@ -34,6 +34,15 @@ public final class Backlog {
   }
 
   private final Map<String, TenantBacklog> tenants = new ConcurrentHashMap<>();
+  /**
+   * Ids derived from an idempotency key that this replica accepted, by tenant: they carry no replica
+   * tag (every replica derives the same id). Bounded; one forgotten unfinished is no longer counted.
+   */
+  private final com.github.benmanes.caffeine.cache.Cache<String, String> keyed = com.github.benmanes.caffeine.cache.Caffeine
+      .newBuilder().executor(Runnable::run).maximumSize(100_000)
+      .<String, String>removalListener((id, tenant, cause) -> {
+        if (cause.wasEvicted() && tenant != null) decrement(tenant);
+      }).build();
   private final Supplier<java.time.Instant> clock;
   private final Predicate<String> mine;
   private final java.util.function.BiConsumer<String, AtomicLong> gauge;
@@ -69,8 +78,15 @@ public final class Backlog {
     return OptionalLong.of(Math.max(1, Math.min(60, wait)));
   }
 
-  public void accepted(String tenant) {
+  /** {@code id} was stored and answered 202 here. */
+  public void accepted(String tenant, String id) {
     of(tenant).queued.incrementAndGet();
+    if (dev.conveyor.engine.api.InvocationIds.derived(id)) keyed.put(id, tenant);
+  }
+
+  private void decrement(String tenant) {
+    TenantBacklog b = tenants.get(tenant);
+    if (b != null) b.queued.updateAndGet(n -> Math.max(0, n - 1));
   }
 
   public long queued(String tenant) {
@@ -79,7 +95,10 @@ public final class Backlog {
   }
 
   private void ended(InvocationStatus s) {
-    if (!mine.test(s.id()) || "sync".equals(s.mode())) return; // a sync call was never queued
+    // A sync call was never queued; a voided id was never stored (its accept answered 503).
+    if ("sync".equals(s.mode()) || s.status() == dev.conveyor.engine.api.InvocationState.voided) return;
+    boolean ours = dev.conveyor.engine.api.InvocationIds.derived(s.id()) ? keyed.asMap().remove(s.id()) != null : mine.test(s.id());
+    if (!ours) return;
     TenantBacklog b = tenants.get(s.tenant());
     if (b == null) return;
     b.queued.updateAndGet(n -> Math.max(0, n - 1));

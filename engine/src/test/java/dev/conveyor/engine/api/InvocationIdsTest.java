@@ -43,4 +43,37 @@ class InvocationIdsTest {
     }
     assertThat(InvocationIds.tag("not-an-id")).isEqualTo(-1);
   }
+
+  @Test
+  void idsDerivedFromAKeyAreTheSameForEveryRetryInTheWindowAndLandInTheTenantsPartition() {
+    String a = InvocationIds.derived("acme", "acme", "echo", "order-17", 20_000, 3, 7);
+    assertThat(InvocationIds.derived("acme", "acme", "echo", "order-17", 20_000, 3, 7)).isEqualTo(a);
+    assertThat(UUID.fromString(a).version()).isEqualTo(8);
+    assertThat(UUID.fromString(a).variant()).isEqualTo(2);
+    assertThat(InvocationIds.partition(a, 7)).isEqualTo(3);
+    assertThat(InvocationIds.derived(a)).isTrue();
+    assertThat(InvocationIds.fenceable(a)).as("a keyed id is stored again by retries: never fenced").isFalse();
+    assertThat(InvocationIds.millis(a)).isEmpty();
+    assertThat(InvocationIds.tag(a)).isEqualTo(-1);
+    assertThat(InvocationIds.derived("acme", "acme", "echo", "order-17", 20_001, 3, 7)).as("next window").isNotEqualTo(a);
+    assertThat(InvocationIds.derived("acme", "acme", "echo", "order-18", 20_000, 3, 7)).isNotEqualTo(a);
+    assertThat(InvocationIds.derived("beta", "acme", "echo", "order-17", 20_000, 3, 7)).isNotEqualTo(a);
+    assertThat(InvocationIds.derived("acme", "acme", "echo2", "order-17", 20_000, 3, 7)).isNotEqualTo(a);
+    // the fields are separated: "ab"+"c" is not "a"+"bc"
+    assertThat(InvocationIds.derived("acme", "acme", "ab", "c", 1, 0, 1)).isNotEqualTo(InvocationIds.derived("acme", "acme", "a", "bc", 1, 0, 1));
+  }
+
+  @Test
+  void onlyAcceptIdsMintedSoAreFenceable() {
+    for (int i = 0; i < 200; i++) {
+      String fence = InvocationIds.next(1_700_000_000_000L, i % 5, 5, 7, true);
+      String plain = InvocationIds.next(1_700_000_000_000L, i % 5, 5, 7, false);
+      assertThat(InvocationIds.fenceable(fence)).isTrue();
+      assertThat(InvocationIds.fenceable(plain)).isFalse();
+      assertThat(InvocationIds.partition(fence, 5)).isEqualTo(i % 5);
+      assertThat(InvocationIds.tag(fence)).isEqualTo(7);
+      assertThat(InvocationIds.millis(fence)).hasValue(1_700_000_000_000L);
+    }
+    assertThat(InvocationIds.fenceable("garbage")).isFalse();
+  }
 }

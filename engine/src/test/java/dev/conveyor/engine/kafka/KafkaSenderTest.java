@@ -148,4 +148,58 @@ class KafkaSenderTest {
       }
     };
   }
+
+  /** A producer that refuses every record on the caller's call, through the callback, as KafkaProducer does. */
+  static final class Refusing extends MockProducer<String, byte[]> {
+    Refusing() {
+      super(false, null, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    @Override
+    public java.util.concurrent.Future<RecordMetadata> send(ProducerRecord<String, byte[]> r, Callback cb) {
+      cb.onCompletion(null, new org.apache.kafka.common.errors.TimeoutException("Topic t not present in metadata after 1000 ms."));
+      return new java.util.concurrent.CompletableFuture<>();
+    }
+  }
+
+  private static Throwable failure(io.vertx.core.Future<RecordMetadata> f) throws Exception {
+    try {
+      await(f);
+    } catch (java.util.concurrent.ExecutionException e) {
+      return e.getCause();
+    }
+    throw new AssertionError("the send succeeded");
+  }
+
+  @Test
+  void aRecordTheProducerTookAndThatTimedOutHasAnUnknownOutcome() throws Exception {
+    Recording producer = new Recording(false);
+    try (KafkaSender sender = new KafkaSender(producer)) {
+      sender.warm(List.of("t"));
+      var timedOut = sender.send(record("t", "a"));
+      var refused = sender.send(record("t", "b"));
+      var leaderGone = sender.send(record("t", "c"));
+      producer.errorNext(new org.apache.kafka.common.errors.TimeoutException("Expiring 1 record(s) for t-0: 10000 ms has passed"));
+      producer.errorNext(new org.apache.kafka.common.errors.RecordTooLargeException("too large"));
+      producer.errorNext(new org.apache.kafka.common.errors.NotEnoughReplicasAfterAppendException("appended, not replicated"));
+      Throwable t = failure(timedOut);
+      assertThat(t).isInstanceOf(OutcomeUnknownException.class)
+          .hasCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+      assertThat(KafkaSender.retriable(t)).as("a retry may still succeed").isTrue();
+      assertThat(failure(refused)).as("the broker refused it: not written").isInstanceOf(org.apache.kafka.common.errors.RecordTooLargeException.class);
+      assertThat(failure(leaderGone)).isInstanceOf(OutcomeUnknownException.class);
+    }
+  }
+
+  @Test
+  void aRecordTheProducerNeverTookFailsAsItIsNotWritten() throws Exception {
+    try (KafkaSender sender = new KafkaSender(new Refusing())) {
+      sender.warm(List.of("t"));
+      Throwable t = failure(sender.send(record("t", "a")));
+      assertThat(t).as("refused on the caller's call: definitely not written")
+          .isInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+      // through the sender's own thread too (metadata not loaded)
+      assertThat(failure(sender.send(record("other", "b")))).isInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+    }
+  }
 }

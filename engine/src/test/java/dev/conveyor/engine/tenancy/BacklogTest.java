@@ -18,7 +18,7 @@ class BacklogTest {
   private final Backlog backlog = new Backlog(store, now::get, id -> !id.startsWith("other"), (t, v) -> { });
 
   private void accept(String tenant, String id) {
-    backlog.accepted(tenant);
+    backlog.accepted(tenant, id);
   }
 
   private void end(String tenant, String id) {
@@ -54,5 +54,25 @@ class BacklogTest {
     // Much later the rate is forgotten again.
     now.set(now.get().plus(Duration.ofMinutes(1)));
     assertThat(backlog.full("a", 10)).hasValue(60);
+  }
+
+  @Test
+  void keyedIdsAcceptedHereAreCountedUntilTheyEndThoughTheyCarryNoTag() {
+    String mineKeyed = dev.conveyor.engine.api.InvocationIds.derived("a", "a", "f", "k1", 1, 0, 1);
+    String otherKeyed = dev.conveyor.engine.api.InvocationIds.derived("a", "a", "f", "k2", 1, 0, 1);
+    accept("a", mineKeyed);
+    assertThat(backlog.queued("a")).isEqualTo(1);
+    // the tag predicate would call both ours: a keyed id counts only if it was accepted here
+    end("a", otherKeyed);
+    assertThat(backlog.queued("a")).as("a keyed id another replica accepted").isEqualTo(1);
+    end("a", mineKeyed);
+    assertThat(backlog.queued("a")).isZero();
+  }
+
+  @Test
+  void aVoidedIdWasNeverAcceptedSoItsEndCountsForNothing() {
+    accept("a", "a0");
+    store.apply(dev.conveyor.engine.api.InvocationStatus.voided("a1", "a", now.get(), now.get()), null);
+    assertThat(backlog.queued("a")).isEqualTo(1);
   }
 }

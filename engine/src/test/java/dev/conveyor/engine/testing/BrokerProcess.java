@@ -64,6 +64,31 @@ public final class BrokerProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Freezes the broker (SIGSTOP): its sockets stay open and what clients sent stays in them, to be
+   * handled (appended, for a produce request) when it is thawed, after the clients gave up.
+   */
+  public void freeze() {
+    signal("STOP");
+  }
+
+  /** Resumes a frozen broker (SIGCONT). */
+  public void thaw() {
+    signal("CONT");
+  }
+
+  private void signal(String name) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) throw new IllegalStateException("kill -" + name + " failed");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   public void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
