@@ -34,7 +34,7 @@ class FrozenBrokerIT {
         AnswerAudit load = new AnswerAudit(http, ACME_KEY, "acme", "work").start(16, 16, 10);
         for (int freeze = 0; freeze < 2; freeze++) {
           long accepted = load.answered(202);
-          await().atMost(Duration.ofSeconds(60)).until(() -> load.answered(202) >= accepted + 400);
+          await().atMost(Duration.ofSeconds(60)).until(() -> load.answered(202) >= accepted + 250);
           broker.freeze();
           long refused = load.answered(503);
           // Held beyond the producer's 5 s delivery timeout, so writes in flight give up with their outcome unknown.
@@ -42,7 +42,7 @@ class FrozenBrokerIT {
           broker.thaw();
         }
         long acceptedBefore = load.answered(202);
-        await().atMost(Duration.ofSeconds(90)).until(() -> load.answered(202) >= acceptedBefore + 400);
+        await().atMost(Duration.ofSeconds(90)).until(() -> load.answered(202) >= acceptedBefore + 250);
         load.stop();
         AnswerAudit.Report r = load.audit(fn);
         assertThat(r.plainAnswers()).containsKey("202");
