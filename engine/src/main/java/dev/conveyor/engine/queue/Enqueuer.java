@@ -59,7 +59,7 @@ public final class Enqueuer {
       // Only after the invocation is stored: a key must never name an invocation that is not. Should
       // this write fail, the invocation is stored all the same (the answer is 202): other replicas
       // learn the key from the dispatcher's statuses, and a retry meanwhile derives the same id.
-      stored = stored.compose(md -> status.write(queued, null).otherwiseEmpty());
+      stored = stored.compose(md -> status.writeAccepted(queued).otherwiseEmpty());
     }
     return stored.map(x -> {
       status.apply(queued, null); // this replica reads its own 202 at once

@@ -200,6 +200,22 @@ public final class StatusStore {
     return new ProducerRecord<>(topic, s.id(), StatusCodec.encode(s, result));
   }
 
+  /** The record key of an accept's own {@code queued} status ({@link #writeAccepted}): the id and this suffix. */
+  public static final String ACCEPTED_SUFFIX = "/accepted";
+
+  /**
+   * Stores the {@code queued} status an accept writes (with an idempotency key, so that every replica
+   * learns the key) under a record key of its own: the id plus {@link #ACCEPTED_SUFFIX}. The reader
+   * keys the cache by the status's id, not the record's key, so it applies alike; but compaction keeps
+   * this record beside the id's own latest one instead of in its place. A retry of the key stores
+   * its copy and this status again after the first copy may have ended: under the id's key, the later
+   * {@code queued} would be the one compaction kept, and a replica replaying the topic would show an
+   * ended invocation queued.
+   */
+  public Future<InvocationStatus> writeAccepted(InvocationStatus queued) {
+    return write(new ProducerRecord<>(topic, queued.id() + ACCEPTED_SUFFIX, StatusCodec.encode(queued, null)), queued, null, sender);
+  }
+
   /** Stores a change durably; it becomes visible when the reader applies it (milliseconds). */
   public Future<InvocationStatus> write(InvocationStatus s, StoredResult result) {
     return write(s, result, sender);
@@ -210,7 +226,10 @@ public final class StatusStore {
    * call's: its caller has the answer), which then share the broker's requests with other records.
    */
   public Future<InvocationStatus> write(InvocationStatus s, StoredResult result, KafkaSender via) {
-    ProducerRecord<String, byte[]> r = record(s, result);
+    return write(record(s, result), s, result, via);
+  }
+
+  private Future<InvocationStatus> write(ProducerRecord<String, byte[]> r, InvocationStatus s, StoredResult result, KafkaSender via) {
     long seq = sequence.incrementAndGet();
     r.headers().add(WRITER, (writer + seq).getBytes(StandardCharsets.US_ASCII));
     // Kept until the reader meets it: as many as are in flight to the topic. Should the reader stall

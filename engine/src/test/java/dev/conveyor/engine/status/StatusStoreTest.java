@@ -90,4 +90,29 @@ class StatusStoreTest {
     }
     assertThat(small.get("id-09999")).as("the newest entry").isPresent();
   }
+
+  @Test
+  void anAcceptsQueuedStatusIsStoredBesideTheIdsOwnRecordSoCompactionNeverKeepsItInsteadOfTheEnd() throws Exception {
+    var producer = new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(true, null,
+        new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer());
+    try (var sender = new dev.conveyor.engine.kafka.KafkaSender(producer)) {
+      StatusStore writing = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, sender, "status");
+      InvocationStatus queued = InvocationStatus.queued(inv("k", "order-1"));
+      InvocationStatus succeeded = queued.running(1, now.get()).attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null);
+      writing.write(succeeded, null).toCompletionStage().toCompletableFuture().get();
+      // a retry of the key stored its copy after the first ended, and the accept's queued status with it
+      writing.writeAccepted(queued).toCompletionStage().toCompletableFuture().get();
+      assertThat(producer.history()).extracting(r -> r.key()).containsExactly("k", "k" + StatusStore.ACCEPTED_SUFFIX);
+      // What compaction keeps is the latest record per key: both. Replayed in either order, the end stands.
+      for (var order : java.util.List.of(producer.history(), java.util.List.of(producer.history().get(1), producer.history().get(0)))) {
+        StatusStore replica = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
+        for (var r : order) {
+          StatusCodec.Envelope e = replica.read(r.value(), null);
+          replica.apply(e.status(), e.result(), false, r.value());
+        }
+        assertThat(replica.get("k").orElseThrow().status().status()).isEqualTo(InvocationState.succeeded);
+        assertThat(replica.idempotent("acme", "acme", "echo", "order-1")).hasValue("k");
+      }
+    }
+  }
 }
