@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.functions.FunctionTarget;
+import dev.conveyor.engine.kafka.Topics;
+import dev.conveyor.engine.metering.UsageEmitter;
+import dev.conveyor.engine.metering.UsageRollupTopology;
 import dev.conveyor.engine.observability.Metrics;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -23,19 +27,29 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code deploy/} is what an operator applies: every manifest must load as Kubernetes objects
- * (fabric8, as {@code kubectl} would read them), the config it mounts must pass Conveyor's own
- * validation, and every query of the Grafana dashboard must name a metric Conveyor exports or one
- * of Knative's.
+ * (fabric8's generic loader here; deploy-check/ reads each into its kind's typed model strictly), the
+ * config it mounts must pass Conveyor's own validation, every topic the gateway uses must be a
+ * KafkaTopic with the gateway's own settings (or be named where topics.yaml says why the gateway
+ * creates it), the RBAC must grant what the gateway calls in the namespaces it watches, and every
+ * query of the Grafana dashboard must name a metric Conveyor exports or one of Knative's.
  */
 class DeployManifestsTest {
   private static final Path DEPLOY = Path.of("..", "deploy");
@@ -79,14 +93,19 @@ class DeployManifestsTest {
         kinds.add(o.getKind());
       }
     }
-    assertThat(kinds).contains("Deployment", "Service", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+    assertThat(kinds).contains("Deployment", "Service", "ServiceAccount", "Role", "RoleBinding",
         "PodDisruptionBudget", "Kafka", "KafkaNodePool", "KafkaTopic", "ServiceMonitor", "ConfigMap");
   }
 
   @Test
   void kustomizationsListFilesThatExist() throws Exception {
     YAMLMapper yaml = new YAMLMapper();
-    for (Path k : List.of(DEPLOY.resolve("base/kustomization.yaml"), DEPLOY.resolve("monitoring/kustomization.yaml"))) {
+    List<Path> kustomizations;
+    try (Stream<Path> files = Files.walk(DEPLOY)) {
+      kustomizations = files.filter(p -> p.getFileName().toString().equals("kustomization.yaml")).sorted().toList();
+    }
+    assertThat(kustomizations).contains(DEPLOY.resolve("base/kustomization.yaml"), DEPLOY.resolve("monitoring/kustomization.yaml"));
+    for (Path k : kustomizations) {
       JsonNode root = yaml.readTree(k.toFile());
       List<String> files = new ArrayList<>();
       root.path("resources").forEach(r -> files.add(r.asText()));
@@ -94,6 +113,152 @@ class DeployManifestsTest {
       assertThat(files).as(k.toString()).isNotEmpty();
       for (String f : files) assertThat(k.getParent().resolve(f)).as(k + " -> " + f).exists();
     }
+  }
+
+  /**
+   * Knative discovery reads the Services and Revisions of knative.namespaces only: each of them (and
+   * no other) gets the reader Role through base/function-namespaces/<namespace>/, listed in
+   * base/kustomization.yaml.
+   */
+  @Test
+  void theKnativeReaderRoleIsBoundInExactlyTheWatchedNamespaces() throws Exception {
+    ConveyorConfig config = mountedConfig();
+    YAMLMapper yaml = new YAMLMapper();
+    Path base = DEPLOY.resolve("base");
+    Set<String> bound = new java.util.TreeSet<>();
+    for (JsonNode r : yaml.readTree(base.resolve("kustomization.yaml").toFile()).path("resources")) {
+      Path k = base.resolve(r.asText()).resolve("kustomization.yaml");
+      if (!Files.exists(k)) continue;
+      JsonNode nested = yaml.readTree(k.toFile());
+      List<String> includes = new ArrayList<>();
+      nested.path("resources").forEach(n -> includes.add(k.getParent().resolve(n.asText()).normalize().toString()));
+      if (includes.contains(base.resolve("knative-reader").normalize().toString())) {
+        assertThat(nested.path("namespace").asText()).as(k.toString()).isNotBlank();
+        bound.add(nested.path("namespace").asText());
+      }
+    }
+    assertThat(bound).as("namespaces with the Knative reader Role").containsExactlyInAnyOrderElementsOf(config.knative().namespaces());
+    // The Lease Role sits where leader election takes its Leases.
+    List<HasMetadata> rbac;
+    try (InputStream in = Files.newInputStream(base.resolve("rbac.yaml"))) {
+      rbac = client.load(in).items();
+    }
+    assertThat(rbac).filteredOn(o -> o.getKind().equals("Role")).extracting(o -> o.getMetadata().getNamespace())
+        .containsOnly(config.leaderElection().namespace());
+  }
+
+  /**
+   * Only what fabric8's informers and LeaseLock call: an informer lists, then watches (fabric8's
+   * Reflector); LeaseLock gets its Lease by name, creates it, and changes it with a JSON merge patch
+   * (kubernetes-client-api, extended/leaderelection/resourcelock/ResourceLock.java). Nothing cluster-wide.
+   */
+  @Test
+  void theRbacGrantsOnlyTheVerbsTheGatewayUses() throws Exception {
+    Map<String, List<String>> verbs = new java.util.HashMap<>();
+    List<String> kinds = new ArrayList<>();
+    for (Path f : manifests()) {
+      if (!f.normalize().startsWith(DEPLOY.resolve("base").normalize())) continue;
+      try (InputStream in = Files.newInputStream(f)) {
+        for (HasMetadata o : client.load(in).items()) {
+          kinds.add(o.getKind());
+          if (o instanceof io.fabric8.kubernetes.api.model.rbac.Role role) {
+            for (var rule : role.getRules()) {
+              for (String g : rule.getApiGroups()) {
+                for (String r : rule.getResources()) verbs.put(g + "/" + r, rule.getVerbs());
+              }
+            }
+          }
+        }
+      }
+    }
+    assertThat(kinds).as("what base/ applies").doesNotContain("ClusterRole", "ClusterRoleBinding");
+    assertThat(verbs).containsOnlyKeys("serving.knative.dev/services", "serving.knative.dev/revisions", "coordination.k8s.io/leases");
+    assertThat(verbs.get("serving.knative.dev/services")).containsExactlyInAnyOrder("list", "watch");
+    assertThat(verbs.get("serving.knative.dev/revisions")).containsExactlyInAnyOrder("list", "watch");
+    assertThat(verbs.get("coordination.k8s.io/leases")).containsExactlyInAnyOrder("get", "create", "patch");
+  }
+
+  /**
+   * The topics the gateway creates at start-up (Topics.create, given no function destinations) are
+   * exactly the KafkaTopics of kafka/topics.yaml, with the same partitions, replicas and configs.
+   */
+  @Test
+  void everyTopicOfTheGatewayIsAKafkaTopicWithItsSettings() throws Exception {
+    ConveyorConfig config = mountedConfig();
+    List<NewTopic> created = new ArrayList<>();
+    Admin admin = (Admin) java.lang.reflect.Proxy.newProxyInstance(Admin.class.getClassLoader(), new Class<?>[] {Admin.class},
+        (proxy, method, args) -> {
+          if (method.getName().equals("createTopics")) {
+            for (Object t : (java.util.Collection<?>) args[0]) created.add((NewTopic) t);
+            return new CreateTopicsResult(Map.of()) {};
+          }
+          throw new UnsupportedOperationException(method.getName());
+        });
+    Topics.of(config.kafka().topicPrefix()).create(admin, config.kafka(), config.status(), List.of()).get();
+    Map<String, JsonNode> kafkaTopics = kafkaTopics();
+    assertThat(kafkaTopics.keySet()).containsExactlyInAnyOrderElementsOf(created.stream().map(NewTopic::name).toList());
+    for (NewTopic t : created) {
+      JsonNode spec = kafkaTopics.get(t.name());
+      assertThat(spec.path("partitions").asInt()).as(t.name() + " partitions").isEqualTo(t.numPartitions());
+      assertThat(spec.path("replicas").asInt()).as(t.name() + " replicas").isEqualTo(t.replicationFactor());
+      Map<String, String> configs = t.configs() == null ? Map.of() : t.configs();
+      for (var c : configs.entrySet()) {
+        assertThat(spec.path("config").path(c.getKey()).asText(null)).as(t.name() + " " + c.getKey()).isEqualTo(c.getValue());
+      }
+    }
+  }
+
+  /**
+   * The usage rollups' Kafka Streams topics (application id {@code <prefix>usage-rollups}, as
+   * Conveyor starts UsageStreams) are created by Kafka Streams: none may be a KafkaTopic, and
+   * kafka/topics.yaml names each of them where it says why.
+   */
+  @Test
+  void theRollupsInternalTopicsAreNamedInTopicsYaml(@TempDir Path state) throws Exception {
+    ConveyorConfig config = mountedConfig();
+    Topics topics = Topics.of(config.kafka().topicPrefix());
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.kafka().topicPrefix() + "usage-rollups"); // as Conveyor.java names it
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
+    Set<String> internal;
+    try (TopologyTestDriver driver = new TopologyTestDriver(UsageRollupTopology.build(topics.usage(), topics.usageRollups(), 7), p)) {
+      ObjectNode ce = new ObjectMapper().createObjectNode().put("specversion", "1.0").put("type", UsageEmitter.TYPE)
+          .put("source", "//t").put("id", "i1:1").put("time", "2026-11-27T10:15:00.000Z");
+      ce.putObject("data").put("tenant", "acme").put("namespace", "acme").put("function", "f").put("invocationId", "i1")
+          .put("attempt", 1).put("outcome", "success").put("billedDurationMs", 10).put("gibSeconds", "0.001")
+          .put("coldStart", false).put("requestBytes", 1).put("responseBytes", 1);
+      driver.createInputTopic(topics.usage(), Serdes.String().serializer(), Serdes.ByteArray().serializer())
+          .pipeInput("acme", new ObjectMapper().writeValueAsBytes(ce));
+      internal = new java.util.TreeSet<>(driver.producedTopicNames());
+    }
+    assertThat(internal).contains(topics.usageRollups());
+    internal.remove(topics.usageRollups());
+    assertThat(internal).as("Kafka Streams' own topics").isNotEmpty();
+    String topicsYaml = Files.readString(DEPLOY.resolve("kafka/topics.yaml"));
+    Map<String, JsonNode> kafkaTopics = kafkaTopics();
+    for (String t : internal) {
+      assertThat(kafkaTopics).as(t).doesNotContainKey(t);
+      assertThat(topicsYaml).as("kafka/topics.yaml names " + t).containsPattern("(?m)^#.*\\b" + Pattern.quote(t) + "\\b");
+    }
+  }
+
+  private static ConveyorConfig mountedConfig() throws Exception {
+    return ConfigLoader.parse(Files.readString(DEPLOY.resolve("base/conveyor.yaml")),
+        Map.of("ACME_CALLBACK_SECRET", "a-secret-of-sixteen-chars-or-more"));
+  }
+
+  /** spec of each KafkaTopic of kafka/topics.yaml, by spec.topicName. */
+  private static Map<String, JsonNode> kafkaTopics() throws Exception {
+    Map<String, JsonNode> out = new java.util.HashMap<>();
+    try (var docs = new YAMLMapper().readerFor(JsonNode.class).<JsonNode>readValues(DEPLOY.resolve("kafka/topics.yaml").toFile())) {
+      while (docs.hasNext()) {
+        JsonNode d = docs.next();
+        if (!d.path("kind").asText().equals("KafkaTopic")) continue;
+        assertThat(out.put(d.path("spec").path("topicName").asText(), d.path("spec"))).as("a topic declared twice").isNull();
+      }
+    }
+    return out;
   }
 
   @Test
