@@ -171,6 +171,8 @@ public final class Conveyor implements AutoCloseable {
     }
     vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     metrics = new Metrics();
+    // conveyor_ready and conveyor_status_reader_up: what /readyz answers, for alerting.
+    metrics.readiness(this::notReadyReason, () -> reader != null && reader.alive());
     tracing = Tracing.configure(System.getenv(), runtime.otel());
     closeInOrder.add(tracing); // last: it flushes the spans of everything closed before it
     KafkaClients clients = new KafkaClients(bootstrap, k);
@@ -300,6 +302,7 @@ public final class Conveyor implements AutoCloseable {
       UsageStreams usageStreams = new UsageStreams(bootstrap, clients.common("conveyor-usage-rollups"),
           k.topicPrefix() + "usage-rollups", topics.usage(), topics.usageRollups(), config.metering().dedupeDays(), k.replicationFactor(),
           runtime.dataDir().resolve("streams")).start();
+      metrics.kafkaStreams(usageStreams.streams()); // the rollups' consumer lag in /metrics
       closeInOrder.add(0, usageStreams);
       if (config.metering().forward() != null) {
         // Tries of one batch may outlast the default poll interval while the billing system is down.

@@ -81,6 +81,8 @@ public final class Dispatcher extends VerticleBase {
   /** Bumped when a partition is revoked: timers of an older assignment do nothing. */
   private final Map<Integer, Integer> epochs = new HashMap<>();
   private FairScheduler<Held> scheduler;
+  /** Tenants whose oldest-waiting gauge was set: reset to 0 when none of theirs waits. */
+  private final Set<String> waitedBefore = new HashSet<>();
   private long repump = -1;
   private BoundedConsumer consumer;
 
@@ -184,8 +186,24 @@ public final class Dispatcher extends VerticleBase {
     // on the status reader's thread): look again twice a second while records wait.
     repump = vertx.setPeriodic(500, id -> {
       if (scheduler.waiting() > 0) pump();
+      measureOldestWaiting();
     });
     return consumer.subscribe(topic, this::onRecord);
+  }
+
+  /**
+   * {@code conveyor_queue_oldest_waiting_seconds{tenant}}: the age of each tenant's oldest invocation
+   * waiting here for a slot, from its acceptance (a retry: from when it fell due); 0 once none waits.
+   */
+  private void measureOldestWaiting() {
+    long now = clock.get().toEpochMilli();
+    Map<String, Long> oldest = scheduler.oldestWaiting(h -> h.attempt() > 0 && h.dueAt() > 0 ? h.dueAt()
+        : h.inv().acceptedAt().toEpochMilli());
+    for (String tenant : waitedBefore) {
+      if (!oldest.containsKey(tenant)) metrics.oldestWaiting(tenant).set(0);
+    }
+    oldest.forEach((tenant, since) -> metrics.oldestWaiting(tenant).set(Math.max(0, now - since)));
+    waitedBefore.addAll(oldest.keySet());
   }
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {

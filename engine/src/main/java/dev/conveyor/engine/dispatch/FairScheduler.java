@@ -165,6 +165,21 @@ public final class FairScheduler<T> {
     return dropped;
   }
 
+  /**
+   * For each tenant with waiting jobs, the least {@code since} among the first jobs of its functions'
+   * lines (each line starts its jobs in the order they came, so its first job has waited longest).
+   */
+  public Map<String, Long> oldestWaiting(java.util.function.ToLongFunction<T> since) {
+    Map<String, Long> out = new HashMap<>();
+    for (TenantQueue<T> t : tenants.values()) {
+      for (Lane<T> lane : t.turn) {
+        Job<T> first = lane.jobs.peek();
+        if (first != null) out.merge(t.name, since.applyAsLong(first.value()), Math::min);
+      }
+    }
+    return out;
+  }
+
   public int running() {
     return running;
   }

@@ -71,7 +71,13 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     if (idem != null && !IDEMPOTENCY_KEY.matcher(idem).matches()) {
       throw ApiError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters.");
     }
-    Admission.Admitted a = admission.admit(ctx, ns, fn); // last: it takes a rate token
+    Admission.Admitted a;
+    try {
+      a = admission.admit(ctx, ns, fn); // last: it takes a rate token
+    } catch (ApiError e) {
+      if (e.status() == 503) metrics.acceptFailed(e.code()); // Kafka known down: kafka_unavailable
+      throw e;
+    }
     // The API call's server span; the producer span's context is what the stored record carries.
     Context server = ServerSpans.start(tracing, ctx, a.tenant());
     if (idem == null) {
@@ -124,7 +130,9 @@ public final class AcceptHandler implements Handler<RoutingContext> {
       if (KafkaSender.retriable(ar.cause())) kafka.markDown("the last write to Kafka failed");
       if (ar.cause() instanceof OutcomeUnknownException && inv != null && !replayed) unknown.settle(inv);
       String id = inv != null ? inv.id() : null;
-      FailureHandler.send(ctx, ApiError.storeFailed(ar.cause(), id, "invocation"));
+      ApiError error = ApiError.storeFailed(ar.cause(), id, "invocation");
+      if (error.status() == 503) metrics.acceptFailed(error.code());
+      FailureHandler.send(ctx, error);
       return;
     }
     InvocationStatus s = ar.result();

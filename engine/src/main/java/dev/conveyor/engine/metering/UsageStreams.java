@@ -45,6 +45,11 @@ public final class UsageStreams implements AutoCloseable {
     return this;
   }
 
+  /** The running app, for its metrics. */
+  public KafkaStreams streams() {
+    return streams;
+  }
+
   @Override
   public void close() {
     streams.close(java.time.Duration.ofSeconds(20));

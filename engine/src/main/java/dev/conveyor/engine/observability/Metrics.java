@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -30,7 +31,7 @@ public final class Metrics implements AutoCloseable {
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
   private final JvmGcMetrics gc = new JvmGcMetrics();
-  private final java.util.List<KafkaClientMetrics> kafkaBinders = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.List<AutoCloseable> kafkaBinders = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public Metrics() {
     new JvmMemoryMetrics().bindTo(registry);
@@ -45,6 +46,56 @@ public final class Metrics implements AutoCloseable {
         : new KafkaClientMetrics((org.apache.kafka.clients.consumer.Consumer<?, ?>) client);
     binder.bindTo(registry);
     kafkaBinders.add(binder);
+  }
+
+  /**
+   * A Kafka Streams app's own metrics through Micrometer's binder: the embedded clients' meters
+   * beside the plain clients' ones, named as Micrometer's KafkaMetrics names them ("kafka." + the
+   * metric group without "-metrics" + the metric's name), e.g. the stream threads' consumer lag
+   * {@code kafka_consumer_fetch_manager_records_lag{client_id="<client.id>-StreamThread-<n>-consumer",topic,partition}}
+   * (client ids as Kafka Streams' StreamThread derives them).
+   */
+  public void kafkaStreams(org.apache.kafka.streams.KafkaStreams streams) {
+    KafkaStreamsMetrics binder = new KafkaStreamsMetrics(streams);
+    binder.bindTo(registry);
+    kafkaBinders.add(binder);
+  }
+
+  /**
+   * {@code conveyor_ready} (1 when the replica can accept, as {@code /readyz} answers) and
+   * {@code conveyor_status_reader_up} (0 once the status reader stopped for good), read at scrape
+   * time.
+   */
+  public void readiness(java.util.function.Supplier<String> notReadyReason, java.util.function.BooleanSupplier statusReaderAlive) {
+    Gauge.builder("conveyor.ready", () -> notReadyReason.get() == null ? 1 : 0).strongReference(true)
+        .description("1 while this replica can accept invocations (/readyz answers 200), else 0").register(registry);
+    Gauge.builder("conveyor.status.reader.up", () -> statusReaderAlive.getAsBoolean() ? 1 : 0).strongReference(true)
+        .description("1 while the status topic's reader runs, 0 once it stopped for good (statuses go stale; "
+            + "the replica is not ready)").register(registry);
+  }
+
+  /**
+   * An async accept answered 503: {@code conveyor_accept_failures_total{code}}, the answer's error
+   * code ({@code kafka_unavailable}: not stored; {@code store_outcome_unknown}: Kafka did not confirm).
+   */
+  public void acceptFailed(String code) {
+    counters.computeIfAbsent("conveyor.accept.failures|" + code, k -> Counter.builder("conveyor.accept.failures")
+        .tag("code", code).description("Async invocations answered 503, by error code").register(registry)).increment();
+  }
+
+  /**
+   * {@code conveyor_queue_oldest_waiting_seconds{tenant}}: how long the tenant's oldest invocation
+   * held by this replica's dispatcher has waited to start (0 when none waits). The dispatcher sets it
+   * in milliseconds.
+   */
+  public java.util.concurrent.atomic.AtomicLong oldestWaiting(String tenant) {
+    return gauges.computeIfAbsent("conveyor.queue.oldest.waiting.seconds|" + tenant, k -> {
+      java.util.concurrent.atomic.AtomicLong v = new java.util.concurrent.atomic.AtomicLong();
+      Gauge.builder("conveyor.queue.oldest.waiting.seconds", v, x -> x.get() / 1000.0).tags("tenant", tenant)
+          .description("Age of the oldest invocation this replica's dispatcher holds that is due and has not started "
+              + "(since accepted, or since due for a retry)").register(registry);
+      return v;
+    });
   }
 
   public PrometheusMeterRegistry registry() {
@@ -220,7 +271,13 @@ public final class Metrics implements AutoCloseable {
 
   @Override
   public void close() {
-    kafkaBinders.forEach(KafkaClientMetrics::close);
+    kafkaBinders.forEach(b -> {
+      try {
+        b.close();
+      } catch (Exception e) {
+        // closing a binder only stops its refresh thread
+      }
+    });
     gc.close();
     registry.close();
   }

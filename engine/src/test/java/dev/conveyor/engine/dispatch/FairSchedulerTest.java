@@ -133,4 +133,20 @@ class FairSchedulerTest {
     assertThat(s.waiting(1)).isZero();
     assertThat(s.next(10)).extracting(Job::value).containsExactly(1);
   }
+
+  @Test
+  void theOldestWaitingJobOfEachTenantIsTheLeastOfItsLinesFirstJobs() {
+    tenantMax.put("a", 1);
+    s.offer(new Job<>("a", "a/f", 0, 500)); // starts: not waiting
+    s.offer(new Job<>("a", "a/f", 0, 300));
+    s.offer(new Job<>("a", "a/f", 0, 100)); // behind 300 in its line
+    s.offer(new Job<>("a", "a/g", 0, 200));
+    s.offer(new Job<>("b", "b/f", 1, 900));
+    assertThat(s.next(1)).extracting(Job::value).containsExactly(500);
+    assertThat(s.oldestWaiting(v -> v)).containsOnly(java.util.Map.entry("a", 200L), java.util.Map.entry("b", 900L));
+    while (!s.next(100).isEmpty()) {
+      // start everything startable
+    }
+    assertThat(s.oldestWaiting(v -> v)).containsOnlyKeys("a"); // a is at its limit of one
+  }
 }

@@ -51,6 +51,10 @@ class BrokerDownIT {
           assertThat(new JsonObject(r.body()).getString("error")).isEqualTo("kafka_unavailable");
           assertThat(r.headers().firstValue("retry-after")).isPresent();
         }
+        // What the alerts read: not ready, and every one of those answers counted by its code.
+        String down = admin.get("/metrics", null).body();
+        assertThat(down).contains("conveyor_ready 0.0");
+        assertThat(sample(down, "conveyor_accept_failures_total{code=\"kafka_unavailable\"}")).isGreaterThanOrEqualTo(20);
         List<String> racedIn = new ArrayList<>();
         for (var f : racing) {
           HttpResponse<String> r = f.get();
@@ -60,6 +64,7 @@ class BrokerDownIT {
 
         broker.start();
         await().atMost(Duration.ofSeconds(60)).until(() -> admin.get("/readyz", null).statusCode() == 200);
+        assertThat(admin.get("/metrics", null).body()).contains("conveyor_ready 1.0", "conveyor_status_reader_up 1.0");
         HttpResponse<String> after = http.invoke(ACME_KEY, "acme", "echo", "{}");
         assertThat(after.statusCode()).isEqualTo(202);
         List<String> mustRun = new ArrayList<>(racedIn);
@@ -71,5 +76,13 @@ class BrokerDownIT {
         assertThat(fn.calls().stream().filter(c -> c.body().contains("during"))).isEmpty();
       }
     }
+  }
+
+  /** The value of the series {@code series} (name and labels as printed) in Prometheus text; -1 when absent. */
+  private static double sample(String text, String series) {
+    for (String line : text.split("\n")) {
+      if (line.startsWith(series + " ")) return Double.parseDouble(line.substring(series.length() + 1).trim());
+    }
+    return -1;
   }
 }

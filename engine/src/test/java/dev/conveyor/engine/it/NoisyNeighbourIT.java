@@ -89,8 +89,19 @@ class NoisyNeighbourIT {
         assertThat(fnB.peakConcurrency()).isLessThanOrEqualTo(5);
         assertThat(aDone).as("a kept being served").isGreaterThan(aCallsBeforeB);
         assertThat(gw.metrics().scrape()).contains("conveyor_inflight{tenant=\"a\"}");
+        // a's flood waits behind its own limit: its oldest waiting invocation is seconds old (ConveyorOldestQueuedAge reads it).
+        assertThat(oldestWaiting(gw.metrics().scrape(), "a")).as("a's oldest waiting (s)").isGreaterThan(1.0);
       }
     }
+  }
+
+  /** {@code conveyor_queue_oldest_waiting_seconds} of {@code tenant} in Prometheus text; -1 when absent. */
+  private static double oldestWaiting(String scrape, String tenant) {
+    String series = "conveyor_queue_oldest_waiting_seconds{tenant=\"" + tenant + "\"} ";
+    for (String line : scrape.split("\n")) {
+      if (line.startsWith(series)) return Double.parseDouble(line.substring(series.length()).trim());
+    }
+    return -1;
   }
 
   /** Sends {@code n} async invokes, {@code perSecond} a second (0: as fast as 64 connections go); the ids. */

@@ -70,6 +70,12 @@ class PrometheusIT {
             query(client, base, "sum(conveyor_invocations_accepted_total{tenant=\"acme\"})").path("data").path("result")
                 .path(0).path("value").path(1).asDouble() == 5.0);
 
+        // The gauges the alerts read (deploy/monitoring/alerts): a ready replica with its status reader up.
+        for (String gauge : new String[] {"conveyor_ready", "conveyor_status_reader_up"}) {
+          JsonNode v = query(client, base, gauge).path("data").path("result");
+          assertThat(v.size()).as(gauge).isEqualTo(1);
+          assertThat(v.path(0).path("value").path(1).asDouble()).as(gauge).isEqualTo(1.0);
+        }
         JsonNode dash = JSON.readTree(Path.of("..", "deploy", "monitoring", "grafana-dashboard.json").toFile());
         int checked = 0;
         for (JsonNode p : dash.path("panels")) {
