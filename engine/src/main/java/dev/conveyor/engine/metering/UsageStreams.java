@@ -18,7 +18,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class UsageStreams implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(UsageStreams.class);
-  private final KafkaStreams streams;
+  private final Properties props;
+  private final String usageTopic;
+  private final String rollupTopic;
+  private final int dedupeDays;
+  private final Path appStateDir;
+  private volatile KafkaStreams streams;
 
   public UsageStreams(String bootstrap, Map<String, Object> clientProperties, String applicationId, String usageTopic,
       String rollupTopic, int dedupeDays, int replicationFactor, Path stateDir) {
@@ -33,16 +38,55 @@ public final class UsageStreams implements AutoCloseable {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, replicationFactor > 0 ? replicationFactor : -1);
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
-    this.streams = new KafkaStreams(UsageRollupTopology.build(usageTopic, rollupTopic, dedupeDays), p);
-    streams.setUncaughtExceptionHandler(e -> {
-      LOG.error("usage rollups: {}; replacing the stream thread", e.toString());
-      return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-    });
+    this.props = p;
+    this.usageTopic = usageTopic;
+    this.rollupTopic = rollupTopic;
+    this.dedupeDays = dedupeDays;
+    this.appStateDir = stateDir.resolve(applicationId);
   }
 
+  /**
+   * Opens the local stores and starts. The stores are a cache of the changelog topics (exactly-once:
+   * Kafka Streams itself wipes a task's state it cannot trust). A SIGKILL can also leave a RocksDB
+   * store that does not open at all (its {@code CURRENT} naming a manifest that lost the files it
+   * lists; the stores run without a write-ahead log); then the replica would never start again. So
+   * when opening the local state fails, it is deleted once and rebuilt from the changelogs, as on a
+   * new pod.
+   */
   public UsageStreams start() {
-    streams.start();
+    try {
+      streams = open();
+    } catch (org.apache.kafka.streams.errors.StreamsException e) {
+      LOG.warn("usage rollups: the local state at {} could not be opened ({}); rebuilding it from the changelogs",
+          appStateDir, e.getMessage());
+      deleteRecursively(appStateDir);
+      streams = open();
+    }
     return this;
+  }
+
+  private KafkaStreams open() {
+    KafkaStreams s = new KafkaStreams(UsageRollupTopology.build(usageTopic, rollupTopic, dedupeDays), props);
+    try {
+      s.setUncaughtExceptionHandler(e -> {
+        LOG.error("usage rollups: {}; replacing the stream thread", e.toString());
+        return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+      });
+      s.start();
+      return s;
+    } catch (RuntimeException e) {
+      s.close(java.time.Duration.ofSeconds(10));
+      throw e;
+    }
+  }
+
+  private static void deleteRecursively(Path dir) {
+    if (!java.nio.file.Files.exists(dir)) return;
+    try (var walk = java.nio.file.Files.walk(dir)) {
+      for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(f);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("deleting the rollups' local state at " + dir, e);
+    }
   }
 
   /** The running app, for its metrics. */
@@ -52,6 +96,7 @@ public final class UsageStreams implements AutoCloseable {
 
   @Override
   public void close() {
-    streams.close(java.time.Duration.ofSeconds(20));
+    KafkaStreams s = streams;
+    if (s != null) s.close(java.time.Duration.ofSeconds(20));
   }
 }

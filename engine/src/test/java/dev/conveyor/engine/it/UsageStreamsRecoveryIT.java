@@ -1,0 +1,59 @@
+package dev.conveyor.engine.it;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.conveyor.engine.metering.UsageStreams;
+import dev.conveyor.engine.testing.Gateways;
+import dev.conveyor.engine.testing.TestKafka;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A replica killed with SIGKILL can leave a usage-rollups RocksDB store that no longer opens (its
+ * {@code CURRENT} naming a manifest whose files are gone: the stores run without a write-ahead log).
+ * Seen in a crash test: the gateway then failed every start with "Error opening store". The local
+ * state is only a cache of the changelogs, so the start rebuilds it instead.
+ */
+class UsageStreamsRecoveryIT {
+
+  private static List<Path> stores(Path state) throws Exception {
+    try (Stream<Path> files = Files.walk(state)) {
+      return files.filter(p -> Files.isDirectory(p) && p.getParent() != null && p.getParent().getFileName().toString().equals("rocksdb"))
+          .toList();
+    }
+  }
+
+  @Test
+  void aStoreThatNoLongerOpensIsRebuiltFromTheChangelogsInsteadOfFailingTheStart() throws Exception {
+    String prefix = Gateways.prefix("rocks");
+    String usage = prefix + "usage";
+    String rollups = prefix + "usage-rollups";
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrap()))) {
+      admin.createTopics(List.of(new NewTopic(usage, 2, (short) 1), new NewTopic(rollups, 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+    }
+    Path state = Files.createTempDirectory("conveyor-streams");
+    UsageStreams first = new UsageStreams(TestKafka.bootstrap(), Map.of(), prefix + "usage-rollups", usage, rollups, 1, 1, state).start();
+    try {
+      await().atMost(Duration.ofSeconds(90)).until(() -> first.streams().state() == KafkaStreams.State.RUNNING && !stores(state).isEmpty());
+    } finally {
+      first.close();
+    }
+    for (Path store : stores(state)) Files.writeString(store.resolve("CURRENT"), "MANIFEST-999999\n");
+
+    UsageStreams second = new UsageStreams(TestKafka.bootstrap(), Map.of(), prefix + "usage-rollups", usage, rollups, 1, 1, state).start();
+    try {
+      await().atMost(Duration.ofSeconds(90)).until(() -> second.streams().state() == KafkaStreams.State.RUNNING);
+    } finally {
+      second.close();
+    }
+  }
+}
