@@ -56,12 +56,18 @@ final class Manifests {
     }
   }
 
-  /** The documents of every manifest under {@code deploy/}: all YAML but kustomizations and the gateway config. */
+  /** A Prometheus rules file (not a Kubernetes object; promtool checks it in the engine's AlertRulesTest). */
+  static final String RULES_SUFFIX = ".rules.yaml";
+
+  /**
+   * The documents of every manifest under {@code deploy/}: all YAML but kustomizations, the gateway
+   * config and Prometheus rules files.
+   */
   static List<Doc> objects() {
     List<Doc> docs = new ArrayList<>();
     for (Path f : yamlFiles(dir())) {
       String name = f.getFileName().toString();
-      if (name.equals(KUSTOMIZATION) || name.equals(GATEWAY_CONFIG)) continue;
+      if (name.equals(KUSTOMIZATION) || name.equals(GATEWAY_CONFIG) || name.endsWith(RULES_SUFFIX)) continue;
       docs.addAll(read(f));
     }
     return docs;
