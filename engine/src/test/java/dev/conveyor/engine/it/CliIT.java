@@ -390,10 +390,16 @@ class CliIT {
     assertThat(typo.exitValue()).isEqualTo(2);
     assertThat(Files.readString(dir.resolve("err.log"))).contains("Unknown option").contains("'--tennant'").hasLineCount(1);
 
-    Process kn = script(dir, "bin/kn-conveyor", "-Xmx128m", "status", id).start();
+    // As kn finds the plugin: a link named kn-conveyor in a directory of the PATH.
+    Path link = Files.createSymbolicLink(Files.createDirectories(dir.resolve("path")).resolve("kn-conveyor"), ROOT.resolve("bin/kn-conveyor"));
+    Process kn = script(dir, link.toString(), "-Xmx128m", "status", id).start();
     assertThat(kn.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(kn.exitValue()).as(Files.readString(dir.resolve("err.log"))).isZero();
     assertThat(Files.readString(dir.resolve("out.log"))).containsPattern("status: +succeeded");
+    Process up = script(dir, link.toString(), "-Xmx128m", "up").start();
+    assertThat(up.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(up.exitValue()).as("the gateway is bin/conveyor's").isEqualTo(2);
+    assertThat(Files.readString(dir.resolve("err.log"))).contains("use bin/conveyor up").hasLineCount(1);
   }
 
   private static ProcessBuilder script(Path dir, String script, String javaOpts, String... args) {
