@@ -3,7 +3,7 @@ package dev.conveyor.engine;
 import dev.conveyor.engine.config.ConfigException;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
-import dev.conveyor.engine.demo.Demo;
+import dev.conveyor.engine.cli.Cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -12,43 +12,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
-/** {@code bin/conveyor up|demo}: reads the environment of SPEC §1 and starts the gateway. */
+/**
+ * {@code bin/conveyor}'s entry: the command line ({@link Cli}) and what {@code up} needs: the gateway's
+ * config from the environment ({@code CONVEYOR_CONFIG} and the variables README.md lists), started
+ * until SIGTERM or Ctrl-C. The client commands never touch this class's logger, so they start without
+ * Log4j, Vert.x or Kafka.
+ */
 public final class Main {
-  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
-
   private Main() {}
 
   public static void main(String[] args) {
-    String cmd = args.length == 0 ? "up" : args[0];
-    Map<String, String> env = System.getenv();
-    try {
-      switch (cmd) {
-        case "up" -> up(env);
-        case "demo" -> System.exit(Demo.run(env, args));
-        case "usage" -> System.exit(dev.conveyor.engine.metering.UsageExport.run(args, config(env), bootstrap(env)));
-        case "help", "--help", "-h" -> {
-          System.out.println(USAGE);
-          System.exit(0);
-        }
-        default -> {
-          System.err.println("conveyor: unknown command '" + cmd + "'\n" + USAGE);
-          System.exit(2);
-        }
-      }
-    } catch (ConfigException e) {
-      System.err.println("conveyor: invalid config: " + e.getMessage());
-      System.exit(2);
-    }
+    System.exit(Cli.main(args));
   }
-
-  static final String USAGE = """
-      usage: bin/conveyor <command>
-        up     start the gateway (embedded Kafka when KAFKA_BOOTSTRAP_SERVERS is unset)
-        demo   a self-contained tour: a few thousand async invocations, then a summary
-        usage export --from <instant> --to <instant> [--format csv|json] [--tenant t] [--out file]
-               the usage records of a time range, each id once, for a billing system
-      environment: CONVEYOR_CONFIG, CONVEYOR_HTTP_PORT, CONVEYOR_ADMIN_PORT, CONVEYOR_DATA_DIR,
-                   KAFKA_BOOTSTRAP_SERVERS, CONVEYOR_EMBEDDED_KAFKA_PORT (see README.md)""";
 
   public static ConveyorConfig config(Map<String, String> env) {
     Path file = Path.of(env.getOrDefault("CONVEYOR_CONFIG", "config/conveyor.yaml"));
@@ -59,7 +34,7 @@ public final class Main {
   }
 
   /** The Kafka a command line tool reads: the configured one, else the embedded broker of a running gateway. */
-  static String bootstrap(Map<String, String> env) {
+  public static String bootstrap(Map<String, String> env) {
     ConveyorConfig c = config(env);
     if (!c.kafka().embedded()) return c.kafka().bootstrapServers();
     return "127.0.0.1:" + env.getOrDefault("CONVEYOR_EMBEDDED_KAFKA_PORT", "9092").trim();
@@ -79,7 +54,9 @@ public final class Main {
     return new Conveyor.Runtime(data, port).watching(Path.of(env.getOrDefault("CONVEYOR_CONFIG", "config/conveyor.yaml")), env);
   }
 
-  private static void up(Map<String, String> env) {
+  /** Runs the gateway until SIGTERM or Ctrl-C, then exits the JVM (0 after draining, 1 when it could not start). */
+  public static void up(Map<String, String> env) {
+    Logger log = LoggerFactory.getLogger(Main.class);
     ConveyorConfig config = config(env);
     Conveyor.Runtime runtime = runtime(env);
     Conveyor conveyor;
@@ -99,9 +76,9 @@ public final class Main {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    LOG.info("stopping: draining in-flight work");
+    log.info("stopping: draining in-flight work");
     conveyor.stopGracefully();
-    LOG.info("stopped");
+    log.info("stopped");
     System.exit(0);
   }
 }

@@ -45,11 +45,8 @@ public final class Demo {
 
   private Demo() {}
 
-  public static int run(Map<String, String> env, String[] args) {
-    int count = 3000;
-    for (int i = 1; i < args.length - 1; i++) {
-      if (args[i].equals("--count")) count = Integer.parseInt(args[i + 1]);
-    }
+  /** @param count the invocations to send (the command line checked it) */
+  public static int run(Map<String, String> env, int count) {
     Path dir;
     try {
       dir = Files.createTempDirectory("conveyor-demo");

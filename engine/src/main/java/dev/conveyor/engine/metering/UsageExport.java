@@ -3,13 +3,14 @@ package dev.conveyor.engine.metering;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.conveyor.engine.config.ConveyorConfig;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -34,7 +35,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * {@code bin/conveyor usage export --from <instant> --to <instant> [--format csv|json] [--tenant t]
  * [--out file]}: the usage records (and corrections) whose {@code time} is in {@code [from, to)},
  * read from {@code conveyor.usage} itself, each id once (the first, as the rollups count it), in a
- * file a billing system can load. CSV has one row per record with the SPEC §7 fields; JSON is an
+ * file a billing system can load. CSV has one row per record with the usage record's fields; JSON is an
  * array of the CloudEvents as stored. A progress bar on stderr; the data on stdout or in
  * {@code --out}. Reading starts at the offsets of {@code from} (a record is written after its
  * attempt ends, so none of the range is before them) and stops at the end the topic had at start.
@@ -47,44 +48,68 @@ public final class UsageExport {
 
   private UsageExport() {}
 
-  /** @return the exit code: 0 done, 2 bad arguments, 1 Kafka unreachable */
-  public static int run(String[] args, ConveyorConfig config, String bootstrap) {
-    Map<String, String> a = new HashMap<>();
-    for (int i = 2; i + 1 < args.length; i += 2) a.put(args[i], args[i + 1]);
-    if (args.length < 2 || !args[1].equals("export") || (args.length - 2) % 2 != 0) return usage("expected: usage export --from ... --to ...");
-    Instant from;
-    Instant to;
-    try {
-      from = Instant.parse(a.getOrDefault("--from", ""));
-      to = Instant.parse(a.getOrDefault("--to", ""));
-    } catch (DateTimeParseException e) {
-      return usage("--from and --to are RFC 3339 instants, such as 2026-11-01T00:00:00Z");
+  /**
+   * Writes the export to {@code out} (created; an existing file only with {@code force}) or to
+   * {@code stdout}. The command line parsed and checked the arguments.
+   *
+   * @return the exit code: 0 done, 2 {@code out} exists (without {@code force}) or a bad range, 1 the
+   *     file could not be written, 4 Kafka could not be read
+   */
+  public static int run(ConveyorConfig config, String bootstrap, Instant from, Instant to, String format, String tenant,
+      Path out, boolean force, Writer stdout, PrintWriter err) {
+    if (!from.isBefore(to)) {
+      err.println("conveyor: --from must be before --to");
+      return 2;
     }
-    if (!from.isBefore(to)) return usage("--from must be before --to");
-    String format = a.getOrDefault("--format", "csv");
-    if (!format.equals("csv") && !format.equals("json")) return usage("--format is csv or json");
-    String tenant = a.get("--tenant");
     String topic = config.kafka().topicPrefix() + "usage";
-    try (Writer out = a.containsKey("--out")
-        ? Files.newBufferedWriter(Path.of(a.get("--out")), StandardCharsets.UTF_8)
-        : new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8))) {
-      long n = export(bootstrap, topic, from, to, tenant, format, out);
-      out.flush();
-      System.err.printf("conveyor: exported %d usage records of [%s, %s)%n", n, from, to);
-      return 0;
+    // Written beside --out and moved onto it once complete: a failed export leaves the old file as it was.
+    Path part = null;
+    Writer w;
+    try {
+      if (out != null && !force && Files.exists(out)) throw new FileAlreadyExistsException(out.toString());
+      if (out != null) {
+        Path dir = out.toAbsolutePath().getParent();
+        part = Files.createTempFile(dir, "." + out.getFileName(), ".part");
+      }
+      w = out == null ? stdout : Files.newBufferedWriter(part, StandardCharsets.UTF_8);
+    } catch (FileAlreadyExistsException e) {
+      err.println("conveyor: " + out + " exists: give --force to overwrite it, or another --out");
+      return 2;
     } catch (IOException e) {
-      System.err.println("conveyor: could not write the export: " + e.getMessage());
+      err.println("conveyor: cannot write " + out + ": " + e.getClass().getSimpleName() + " " + e.getMessage());
+      return 1;
+    }
+    try {
+      long n = export(bootstrap, topic, from, to, tenant, format, w);
+      w.flush();
+      if (part != null) {
+        w.close();
+        if (force) Files.move(part, out, StandardCopyOption.REPLACE_EXISTING);
+        else Files.move(part, out);
+        part = null;
+      }
+      err.printf("conveyor: exported %d usage records of [%s, %s)%s%n", n, from, to, out == null ? "" : " to " + out);
+      return 0;
+    } catch (FileAlreadyExistsException e) {
+      err.println("conveyor: " + out + " appeared while exporting: give --force to overwrite it, or another --out");
+      return 2;
+    } catch (IOException e) {
+      err.println("conveyor: could not write the export: " + e.getMessage());
       return 1;
     } catch (org.apache.kafka.common.KafkaException e) {
-      System.err.println("conveyor: could not read " + topic + " at " + bootstrap + ": " + e.getMessage());
-      return 1;
+      err.println("conveyor: could not read " + topic + " at " + bootstrap + " (" + String.valueOf(e.getMessage()).replaceAll("\\s*\\R\\s*", "; ")
+          + "): is the gateway's Kafka running? Check KAFKA_BOOTSTRAP_SERVERS or CONVEYOR_CONFIG");
+      return 4;
+    } finally {
+      if (part != null) {
+        try {
+          w.close();
+          Files.deleteIfExists(part);
+        } catch (IOException e) {
+          // a leftover .part file is harmless
+        }
+      }
     }
-  }
-
-  private static int usage(String problem) {
-    System.err.println("conveyor: " + problem + "\nusage: bin/conveyor usage export --from <instant> --to <instant> "
-        + "[--format csv|json] [--tenant <name>] [--out <file>]");
-    return 2;
   }
 
   public static long export(String bootstrap, String topic, Instant from, Instant to, String tenant, String format, Writer out)

@@ -5,6 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -13,14 +18,21 @@ class UsageExportTest {
       "[]", null), Map.of());
 
   @Test
-  void badArgumentsExitWith2BeforeTouchingKafka() {
-    assertThat(UsageExport.run(new String[] {"usage"}, CONFIG, "127.0.0.1:1")).isEqualTo(2);
-    assertThat(UsageExport.run(new String[] {"usage", "export", "--from", "yesterday", "--to", "2026-01-01T00:00:00Z"}, CONFIG,
-        "127.0.0.1:1")).isEqualTo(2);
-    assertThat(UsageExport.run(new String[] {"usage", "export", "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z"},
-        CONFIG, "127.0.0.1:1")).isEqualTo(2);
-    assertThat(UsageExport.run(new String[] {"usage", "export", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-02T00:00:00Z",
-        "--format", "xml"}, CONFIG, "127.0.0.1:1")).isEqualTo(2);
+  void aBadRangeOrAnExistingOutFileWithoutForceExitWith2BeforeTouchingKafka() throws Exception {
+    StringWriter err = new StringWriter();
+    Instant from = Instant.parse("2026-01-02T00:00:00Z");
+    Instant to = Instant.parse("2026-01-01T00:00:00Z");
+    assertThat(UsageExport.run(CONFIG, "127.0.0.1:1", from, to, "csv", null, null, false, new StringWriter(), new PrintWriter(err, true)))
+        .isEqualTo(2);
+    assertThat(err.toString()).isEqualTo("conveyor: --from must be before --to" + System.lineSeparator());
+
+    Path out = Files.createTempFile("usage", ".csv");
+    Files.writeString(out, "last month's bill");
+    err.getBuffer().setLength(0);
+    assertThat(UsageExport.run(CONFIG, "127.0.0.1:1", to, from, "csv", null, out, false, new StringWriter(), new PrintWriter(err, true)))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains(out + " exists: give --force to overwrite it");
+    assertThat(Files.readString(out)).as("left as it was").isEqualTo("last month's bill");
   }
 
   @Test
