@@ -147,7 +147,7 @@ class OpenApiResponsesIT {
   @Test
   void anAnswerTheDocumentDoesNotDescribeFailsValidation() {
     assertThatThrownBy(() -> validate("getInvocation", 404, Map.of("content-type", "application/json"),
-        "{\"error\":\"no_such_code\",\"message\":\"m\"}")).hasMessageContaining("no_such_code");
+        "{\"error\":\"no_such_code\",\"message\":\"m\"}")).hasMessageContaining("does not match any of");
     assertThatThrownBy(() -> validate("acceptInvocation", 429, Map.of("content-type", "application/json"),
         "{\"error\":\"rate_limited\",\"message\":\"m\"}")).isNotNull(); // no Retry-After
     assertThatThrownBy(() -> validate("getInvocation", 200, Map.of("content-type", "application/json"), "{\"id\":\"x\"}"))
@@ -185,7 +185,8 @@ class OpenApiResponsesIT {
   /**
    * The content type to validate the body as: the answer's own, unless the document declares this
    * answer as any type ({@code *}{@code /*}) or as one vertx-openapi 5.0 does not know: then the body is
-   * not validated ({@link OpenApiDocument#forVertxOpenApi}).
+   * validated as the text it stands for there ({@link OpenApiDocument#forVertxOpenApi}); parameters of the
+   * type (charset, version) left out.
    */
   private static String contentTypeToValidate(String operationId, int status, String actual) {
     JsonObject response = null;
@@ -206,9 +207,9 @@ class OpenApiResponsesIT {
     JsonObject content = response.getJsonObject("content");
     if (content == null) return actual;
     String base = actual.split(";")[0].trim();
-    if (content.containsKey(base) && io.vertx.openapi.contract.MediaType.isMediaTypeSupported(base)) return actual;
+    if (content.containsKey(base) && io.vertx.openapi.contract.MediaType.isMediaTypeSupported(base)) return base;
     if (content.containsKey("*/*") || content.fieldNames().stream().anyMatch(t -> !io.vertx.openapi.contract.MediaType.isMediaTypeSupported(t))) {
-      return io.vertx.openapi.contract.MediaType.APPLICATION_OCTET_STREAM;
+      return OpenApiDocument.ANY;
     }
     return actual;
   }
