@@ -412,6 +412,21 @@ class OpenApiContractTest {
     assertThat(contract.operation("redriveDeadLetter")).isNotNull();
   }
 
+  /** The document as it is (no adaptation for vertx-openapi 5.0's limits), by swagger-parser: no message at all. */
+  @Test
+  void swaggerParserFindsNothingWrongWithTheDocument() throws IOException {
+    io.swagger.v3.parser.core.models.ParseOptions options = new io.swagger.v3.parser.core.models.ParseOptions();
+    options.setResolve(true);
+    var result = new io.swagger.v3.parser.OpenAPIV3Parser().readContents(Files.readString(DOC), null, options);
+    assertThat(result.getMessages()).as("swagger-parser's messages").isEmpty();
+    assertThat(result.getOpenAPI().getOpenapi()).isEqualTo("3.1.0");
+    assertThat(result.getOpenAPI().getPaths()).containsKey("/v1/deadletters/{id}:redrive");
+
+    String broken = Files.readString(DOC).replace("operationId: getUsage", "operationId: getUsage\n      responses: none");
+    assertThat(new io.swagger.v3.parser.OpenAPIV3Parser().readContents(broken, null, options).getMessages())
+        .as("what swagger-parser says of a document with two responses of getUsage").isNotEmpty();
+  }
+
   @Test
   void anInvalidDocumentIsRefused() {
     JsonObject broken = doc.copy();
