@@ -138,7 +138,8 @@ public final class UsageHandler {
     try {
       return Instant.parse(v);
     } catch (DateTimeParseException e) {
-      throw ApiError.badRequest("invalid_" + name, "'" + name + "' is an RFC 3339 instant such as 2026-11-27T00:00:00Z.");
+      // The codes as literals: the OpenAPI contract test collects them from the source.
+      throw ApiError.badRequest(name.equals("from") ? "invalid_from" : "invalid_to", "'" + name + "' is an RFC 3339 instant such as 2026-11-27T00:00:00Z.");
     }
   }
 }
