@@ -1,50 +1,82 @@
 package dev.conveyor.engine.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import jakarta.validation.Constraint;
+import jakarta.validation.ConstraintValidator;
+import jakarta.validation.ConstraintValidatorContext;
+import jakarta.validation.Payload;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.Pattern;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.hibernate.validator.constraints.Range;
+import org.hibernate.validator.constraints.time.DurationMin;
 
-/** The validated config file (SPEC §4). Every key and default is documented in config/README.md. */
+/**
+ * The config file, bound by {@link ConfigLoader}: each record is one mapping, each component one key, its
+ * annotations the key's range, its {@code DEFAULTS} the value of every key the file leaves out (or sets to
+ * null). Every key, its type, default and range is documented in config/README.md (a test checks it).
+ */
 public record ConveyorConfig(
-    Server server,
-    KafkaSettings kafka,
-    List<Tenant> tenants,
-    List<FunctionSpec> functions,
-    Metering metering,
-    Dispatch dispatch,
-    StatusSettings status,
-    Samples samples,
-    Knative knative,
-    Auth auth,
-    LeaderElection leaderElection,
+    @Valid Server server,
+    @Valid KafkaSettings kafka,
+    @NotEmpty(message = "at least one tenant is required") List<@Valid Tenant> tenants,
+    List<@Valid FunctionSpec> functions,
+    @Valid Metering metering,
+    @Valid Dispatch dispatch,
+    @Valid StatusSettings status,
+    @Valid Samples samples,
+    @Valid Knative knative,
+    @Valid Auth auth,
+    @Valid LeaderElection leaderElection,
     JsonNode connectors) {
+  static final ConveyorConfig DEFAULTS = new ConveyorConfig(Server.DEFAULTS, KafkaSettings.DEFAULTS, List.of(), List.of(),
+      Metering.DEFAULTS, Dispatch.DEFAULTS, StatusSettings.DEFAULTS, Samples.DEFAULTS, Knative.DEFAULTS, Auth.DEFAULTS,
+      LeaderElection.DEFAULTS, null);
+
+  /** A DNS label: tenants, namespaces, functions. */
+  static final String NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+  static final String BAD_NAME = "is not a valid name (lower-case letters, digits and '-', at most 63)";
+  static final String REQUIRED = "is required";
+  static final String POSITIVE = "must be positive";
 
   /**
    * {@code drainDelay}: after SIGTERM, how long the API keeps serving while {@code /readyz} already
    * fails, so load balancers stop sending; {@code shutdownTimeout}: then, how long requests in flight
    * get to be answered after the API stops taking connections.
    */
-  public record Server(int port, int adminPort, int maxRequestBytes, java.time.Duration drainDelay,
-      java.time.Duration shutdownTimeout) {
-    public Server(int port, int adminPort, int maxRequestBytes) {
-      this(port, adminPort, maxRequestBytes, java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(30));
-    }
+  public record Server(@Range(max = 65535) int port, @Range(max = 65535) int adminPort, Duration drainDelay,
+      Duration shutdownTimeout) {
+    static final Server DEFAULTS = new Server(8080, 9090, Duration.ofSeconds(5), Duration.ofSeconds(30));
   }
 
   /** {@code bootstrapServers} empty means: run the embedded broker. */
   public record KafkaSettings(
       String bootstrapServers,
-      String topicPrefix,
-      int partitions,
-      short replicationFactor,
-      Duration deliveryTimeout,
-      int lingerMs,
-      int backgroundLingerMs,
-      Map<String, String> clientProperties) {
+      @Pattern(regexp = "[A-Za-z0-9._-]*", message = "may contain only letters, digits, '.', '_' and '-'") String topicPrefix,
+      @Range(min = 1, max = 1000) int partitions,
+      @Range(min = -1, max = 10) short replicationFactor,
+      @DurationMin(seconds = 2, message = "must be at least PT2S") Duration deliveryTimeout,
+      @Range(max = 1000) int lingerMs,
+      @Range(max = 1000) int backgroundLingerMs,
+      @JsonDeserialize(contentUsing = ConfigLoader.ScalarText.class) Map<String, String> clientProperties) {
+    static final KafkaSettings DEFAULTS = new KafkaSettings("", "conveyor.", 6, (short) 1, Duration.ofSeconds(10), 0, 5, Map.of());
+
+    public KafkaSettings {
+      bootstrapServers = bootstrapServers == null ? null : bootstrapServers.trim();
+    }
+
     public boolean embedded() {
       return bootstrapServers.isBlank();
     }
@@ -52,13 +84,31 @@ public record ConveyorConfig(
 
   public enum Role { invoke, read, usage, admin }
 
-  public record ApiKey(String sha256, Set<Role> roles) {}
+  public record ApiKey(
+      @NotBlank(message = REQUIRED)
+      @Pattern(regexp = "[0-9a-f]{64}", message = "expected the 64 hex characters of the key's SHA-256 (echo -n KEY | sha256sum)")
+      String sha256,
+      @NotEmpty(message = "at least one role is required") Set<Role> roles) {
+    static final ApiKey DEFAULTS = new ApiKey(null, Set.of());
+
+    public ApiKey {
+      sha256 = sha256 == null ? null : sha256.toLowerCase(java.util.Locale.ROOT);
+    }
+  }
 
   /**
    * {@code weight}: the tenant's share of the dispatcher under contention, relative to the others'
    * (stride scheduling, see {@code FairScheduler}).
    */
-  public record Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes, int weight) {
+  public record Limits(
+      @Range(min = 1, max = 1_000_000) int maxConcurrency,
+      @Range(min = 1, max = 10_000_000) int ratePerSecond,
+      @Range(min = 1, max = 10_000_000) int burst,
+      @Range(min = 1, max = Long.MAX_VALUE) long maxQueued,
+      @Range(min = 1, max = 6 * 1024 * 1024) int maxPayloadBytes,
+      @Range(min = 1, max = 1000) int weight) {
+    static final Limits DEFAULTS = new Limits(50, 500, 1000, 100_000, 1024 * 1024, 1);
+
     public Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes) {
       this(maxConcurrency, ratePerSecond, burst, maxQueued, maxPayloadBytes, 1);
     }
@@ -66,9 +116,16 @@ public record ConveyorConfig(
 
   /**
    * Where this tenant's results may be POSTed ({@code X-Callback-Url}, destinations): URL prefixes.
-   * {@code secret} signs them (HMAC-SHA256); empty {@code allow} means no callbacks at all.
+   * {@code secret} signs them (HMAC-SHA256; in the file as {@code secret} or {@code secretEnv});
+   * empty {@code allow} means no callbacks at all.
    */
-  public record Callbacks(List<String> allow, String secret) {
+  public record Callbacks(
+      // The host must be closed by a '/', or "https://hooks.example.com" would allow "https://hooks.example.com.evil.io".
+      List<@Pattern(regexp = "(?s)https?://[^/]*/.*",
+          message = "expected an http(s) URL prefix whose host ends with '/', such as https://hooks.example.com/") String> allow,
+      String secret) {
+    static final Callbacks DEFAULTS = new Callbacks(List.of(), null);
+
     public boolean allows(String url) {
       return allow.stream().anyMatch(url::startsWith);
     }
@@ -78,8 +135,15 @@ public record ConveyorConfig(
    * {@code partition}: the queue partition all of the tenant's invocations go to (one owner replica
    * enforces its limits); null = its position in the tenants list, modulo the partitions.
    */
-  public record Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits, Callbacks callbacks,
-      Integer partition) {
+  public record Tenant(
+      @NotBlank(message = REQUIRED) @Pattern(regexp = NAME, message = BAD_NAME) String name,
+      @NotEmpty(message = "at least one namespace is required") List<@Pattern(regexp = NAME, message = BAD_NAME) String> namespaces,
+      List<@Valid ApiKey> apiKeys,
+      @Valid Limits limits,
+      @Valid Callbacks callbacks,
+      @Range(max = 100_000) Integer partition) {
+    static final Tenant DEFAULTS = new Tenant(null, List.of(), List.of(), Limits.DEFAULTS, Callbacks.DEFAULTS, null);
+
     public Tenant(String name, List<String> namespaces, List<ApiKey> apiKeys, Limits limits, Callbacks callbacks) {
       this(name, namespaces, apiKeys, limits, callbacks, null);
     }
@@ -97,50 +161,85 @@ public record ConveyorConfig(
    * the function's failure).
    */
   public record Delivery(
-      int retry,
+      @Range(max = 100) int retry,
       BackoffPolicy backoffPolicy,
       Duration backoffDelay,
       Duration backoffMax,
       Duration maxEventAge,
-      Duration timeout,
-      int platformRetries,
-      Set<Integer> retryOnStatus,
-      String deadLetterTopic,
-      Destination onSuccess,
-      Destination onFailure) {
+      @DurationMin(nanos = 1, message = POSITIVE) Duration timeout,
+      @Range(max = 1000) int platformRetries,
+      Set<@Range(min = 100, max = 599, message = "expected HTTP status codes (100-599)") Integer> retryOnStatus,
+      @Valid DeadLetter deadLetter,
+      @Valid Destination onSuccess,
+      @Valid Destination onFailure) {
+    static final Delivery DEFAULTS = new Delivery(2, BackoffPolicy.exponential, Duration.ofSeconds(1), Duration.ofMinutes(5),
+        Duration.ofHours(6), Duration.ofSeconds(30), 10, Set.of(408, 429, 500, 502, 503, 504), null, null, null);
 
     /** Whether an invocation accepted at {@code acceptedAt} is past {@code maxEventAge} at {@code now} (zero: never). */
     public boolean tooOld(java.time.Instant acceptedAt, java.time.Instant now) {
       return !maxEventAge.isZero() && acceptedAt.plus(maxEventAge).isBefore(now);
     }
+
+    /** This function's dead-letter topic; null: the gateway's. */
+    public String deadLetterTopic() {
+      return deadLetter == null ? null : deadLetter.topic();
+    }
+  }
+
+  public record DeadLetter(String topic) {
+    static final DeadLetter DEFAULTS = new DeadLetter(null);
   }
 
   /** Where an invocation record goes when an invocation ends: a URL (allow-listed) or a topic. */
-  public record Destination(String url, String topic) {}
+  public record Destination(@HttpUrl String url, String topic) {
+    static final Destination DEFAULTS = new Destination(null, null);
+  }
 
   /** Per function: opens at {@code failureRateThreshold}% failures over at least {@code minimumCalls}. */
-  public record BreakerSpec(int failureRateThreshold, int minimumCalls, Duration openFor) {}
+  public record BreakerSpec(
+      @Range(min = 1, max = 100) int failureRateThreshold,
+      @Range(min = 1, max = 100_000) int minimumCalls,
+      @DurationMin(nanos = 1, message = POSITIVE) Duration openFor) {
+    static final BreakerSpec DEFAULTS = new BreakerSpec(50, 20, Duration.ofSeconds(30));
+  }
 
   public record FunctionSpec(
-      String namespace, String name, URI url, int memoryMiB, int concurrency, Delivery delivery, BreakerSpec circuitBreaker) {}
+      @NotBlank(message = REQUIRED) @Pattern(regexp = NAME, message = BAD_NAME) String namespace,
+      @NotBlank(message = REQUIRED) @Pattern(regexp = NAME, message = BAD_NAME) String name,
+      @jakarta.validation.constraints.NotNull(message = REQUIRED) @HttpUrl URI url,
+      @Range(min = 1, max = 1024 * 1024) int memoryMiB,
+      @Range(min = 1, max = 1_000_000) int concurrency,
+      @Valid Delivery delivery,
+      @Valid BreakerSpec circuitBreaker) {
+    static final FunctionSpec DEFAULTS = new FunctionSpec(null, null, null, 128, 100, Delivery.DEFAULTS, BreakerSpec.DEFAULTS);
+  }
 
   /**
    * {@code dedupeDays}: how long the rollups remember a usage id (a duplicate arriving later would
    * count again); {@code forward}: where usage events are POSTed for a billing system (null: nowhere).
    */
-  public record Metering(String source, int billingGranularityMs, int dedupeDays, Forward forward) {
-    public Metering(String source, int billingGranularityMs) {
-      this(source, billingGranularityMs, 7, null);
-    }
+  public record Metering(
+      String source,
+      @Range(min = 1, max = 60_000) int billingGranularityMs,
+      @Range(min = 1, max = 3650) int dedupeDays,
+      @Valid Forward forward) {
+    static final Metering DEFAULTS = new Metering("//conveyor/local", 1, 7, null);
   }
 
   /**
    * The usage forwarder: batches of at most {@code batchSize} usage CloudEvents POSTed to {@code url}
    * ({@code application/cloudevents-batch+json}, as OpenMeter's {@code /api/v1/events} takes them),
    * each batch until it is taken, waiting at most {@code timeout} per try and backing off up to
-   * {@code backoffMax}; {@code token} (from {@code tokenEnv}) as a bearer token.
+   * {@code backoffMax}; {@code token} (in the file as {@code token} or {@code tokenEnv}) as a bearer token.
    */
-  public record Forward(java.net.URI url, int batchSize, Duration timeout, Duration backoffMax, String token) {}
+  public record Forward(
+      @jakarta.validation.constraints.NotNull(message = REQUIRED) @HttpUrl URI url,
+      @Range(min = 1, max = 10_000) int batchSize,
+      Duration timeout,
+      Duration backoffMax,
+      String token) {
+    static final Forward DEFAULTS = new Forward(null, 100, Duration.ofSeconds(10), Duration.ofMinutes(1), null);
+  }
 
   /**
    * Per replica: at most {@code maxInFlight} invocations are being delivered at once. A replica
@@ -151,28 +250,51 @@ public record ConveyorConfig(
    * stored once it has run this long (zero: before every call); shorter calls go from queued or
    * retrying straight to their outcome.
    */
-  public record Dispatch(boolean enabled, String group, int maxInFlight, int maxResultBytes, PostRetry callbacks, int maxWaiting,
-      Duration runningStatusAfter) {}
+  public record Dispatch(
+      boolean enabled,
+      String group,
+      @Range(min = 1, max = 100_000) int maxInFlight,
+      @Range(max = 4 * 1024 * 1024) int maxResultBytes,
+      @Valid PostRetry callbacks,
+      @Range(min = 1, max = 1_000_000) int maxWaiting,
+      Duration runningStatusAfter) {
+    static final Dispatch DEFAULTS = new Dispatch(true, "conveyor-dispatch", 512, 1024 * 1024, PostRetry.DEFAULTS, 2000,
+        Duration.ofMillis(100));
+  }
 
   /**
    * How callbacks and URL destinations are retried until the receiver answers 2xx: at most
    * {@code maxTries} POSTs, exponential backoff from {@code backoffDelay} with full jitter, capped
    * by {@code backoffMax}. Waits of 5 s and more are parked on the retry tiers (they survive a restart).
    */
-  public record PostRetry(int maxTries, Duration backoffDelay, Duration backoffMax) {}
+  public record PostRetry(
+      @Range(min = 1, max = 100) int maxTries,
+      @DurationMin(nanos = 1, message = POSITIVE) Duration backoffDelay,
+      Duration backoffMax) {
+    static final PostRetry DEFAULTS = new PostRetry(16, Duration.ofMillis(500), Duration.ofHours(1));
+  }
 
-  public record StatusSettings(long cacheMaxBytes, Duration idempotencyWindow, Duration retention) {}
+  public record StatusSettings(
+      @Range(min = 1024 * 1024, max = Long.MAX_VALUE) long cacheMaxBytes,
+      Duration idempotencyWindow,
+      Duration retention) {
+    // A quarter of the heap: the collector needs the rest as headroom (the drain benchmark's
+    // 512 MB gateway spent a quarter of its CPU in GC with half of its heap held by the cache).
+    static final StatusSettings DEFAULTS = new StatusSettings(Math.max(1024 * 1024, Runtime.getRuntime().maxMemory() / 4),
+        Duration.ofHours(24), Duration.ofDays(7));
+  }
 
-  public record Samples(boolean enabled, int port) {}
+  public record Samples(boolean enabled, @Range(max = 65535) int port) {
+    static final Samples DEFAULTS = new Samples(false, 8081);
+  }
 
   /**
    * {@code trustBundle}: PEM of the CAs that https function URLs are trusted by, besides the CA a
-   * Service gives in {@code status.address.CACerts} (null: the JVM's default trust).
+   * Service gives in {@code status.address.CACerts} (null: the JVM's default trust); the file names
+   * the PEM file, the loader reads it.
    */
-  public record Knative(boolean enabled, List<String> namespaces, String trustBundle) {
-    public Knative(boolean enabled, List<String> namespaces) {
-      this(enabled, namespaces, null);
-    }
+  public record Knative(boolean enabled, List<@Pattern(regexp = NAME, message = BAD_NAME) String> namespaces, String trustBundle) {
+    static final Knative DEFAULTS = new Knative(false, List.of(), null);
   }
 
   /**
@@ -180,22 +302,67 @@ public record ConveyorConfig(
    * {@code namespace} when enabled; off, every process leads its own (one process, the default).
    */
   public record LeaderElection(boolean enabled, String namespace, Duration leaseDuration, Duration renewDeadline,
-      Duration retryPeriod) {}
+      Duration retryPeriod) {
+    static final LeaderElection DEFAULTS = new LeaderElection(false, "conveyor", Duration.ofSeconds(15), Duration.ofSeconds(10),
+        Duration.ofSeconds(2));
+  }
 
   /** How callers authenticate besides API keys; {@code jwt} null: API keys only. */
-  public record Auth(Jwt jwt) {}
+  public record Auth(@Valid Jwt jwt) {
+    static final Auth DEFAULTS = new Auth(null);
+  }
 
   /**
    * JWT bearer tokens from the company's IAM: signature by one of {@code publicKeys} (PEM) or the
    * keys at {@code jwksUrl} (refreshed every {@code jwksRefresh}); {@code iss} and {@code aud}
    * must match; the tenant and roles come from the named claims.
    */
-  public record Jwt(String issuer, String audience, String jwksUrl, List<PublicKey> publicKeys, String tenantClaim,
-      String rolesClaim, Duration jwksRefresh) {}
+  public record Jwt(
+      @NotBlank(message = REQUIRED) String issuer,
+      @NotBlank(message = REQUIRED) String audience,
+      @HttpUrl String jwksUrl,
+      List<@Valid PublicKey> publicKeys,
+      String tenantClaim,
+      String rolesClaim,
+      Duration jwksRefresh) {
+    static final Jwt DEFAULTS = new Jwt(null, null, null, List.of(), "tenant", "roles", Duration.ofMinutes(5));
+  }
 
-  public record PublicKey(String algorithm, String pem) {}
+  public record PublicKey(
+      @Pattern(regexp = "RS256|RS384|RS512|ES256|ES384|ES512|PS256",
+          message = "expected one of RS256, RS384, RS512, ES256, ES384, ES512, PS256") String algorithm,
+      @NotBlank(message = REQUIRED)
+      @Pattern(regexp = "(?s).*-----BEGIN PUBLIC KEY-----.*", message = "expected a PEM public key (-----BEGIN PUBLIC KEY-----)")
+      String pem) {
+    static final PublicKey DEFAULTS = new PublicKey("RS256", null);
+  }
 
   public Optional<Tenant> tenant(String name) {
     return tenants.stream().filter(t -> t.name().equals(name)).findFirst();
+  }
+
+  /** The one URL check: an absolute http or https URL with a host. */
+  @Constraint(validatedBy = HttpUrl.Check.class)
+  @Target({ElementType.FIELD, ElementType.METHOD, ElementType.PARAMETER, ElementType.TYPE_USE})
+  @Retention(RetentionPolicy.RUNTIME)
+  public @interface HttpUrl {
+    String message() default "expected an absolute http(s) URL, such as https://example.com/path";
+
+    Class<?>[] groups() default {};
+
+    Class<? extends Payload>[] payload() default {};
+
+    final class Check implements ConstraintValidator<HttpUrl, Object> {
+      @Override
+      public boolean isValid(Object value, ConstraintValidatorContext context) {
+        if (value == null) return true;
+        try {
+          URI u = value instanceof URI uri ? uri : new URI(value.toString());
+          return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null;
+        } catch (java.net.URISyntaxException e) {
+          return false;
+        }
+      }
+    }
   }
 }

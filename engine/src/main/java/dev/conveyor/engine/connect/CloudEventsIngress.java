@@ -1,10 +1,11 @@
 package dev.conveyor.engine.connect;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conveyor.connector.spi.ConnectorContext;
 import dev.conveyor.connector.spi.ConnectorContext.Submission;
 import dev.conveyor.engine.auth.Principal;
-import dev.conveyor.engine.config.ConfigException;
+import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.http.ApiError;
 import dev.conveyor.engine.http.AuthHandler;
@@ -20,6 +21,10 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -48,33 +53,30 @@ public final class CloudEventsIngress {
     this.submissions = submissions;
   }
 
+  /** A {@code type: cloudevents} entry under {@code connectors:}, bound and checked like the config file. */
+  record Entry(String type, String name, @NotBlank(message = "is required: the namespace whose /events this is") String namespace,
+      @NotEmpty(message = "at least one route { type, target } is required") List<@Valid RouteEntry> routes) {
+    static final Entry DEFAULTS = new Entry(null, null, null, List.of());
+  }
+
+  record RouteEntry(@NotBlank(message = "is required") String type, String source,
+      @Valid @NotNull(message = "is required: { namespace, function }") Target target) {
+    static final RouteEntry DEFAULTS = new RouteEntry(null, null, null);
+  }
+
+  record Target(@NotBlank(message = "is required") String namespace, @NotBlank(message = "is required") String function) {
+    static final Target DEFAULTS = new Target(null, null);
+  }
+
   /** The {@code type: cloudevents} entries of {@code connectors:}; other types are the connector host's. */
   public static CloudEventsIngress from(JsonNode connectors, ConnectorContext submissions) {
     Map<String, List<Route>> routes = new HashMap<>();
-    if (connectors != null && connectors.isArray()) {
-      for (int i = 0; i < connectors.size(); i++) {
-        JsonNode c = connectors.get(i);
-        if (!"cloudevents".equals(c.path("type").asText())) continue;
-        String key = "connectors[" + i + "]";
-        c.fieldNames().forEachRemaining(f -> {
-          if (!List.of("type", "name", "namespace", "routes").contains(f)) throw new ConfigException(key + "." + f, "unknown key");
-        });
-        String ns = c.path("namespace").asText("");
-        if (ns.isBlank()) throw new ConfigException(key + ".namespace", "required: the namespace whose /events this is");
-        JsonNode rs = c.path("routes");
-        if (!rs.isArray() || rs.isEmpty()) throw new ConfigException(key + ".routes", "at least one route { type, target } is required");
-        for (int j = 0; j < rs.size(); j++) {
-          JsonNode r = rs.get(j);
-          String rk = key + ".routes[" + j + "]";
-          String type = r.path("type").asText("");
-          String tns = r.path("target").path("namespace").asText("");
-          String fn = r.path("target").path("function").asText("");
-          if (type.isBlank() || tns.isBlank() || fn.isBlank()) {
-            throw new ConfigException(rk, "needs type and target: { namespace, function }");
-          }
-          routes.computeIfAbsent(ns, k -> new ArrayList<>())
-              .add(new Route(type, r.hasNonNull("source") ? r.path("source").asText() : null, tns, fn));
-        }
+    for (int i = 0; connectors != null && connectors.isArray() && i < connectors.size(); i++) {
+      if (!(connectors.get(i) instanceof ObjectNode c) || !"cloudevents".equals(c.path("type").asText())) continue;
+      Entry e = ConfigLoader.bind(c.deepCopy(), Entry.class, "connectors[" + i + "].");
+      for (RouteEntry r : e.routes()) {
+        routes.computeIfAbsent(e.namespace(), k -> new ArrayList<>())
+            .add(new Route(r.type(), r.source(), r.target().namespace(), r.target().function()));
       }
     }
     return new CloudEventsIngress(Map.copyOf(routes), submissions);

@@ -235,28 +235,28 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
 
   static Policy parse(String key, String version, Map<String, String> annotations) {
     ObjectNode delivery = YAML.createObjectNode();
-    int concurrency = 100;
+    ObjectNode concurrency = YAML.createObjectNode();
+    String prefix = "annotations of " + key + ": " + PREFIX;
     try {
       if (annotations != null) {
         for (var e : annotations.entrySet()) {
           if (!e.getKey().startsWith(PREFIX)) continue;
           String name = KEBAB.matcher(e.getKey().substring(PREFIX.length())).replaceAll(m -> m.group(1).toUpperCase());
           JsonNode value = YAML.readTree(e.getValue() == null ? "" : e.getValue());
-          if (name.equals("concurrency")) {
-            if (value == null || !value.canConvertToInt() || value.asInt() < 1) {
-              throw new ConfigException(PREFIX + "concurrency", "expected a positive whole number");
-            }
-            concurrency = value.asInt();
-          } else {
-            delivery.set(name, value);
-          }
+          (name.equals("concurrency") ? concurrency : delivery).set(name, value == null || value.isMissingNode() ? null : value);
         }
       }
-      return new Policy(version, ConfigLoader.delivery("annotations of " + key + ": " + PREFIX, delivery), concurrency);
+      return new Policy(version, ConfigLoader.delivery(prefix, delivery),
+          ConfigLoader.bind(concurrency, Concurrency.class, prefix).concurrency());
     } catch (ConfigException | java.io.IOException e) {
       LOG.warn("Knative Service {}: {}; using the default policy", key, e.getMessage());
-      return new Policy(version, ConfigLoader.defaultDelivery(), 100);
+      return new Policy(version, ConfigLoader.defaultDelivery(), Concurrency.DEFAULTS.concurrency());
     }
+  }
+
+  /** {@code conveyor.dev/concurrency}, bound and checked as the config file's {@code functions[].concurrency}. */
+  record Concurrency(@org.hibernate.validator.constraints.Range(min = 1, max = 1_000_000) int concurrency) {
+    static final Concurrency DEFAULTS = new Concurrency(100);
   }
 
   /**

@@ -120,7 +120,7 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "  - { namespace: acme, name: f, url: \"ftp://x/f\" }"), Map.of()))
         .hasMessageStartingWith("functions[0].url:");
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]").replace("[invoke]", "[root]"), Map.of()))
-        .hasMessageStartingWith("tenants[0].apiKeys[0].roles:");
+        .hasMessage("tenants[0].apiKeys[0].roles[0]: expected one of [invoke, read, usage, admin], got 'root'");
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "  - { namespace: acme, name: f, url: \"http://x/f\", memoryMiB: -1 }"), Map.of()))
         .hasMessageStartingWith("functions[0].memoryMiB:");
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]"), Map.of("CONVEYOR_HTTP_PORT", "eighty")))
@@ -132,6 +132,66 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.parse("tenants: []\n", Map.of())).hasMessageStartingWith("tenants:");
     String twice = "  - { namespace: acme, name: f, url: \"http://x/f\" }\n  - { namespace: acme, name: f, url: \"http://x/g\" }";
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", twice), Map.of())).hasMessageStartingWith("functions[1]:");
+  }
+
+  @Test
+  void shouldRefuseANamespaceClaimedByTwoTenants() {
+    String yaml = """
+        tenants:
+          - { name: acme, namespaces: [acme, shared], apiKeys: [ { sha256: "%s", roles: [invoke] } ] }
+          - { name: globex, namespaces: [globex, shared], apiKeys: [ { sha256: "%s", roles: [invoke] } ] }
+        """.formatted(SHA, SHA.replace('c', 'd'));
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of()))
+        .hasMessage("tenants[1].namespaces[1]: namespace 'shared' is claimed by tenants 'acme' and 'globex'; a namespace has one tenant");
+    assertThat(ConfigLoader.parse(yaml.replace("globex, shared", "globex"), Map.of()).tenants()).hasSize(2);
+  }
+
+  @Test
+  void shouldRefuseValuesOfAnotherTypeWithoutCoercing() {
+    String base = minimal("", "[]");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "server: { port: \"8080\" }\n", Map.of()))
+        .hasMessage("server.port: expected a whole number, got '8080'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "kafka: { topicPrefix: 5 }\n", Map.of()))
+        .hasMessage("kafka.topicPrefix: expected a string, got '5'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "kafka: { partitions: 1.5 }\n", Map.of()))
+        .hasMessageStartingWith("kafka.partitions: expected a whole number");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "samples: { enabled: \"true\" }\n", Map.of()))
+        .hasMessageStartingWith("samples.enabled: expected true or false");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "server: { drainDelay: 5 }\n", Map.of()))
+        .hasMessage("server.drainDelay: expected an ISO-8601 duration such as PT30S, got '5'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "server: { drainDelay: -PT5S }\n", Map.of()))
+        .hasMessage("server.drainDelay: must not be negative, got '-PT5S'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "kafka: { partitions: 0 }\n", Map.of()))
+        .hasMessage("kafka.partitions: must be between 1 and 1000, got 0");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "tenants: 5\n", Map.of()))
+        .hasMessageStartingWith("tenants: expected a list");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + "server: { maxRequestBytes: 1048576 }\n", Map.of()))
+        .as("the body limit is the tenant's maxPayloadBytes").hasMessage("server.maxRequestBytes: unknown key");
+  }
+
+  @Test
+  void shouldTakeDefaultsForLeftOutAndEmptyKeys() {
+    ConveyorConfig c = ConfigLoader.parse(minimal("", "  - { namespace: acme, name: f, url: \"http://x/f\", delivery: }")
+        + "dispatch:\nknative: { namespaces: null }\n", Map.of());
+    assertThat(c.server().port()).isEqualTo(8080);
+    assertThat(c.dispatch().maxInFlight()).isEqualTo(512);
+    assertThat(c.knative().namespaces()).isEmpty();
+    assertThat(c.functions().get(0).delivery()).isEqualTo(ConfigLoader.defaultDelivery());
+    assertThat(c.functions().get(0).circuitBreaker().openFor()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1024 * 1024);
+    assertThat(c.kafka().replicationFactor()).as("embedded").isEqualTo((short) 1);
+  }
+
+  @Test
+  void annotationsBindLikeTheFileAndNameTheAnnotation() {
+    var annotations = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
+        .put("retry", 3).put("timeout", "PT45S");
+    var d = ConfigLoader.delivery("annotations of acme/f: conveyor.dev/", annotations);
+    assertThat(d.retry()).isEqualTo(3);
+    assertThat(d.backoffMax()).isEqualTo(ConfigLoader.defaultDelivery().backoffMax());
+    annotations.put("timeout", "45s");
+    assertThatThrownBy(() -> ConfigLoader.delivery("annotations of acme/f: conveyor.dev/", annotations))
+        .hasMessage("annotations of acme/f: conveyor.dev/timeout: expected an ISO-8601 duration such as PT30S, got '45s'");
   }
 
   @Test

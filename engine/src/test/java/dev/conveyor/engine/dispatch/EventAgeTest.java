@@ -15,7 +15,7 @@ class EventAgeTest {
   private static Delivery withAge(Duration age) {
     Delivery d = ConfigLoader.defaultDelivery();
     return new Delivery(d.retry(), d.backoffPolicy(), d.backoffDelay(), d.backoffMax(), age, d.timeout(),
-        d.platformRetries(), d.retryOnStatus(), d.deadLetterTopic(), d.onSuccess(), d.onFailure());
+        d.platformRetries(), d.retryOnStatus(), d.deadLetter(), d.onSuccess(), d.onFailure());
   }
 
   @Test
