@@ -2,6 +2,6 @@ package dev.conveyor.engine.api;
 
 import java.time.Instant;
 
-/** One attempt in the status {@code history} (SPEC §2); {@code coldStartMs} only for a cold attempt. */
+/** One attempt in the status {@code history} (docs/openapi.yaml); {@code coldStartMs} only for a cold attempt. */
 public record AttemptRecord(
     int attempt, Instant startedAt, Long durationMs, Integer httpStatus, String error, boolean coldStart, Long coldStartMs) {}

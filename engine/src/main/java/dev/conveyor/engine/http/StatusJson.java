@@ -6,7 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 
-/** The status object of SPEC §2, exactly its fields, in its order. */
+/** The status object of the API (docs/openapi.yaml), exactly its fields, in its order. */
 final class StatusJson {
   private StatusJson() {}
 

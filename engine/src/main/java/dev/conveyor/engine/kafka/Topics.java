@@ -13,7 +13,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
- * The topic names of SPEC §6 under the configured prefix, and their creation at start-up. Retry
+ * Conveyor's topic names under the configured prefix, and their creation at start-up. Retry
  * tiers hold invocations whose next attempt is further away than the first tier: each tier delays
  * every record by the same time, so its records come due in the order they were written.
  */

@@ -16,7 +16,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
- * Writes one usage record per attempt to {@code conveyor.usage} (SPEC §7): a CloudEvent in
+ * Writes one usage record per attempt to {@code conveyor.usage} (README, "Usage records"): a CloudEvent in
  * structured mode, key = tenant, {@code ce_*} headers for consumers that route on headers.
  * The id is {@code <invocationId>:<attempt>}: the same attempt always yields the same id, on any
  * replica and after any restart, so billing systems dedupe on {@code (source, id)}.
@@ -108,7 +108,7 @@ public final class UsageEmitter {
     });
   }
 
-  /** RFC 3339 in UTC with milliseconds, e.g. {@code 2026-03-01T10:00:00.120Z}, as SPEC §7 fixes it. */
+  /** RFC 3339 in UTC with milliseconds, e.g. {@code 2026-03-01T10:00:00.120Z}, as the usage record schema fixes it. */
   static String rfc3339Millis(Instant t) {
     LocalDateTime d = LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC);
     StringBuilder b = new StringBuilder(24);
