@@ -33,7 +33,43 @@ public final class Metrics implements AutoCloseable {
   private final JvmGcMetrics gc = new JvmGcMetrics();
   private final java.util.List<AutoCloseable> kafkaBinders = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  /**
+   * The {@code # HELP} text of each of Conveyor's meters, by meter name: one place, applied by a filter
+   * to every meter of that name, wherever it is registered (Breakers registers the breaker's gauge).
+   */
+  static final Map<String, String> HELP = Map.ofEntries(
+      Map.entry("conveyor.invocations.accepted", "Async invocations stored and answered 202"),
+      Map.entry("conveyor.invocations.completed", "Invocations that reached a terminal status, by outcome"),
+      Map.entry("conveyor.attempts", "Calls of a function (async and sync), by outcome and the revision that ran them"),
+      Map.entry("conveyor.retries", "Attempts scheduled again after a retryable failure"),
+      Map.entry("conveyor.platform.delays", "Answers of Knative's Activator or queue-proxy waited out (no retry spent)"),
+      Map.entry("conveyor.deadletters", "Invocations dead-lettered: retries exhausted or a final failure"),
+      Map.entry("conveyor.callbacks", "Callback and destination posts, by kind and outcome"),
+      Map.entry("conveyor.trigger.invocations", "Invocations submitted by trigger connectors, by trigger"),
+      Map.entry("conveyor.usage.records", "Usage records written (one per attempt)"),
+      Map.entry("conveyor.throttled", "Requests refused by a tenant's limits, by reason"),
+      Map.entry("conveyor.invocation.duration", "Duration of each attempt, by the revision that ran it"),
+      Map.entry("conveyor.queue.wait", "Time from acceptance to the first attempt's start"),
+      Map.entry("conveyor.cold.starts", "Attempts that met a revision scaled to zero"),
+      Map.entry("conveyor.cold.start.duration", "How long an attempt waited for its revision to scale from zero"),
+      Map.entry("conveyor.connector.records", "Records a trigger connector turned into invocations"),
+      Map.entry("conveyor.connector.lag.records", "Records a Kafka trigger has not yet turned into invocations, per partition"),
+      Map.entry("conveyor.connector.lag.seconds", "Age of the oldest record a trigger connector has not yet submitted"),
+      Map.entry("conveyor.queued", "Invocations this replica accepted that have not ended (the tenant's maxQueued counts them)"),
+      Map.entry("conveyor.inflight", "Attempts running on this replica's dispatcher"),
+      Map.entry("conveyor.usage.forwarded", "Usage records handed to the billing system's endpoint, by outcome"),
+      Map.entry("conveyor.usage.forward.lag", "Usage records not yet forwarded to the billing system"),
+      Map.entry("conveyor.circuit.state", "A function's circuit breaker: 0 closed, 1 open, 2 half-open"));
+
   public Metrics() {
+    registry.config().meterFilter(new io.micrometer.core.instrument.config.MeterFilter() {
+      @Override
+      public io.micrometer.core.instrument.Meter.Id map(io.micrometer.core.instrument.Meter.Id id) {
+        String help = id.getDescription() == null ? HELP.get(id.getName()) : null;
+        return help == null ? id
+            : new io.micrometer.core.instrument.Meter.Id(id.getName(), Tags.of(id.getTags()), id.getBaseUnit(), help, id.getType());
+      }
+    });
     new JvmMemoryMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);

@@ -345,7 +345,30 @@ class DeployManifestsTest {
   }
 
   /** What /metrics shows once every kind of event happened once. */
+  /** Every Conveyor metric has a {@code # HELP} text: Prometheus and Grafana show it beside the series. */
+  @Test
+  void everyConveyorMetricHasHelpText() {
+    java.util.List<String> help = new ArrayList<>();
+    for (String line : scrapeOfEveryMetric().split("\n")) {
+      if (line.startsWith("# HELP conveyor_")) help.add(line);
+    }
+    assertThat(help).hasSizeGreaterThanOrEqualTo(20);
+    assertThat(help).as("# HELP lines without text").allSatisfy(l -> assertThat(l.split(" ", 4)).hasSize(4)
+        .satisfies(parts -> assertThat(parts[3].trim()).isNotEmpty()));
+  }
+
   private static Set<String> exportedMetricNames() {
+    Set<String> names = new HashSet<>();
+    for (String line : scrapeOfEveryMetric().split("\n")) {
+      if (line.isBlank() || line.startsWith("#")) continue;
+      int end = line.indexOf('{');
+      names.add(end > 0 ? line.substring(0, end) : line.substring(0, line.indexOf(' ')));
+    }
+    return names;
+  }
+
+  /** The scrape of a registry in which every metric Conveyor has was touched once. */
+  private static String scrapeOfEveryMetric() {
     try (Metrics m = new Metrics()) {
       m.accepted("acme", "acme", "resize");
       m.oldestWaiting("acme").set(1500);
@@ -372,13 +395,7 @@ class DeployManifestsTest {
       m.usageForwarded("taken", 10);
       new Breakers(m.registry(), Clock.systemUTC()).of(new FunctionTarget("acme", "resize", URI.create("http://x"), 128, 10,
           ConfigLoader.defaultDelivery(), ConfigLoader.defaultBreaker(), null, null));
-      Set<String> names = new HashSet<>();
-      for (String line : m.scrape().split("\n")) {
-        if (line.isBlank() || line.startsWith("#")) continue;
-        int end = line.indexOf('{');
-        names.add(end > 0 ? line.substring(0, end) : line.substring(0, line.indexOf(' ')));
-      }
-      return names;
+      return m.scrape();
     }
   }
 }
