@@ -38,14 +38,19 @@ public final class InvocationsHandler {
       throw ApiError.badRequest("invalid_id", "Invocation ids look like 2f1c...-...: use the id from the 202 answer.");
     }
     Future<StatusStore.Entry> known = store.get(id).map(Future::succeededFuture).orElseGet(() ->
-        queue.find(id, p.tenant().name()).map(found -> {
+        queue.find(id, p.tenant().name()).compose(found -> {
           if (found instanceof QueueLookup.Finished) {
-            throw ApiError.notFound("invocation_not_found", "This invocation finished and its status is no longer kept.");
+            // Behind the dispatchers' committed offset: its outcome was stored before the commit, so
+            // its status is on the status topic, and may be a moment from this replica's reader.
+            return statusSoon(ctx.vertx(), id, 40).map(e -> {
+              if (e == null) throw ApiError.notFound("invocation_not_found", "This invocation finished and its status is no longer kept.");
+              return e;
+            });
           }
           if (found instanceof QueueLookup.Voided) throw notStored();
-          if (!(found instanceof QueueLookup.Queued q)) return null;
+          if (!(found instanceof QueueLookup.Queued q)) return Future.succeededFuture(null);
           store.apply(InvocationStatus.queued(q.invocation()), null);
-          return store.get(id).orElse(new StatusStore.Entry(InvocationStatus.queued(q.invocation()), null));
+          return Future.succeededFuture(store.get(id).orElse(new StatusStore.Entry(InvocationStatus.queued(q.invocation()), null)));
         }));
     return known.transform(ar -> {
       if (ar.failed() && ar.cause() instanceof ApiError e) return Future.failedFuture(e);
@@ -60,6 +65,15 @@ public final class InvocationsHandler {
       }
       return Future.succeededFuture(e);
     });
+  }
+
+  /** The id's status once this replica's status reader has it: looked for every 50 ms, {@code tries} times; null if not. */
+  private Future<StatusStore.Entry> statusSoon(io.vertx.core.Vertx vertx, String id, int tries) {
+    var e = store.get(id);
+    if (e.isPresent() || tries <= 0) return Future.succeededFuture(e.orElse(null));
+    io.vertx.core.Promise<StatusStore.Entry> p = io.vertx.core.Promise.promise();
+    vertx.setTimer(50, t -> statusSoon(vertx, id, tries - 1).onComplete(p));
+    return p.future();
   }
 
   /** A fence settled the id: the write whose outcome was unknown never reached the queue, and never will run. */
