@@ -256,16 +256,53 @@ public final class Cli implements Runnable {
   }
 
   @Command(name = "completion", mixinStandardHelpOptions = true,
-      description = {"Print a bash/zsh completion script for this command line.",
+      description = {"Print a bash completion script (zsh: after 'autoload -U bashcompinit && bashcompinit').",
+          "It completes conveyor, bin/conveyor, kn-conveyor and, sourced after kn's own script, kn conveyor:",
           "  source <(bin/conveyor completion)     # this shell",
           "  bin/conveyor completion > /etc/bash_completion.d/conveyor"})
   static final class Completion implements Callable<Integer> {
+    /**
+     * kn completes only its own commands. This hands the words after {@code kn conveyor} to
+     * Conveyor's completion and every other {@code kn} line to the function kn's script registered
+     * (found with {@code complete -p kn} when this script is sourced).
+     */
+    static final String KN_PLUGIN = """
+
+        # kn-conveyor, the same client linked as a kn plugin
+        complete -F _complete_conveyor -o default kn-conveyor
+        # `kn conveyor ...`: source this after kn's own completion script (`source <(kn completion bash)`)
+        if [ -z "${_conveyor_kn_previous+x}" ]; then
+          _conveyor_kn_previous=$(complete -p kn 2>/dev/null | sed -n 's/.*-F \\([^ ]*\\).*/\\1/p')
+        fi
+        function _conveyor_kn() {
+          if [ "${COMP_WORDS[1]}" = conveyor ] && [ "$COMP_CWORD" -ge 2 ]; then
+            local COMP_WORDS=("conveyor" "${COMP_WORDS[@]:2}")
+            local COMP_CWORD=$((COMP_CWORD - 1))
+            local COMP_LINE="conveyor${COMP_LINE#*conveyor}"
+            _complete_conveyor
+            return $?
+          fi
+          if [ -n "$_conveyor_kn_previous" ] && [ "$_conveyor_kn_previous" != _conveyor_kn ]; then
+            "$_conveyor_kn_previous" "$@"
+          fi
+        }
+        complete -F _conveyor_kn -o default kn
+        """;
+
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() {
+      // One script for every name the client runs under: the functions are named after "conveyor"
+      // whatever name this process was started as (kn-conveyor sets "kn conveyor").
       CommandLine root = spec.root().commandLine();
-      spec.commandLine().getOut().print(AutoComplete.bash(root.getCommandName().replace(' ', '-'), root));
+      String started = root.getCommandName();
+      root.setCommandName("conveyor");
+      try {
+        spec.commandLine().getOut().print(AutoComplete.bash("conveyor", root) + KN_PLUGIN);
+      } finally {
+        root.setCommandName(started);
+      }
       spec.commandLine().getOut().flush();
       return OK;
     }

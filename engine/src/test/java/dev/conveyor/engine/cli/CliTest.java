@@ -29,6 +29,33 @@ class CliTest {
     return new Run(code, out.toString(), err.toString());
   }
 
+  /**
+   * The script completes in a real bash: under conveyor, kn-conveyor and {@code kn conveyor}, and it
+   * hands every other kn line to the completion kn registered before it.
+   */
+  @Test
+  void completionCompletesInBashUnderEveryNameAndLeavesKnItsOwn() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("conveyor-completion");
+    java.nio.file.Path script = dir.resolve("conveyor.bash");
+    // started as the kn plugin: the script is the same
+    Run r = run(Map.of("CONVEYOR_CLI_NAME", "kn conveyor"), "completion");
+    assertThat(r.code()).isZero();
+    java.nio.file.Files.writeString(script, r.out());
+    String probe = String.join("\n",
+        "_fake_kn() { COMPREPLY=(kn-own); }",
+        "complete -F _fake_kn kn",
+        "source \"$1\"",
+        "try() { COMP_LINE=\"$*\"; read -ra COMP_WORDS <<< \"$*\"; COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=();",
+        "  f=$(complete -p \"${COMP_WORDS[0]##*/}\" | sed -n 's/.*-F \\([^ ]*\\).*/\\1/p'); \"$f\"; echo \"$*=${COMPREPLY[*]}\"; }",
+        "try conveyor dl", "try bin/conveyor inv", "try kn-conveyor res", "try kn conveyor dl", "try kn conveyor dlq re",
+        "try kn serv", "");
+    Process p = new ProcessBuilder("bash", "-c", probe, "probe", script.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    assertThat(out.lines()).containsExactly("conveyor dl=dlq", "bin/conveyor inv=invoke", "kn-conveyor res=result",
+        "kn conveyor dl=dlq", "kn conveyor dlq re=redrive", "kn serv=kn-own");
+  }
+
   @Test
   void storeOutcomeUnknownSaysSoAndWhatToDo() throws Exception {
     List<String> auth = new CopyOnWriteArrayList<>();

@@ -364,13 +364,6 @@ class CliIT {
   }
 
   @Test
-  void completionPrintsABashScript() {
-    Run r = cli(Map.of(), "", "completion");
-    assertThat(r.code()).isZero();
-    assertThat(r.out()).startsWith("#!/usr/bin/env bash").contains("complete -F _complete_conveyor").contains("invoke").contains("redrive");
-  }
-
-  @Test
   void theRealScriptsRunTheClientWithoutVertxOrKafka() throws Exception {
     String id = invoke("acme/echo", "{\"script\":1}");
     awaitStatus(id, "succeeded");
