@@ -27,7 +27,6 @@ public final class FailureHandler implements Handler<RoutingContext> {
         case 404 -> ApiError.notFound("not_found", "No such route; see the API reference in README.md.");
         case 405 -> new ApiError(405, "method_not_allowed", "This route does not take that method.");
         case 413 -> new ApiError(413, "payload_too_large", "The body is over the size limit; send a smaller payload.");
-        case 415 -> new ApiError(415, "unsupported_media_type", "Use a supported Content-Type.");
         default -> {
           if (t != null) LOG.error("unexpected failure on {} {}: {}", ctx.request().method(), ctx.normalizedPath(), t.getClass().getName());
           yield new ApiError(500, "internal_error", "Something went wrong on our side; retry later.");

@@ -154,7 +154,7 @@ class OpenApiContractTest {
     assertThat(codeDifferences(emitted, documented)).isEmpty();
     // The scan finds what it must: codes from the factories, constructors, ternaries and FailureHandler's defaults.
     assertThat(emitted).contains("400 invalid_json", "400 invalid_range", "400 invalid_from", "400 invalid_to",
-        "404 usage_record_not_found", "415 unsupported_media_type", "500 internal_error", "401 unauthenticated",
+        "404 usage_record_not_found", "500 internal_error", "401 unauthenticated",
         "503 kafka_unavailable", "503 store_outcome_unknown", "413 payload_too_large", "503 revision_not_ready",
         "503 revision_overloaded", "405 method_not_allowed", "404 not_found", "429 concurrency_limited");
   }
