@@ -38,7 +38,6 @@ public final class Submissions implements ConnectorContext {
   private final String bootstrap;
   private final ConnectorState state;
   private final Leases leases;
-  private final Map<String, java.util.List<Runnable>> waiting = new java.util.concurrent.ConcurrentHashMap<>();
 
   private final dev.conveyor.engine.tenancy.Placement placement;
   private final dev.conveyor.engine.tenancy.Backlog backlog;
@@ -58,24 +57,15 @@ public final class Submissions implements ConnectorContext {
     this.bootstrap = bootstrap;
     this.state = state;
     this.leases = leases;
-    status.onTerminal(st -> {
-      java.util.List<Runnable> w = waiting.remove(st.id());
-      if (w != null) w.forEach(Runnable::run);
-    });
   }
 
   @Override
   public Future<String> outcome(String invocationId) {
     io.vertx.core.Context ctx = vertx.getOrCreateContext();
     io.vertx.core.Promise<String> p = io.vertx.core.Promise.promise();
-    Runnable check = () -> status.get(invocationId).map(StatusStore.Entry::status).filter(st -> st.status().terminal())
-        .ifPresent(st -> ctx.runOnContext(v -> p.tryComplete(st.status().name())));
-    waiting.computeIfAbsent(invocationId, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(check);
-    check.run(); // it may have become terminal before the waiter was in place
-    return p.future().onComplete(ar -> {
-      java.util.List<Runnable> w = waiting.get(invocationId);
-      if (w != null) w.remove(check);
-    });
+    Runnable forget = status.await(invocationId, st -> st.status().terminal(),
+        e -> ctx.runOnContext(v -> p.tryComplete(e.status().status().name())));
+    return p.future().onComplete(ar -> forget.run());
   }
 
   @Override

@@ -42,7 +42,7 @@ public final class InvocationsHandler {
           if (found instanceof QueueLookup.Finished) {
             // Behind the dispatchers' committed offset: its outcome was stored before the commit, so
             // its status is on the status topic, and may be a moment from this replica's reader.
-            return statusSoon(ctx.vertx(), id, 40).map(e -> {
+            return statusSoon(ctx.vertx(), id, STATUS_SOON_MS).map(e -> {
               if (e == null) throw ApiError.notFound("invocation_not_found", "This invocation finished and its status is no longer kept.");
               return e;
             });
@@ -67,13 +67,19 @@ public final class InvocationsHandler {
     });
   }
 
-  /** The id's status once this replica's status reader has it: looked for every 50 ms, {@code tries} times; null if not. */
-  private Future<StatusStore.Entry> statusSoon(io.vertx.core.Vertx vertx, String id, int tries) {
-    var e = store.get(id);
-    if (e.isPresent() || tries <= 0) return Future.succeededFuture(e.orElse(null));
+  /** How long a lookup waits for the status of an invocation found behind the committed offset. */
+  static final long STATUS_SOON_MS = 2_000;
+
+  /** The id's status as soon as this replica's status reader has it; null if it has not within {@code ms}. */
+  private Future<StatusStore.Entry> statusSoon(io.vertx.core.Vertx vertx, String id, long ms) {
+    io.vertx.core.Context ctx = vertx.getOrCreateContext();
     io.vertx.core.Promise<StatusStore.Entry> p = io.vertx.core.Promise.promise();
-    vertx.setTimer(50, t -> statusSoon(vertx, id, tries - 1).onComplete(p));
-    return p.future();
+    Runnable forget = store.await(id, st -> true, e -> ctx.runOnContext(v -> p.tryComplete(e)));
+    long timer = vertx.setTimer(ms, t -> p.tryComplete(store.get(id).orElse(null)));
+    return p.future().onComplete(ar -> {
+      forget.run();
+      vertx.cancelTimer(timer);
+    });
   }
 
   /** A fence settled the id: the write whose outcome was unknown never reached the queue, and never will run. */

@@ -60,6 +60,10 @@ public final class StatusStore {
   private final java.util.Map<Long, StatusCodec.Envelope> sent = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.List<java.util.function.Consumer<InvocationStatus>> terminalListeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** One-shot waiters for one id's status ({@link #await}); empty but for a lookup or connector waiting. */
+  private final java.util.Map<String, java.util.List<Waiter>> waiters = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private record Waiter(java.util.function.Predicate<InvocationStatus> until, java.util.function.Consumer<Entry> then) {}
 
   public StatusStore(long maxBytes, Duration idempotencyWindow, Supplier<Instant> clock, KafkaSender sender, String topic) {
     this.idempotencyWindow = idempotencyWindow;
@@ -171,8 +175,39 @@ public final class StatusStore {
         if (m != null) m.remove(s.id());
       }
       if (s.status().terminal()) terminalListeners.forEach(l -> l.accept(s));
+      if (!waiters.isEmpty() && waiters.containsKey(s.id())) wake(s.id());
     }
     return applied[0];
+  }
+
+  /**
+   * Calls {@code then} once, on the thread that applies it (the reader's or a writer's), with the
+   * entry of {@code id} as soon as its status satisfies {@code until}: at once if it does already.
+   * The returned handle forgets the waiter (a caller that gave up must call it); it must not block.
+   */
+  public Runnable await(String id, java.util.function.Predicate<InvocationStatus> until, java.util.function.Consumer<Entry> then) {
+    Waiter w = new Waiter(until, then);
+    waiters.computeIfAbsent(id, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(w);
+    wake(id); // it may have been applied before the waiter was in place
+    return () -> forget(id, w);
+  }
+
+  private void wake(String id) {
+    java.util.List<Waiter> ws = waiters.get(id);
+    if (ws == null) return;
+    Optional<Entry> e = get(id);
+    if (e.isEmpty()) return;
+    for (Waiter w : ws) {
+      if (w.until().test(e.get().status()) && ws.remove(w)) w.then().accept(e.get());
+    }
+    waiters.computeIfPresent(id, (k, l) -> l.isEmpty() ? null : l);
+  }
+
+  private void forget(String id, Waiter w) {
+    waiters.computeIfPresent(id, (k, l) -> {
+      l.remove(w);
+      return l.isEmpty() ? null : l;
+    });
   }
 
   /** An attempt running somewhere, as the status topic says: since when, and of which function. */

@@ -79,6 +79,23 @@ class StatusStoreTest {
   }
 
   @Test
+  void aWaiterIsCalledOnceWhenTheStatusItWaitsForArrivesOrAtOnceIfItIsThere() {
+    java.util.List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    InvocationStatus queued = InvocationStatus.queued(inv("w", null));
+    store.await("w", st -> st.status().terminal(), e -> calls.add("terminal " + e.status().status()));
+    store.await("w", st -> true, e -> calls.add("any " + e.status().status()));
+    Runnable forgotten = store.await("w", st -> true, e -> calls.add("forgotten"));
+    forgotten.run();
+    assertThat(calls).isEmpty();
+    store.apply(queued.running(1, now.get()), null);
+    assertThat(calls).containsExactly("any running");
+    store.apply(queued.running(1, now.get()).attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null), null);
+    assertThat(calls).containsExactly("any running", "terminal succeeded");
+    store.await("w", st -> true, e -> calls.add("late " + e.status().status()));
+    assertThat(calls).as("already there: called at once").containsExactly("any running", "terminal succeeded", "late succeeded");
+  }
+
+  @Test
   void shouldStayWithinItsBoundAfterEveryWriteWithoutAnotherThread() {
     long maxBytes = 64 * 1024;
     StatusStore small = new StatusStore(maxBytes, Duration.ofHours(24), now::get, null, "status");
