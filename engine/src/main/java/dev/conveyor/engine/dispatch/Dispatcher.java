@@ -70,14 +70,31 @@ public final class Dispatcher extends VerticleBase {
    */
   private final Map<String, Integer> here = new HashMap<>();
   private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).build();
-  /** Ids fenced before any copy of them came (see {@link #fenced}); their status says so too, once stored. */
-  private final Cache<String, Boolean> voided = Caffeine.newBuilder().maximumSize(100_000).build();
   /**
-   * Ids derived from an idempotency key that ended here in the last 30 s. Their copies are expected
-   * (every retry of the key stores one), and one read between the end's write and its reading back
-   * from the status topic would run again.
+   * Ids whose first copies this replica drops, and why: {@link Drop#FENCED}, fenced before any copy of
+   * them came (see {@link #fenced}; their status says so too, once stored), kept until the size bound
+   * evicts them; {@link Drop#KEYED_ENDED}, derived from an idempotency key and ended here in the last
+   * 30 s. Copies of those are expected (every retry of the key stores one), and one read between the
+   * end's write and its reading back from the status topic would run again. One cache, so a record
+   * costs one lookup.
    */
-  private final Cache<String, Boolean> keyedEnded = Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(30)).build();
+  private final Cache<String, Drop> dropCopies = Caffeine.newBuilder()
+      .executor(Runnable::run) // maintenance on the dispatcher's thread: no pool wake-up per record
+      .maximumSize(300_000)
+      .expireAfter(com.github.benmanes.caffeine.cache.Expiry.<String, Drop>creating((id, why) -> why.keptFor))
+      .build();
+
+  private enum Drop {
+    FENCED(Duration.ofDays(365)),
+    KEYED_ENDED(Duration.ofSeconds(30));
+
+    final Duration keptFor;
+
+    Drop(Duration keptFor) {
+      this.keptFor = keptFor;
+    }
+  }
+
   /** Bumped when a partition is revoked: timers of an older assignment do nothing. */
   private final Map<Integer, Integer> epochs = new HashMap<>();
   private FairScheduler<Held> scheduler;
@@ -232,7 +249,7 @@ public final class Dispatcher extends VerticleBase {
     }
     // A copy that comes after its id's fence was never stored: its client was told so (or will be).
     // A copy of a keyed id that just ended here: its terminal status may not be read back yet.
-    if (attempt == 0 && (voided.getIfPresent(inv.id()) != null || keyedEnded.getIfPresent(inv.id()) != null)) {
+    if (attempt == 0 && dropCopies.getIfPresent(inv.id()) != null) {
       slot.done();
       return;
     }
@@ -266,13 +283,13 @@ public final class Dispatcher extends VerticleBase {
     }
     var known = store.get(id);
     if (known.isPresent()) { // it ran (so it came first), or the lookup that fenced it stored the verdict already
-      if (known.get().status().status() == dev.conveyor.engine.api.InvocationState.voided) voided.put(id, Boolean.TRUE);
+      if (known.get().status().status() == dev.conveyor.engine.api.InvocationState.voided) dropCopies.put(id, Drop.FENCED);
       slot.done();
       return;
     }
     var h = rec.record().headers().lastHeader(InvocationCodec.FENCE);
     String tenant = h == null || h.value() == null ? "" : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
-    voided.put(id, Boolean.TRUE);
+    dropCopies.put(id, Drop.FENCED);
     consumer.begin();
     runner.voided(id, tenant).onComplete(ar -> consumer.end(slot, ar.succeeded()));
   }
@@ -307,7 +324,7 @@ public final class Dispatcher extends VerticleBase {
       // for a minute held some 400,000 entries at 7,000/s, a fifth of the live heap.
       if (store.runningElsewhere(inv.tenant(), inv.id())) ranHere.put(inv.id(), Boolean.TRUE);
       if (ar.succeeded() && h.attempt() == 0 && dev.conveyor.engine.api.InvocationIds.derived(inv.id())) {
-        keyedEnded.put(inv.id(), Boolean.TRUE);
+        dropCopies.put(inv.id(), Drop.KEYED_ENDED);
       }
       tenantInflight.decrementAndGet();
       // Failed only while stopping: the outcome is not stored, so the offset must not move past it.
