@@ -60,6 +60,16 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     accept(ctx, ctx.pathParam("ns"), ctx.pathParam("fn"));
   }
 
+  /**
+   * The accept routes' failure handler, before the router's: counts an async accept answered 503
+   * ({@code kafka_unavailable} when Kafka is known down, {@code store_outcome_unknown}, ...), then
+   * lets the router's failure handler answer.
+   */
+  public void failed(RoutingContext ctx) {
+    if (ctx.failure() instanceof ApiError e && e.status() == 503) metrics.acceptFailed(e.code());
+    ctx.next();
+  }
+
   /** OpenFaaS' {@code POST /async-function/{fn}}: the namespace is the tenant's default. */
   public void openFaas(RoutingContext ctx) {
     Principal p = AuthHandler.require(ctx, Role.invoke);
@@ -71,13 +81,7 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     if (idem != null && !IDEMPOTENCY_KEY.matcher(idem).matches()) {
       throw ApiError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters.");
     }
-    Admission.Admitted a;
-    try {
-      a = admission.admit(ctx, ns, fn); // last: it takes a rate token
-    } catch (ApiError e) {
-      if (e.status() == 503) metrics.acceptFailed(e.code()); // Kafka known down: kafka_unavailable
-      throw e;
-    }
+    Admission.Admitted a = admission.admit(ctx, ns, fn); // last: it takes a rate token
     // The API call's server span; the producer span's context is what the stored record carries.
     Context server = ServerSpans.start(tracing, ctx, a.tenant());
     if (idem == null) {
@@ -130,9 +134,7 @@ public final class AcceptHandler implements Handler<RoutingContext> {
       if (KafkaSender.retriable(ar.cause())) kafka.markDown("the last write to Kafka failed");
       if (ar.cause() instanceof OutcomeUnknownException && inv != null && !replayed) unknown.settle(inv);
       String id = inv != null ? inv.id() : null;
-      ApiError error = ApiError.storeFailed(ar.cause(), id, "invocation");
-      if (error.status() == 503) metrics.acceptFailed(error.code());
-      FailureHandler.send(ctx, error);
+      ctx.fail(ApiError.storeFailed(ar.cause(), id, "invocation"));
       return;
     }
     InvocationStatus s = ar.result();

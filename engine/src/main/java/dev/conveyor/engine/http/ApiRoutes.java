@@ -16,6 +16,9 @@ public final class ApiRoutes {
       io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> events) {
     FailureHandler failure = new FailureHandler();
     Router r = Router.router(vertx);
+    // Failure handlers run in the order their routes were made: the accept routes' count first.
+    r.post("/v1/namespaces/:ns/functions/:fn/invocations").failureHandler(accept::failed);
+    r.post("/async-function/:fn").failureHandler(accept::failed);
     r.route().failureHandler(failure);
     r.route("/v1/*").handler(auth);
     r.route("/async-function/*").handler(auth);
