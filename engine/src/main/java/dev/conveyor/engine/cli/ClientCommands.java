@@ -646,12 +646,13 @@ final class ClientCommands {
     @Option(names = "--to", paramLabel = "INSTANT", description = "end (default: now)")
     Instant to;
 
+    enum GroupBy { hour, function }
+
     @Option(names = "--group-by", paramLabel = "hour|function", defaultValue = "hour", description = "hour (default) or function")
-    String groupBy;
+    GroupBy groupBy;
 
     @Override
     public Integer call() {
-      if (!groupBy.equals("hour") && !groupBy.equals("function")) throw usage("--group-by is hour or function, got '" + groupBy + "'");
       if (from != null && to != null && !from.isBefore(to)) throw usage("--from must be before --to");
       StringBuilder q = new StringBuilder("/v1/usage?groupBy=").append(groupBy);
       if (from != null) q.append("&from=").append(path(from.toString()));
@@ -661,10 +662,10 @@ final class ClientCommands {
       JsonNode u = r.json();
       if (structured(u)) return Cli.OK;
       List<List<String>> rows = new ArrayList<>();
-      for (JsonNode row : u.path("rows")) rows.add(row(groupBy.equals("hour") ? text(row, "hour") : text(row, "namespace") + "/" + text(row, "function"), row));
+      for (JsonNode row : u.path("rows")) rows.add(row(groupBy == GroupBy.hour ? text(row, "hour") : text(row, "namespace") + "/" + text(row, "function"), row));
       rows.add(row("TOTAL", u.path("total")));
       out().println("tenant " + text(u, "tenant") + ", " + text(u, "from") + " to " + text(u, "to"));
-      table(out(), List.of(groupBy.equals("hour") ? "HOUR" : "FUNCTION", "INVOCATIONS", "ATTEMPTS", "SUCCESS", "ERROR", "TIMEOUT",
+      table(out(), List.of(groupBy == GroupBy.hour ? "HOUR" : "FUNCTION", "INVOCATIONS", "ATTEMPTS", "SUCCESS", "ERROR", "TIMEOUT",
           "BILLED-MS", "GIB-S", "COLD", "REQ-BYTES", "RESP-BYTES"), rows);
       return Cli.OK;
     }
