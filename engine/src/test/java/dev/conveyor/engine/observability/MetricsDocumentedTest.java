@@ -133,6 +133,23 @@ class MetricsDocumentedTest {
     assertThat(broken).as("relative links that lead nowhere").isEmpty();
   }
 
+  /** The documents are the contract: none of them points at another document or at an issue tracker's numbers. */
+  @Test
+  void noDocumentCitesASpecificationSectionOrAnIssue() throws IOException {
+    Pattern citation = Pattern.compile("\\bS[P]EC\\b|\u00a7|\\b[Ii]ssues? #?\\d+|(?<![\\w&/#])#\\d+\\b");
+    List<Path> pages = new ArrayList<>(List.of(README, ROOT.resolve("config/README.md"), ROOT.resolve("deploy/README.md"),
+        DOCS.resolve("openapi.yaml")));
+    try (Stream<Path> s = Files.list(DOCS)) {
+      s.filter(p -> p.toString().endsWith(".md")).sorted().forEach(pages::add);
+    }
+    List<String> found = new ArrayList<>();
+    for (Path page : pages) {
+      Matcher m = citation.matcher(Files.readString(page));
+      while (m.find()) found.add(page + ": " + m.group());
+    }
+    assertThat(found).as("citations of a specification or an issue").isEmpty();
+  }
+
   /** The text outside fenced code blocks, where a "](" is no link. */
   private static String withoutCode(String md) {
     StringBuilder out = new StringBuilder();
