@@ -81,7 +81,7 @@ public final class Conveyor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Conveyor.class);
 
   /**
-   * Where the process keeps its data, the embedded broker's port (README, "Configuration"), the Kubernetes
+   * Where the process keeps its data, the embedded broker's port (config/README.md), the Kubernetes
    * client for Knative discovery (null: built from the environment, in-cluster or kubeconfig), and
    * {@code otel.*} properties that win over the {@code OTEL_*} environment (tests use them), and the
    * config file to watch for tenant changes (null: none).

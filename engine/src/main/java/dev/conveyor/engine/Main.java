@@ -14,7 +14,7 @@ import sun.misc.Signal;
 
 /**
  * {@code bin/conveyor}'s entry: the command line ({@link Cli}) and what {@code up} needs: the gateway's
- * config from the environment ({@code CONVEYOR_CONFIG} and the variables README.md lists), started
+ * config from the environment ({@code CONVEYOR_CONFIG} and the variables config/README.md lists), started
  * until SIGTERM or Ctrl-C. The client commands never touch this class's logger, so they start without
  * Log4j, Vert.x or Kafka.
  */

@@ -24,7 +24,7 @@ public final class FailureHandler implements Handler<RoutingContext> {
       e = switch (ctx.statusCode()) {
         case 400 -> ApiError.badRequest("malformed_request", "The request could not be read; check its headers and body.");
         case 401 -> ApiError.unauthenticated("Send Authorization: Bearer <api key>.");
-        case 404 -> ApiError.notFound("not_found", "No such route; see the API reference in README.md.");
+        case 404 -> ApiError.notFound("not_found", "No such route; see the API reference in docs/api.md.");
         case 405 -> new ApiError(405, "method_not_allowed", "This route does not take that method.");
         case 413 -> new ApiError(413, "payload_too_large", "The body is over the size limit; send a smaller payload.");
         default -> {

@@ -15,7 +15,7 @@ import io.vertx.core.net.PemTrustOptions;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * POSTs the payload to the function's URL with the headers of the README's "What the function receives", over a pooled, keep-alive
+ * POSTs the payload to the function's URL with the headers docs/api.md lists under "What the function receives", over a pooled, keep-alive
  * Vert.x client. The attempt's timeout covers the whole exchange; when it fires the request is
  * reset. Response bodies above {@code maxResponseBytes} are cut off (the attempt still counts).
  * https URLs of Knative revisions with cluster-local TLS are trusted by the CA the Service gives in

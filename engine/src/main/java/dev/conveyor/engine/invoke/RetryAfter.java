@@ -4,7 +4,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 
-/** {@code Retry-After} (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, as milliseconds from now. */
+/** {@code Retry-After} (RFC 9110, section 10.2.3): delay-seconds or an HTTP-date, as milliseconds from now. */
 public final class RetryAfter {
   private RetryAfter() {}
 

@@ -15,7 +15,7 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** The one place Kafka client settings are made: the delivery promises (README, "How the promises are kept") depend on them. */
+/** The one place Kafka client settings are made: the delivery promises (docs/delivery.md) depend on them. */
 public final class KafkaClients {
   private final String bootstrap;
   private final KafkaSettings settings;

@@ -3,7 +3,7 @@ package dev.conveyor.engine.metering;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 
-/** Lambda-style billing arithmetic, in exact decimals (README, "Usage records"). */
+/** Lambda-style billing arithmetic, in exact decimals (docs/metering.md). */
 public final class Billing {
   private static final BigDecimal MIB_MS_PER_GIB_S = BigDecimal.valueOf(1024L * 1000L);
 

@@ -8,7 +8,7 @@ import java.time.Instant;
 import java.util.function.Supplier;
 
 /**
- * Corrections to usage, as new events on {@code conveyor.usage} (README, "Usage records": history is never
+ * Corrections to usage, as new events on {@code conveyor.usage} (docs/metering.md, "Corrections": history is never
  * edited): {@code dev.conveyor.invocation.usage.adjustment.v1} with {@code data.originalId}, and
  * {@code action: void} (the original counts for nothing) or {@code action: delta} with the
  * amounts to add (usually negative). Same key (the tenant) and source as usage records, so billing

@@ -16,7 +16,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
- * Writes one usage record per attempt to {@code conveyor.usage} (README, "Usage records"): a CloudEvent in
+ * Writes one usage record per attempt to {@code conveyor.usage} (docs/metering.md): a CloudEvent in
  * structured mode, key = tenant, {@code ce_*} headers for consumers that route on headers.
  * The id is {@code <invocationId>:<attempt>}: the same attempt always yields the same id, on any
  * replica and after any restart, so billing systems dedupe on {@code (source, id)}.

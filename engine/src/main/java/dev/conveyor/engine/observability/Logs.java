@@ -8,7 +8,7 @@ import org.slf4j.MDC;
 
 /**
  * Log lines about an invocation carry its {@code trace_id}, {@code span_id}, {@code tenant} and
- * {@code invocation_id} (the log fields the README lists): set in the MDC around the logging call only, because the event
+ * {@code invocation_id} (the log fields docs/observability.md lists): set in the MDC around the logging call only, because the event
  * loop that runs it runs every other invocation too.
  */
 public final class Logs {

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * Every metric the README lists under "Metrics", and its labels, in one place. Label sets use the Knative names
+ * Every metric of docs/observability.md's table, and its labels, in one place (MetricsDocumentedTest holds the two together). Label sets use the Knative names
  * ({@code k8s_namespace_name}, {@code kn_service_name}) so dashboards join the Activator's series;
  * tenants and functions come from config, which bounds cardinality. Meters are cached per label
  * set so the hot path does a map lookup, not a registry lookup.

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * A new user's commands, exactly as the README gives them: {@code bin/conveyor up} with the shipped
+ * A new user's commands, exactly as README.md gives them: {@code bin/conveyor up} with the shipped
  * config serves an async invocation of {@code echo} end to end and stops with exit 0 on SIGTERM;
  * {@code bin/conveyor demo} runs its tour and exits 0. Runs after {@code package}, so the jar exists.
  */

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
- * The delivery promises (README, "How the promises are kept") under a crash: the gateway (with its embedded broker, in its own process)
+ * The delivery promises (docs/delivery.md) under a crash: the gateway (with its embedded broker, in its own process)
  * is killed with SIGKILL while accepting and delivering, then restarted on the same data. Every id
  * that got a 202 must reach a terminal status and must have run at least once.
  */

@@ -28,7 +28,7 @@ import java.util.Queue;
 import org.junit.jupiter.api.Test;
 
 /**
- * Traces as the README's "Tracing" section names them, received by an OTLP/HTTP endpoint in the test (protobuf decoded
+ * Traces as docs/observability.md ("Tracing") names them, received by an OTLP/HTTP endpoint in the test (protobuf decoded
  * with the OpenTelemetry proto classes), for an invocation of a Knative function whose revision is
  * scaled to zero: the local "revision" holds the first answer 700 ms as the Activator does while a
  * pod starts, and reports 100 ms of its own work in Server-Timing.
