@@ -71,7 +71,7 @@ class ConfigKeysDocumentedTest {
     for (RecordComponent rc : type.getRecordComponents()) {
       String name = prefix + rc.getName();
       Object dflt = rc.getAccessor().invoke(defaults);
-      Class<?> element = ConfigLoader.elementType(rc.getGenericType());
+      Class<?> element = dev.conveyor.config.ConfigBinder.elementType(rc.getGenericType());
       if (rc.getType().isRecord()) {
         walk(rc.getType(), name + ".", dflt, out);
       } else if (element != null && element.isRecord()) {

@@ -3,6 +3,7 @@ package dev.conveyor.engine.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.conveyor.config.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
