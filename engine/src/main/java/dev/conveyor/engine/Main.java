@@ -1,6 +1,6 @@
 package dev.conveyor.engine;
 
-import dev.conveyor.engine.config.ConfigException;
+import dev.conveyor.config.ConfigException;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.cli.Cli;

@@ -1,7 +1,7 @@
 package dev.conveyor.engine.cli;
 
+import dev.conveyor.config.ConfigException;
 import dev.conveyor.engine.Main;
-import dev.conveyor.engine.config.ConfigException;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.demo.Demo;
 import dev.conveyor.engine.metering.UsageExport;

@@ -1,82 +1,48 @@
 package dev.conveyor.engine.config;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.DeserializationContext;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.JsonMappingException;
+import static dev.conveyor.config.ConfigBinder.YAML;
+import static dev.conveyor.config.ConfigBinder.bind;
+import static dev.conveyor.config.ConfigBinder.reason;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MapperFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.CoercionAction;
-import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
-import com.fasterxml.jackson.databind.exc.InvalidFormatException;
-import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
-import com.fasterxml.jackson.databind.type.LogicalType;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.conveyor.config.ConfigBinder;
+import dev.conveyor.config.ConfigException;
+import dev.conveyor.connector.spi.ConnectorFactory;
+import dev.conveyor.connector.spi.TriggerConnector;
 import dev.conveyor.engine.config.ConveyorConfig.BreakerSpec;
 import dev.conveyor.engine.config.ConveyorConfig.Delivery;
 import dev.conveyor.engine.config.ConveyorConfig.Tenant;
-import jakarta.validation.ConstraintViolation;
-import jakarta.validation.Path;
-import jakarta.validation.Validation;
-import jakarta.validation.Validator;
 import java.io.IOException;
-import java.lang.reflect.ParameterizedType;
-import java.lang.reflect.RecordComponent;
-import java.lang.reflect.Type;
 import java.nio.file.Files;
-import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.Set;
-import org.hibernate.validator.messageinterpolation.ParameterMessageInterpolator;
+import java.util.TreeMap;
 
 /**
- * Binds the YAML config onto the {@link ConveyorConfig} records (Jackson) and checks them (Bean
- * Validation, then the few rules that span keys). Strict: unknown keys, a string where a number or
- * true/false is expected (and the reverse), fractions for whole numbers and durations that are not
- * ISO-8601 are refused. Keys the file leaves out take the record's {@code DEFAULTS}. The environment
- * wins over the file: {@code CONVEYOR_HTTP_PORT}, {@code CONVEYOR_ADMIN_PORT}, {@code KAFKA_BOOTSTRAP_SERVERS},
- * and a {@code secretEnv}/{@code tokenEnv} key stands for {@code secret}/{@code token} read from the
- * variable it names. Any problem is one {@link ConfigException} naming the key's path.
+ * Reads the YAML config onto the {@link ConveyorConfig} records with the {@link ConfigBinder} (strict:
+ * unknown keys, a string where a number or true/false is expected (and the reverse), fractions for
+ * whole numbers and durations that are not ISO-8601 are refused; keys the file leaves out take the
+ * record's {@code DEFAULTS}), then checks the few rules that span keys, and binds each entry under
+ * {@code connectors:} onto its connector's config record the same way. The environment wins over the
+ * file: {@code CONVEYOR_HTTP_PORT}, {@code CONVEYOR_ADMIN_PORT}, {@code KAFKA_BOOTSTRAP_SERVERS}, and a
+ * {@code secretEnv}/{@code tokenEnv} key stands for {@code secret}/{@code token} read from the variable
+ * it names. Any problem is one {@link ConfigException} naming the key's path.
  */
 public final class ConfigLoader {
-  static final ObjectMapper YAML = YAMLMapper.builder()
-      .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS,
-          DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-      .addModule(new SimpleModule().addSerializer(Duration.class, ToStringSerializer.instance)
-          .addDeserializer(Duration.class, new IsoDuration()))
-      .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
-          .setCoercion(CoercionInputShape.Float, CoercionAction.Fail).setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
-      .withCoercionConfig(LogicalType.Boolean, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail))
-      .build();
-  private static final Validator VALIDATOR = Validation.byDefaultProvider().configure()
-      .messageInterpolator(new ParameterMessageInterpolator()).buildValidatorFactory().getValidator();
-
   private ConfigLoader() {}
 
   public static ConveyorConfig load(java.nio.file.Path file, Map<String, String> env) {
     try {
       return parse(YAML.readTree(Files.readString(file)), env);
     } catch (IOException e) {
-      throw new ConfigException(file.toString(), "cannot be read as YAML (" + firstLine(e) + ")");
+      throw new ConfigException(file.toString(), "cannot be read as YAML (" + reason(e) + ")");
     }
   }
 
@@ -85,7 +51,7 @@ public final class ConfigLoader {
     try {
       root = YAML.readTree(yaml);
     } catch (IOException e) {
-      throw new ConfigException("(config)", "not valid YAML (" + firstLine(e) + ")");
+      throw new ConfigException("(config)", "not valid YAML (" + reason(e) + ")");
     }
     return parse(root, env);
   }
@@ -140,6 +106,7 @@ public final class ConfigLoader {
     check(le.retryPeriod().compareTo(le.renewDeadline()) < 0, "leaderElection.retryPeriod", "must be shorter than renewDeadline");
     var kn = c.knative();
     check(!kn.enabled() || !kn.namespaces().isEmpty(), "knative.namespaces", "list the namespaces whose Knative Services are functions");
+    connectors(c.connectors());
     if (kn.trustBundle() == null) return c;
     String bundle;
     try {
@@ -150,6 +117,57 @@ public final class ConfigLoader {
     check(bundle.contains("-----BEGIN CERTIFICATE-----"), "knative.trustBundle", "'" + kn.trustBundle() + "' holds no PEM certificate");
     return new ConveyorConfig(c.server(), c.kafka(), c.tenants(), c.functions(), c.metering(), c.dispatch(), c.status(), c.samples(),
         new ConveyorConfig.Knative(kn.enabled(), kn.namespaces(), bundle), c.auth(), c.leaderElection(), c.connectors());
+  }
+
+  /**
+   * The entries under {@code connectors:} (but the built-in {@code type: cloudevents}), each bound as the
+   * file is onto the config record of the {@link ConnectorFactory} of its {@code type}: its keys besides
+   * {@code type} and {@code name}; errors name {@code connectors[i].} and the key.
+   *
+   * @throws ConfigException when an entry has no type or name, no connector has its type, or a key is bad
+   */
+  public static List<Connector<?>> connectors(JsonNode entries) {
+    List<Connector<?>> out = new ArrayList<>();
+    if (entries == null || entries.isNull()) return out;
+    check(entries.isArray(), "connectors", "expected a list");
+    for (int i = 0; i < entries.size(); i++) {
+      String at = "connectors[" + i + "]";
+      ObjectNode keys = mapping(entries.get(i), at).deepCopy();
+      JsonNode type = keys.remove("type");
+      JsonNode name = keys.remove("name");
+      check(type != null && type.isTextual() && name != null && name.isTextual() && !name.asText().isBlank(), at,
+          "every connector needs a type and a name");
+      if (type.asText().equals("cloudevents")) continue; // built in: the API's /events route (CloudEventsIngress)
+      ConnectorFactory<?> f = Factories.BY_TYPE.get(type.asText());
+      check(f != null, at + ".type", "no connector of type '" + type.asText() + "' (known: " + Factories.BY_TYPE.keySet() + ")");
+      out.add(Connector.of(f, name.asText(), keys, at));
+    }
+    return out;
+  }
+
+  /** An entry under {@code connectors:} bound onto its factory's config record; {@code key}: {@code connectors[i]}. */
+  public record Connector<C extends Record>(String key, String name, ConnectorFactory<C> factory, C config) {
+    static <C extends Record> Connector<C> of(ConnectorFactory<C> f, String name, ObjectNode keys, String key) {
+      return new Connector<>(key, name, f, ConfigBinder.bind(keys, f.configType(), key + "."));
+    }
+
+    /** @throws ConfigException naming the entry when the factory refuses it */
+    public TriggerConnector create() {
+      try {
+        return factory.create(name, config);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(key, e.getMessage());
+      }
+    }
+  }
+
+  /** The connector factories on the class path ({@link ServiceLoader}), by type. */
+  private static final class Factories {
+    static final Map<String, ConnectorFactory<?>> BY_TYPE = new TreeMap<>();
+
+    static {
+      for (ConnectorFactory<?> f : ServiceLoader.load(ConnectorFactory.class)) BY_TYPE.put(f.type(), f);
+    }
   }
 
   /** The delivery policy of a function that has no {@code delivery:} block. */
@@ -178,57 +196,6 @@ public final class ConfigLoader {
         "give exactly one of url or topic");
     check(d.onFailure() == null || (d.onFailure().url() == null) != (d.onFailure().topic() == null), prefix + "onFailure",
         "give exactly one of url or topic");
-  }
-
-  /**
-   * Fills in the defaults (the record's {@code DEFAULTS}), binds {@code node} onto {@code type} and validates
-   * it; errors name {@code prefix} + the key's path.
-   */
-  public static <T extends Record> T bind(ObjectNode node, Class<T> type, String prefix) {
-    fillDefaults(node, type);
-    T value;
-    try {
-      value = YAML.treeToValue(node, type);
-    } catch (JsonMappingException e) {
-      throw new ConfigException(key(prefix, path(e.getPath())), problem(e));
-    } catch (JsonProcessingException e) {
-      throw new ConfigException(key(prefix, ""), firstLine(e));
-    }
-    VALIDATOR.validate(value).stream().min(Comparator.comparing(v -> path(v.getPropertyPath()))).ifPresent(v -> {
-      throw new ConfigException(key(prefix, path(v.getPropertyPath())), v.getMessage() + got(v));
-    });
-    return value;
-  }
-
-  /** Sets every key of {@code type} that {@code node} lacks (or has as null) to the record's default, into nested records too. */
-  private static void fillDefaults(ObjectNode node, Class<?> type) {
-    JsonNode defaults;
-    try {
-      var field = type.getDeclaredField("DEFAULTS");
-      field.setAccessible(true);
-      defaults = YAML.valueToTree(field.get(null));
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException(type + " has no DEFAULTS", e);
-    }
-    for (RecordComponent rc : type.getRecordComponents()) {
-      JsonNode v = node.get(rc.getName());
-      Class<?> element = elementType(rc.getGenericType());
-      if (v == null || v.isNull()) {
-        node.set(rc.getName(), defaults.get(rc.getName()).deepCopy());
-      } else if (rc.getType().isRecord() && v.isObject()) {
-        fillDefaults((ObjectNode) v, rc.getType());
-      } else if (element != null && element.isRecord() && v.isArray()) {
-        v.forEach(e -> {
-          if (e.isObject()) fillDefaults((ObjectNode) e, element);
-        });
-      }
-    }
-  }
-
-  /** The element class of a {@code List<X>} or {@code Set<X>}, else null. */
-  static Class<?> elementType(Type t) {
-    return t instanceof ParameterizedType p && Collection.class.isAssignableFrom((Class<?>) p.getRawType())
-        && p.getActualTypeArguments()[0] instanceof Class<?> c ? c : null;
   }
 
   /** Replaces each {@code xEnv: NAME} under {@code node} with {@code x:} the variable's value. */
@@ -278,101 +245,7 @@ public final class ConfigLoader {
     throw new ConfigException(name, "expected a port number, got '" + v + "'");
   }
 
-  private static String key(String prefix, String path) {
-    return prefix.isEmpty() && path.isEmpty() ? "(config)" : prefix + path;
-  }
-
   static void check(boolean ok, String key, String problem) {
     if (!ok) throw new ConfigException(key, problem);
-  }
-
-  private static String path(List<JsonMappingException.Reference> refs) {
-    StringBuilder sb = new StringBuilder();
-    for (var r : refs) {
-      if (r.getFieldName() != null) sb.append(sb.isEmpty() ? "" : ".").append(r.getFieldName());
-      else if (r.getIndex() >= 0) sb.append('[').append(r.getIndex()).append(']');
-    }
-    return sb.toString();
-  }
-
-  private static String path(Path p) {
-    StringBuilder sb = new StringBuilder();
-    for (Path.Node n : p) {
-      if (n.isInIterable() && n.getIndex() != null) sb.append('[').append(n.getIndex()).append(']');
-      else if (n.isInIterable() && n.getKey() != null) sb.append('.').append(n.getKey());
-      if (n.getName() != null && !n.getName().startsWith("<")) sb.append(sb.isEmpty() ? "" : ".").append(n.getName());
-    }
-    return sb.toString();
-  }
-
-  private static String got(ConstraintViolation<?> v) {
-    Object x = v.getInvalidValue();
-    if (x instanceof Number || x instanceof Duration) return ", got " + x;
-    return x instanceof String || x instanceof java.net.URI ? ", got '" + x + "'" : "";
-  }
-
-  private static String problem(JsonMappingException e) {
-    if (e instanceof UnrecognizedPropertyException) return "unknown key";
-    if (e instanceof Refused) return e.getOriginalMessage();
-    String got = e instanceof InvalidFormatException f ? ", got '" + f.getValue() + "'" : gotToken(e);
-    if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
-      Class<?> t = m.getTargetType();
-      if (t.isEnum()) return "expected one of " + Arrays.toString(t.getEnumConstants()) + got;
-      if (t == int.class || t == Integer.class || t == long.class || t == Long.class || t == short.class || t == Short.class) {
-        return "expected a whole number" + got;
-      }
-      if (t == boolean.class || t == Boolean.class) return "expected true or false" + got;
-      if (t == String.class) return "expected a string" + got;
-      if (Collection.class.isAssignableFrom(t)) return "expected a list" + got;
-      if (t.isRecord() || Map.class.isAssignableFrom(t)) return "expected a mapping" + got;
-      if (t == java.net.URI.class) return "expected an absolute http(s) URL" + got;
-    }
-    return firstLine(e);
-  }
-
-  private static String gotToken(JsonMappingException e) {
-    try {
-      return e.getProcessor() instanceof JsonParser p && p.currentToken() != null && p.currentToken().isScalarValue()
-          ? ", got '" + p.getText() + "'" : "";
-    } catch (IOException | RuntimeException x) {
-      return "";
-    }
-  }
-
-  private static String firstLine(Exception e) {
-    String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-    return m == null ? e.getClass().getSimpleName() : m.lines().findFirst().orElse("");
-  }
-
-  /** A refusal whose message is already the one to show. */
-  private static final class Refused extends JsonMappingException {
-    Refused(JsonParser p, String message) {
-      super(p, message);
-    }
-  }
-
-  /** Durations as ISO-8601 text only ({@code PT30S}), never negative. */
-  private static final class IsoDuration extends JsonDeserializer<Duration> {
-    @Override
-    public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-      String s = p.currentToken().isScalarValue() ? p.getText() : p.currentToken().asString();
-      try {
-        Duration d = p.currentToken() == JsonToken.VALUE_STRING ? Duration.parse(s) : null;
-        if (d != null && d.isNegative()) throw new Refused(p, "must not be negative, got '" + s + "'");
-        if (d != null) return d;
-      } catch (DateTimeParseException e) {
-        // refused below
-      }
-      throw new Refused(p, "expected an ISO-8601 duration such as PT30S, got '" + s + "'");
-    }
-  }
-
-  /** Map values (Kafka client properties) as text, whichever scalar the YAML wrote. */
-  static final class ScalarText extends JsonDeserializer<String> {
-    @Override
-    public String deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-      if (!p.currentToken().isScalarValue()) throw new Refused(p, "expected a string, a number or true/false");
-      return p.getText();
-    }
   }
 }

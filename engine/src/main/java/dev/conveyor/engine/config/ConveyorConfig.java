@@ -1,7 +1,6 @@
 package dev.conveyor.engine.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import jakarta.validation.Constraint;
 import jakarta.validation.ConstraintValidator;
 import jakarta.validation.ConstraintValidatorContext;
@@ -70,7 +69,7 @@ public record ConveyorConfig(
       @DurationMin(seconds = 2, message = "must be at least PT2S") Duration deliveryTimeout,
       @Range(max = 1000) int lingerMs,
       @Range(max = 1000) int backgroundLingerMs,
-      @JsonDeserialize(contentUsing = ConfigLoader.ScalarText.class) Map<String, String> clientProperties) {
+      Map<String, String> clientProperties) {
     static final KafkaSettings DEFAULTS = new KafkaSettings("", "conveyor.", 6, (short) 1, Duration.ofSeconds(10), 0, 5, Map.of());
 
     public KafkaSettings {

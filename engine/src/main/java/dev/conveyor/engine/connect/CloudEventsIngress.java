@@ -2,10 +2,10 @@ package dev.conveyor.engine.connect;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conveyor.config.ConfigBinder;
 import dev.conveyor.connector.spi.ConnectorContext;
 import dev.conveyor.connector.spi.ConnectorContext.Submission;
 import dev.conveyor.engine.auth.Principal;
-import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.http.ApiError;
 import dev.conveyor.engine.http.AuthHandler;
@@ -73,7 +73,7 @@ public final class CloudEventsIngress {
     Map<String, List<Route>> routes = new HashMap<>();
     for (int i = 0; connectors != null && connectors.isArray() && i < connectors.size(); i++) {
       if (!(connectors.get(i) instanceof ObjectNode c) || !"cloudevents".equals(c.path("type").asText())) continue;
-      Entry e = ConfigLoader.bind(c.deepCopy(), Entry.class, "connectors[" + i + "].");
+      Entry e = ConfigBinder.bind(c.deepCopy(), Entry.class, "connectors[" + i + "].");
       for (RouteEntry r : e.routes()) {
         routes.computeIfAbsent(e.namespace(), k -> new ArrayList<>())
             .add(new Route(r.type(), r.source(), r.target().namespace(), r.target().function()));

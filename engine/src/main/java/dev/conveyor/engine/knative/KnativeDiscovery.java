@@ -3,7 +3,8 @@ package dev.conveyor.engine.knative;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import dev.conveyor.engine.config.ConfigException;
+import dev.conveyor.config.ConfigBinder;
+import dev.conveyor.config.ConfigException;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig.BreakerSpec;
 import dev.conveyor.engine.config.ConveyorConfig.Delivery;
@@ -247,7 +248,7 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
         }
       }
       return new Policy(version, ConfigLoader.delivery(prefix, delivery),
-          ConfigLoader.bind(concurrency, Concurrency.class, prefix).concurrency());
+          ConfigBinder.bind(concurrency, Concurrency.class, prefix).concurrency());
     } catch (ConfigException | java.io.IOException e) {
       LOG.warn("Knative Service {}: {}; using the default policy", key, e.getMessage());
       return new Policy(version, ConfigLoader.defaultDelivery(), Concurrency.DEFAULTS.concurrency());

@@ -1,6 +1,6 @@
 package dev.conveyor.engine.tenancy;
 
-import dev.conveyor.engine.config.ConfigException;
+import dev.conveyor.config.ConfigException;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
 import io.vertx.core.Vertx;

@@ -2,6 +2,10 @@ package dev.conveyor.engine.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.conveyor.config.ConfigBinder;
+import dev.conveyor.connector.spi.ConnectorFactory;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
@@ -16,6 +20,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,9 +30,10 @@ import org.hibernate.validator.constraints.time.DurationMin;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every key the binding accepts (walked from the records, not listed by hand) has a row in
- * config/README.md whose type cell is the key's type and range and whose default cell holds its default;
- * and every key the reference names is one the binding accepts.
+ * Every key the binding accepts (walked from the records, not listed by hand: the file's and each
+ * connector's config record, found as the gateway finds them) has a row in config/README.md whose type
+ * cell is the key's type and range and whose default cell holds its default; and every key the
+ * reference names is one the binding accepts. A connector's keys are {@code connectors[<type>].<key>}.
  */
 class ConfigKeysDocumentedTest {
   /** A key's type and range as the reference writes it, and its default (null: not checked). */
@@ -36,14 +42,19 @@ class ConfigKeysDocumentedTest {
   /** Defaults that depend on the machine or on another key: the reference says what they are. */
   private static final Map<String, String> COMPUTED = Map.of(
       "status.cacheMaxBytes", "a quarter of the heap",
-      "kafka.replicationFactor", "`1` embedded, broker default otherwise");
+      "kafka.replicationFactor", "`1` embedded, broker default otherwise",
+      "connectors[kafka].group", "`conveyor-<name>`");
 
   @Test
   void everyKeyIsDocumentedWithItsTypeDefaultAndRange() throws Exception {
     Map<String, Key> keys = new LinkedHashMap<>();
     walk(ConveyorConfig.class, "", ConveyorConfig.DEFAULTS, keys);
+    for (ConnectorFactory<?> f : ServiceLoader.load(ConnectorFactory.class)) {
+      walk(f.configType(), "connectors[" + f.type() + "].", null, keys);
+    }
     assertThat(keys).containsKeys("server.port", "tenants[].apiKeys[].sha256", "functions[].delivery.deadLetter.topic",
-        "auth.jwt.publicKeys[].pem", "connectors");
+        "auth.jwt.publicKeys[].pem", "connectors", "connectors[kafka].poisonLimit", "connectors[kafka].target.namespace",
+        "connectors[cron].catchUpWindow");
     Map<String, String[]> rows = rows(Files.readString(Path.of("..", "config", "README.md")));
     List<String> problems = new ArrayList<>();
     for (Key k : keys.values()) {
@@ -62,16 +73,13 @@ class ConfigKeysDocumentedTest {
     assertThat(problems).isEmpty();
   }
 
+  @SuppressWarnings("unchecked")
   private static void walk(Class<?> type, String prefix, Object defaults, Map<String, Key> out) throws Exception {
-    if (defaults == null) {
-      var field = type.getDeclaredField("DEFAULTS");
-      field.setAccessible(true);
-      defaults = field.get(null);
-    }
+    if (defaults == null) defaults = ConfigBinder.defaults((Class<? extends Record>) type);
     for (RecordComponent rc : type.getRecordComponents()) {
       String name = prefix + rc.getName();
       Object dflt = rc.getAccessor().invoke(defaults);
-      Class<?> element = ConfigLoader.elementType(rc.getGenericType());
+      Class<?> element = ConfigBinder.elementType(rc.getGenericType());
       if (rc.getType().isRecord()) {
         walk(rc.getType(), name + ".", dflt, out);
       } else if (element != null && element.isRecord()) {
@@ -90,6 +98,12 @@ class ConfigKeysDocumentedTest {
     if (rc.isAnnotationPresent(ConveyorConfig.HttpUrl.class)) type = "URL";
     Range r = rc.getAnnotation(Range.class);
     if (r != null) type += r.max() == Long.MAX_VALUE ? " ≥ " + r.min() : " " + r.min() + "–" + r.max();
+    // A connector's record has the API's constraints only (no Hibernate Validator): @Min and @Max for a range.
+    Min min = rc.getAnnotation(Min.class);
+    Max max = rc.getAnnotation(Max.class);
+    if (min != null || max != null) {
+      type += max == null ? " ≥ " + min.value() : " " + (min == null ? 0 : min.value()) + "–" + max.value();
+    }
     DurationMin d = rc.getAnnotation(DurationMin.class);
     if (d != null) type += d.nanos() > 0 ? " > PT0S" : " ≥ " + Duration.ofSeconds(d.seconds());
     return type;

@@ -2,7 +2,9 @@ package dev.conveyor.engine.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
+import dev.conveyor.config.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -214,5 +216,53 @@ class ConfigLoaderTest {
     String openHost = minimal("", "[]").replace("    apiKeys:", "    callbacks: { allow: [\"https://hooks.example.com\"], secret: \"0123456789abcdef\" }\n    apiKeys:");
     assertThatThrownBy(() -> ConfigLoader.parse(openHost, Map.of())).hasMessageContaining("host ends with '/'");
     assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).tenants().get(0).callbacks().allows("http://127.0.0.1/")).isFalse();
+  }
+
+  @Test
+  void connectorEntriesAreBoundOntoTheirConnectorsRecords() {
+    String yaml = minimal("", "[]") + """
+        connectors:
+          - { type: kafka, name: orders, topic: orders, target: { namespace: acme, function: echo }, ordered: true }
+          - { type: cron, name: nightly, schedule: "0 2 * * *", target: { namespace: acme, function: echo } }
+          - { type: cloudevents, name: sink, namespace: acme, routes: [ { type: x, target: { namespace: acme, function: echo } } ] }
+        """;
+    assertThat(ConfigLoader.parse(yaml, Map.of()).connectors()).hasSize(3);
+    var bound = ConfigLoader.connectors(ConfigLoader.parse(yaml, Map.of()).connectors());
+    assertThat(bound).extracting(ConfigLoader.Connector::key, ConfigLoader.Connector::name)
+        .containsExactly(tuple("connectors[0]", "orders"), tuple("connectors[1]", "nightly"));
+    assertThat(bound.get(0).config()).hasToString(
+        "Config[bootstrapServers=, topic=orders, group=null, target=Target[namespace=acme, function=echo], maxInFlight=64, ordered=true, "
+            + "poisonLimit=3, properties={}]");
+    assertThat(bound.get(1).config()).hasToString("Config[schedule=0 2 * * *, timeZone=UTC, target=Target[namespace=acme, function=echo], "
+        + "payload=, contentType=application/json, missedTicks=fireLast, catchUpWindow=PT1H]");
+  }
+
+  @Test
+  void connectorErrorsNameTheEntryAndTheKeyAsTheFilesOthersDo() {
+    String kafka = "  - { type: kafka, name: orders, topic: orders, target: { namespace: acme, function: echo } }\n";
+    String cron = "  - { type: cron, name: nightly, schedule: \"0 2 * * *\", target: { namespace: acme, function: echo } }\n";
+    String base = minimal("", "[]") + "connectors:\n";
+    assertThatThrownBy(() -> ConfigLoader.parse(base + kafka.replace("topic:", "tpoic:"), Map.of()))
+        .isInstanceOf(ConfigException.class).hasMessage("connectors[0].tpoic: unknown key");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + kafka.replace("namespace: acme", "namespace: \"\""), Map.of()))
+        .hasMessage("connectors[0].target.namespace: is required, got ''");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + cron + kafka.replace(" }\n", ", poisonLimit: 0 }\n"), Map.of()))
+        .hasMessage("connectors[1].poisonLimit: must be between 1 and 100, got 0");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + kafka.replace(" }\n", ", maxInFlight: \"64\" }\n"), Map.of()))
+        .hasMessage("connectors[0].maxInFlight: expected a whole number, got '64'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + kafka.replace(" }\n", ", maxInFlight: 6.4 }\n"), Map.of()))
+        .hasMessage("connectors[0].maxInFlight: expected a whole number, got '6.4'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + kafka + cron.replace(" }\n", ", catchUpWindow: 1h }\n"), Map.of()))
+        .hasMessage("connectors[1].catchUpWindow: expected an ISO-8601 duration such as PT30S, got '1h'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + cron.replace("0 2 * * *", "0 2 * *"), Map.of()))
+        .hasMessage("connectors[0].schedule: has 4 fields; use 5 (min hour day month weekday) or 6 (seconds first), got '0 2 * *'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + cron.replace(" }\n", ", timeZone: Mars/Olympus }\n"), Map.of()))
+        .hasMessage("connectors[0].timeZone: expected a time zone such as Europe/Berlin, got 'Mars/Olympus'");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + kafka.replace("type: kafka", "type: kafak"), Map.of()))
+        .hasMessage("connectors[0].type: no connector of type 'kafak' (known: [cron, kafka])");
+    assertThatThrownBy(() -> ConfigLoader.parse(base + kafka.replace("name: orders, ", ""), Map.of()))
+        .hasMessage("connectors[0]: every connector needs a type and a name");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]") + "connectors: { type: kafka }\n", Map.of()))
+        .hasMessage("connectors: expected a list");
   }
 }

@@ -24,8 +24,8 @@ class KafkaTriggerContractIT extends ConnectorContract {
   private int sequence;
 
   @Override
-  protected ConnectorFactory factory() {
-    for (ConnectorFactory f : ServiceLoader.load(ConnectorFactory.class)) {
+  protected ConnectorFactory<?> factory() {
+    for (ConnectorFactory<?> f : ServiceLoader.load(ConnectorFactory.class)) {
       if (f.type().equals("kafka")) return f;
     }
     throw new AssertionError("no kafka connector on the class path");

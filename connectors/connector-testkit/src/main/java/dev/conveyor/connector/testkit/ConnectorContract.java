@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.conveyor.config.ConfigException;
 import dev.conveyor.connector.spi.ConnectorContext.Submission;
 import dev.conveyor.connector.spi.ConnectorFactory;
 import dev.conveyor.connector.spi.TriggerConnector;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * The contract every trigger connector passes: extend it in the connector's tests, say how to
  * configure it and how to make its source produce events, and these run against a
  * {@link RecordingContext}. It checks what the gateway relies on: the factory is found by
- * {@link ServiceLoader} and refuses bad config naming the key; every event reaches its target once,
+ * {@link ServiceLoader} and its config, bound as the gateway binds it, refuses bad entries naming the key; every event reaches its target once,
  * with the connector's trigger and a dedupe key of its own; what could not be stored is tried again
  * (nothing lost); what is refused for good is skipped without stopping the rest; nothing is
  * submitted after {@code stop()}.
@@ -34,9 +35,12 @@ public abstract class ConnectorContract {
   private TriggerConnector connector;
 
   /** The factory under test (the contract also checks ServiceLoader finds one of its type). */
-  protected abstract ConnectorFactory factory();
+  protected abstract ConnectorFactory<?> factory();
 
-  /** A valid entry whose target is {@code acme/echo}; called once per test (use fresh source names). */
+  /**
+   * A valid entry whose target is {@code acme/echo}, as under {@code connectors:} in the gateway's config
+   * ({@link ConnectorConfigs} binds it as the gateway does); called once per test (use fresh source names).
+   */
   protected abstract JsonObject config();
 
   /** Makes the source produce {@code n} new events (a schedule that ticks by itself does nothing). */
@@ -68,7 +72,7 @@ public abstract class ConnectorContract {
   }
 
   private TriggerConnector start(JsonObject config) throws Exception {
-    connector = factory().create("contract", config);
+    connector = ConnectorConfigs.create(factory(), "contract", config);
     connector.start(context).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     return connector;
   }
@@ -76,18 +80,22 @@ public abstract class ConnectorContract {
   @Test
   void theFactoryIsFoundByServiceLoaderUnderItsType() {
     Set<String> types = new HashSet<>();
-    ServiceLoader.load(ConnectorFactory.class).forEach(f -> types.add(f.type()));
+    for (ConnectorFactory<?> f : ServiceLoader.load(ConnectorFactory.class)) types.add(f.type());
     assertThat(types).contains(factory().type());
   }
 
   @Test
   void badConfigIsRefusedNamingTheKey() {
-    assertThatThrownBy(() -> factory().create("contract", config().put("noSuchKey", 1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("noSuchKey");
+    assertThatThrownBy(() -> ConnectorConfigs.create(factory(), "contract", config().put("noSuchKey", 1)))
+        .isInstanceOf(ConfigException.class).hasMessage("noSuchKey: unknown key");
     JsonObject noTarget = config();
     noTarget.remove("target");
-    assertThatThrownBy(() -> factory().create("contract", noTarget))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("target");
+    assertThatThrownBy(() -> ConnectorConfigs.create(factory(), "contract", noTarget))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("target: is required");
+    JsonObject noFunction = config();
+    noFunction.getJsonObject("target").remove("function");
+    assertThatThrownBy(() -> ConnectorConfigs.create(factory(), "contract", noFunction))
+        .isInstanceOf(ConfigException.class).hasMessage("target.function: is required");
   }
 
   @Test

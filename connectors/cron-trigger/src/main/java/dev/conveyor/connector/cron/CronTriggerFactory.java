@@ -2,13 +2,20 @@ package dev.conveyor.connector.cron;
 
 import dev.conveyor.connector.spi.ConnectorFactory;
 import dev.conveyor.connector.spi.TriggerConnector;
-import io.vertx.core.json.JsonObject;
+import jakarta.validation.Constraint;
+import jakarta.validation.ConstraintValidator;
+import jakarta.validation.ConstraintValidatorContext;
+import jakarta.validation.Payload;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
 import java.time.Clock;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.time.format.DateTimeParseException;
-import java.util.Set;
 
 /**
  * {@code type: cron}: a schedule's ticks become invocations of one function.
@@ -22,12 +29,29 @@ import java.util.Set;
  *   payload: '{"kind":"nightly"}'   # default ""
  *   contentType: application/json   # default
  *   missedTicks: fireLast           # fireLast | fireAll | skip: ticks that came due while no replica led
- *   catchUpWindow: PT1H             # ticks older than this are never fired late
+ *   catchUpWindow: PT1H             # ticks older than this are never fired late (ISO-8601, not negative)
  * </pre>
+ *
+ * The keys are {@link Config}'s, bound and checked by the gateway as the rest of its config file.
  */
-public final class CronTriggerFactory implements ConnectorFactory {
-  private static final Set<String> KEYS = Set.of("type", "name", "schedule", "timeZone", "target", "payload", "contentType",
-      "missedTicks", "catchUpWindow");
+public final class CronTriggerFactory implements ConnectorFactory<CronTriggerFactory.Config> {
+  /** An entry's keys besides {@code type} and {@code name}. */
+  public record Config(
+      @NotBlank(message = "is required") @CronSchedule String schedule,
+      @TimeZoneId String timeZone,
+      @Valid @NotNull(message = "is required: \\{ namespace, function \\}") Target target,
+      String payload,
+      String contentType,
+      Schedule.Missed missedTicks,
+      Duration catchUpWindow) {
+    static final Config DEFAULTS = new Config(null, "UTC", null, "", "application/json", Schedule.Missed.fireLast,
+        Duration.ofHours(1));
+  }
+
+  /** The function the ticks go to. */
+  public record Target(@NotBlank(message = "is required") String namespace, @NotBlank(message = "is required") String function) {
+    static final Target DEFAULTS = new Target(null, null);
+  }
 
   @Override
   public String type() {
@@ -35,44 +59,68 @@ public final class CronTriggerFactory implements ConnectorFactory {
   }
 
   @Override
-  public TriggerConnector create(String name, JsonObject c) {
+  public Class<Config> configType() {
+    return Config.class;
+  }
+
+  @Override
+  public TriggerConnector create(String name, Config c) {
     return create(name, c, Clock.systemUTC());
   }
 
-  TriggerConnector create(String name, JsonObject c, Clock clock) {
-    for (String k : c.fieldNames()) {
-      if (!KEYS.contains(k)) throw new IllegalArgumentException(k + ": unknown key");
-    }
-    String expression = required(c, "schedule");
-    ZoneId zone;
-    try {
-      zone = ZoneId.of(c.getString("timeZone", "UTC"));
-    } catch (DateTimeException e) {
-      throw new IllegalArgumentException("timeZone: '" + c.getString("timeZone") + "' is not a time zone (e.g. Europe/Berlin)");
-    }
-    Schedule.Missed missed;
-    try {
-      missed = Schedule.Missed.valueOf(c.getString("missedTicks", "fireLast"));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("missedTicks: must be fireLast, fireAll or skip");
-    }
-    Duration window;
-    try {
-      window = Duration.parse(c.getString("catchUpWindow", "PT1H"));
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("catchUpWindow: not an ISO-8601 duration (e.g. PT1H)");
-    }
-    if (window.isNegative()) throw new IllegalArgumentException("catchUpWindow: must not be negative");
-    JsonObject target = c.getJsonObject("target");
-    if (target == null) throw new IllegalArgumentException("target: required ({ namespace, function })");
-    Schedule schedule = new Schedule(expression, zone, missed, window);
-    return new CronTrigger(name, schedule, required(target, "namespace"), required(target, "function"),
-        c.getString("payload", ""), c.getString("contentType", "application/json"), clock);
+  TriggerConnector create(String name, Config c, Clock clock) {
+    Schedule schedule = new Schedule(c.schedule(), ZoneId.of(c.timeZone()), c.missedTicks(), c.catchUpWindow());
+    return new CronTrigger(name, schedule, c.target().namespace(), c.target().function(), c.payload(), c.contentType(), clock);
   }
 
-  private static String required(JsonObject o, String key) {
-    String v = o.getString(key);
-    if (v == null || v.isBlank()) throw new IllegalArgumentException(key + ": required");
-    return v;
+  /** A cron expression {@link Schedule#parse} takes; the message says what is wrong with one it does not. */
+  @Constraint(validatedBy = CronSchedule.Check.class)
+  @java.lang.annotation.Target({ElementType.FIELD, ElementType.METHOD, ElementType.PARAMETER, ElementType.TYPE_USE})
+  @Retention(RetentionPolicy.RUNTIME)
+  public @interface CronSchedule {
+    String message() default "is not a valid cron expression";
+
+    Class<?>[] groups() default {};
+
+    Class<? extends Payload>[] payload() default {};
+
+    final class Check implements ConstraintValidator<CronSchedule, String> {
+      @Override
+      public boolean isValid(String value, ConstraintValidatorContext context) {
+        if (value == null || value.isBlank()) return true;
+        try {
+          Schedule.parse(value);
+          return true;
+        } catch (IllegalArgumentException e) {
+          context.disableDefaultConstraintViolation();
+          // A message template: cron-utils' reason is text, not parameters.
+          context.buildConstraintViolationWithTemplate(e.getMessage().replaceAll("([{}$\\\\])", "\\\\$1")).addConstraintViolation();
+          return false;
+        }
+      }
+    }
+  }
+
+  /** A time zone {@link ZoneId#of} knows, such as {@code Europe/Berlin} or {@code UTC}. */
+  @Constraint(validatedBy = TimeZoneId.Check.class)
+  @java.lang.annotation.Target({ElementType.FIELD, ElementType.METHOD, ElementType.PARAMETER, ElementType.TYPE_USE})
+  @Retention(RetentionPolicy.RUNTIME)
+  public @interface TimeZoneId {
+    String message() default "expected a time zone such as Europe/Berlin";
+
+    Class<?>[] groups() default {};
+
+    Class<? extends Payload>[] payload() default {};
+
+    final class Check implements ConstraintValidator<TimeZoneId, String> {
+      @Override
+      public boolean isValid(String value, ConstraintValidatorContext context) {
+        try {
+          return value == null || ZoneId.of(value) != null;
+        } catch (DateTimeException e) {
+          return false;
+        }
+      }
+    }
   }
 }

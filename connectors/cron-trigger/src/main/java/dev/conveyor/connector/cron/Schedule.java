@@ -52,21 +52,22 @@ final class Schedule {
     this.times = ExecutionTime.forCron(parse(expression));
   }
 
-  /** @throws IllegalArgumentException with what is wrong in the expression */
+  /**
+   * @throws IllegalArgumentException with what is wrong in the expression (the config binding names the
+   *     key and the value: {@code connectors[0].schedule: has 4 fields; ..., got '0 2 * *'})
+   */
   static Cron parse(String expression) {
     String trimmed = expression.trim();
     int fields = trimmed.split("\\s+").length;
     CronType type = switch (fields) {
       case 5 -> CronType.UNIX;
       case 6 -> CronType.SPRING53;
-      default -> throw new IllegalArgumentException("schedule: '" + expression
-          + "' has " + fields + " fields; use 5 (min hour day month weekday) or 6 (seconds first)");
+      default -> throw new IllegalArgumentException("has " + fields + " fields; use 5 (min hour day month weekday) or 6 (seconds first)");
     };
     try {
       return new CronParser(CronDefinitionBuilder.instanceDefinitionFor(type)).parse(trimmed).validate();
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("schedule: '" + expression + "' is not a valid cron expression ("
-          + e.getMessage().toLowerCase(Locale.ROOT) + ")");
+      throw new IllegalArgumentException("is not a valid cron expression (" + e.getMessage().toLowerCase(Locale.ROOT) + ")");
     }
   }
 

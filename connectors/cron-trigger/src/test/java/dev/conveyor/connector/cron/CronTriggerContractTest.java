@@ -7,7 +7,7 @@ import io.vertx.core.json.JsonObject;
 /** The schedule trigger passes the connector contract: a schedule that ticks every second is its source. */
 class CronTriggerContractTest extends ConnectorContract {
   @Override
-  protected ConnectorFactory factory() {
+  protected ConnectorFactory<?> factory() {
     return new CronTriggerFactory();
   }
 

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.connector.spi.ConnectorContext.Submission;
 import dev.conveyor.connector.spi.TriggerConnector;
+import dev.conveyor.connector.testkit.ConnectorConfigs;
 import dev.conveyor.connector.testkit.RecordingContext;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -30,7 +31,8 @@ class CronTriggerTest {
     JsonObject c = new JsonObject().put("type", "cron").put("name", "tick").put("schedule", "* * * * * *")
         .put("missedTicks", missed).put("payload", "{\"k\":1}")
         .put("target", new JsonObject().put("namespace", "acme").put("function", "echo"));
-    TriggerConnector t = new CronTriggerFactory().create("tick", c, Clock.systemUTC());
+    CronTriggerFactory factory = new CronTriggerFactory();
+    TriggerConnector t = factory.create("tick", ConnectorConfigs.bind(factory, c), Clock.systemUTC());
     t.start(context).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     return t;
   }

@@ -2,10 +2,12 @@ package dev.conveyor.connector.kafka;
 
 import dev.conveyor.connector.spi.ConnectorFactory;
 import dev.conveyor.connector.spi.TriggerConnector;
-import io.vertx.core.json.JsonObject;
-import java.util.HashMap;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code type: kafka}: records of a user topic become invocations of one function.
@@ -15,17 +17,37 @@ import java.util.Set;
  *   name: orders
  *   bootstrapServers: ""          # "" = the gateway's own Kafka
  *   topic: orders
- *   group: conveyor-orders
+ *   group: conveyor-orders        # default conveyor-&lt;name&gt;
  *   target: { namespace: acme, function: resize }
- *   maxInFlight: 64               # records held at once (queued, or in ordered mode waiting to finish)
+ *   maxInFlight: 64               # records held at once (queued, or in ordered mode waiting to finish), 1-10000
  *   ordered: false                # true: per key, the next record waits for the previous one's end
- *   poisonLimit: 3                # ordered: attempts per record before it is dead-lettered and its key moves on
+ *   poisonLimit: 3                # ordered: attempts per record before it is dead-lettered and its key moves on, 1-100
  *   properties: { security.protocol: SASL_SSL, ... }   # any Kafka consumer property (SASL/TLS)
  * </pre>
+ *
+ * The keys are {@link Config}'s, bound and checked by the gateway as the rest of its config file.
  */
-public final class KafkaTriggerFactory implements ConnectorFactory {
-  private static final Set<String> KEYS = Set.of("type", "name", "bootstrapServers", "topic", "group", "target",
-      "maxInFlight", "properties", "ordered", "poisonLimit");
+public final class KafkaTriggerFactory implements ConnectorFactory<KafkaTriggerFactory.Config> {
+  private static final String IN_FLIGHT = "must be between 1 and 10000";
+  private static final String POISON = "must be between 1 and 100";
+
+  /** An entry's keys besides {@code type} and {@code name}; {@code group} null: {@code conveyor-<name>}. */
+  public record Config(
+      String bootstrapServers,
+      @NotBlank(message = "is required") String topic,
+      String group,
+      @Valid @NotNull(message = "is required: \\{ namespace, function \\}") Target target,
+      @Min(value = 1, message = IN_FLIGHT) @Max(value = 10_000, message = IN_FLIGHT) int maxInFlight,
+      boolean ordered,
+      @Min(value = 1, message = POISON) @Max(value = 100, message = POISON) int poisonLimit,
+      Map<String, String> properties) {
+    static final Config DEFAULTS = new Config("", null, null, null, 64, false, 3, Map.of());
+  }
+
+  /** The function the records go to. */
+  public record Target(@NotBlank(message = "is required") String namespace, @NotBlank(message = "is required") String function) {
+    static final Target DEFAULTS = new Target(null, null);
+  }
 
   @Override
   public String type() {
@@ -33,31 +55,13 @@ public final class KafkaTriggerFactory implements ConnectorFactory {
   }
 
   @Override
-  public TriggerConnector create(String name, JsonObject c) {
-    for (String k : c.fieldNames()) {
-      if (!KEYS.contains(k)) throw new IllegalArgumentException(k + ": unknown key");
-    }
-    String topic = required(c, "topic");
-    String group = c.getString("group", "conveyor-" + name);
-    JsonObject target = c.getJsonObject("target");
-    if (target == null) throw new IllegalArgumentException("target: required ({ namespace, function })");
-    String ns = required(target, "namespace");
-    String fn = required(target, "function");
-    boolean ordered = c.getBoolean("ordered", false);
-    int poisonLimit = c.getInteger("poisonLimit", 3);
-    if (poisonLimit < 1 || poisonLimit > 100) throw new IllegalArgumentException("poisonLimit: must be between 1 and 100");
-    int maxInFlight = c.getInteger("maxInFlight", 64);
-    if (maxInFlight < 1 || maxInFlight > 10_000) throw new IllegalArgumentException("maxInFlight: must be between 1 and 10000");
-    Map<String, String> props = new HashMap<>();
-    JsonObject p = c.getJsonObject("properties", new JsonObject());
-    p.forEach(e -> props.put(e.getKey(), String.valueOf(e.getValue())));
-    return new KafkaTrigger(name, c.getString("bootstrapServers", ""), topic, group, ns, fn, maxInFlight, ordered, poisonLimit,
-        props);
+  public Class<Config> configType() {
+    return Config.class;
   }
 
-  private static String required(JsonObject o, String key) {
-    String v = o.getString(key);
-    if (v == null || v.isBlank()) throw new IllegalArgumentException(key + ": required");
-    return v;
+  @Override
+  public TriggerConnector create(String name, Config c) {
+    return new KafkaTrigger(name, c.bootstrapServers(), c.topic(), c.group() == null ? "conveyor-" + name : c.group(),
+        c.target().namespace(), c.target().function(), c.maxInFlight(), c.ordered(), c.poisonLimit(), c.properties());
   }
 }

@@ -1,4 +1,4 @@
-package dev.conveyor.engine.config;
+package dev.conveyor.config;
 
 /** A config file that cannot be used; the message names the key, in one line. */
 public final class ConfigException extends RuntimeException {
