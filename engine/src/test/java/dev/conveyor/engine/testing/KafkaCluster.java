@@ -49,18 +49,12 @@ public final class KafkaCluster implements AutoCloseable {
     return List.of(1, 2, 3).stream().map(n -> "127.0.0.1:" + port(n)).collect(Collectors.joining(","));
   }
 
+  /** The embedded broker's settings, as a node of three: three voters, everything replicated three times. */
   private Properties properties(int node, Path logDir) {
-    Properties p = new Properties();
-    p.put("process.roles", "broker,controller");
+    Properties p = dev.conveyor.engine.kafka.EmbeddedKafka.brokerProperties(logDir, port(node), controllerPort(node));
     p.put("node.id", Integer.toString(node));
     p.put("controller.quorum.voters", List.of(1, 2, 3).stream().map(n -> n + "@127.0.0.1:" + controllerPort(n))
         .collect(Collectors.joining(",")));
-    p.put("listeners", "PLAINTEXT://127.0.0.1:" + port(node) + ",CONTROLLER://127.0.0.1:" + controllerPort(node));
-    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port(node));
-    p.put("controller.listener.names", "CONTROLLER");
-    p.put("inter.broker.listener.name", "PLAINTEXT");
-    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    p.put("log.dirs", logDir.toString());
     p.put("num.partitions", "3");
     p.put("default.replication.factor", "3");
     p.put("min.insync.replicas", "2");
@@ -71,8 +65,6 @@ public final class KafkaCluster implements AutoCloseable {
     p.put("transaction.state.log.num.partitions", "3");
     p.put("share.coordinator.state.topic.replication.factor", "3");
     p.put("share.coordinator.state.topic.min.isr", "2");
-    p.put("group.initial.rebalance.delay.ms", "0");
-    p.put("auto.create.topics.enable", "false");
     return p;
   }
 
