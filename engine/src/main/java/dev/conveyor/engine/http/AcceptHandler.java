@@ -153,6 +153,6 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     // Every field is a UUID, a state name, a validated DNS label or an ISO instant: nothing to escape.
     resp.end("{\"id\":\"" + s.id() + "\",\"status\":\"" + (replayed ? s.status().name() : "queued")
         + "\",\"namespace\":\"" + s.namespace() + "\",\"function\":\"" + s.function()
-        + "\",\"acceptedAt\":\"" + s.acceptedAt() + "\"}");
+        + "\",\"acceptedAt\":\"" + dev.conveyor.engine.api.Rfc3339.instant(s.acceptedAt()) + "\"}");
   }
 }

@@ -147,9 +147,11 @@ public final class Admission {
   public Invocation invocation(RoutingContext ctx, Admitted a, String idempotencyKey, String traceparent, boolean queued) {
     var req = ctx.request();
     Map<String, String> pass = new LinkedHashMap<>();
-    req.headers().forEach(h -> {
-      String name = h.getKey().toLowerCase();
-      if (name.startsWith("ce-") || name.equals("tracestate")) pass.put(name, h.getValue());
+    req.headers().forEach(h -> { // only the names passed on are lower-cased (a copy each)
+      String name = h.getKey();
+      if (name.regionMatches(true, 0, "ce-", 0, 3) || name.equalsIgnoreCase("tracestate")) {
+        pass.put(name.toLowerCase(java.util.Locale.ROOT), h.getValue());
+      }
     });
     if (traceparent == null) { // tracing off: continue the caller's trace, or start one
       String tp = req.getHeader("traceparent");

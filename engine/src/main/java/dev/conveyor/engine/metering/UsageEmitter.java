@@ -9,8 +9,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -23,8 +21,7 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  */
 public final class UsageEmitter {
   public static final String TYPE = "dev.conveyor.invocation.usage.v1";
-  static final DateTimeFormatter RFC3339_MS =
-      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+  static final DateTimeFormatter RFC3339_MS = dev.conveyor.engine.api.Rfc3339.MILLIS;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final byte[] CONTENT_TYPE = "application/cloudevents+json".getBytes(StandardCharsets.UTF_8);
 
@@ -110,25 +107,7 @@ public final class UsageEmitter {
 
   /** RFC 3339 in UTC with milliseconds, e.g. {@code 2026-03-01T10:00:00.120Z}, as the usage record schema fixes it. */
   static String rfc3339Millis(Instant t) {
-    LocalDateTime d = LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC);
-    StringBuilder b = new StringBuilder(24);
-    int year = d.getYear();
-    if (year < 1000 || year > 9999) return RFC3339_MS.format(t); // outside four digits: the formatter's rules
-    b.append(year).append('-');
-    two(b, d.getMonthValue()).append('-');
-    two(b, d.getDayOfMonth()).append('T');
-    two(b, d.getHour()).append(':');
-    two(b, d.getMinute()).append(':');
-    two(b, d.getSecond()).append('.');
-    int ms = d.getNano() / 1_000_000;
-    if (ms < 100) b.append('0');
-    if (ms < 10) b.append('0');
-    return b.append(ms).append('Z').toString();
-  }
-
-  private static StringBuilder two(StringBuilder b, int v) {
-    if (v < 10) b.append('0');
-    return b.append(v);
+    return dev.conveyor.engine.api.Rfc3339.millis(t);
   }
 
   public ProducerRecord<String, byte[]> record(Attempt a) {

@@ -62,7 +62,9 @@ public final class Enqueuer {
       stored = stored.compose(md -> status.writeAccepted(queued).otherwiseEmpty());
     }
     return stored.map(x -> {
-      status.apply(queued, null); // this replica reads its own 202 at once
+      // This replica reads its own 202 at once; a key is remembered with its status.
+      if (inv.idempotencyKey() != null) status.apply(queued, null);
+      else status.acceptedHere(queued);
       return queued;
     });
   }

@@ -17,9 +17,11 @@ public final class StatusReader implements AutoCloseable {
   private final TopicFollower follower;
 
   public StatusReader(KafkaClients clients, StatusStore store, String topic) {
-    // Status may lag a few ms: fetch in batches, skip CRC checks (the broker checked them).
+    // Fetch in batches, skip CRC checks (the broker checked them). A fetch returns as soon as a record
+    // arrives (fetch.min.bytes 1), so its longest wait (Kafka's default, 500 ms) costs no latency;
+    // 20 ms cost an idle replica 50 empty fetches a second (profiled: 8% of an accept-only replica's CPU).
     this.follower = new TopicFollower(clients.consumer("conveyor-status-reader", null, new ByteArrayDeserializer(),
-        Map.of("check.crcs", "false", "fetch.max.wait.ms", "20", "max.poll.records", "5000")), topic, "conveyor-status-reader",
+        Map.of("check.crcs", "false", "max.poll.records", "5000")), topic, "conveyor-status-reader",
         r -> {
           if (r.value() == null) return;
           try {

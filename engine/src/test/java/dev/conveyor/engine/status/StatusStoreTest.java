@@ -96,6 +96,26 @@ class StatusStoreTest {
   }
 
   @Test
+  void anAcceptHereIsSeenUntilALaterStatusOrANewerAcceptInItsSlot() {
+    InvocationStatus queued = InvocationStatus.queued(inv("r", null));
+    store.acceptedHere(queued);
+    assertThat(store.get("r").orElseThrow().status()).isEqualTo(queued);
+    InvocationStatus running = queued.running(1, now.get());
+    store.apply(running, null);
+    assertThat(store.get("r").orElseThrow().status()).as("a status read from the topic comes first").isEqualTo(running);
+    // another id in the same slot of the table replaces it
+    String a = "slot-a";
+    String b = java.util.stream.IntStream.range(0, 1_000_000).mapToObj(i -> "slot-" + i)
+        .filter(x -> !x.equals(a) && (x.hashCode() & (StatusStore.RECENT - 1)) == (a.hashCode() & (StatusStore.RECENT - 1)))
+        .findFirst().orElseThrow();
+    store.acceptedHere(InvocationStatus.queued(inv(a, null)));
+    store.acceptedHere(InvocationStatus.queued(inv(b, null)));
+    assertThat(store.get(a)).as("lossy: a newer accept took its slot").isEmpty();
+    assertThat(store.get(b).orElseThrow().status().id()).isEqualTo(b);
+    assertThat(store.get("never")).isEmpty();
+  }
+
+  @Test
   void shouldStayWithinItsBoundAfterEveryWriteWithoutAnotherThread() {
     long maxBytes = 64 * 1024;
     StatusStore small = new StatusStore(maxBytes, Duration.ofHours(24), now::get, null, "status");
