@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * Prints the CPU each process spent per 1,000 requests, read from /proc.
  */
 public final class Bench {
-  private static final String KEY = "bench-key";
+  static final String KEY = "bench-key";
   /** The gateway's dispatch.maxInFlight (and the tenant's and function's limits); -Dbench.maxInFlight to vary it. */
   private static final int MAX_IN_FLIGHT = Integer.getInteger("bench.maxInFlight", 512);
 
@@ -59,8 +59,13 @@ public final class Bench {
       case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
       case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
       case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 300_000), connections, seconds, out);
+      // open loop: enough connections to carry the rate while a few are slow
+      case "sustained" -> Sustained.run(intArg(args, "--start", 2_000), seconds, intArg(args, "--warmup", 20), intArg(args, "--budget", 240),
+          intArg(args, "--connections", 128), out);
+      case "warm" -> Warm.run(connections, intArg(args, "--seconds", 60), intArg(args, "--prewarm", 20), out);
       default -> {
-        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain, sync, fairness, coldstart, backlog, micro)");
+        System.err.println("unknown scenario '" + scenario
+            + "' (available: accept, admission, drain, sync, sustained, warm, fairness, coldstart, backlog, micro)");
         System.exit(2);
       }
     }
@@ -108,8 +113,8 @@ public final class Bench {
     }
   }
 
-  private static final Buffer BODY = Buffer.buffer("{\"order\":\"8c2d1f\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"total\":42.5}");
-  private static final String PATH = "/v1/namespaces/bench/functions/noop/invocations";
+  static final Buffer BODY = Buffer.buffer("{\"order\":\"8c2d1f\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"total\":42.5}");
+  static final String PATH = "/v1/namespaces/bench/functions/noop/invocations";
 
   /** A KRaft broker of its own for one benchmark run, in {@code dir}. */
   static ChildProcess broker(Path dir, int port, int controllerPort) throws Exception {
@@ -158,11 +163,16 @@ public final class Bench {
   /** A gateway process ({@code bin/conveyor up} through {@code main}), heap 512 MB, with {@code extraEnv} besides its own. */
   static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main, Map<String, String> extraEnv)
       throws Exception {
+    return startGateway(dir, name, config, brokerPort, main, extraEnv).awaitPort(port, 120);
+  }
+
+  /** The same, started and not waited for (the warm scenario times its start itself). */
+  static ChildProcess startGateway(Path dir, String name, Path config, int brokerPort, String main, Map<String, String> extraEnv) {
     Map<String, String> env = new java.util.HashMap<>(extraEnv);
     env.put("CONVEYOR_CONFIG", config.toString());
     env.put("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort);
     env.put("CONVEYOR_DATA_DIR", dir.resolve(name + "-data").toString());
-    return ChildProcess.java(name, "512m", env, dir.resolve(name + ".log"), main, "up").awaitPort(port, 120);
+    return ChildProcess.java(name, "512m", env, dir.resolve(name + ".log"), main, "up");
   }
 
   /** What {@link #measure} measured: every round of every target, and the CPU each process spent in each. */
