@@ -92,11 +92,11 @@ final class Report {
   /** Empty cells for the CPU columns but the server's, which holds {@code serverCell}. */
   static String cpuRatioCells(String serverCell, List<String> processes) {
     StringBuilder c = new StringBuilder();
-    for (String role : processes) c.append(role.equals(Cpu.SERVER) ? " " + serverCell + " |" : " |");
+    for (String role : processes) c.append(role.equals(Cpu.SERVER) && !serverCell.isEmpty() ? " " + serverCell + " |" : " |");
     return c.toString();
   }
 
-  private static String label(String role) {
+  static String label(String role) {
     return switch (role) {
       case Cpu.SERVER -> "server under test";
       case Cpu.LOAD -> "load generator";

@@ -70,8 +70,14 @@ final class Sustained {
          LoadGenerator load = new LoadGenerator()) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(budget);
       long stepNanos = TimeUnit.SECONDS.toNanos(LEAD + seconds + MAX_LAG_MS / 1000 + 1);
-      System.err.printf("warm-up: %d/s for %d s ...%n", start, warmup);
-      load.open("warm-up", 0, ports[1], Bench.PATH, Bench.KEY, Bench.BODY, start, 1, warmup, connections, 202, n -> {});
+      // The warm-up climbs to the start rate (a quarter, a half, all of it, a third of the time each):
+      // a gateway just started runs interpreted, and the start rate at once piles up a backlog that
+      // the first step would wait for.
+      for (int part = 4; part >= 1; part /= 2) {
+        System.err.printf("warm-up: %d/s for %d s ...%n", start / part, Math.max(1, warmup / 3));
+        load.open("warm-up", 0, ports[1], Bench.PATH, Bench.KEY, Bench.BODY, start / part, 0, Math.max(1, warmup / 3), connections, 202,
+            n -> {});
+      }
       Cpu meter = Cpu.of(gateway, Map.of(Cpu.BROKER, broker, Cpu.FUNCTION, bare));
       int held = 0;
       int failed = Integer.MAX_VALUE;
@@ -145,7 +151,8 @@ final class Sustained {
       if (elapsed > TimeUnit.MILLISECONDS.toNanos(MAX_LAG_MS)) break;
       Thread.sleep(20); // polling the gateway's completed count for the deadline (20 ms: its resolution)
     }
-    Map<String, Double> cpu = meter.per1k(from[0], meter.mark(), run.ok());
+    Cpu.Mark to = meter.mark();
+    Map<String, Double> cpu = meter.per1k(from[0] == null ? to : from[0], to, run.ok());
     double delivered = 0;
     if (samples.size() >= 2) {
       long[] first = samples.get(0);

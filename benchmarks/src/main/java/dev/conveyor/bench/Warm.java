@@ -89,7 +89,8 @@ final class Warm {
         .put("perSecondSinceReady", new JsonArray(perSecond)).put("first", first.json()).put("steady", steady.json())
         .put("fraction", Math.round(fraction * 1000) / 1000.0).put("goal", GOAL).put("met", fraction >= GOAL)
         .put("p50Ms", latency.getDouble("p50Ms")).put("p99Ms", latency.getDouble("p99Ms")).put("p999Ms", latency.getDouble("p999Ms"))
-        .put("failed", run.failed());
+        .put("failed", run.failed())
+        .put("cpuMsEachSecond", new JsonObject(new LinkedHashMap<>(cpuEachSecond(meter, marks, n))));
     List<String> procs = new ArrayList<>(steady.cpu().keySet());
     Double server0 = first.cpu().get(Cpu.SERVER);
     Double server1 = steady.cpu().get(Cpu.SERVER);
@@ -118,19 +119,30 @@ final class Warm {
         List.of(steady.perSecond(), steady.perSecond()));
     tput.addSeries("%.1f of steady (the goal for the first %d s)".formatted(GOAL, first.to()), List.of(1, first.to()),
         List.of(GOAL * steady.perSecond(), GOAL * steady.perSecond()));
-    XYChart cpu = new XYChartBuilder().width(900).height(420).title("warm: CPU ms per 1,000 requests each second")
+    // CPU each second, not per 1,000 requests: in the first seconds there are few requests, and what a
+    // process spends then (the JIT compiling) is the point
+    XYChart cpu = new XYChartBuilder().width(900).height(420).title("warm: CPU ms used each second (2,000 = both cores)")
         .xAxisTitle("second since ready").yAxisTitle("CPU ms").build();
     List<Integer> cx = new ArrayList<>();
-    Map<String, List<Double>> cy = new LinkedHashMap<>();
-    for (int i = 0; i < n; i++) {
-      cx.add(i + 1);
-      meter.per1k(marks.get(i), marks.get(i + 1), perSecond.get(i)).forEach((role, ms) -> cy.computeIfAbsent(role, r -> new ArrayList<>())
-          .add(ms));
+    for (int i = 1; i <= n; i++) cx.add(i);
+    if (n > 0) {
+      for (Map.Entry<String, List<Double>> e : cpuEachSecond(meter, marks, n).entrySet()) {
+        cpu.addSeries(Report.label(e.getKey()), cx, e.getValue());
+      }
     }
-    if (!cx.isEmpty()) cy.forEach((role, ys) -> cpu.addSeries(role, cx, ys));
     List<Chart<?, ?>> charts = List.of(tput, cpu);
     BitmapEncoder.saveBitmap(charts, 2, 1, out.resolve("warm.png").toString(), BitmapEncoder.BitmapFormat.PNG);
     System.out.println(md);
+  }
+
+  /** Each process's CPU ms in each of the first {@code n} seconds since ready. */
+  private static Map<String, List<Double>> cpuEachSecond(Cpu meter, List<Cpu.Mark> marks, int n) {
+    Map<String, List<Double>> each = new LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      // per 1,000 of 1,000 requests: the CPU ms themselves
+      meter.per1k(marks.get(i), marks.get(i + 1), 1000).forEach((role, ms) -> each.computeIfAbsent(role, r -> new ArrayList<>()).add(ms));
+    }
+    return each;
   }
 
   private static Window window(Cpu meter, String name, int from, int to, List<Long> perSecond, List<Cpu.Mark> marks) {
