@@ -181,8 +181,11 @@ final class Report {
    * request costs the whole machine, the server's part what the goal compares.
    */
   static CategoryChart cpuChart(String scenario, List<JsonObject> summaries) {
-    CategoryChart chart = new CategoryChartBuilder().width(900).height(420)
-        .title(scenario + ": CPU ms per 1,000 requests by process (median of rounds)").xAxisTitle("target").yAxisTitle("CPU ms")
+    return cpuChartTitled(scenario + ": CPU ms per 1,000 requests by process (median of rounds)", summaries);
+  }
+
+  static CategoryChart cpuChartTitled(String title, List<JsonObject> summaries) {
+    CategoryChart chart = new CategoryChartBuilder().width(900).height(420).title(title).xAxisTitle("target").yAxisTitle("CPU ms")
         .build();
     chart.getStyler().setStacked(true);
     List<String> targets = summaries.stream().map(s -> s.getString("target")).toList();

@@ -261,7 +261,7 @@ final class Sustained {
           .setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
     }
     List<Chart<?, ?>> charts = new ArrayList<>(List.of(p99, backlog));
-    charts.add(Report.cpuChart("sustained", both));
+    charts.add(Report.cpuChartTitled("sustained: CPU ms per 1,000 requests by process, at the sustained rate", both));
     BitmapEncoder.saveBitmap(charts, charts.size(), 1, out.resolve("sustained.png").toString(), BitmapEncoder.BitmapFormat.PNG);
     System.out.println(md);
   }
