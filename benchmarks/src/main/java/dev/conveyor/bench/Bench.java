@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * Prints the CPU each process spent per 1,000 requests, read from /proc.
  */
 public final class Bench {
-  private static final String KEY = "bench-key";
+  static final String KEY = "bench-key";
   /** The gateway's dispatch.maxInFlight (and the tenant's and function's limits); -Dbench.maxInFlight to vary it. */
   private static final int MAX_IN_FLIGHT = Integer.getInteger("bench.maxInFlight", 512);
 
@@ -59,8 +59,13 @@ public final class Bench {
       case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
       case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
       case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 300_000), connections, seconds, out);
+      // open loop: enough connections to carry the rate while a few are slow
+      case "sustained" -> Sustained.run(intArg(args, "--start", 2_000), seconds, intArg(args, "--warmup", 30),
+          intArg(args, "--budget", 240), intArg(args, "--connections", 128), out);
+      case "warm" -> Warm.run(connections, intArg(args, "--seconds", 60), intArg(args, "--prewarm", 20), out);
       default -> {
-        System.err.println("unknown scenario '" + scenario + "' (available: accept, admission, drain, sync, fairness, coldstart, backlog, micro)");
+        System.err.println("unknown scenario '" + scenario
+            + "' (available: accept, admission, drain, sync, sustained, warm, fairness, coldstart, backlog, micro)");
         System.exit(2);
       }
     }
@@ -108,8 +113,8 @@ public final class Bench {
     }
   }
 
-  private static final Buffer BODY = Buffer.buffer("{\"order\":\"8c2d1f\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"total\":42.5}");
-  private static final String PATH = "/v1/namespaces/bench/functions/noop/invocations";
+  static final Buffer BODY = Buffer.buffer("{\"order\":\"8c2d1f\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}],\"total\":42.5}");
+  static final String PATH = "/v1/namespaces/bench/functions/noop/invocations";
 
   /** A KRaft broker of its own for one benchmark run, in {@code dir}. */
   static ChildProcess broker(Path dir, int port, int controllerPort) throws Exception {
@@ -158,19 +163,33 @@ public final class Bench {
   /** A gateway process ({@code bin/conveyor up} through {@code main}), heap 512 MB, with {@code extraEnv} besides its own. */
   static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main, Map<String, String> extraEnv)
       throws Exception {
+    return startGateway(dir, name, config, brokerPort, main, extraEnv).awaitPort(port, 120);
+  }
+
+  /** The same, started and not waited for (the warm scenario times its start itself). */
+  static ChildProcess startGateway(Path dir, String name, Path config, int brokerPort, String main, Map<String, String> extraEnv) {
     Map<String, String> env = new java.util.HashMap<>(extraEnv);
     env.put("CONVEYOR_CONFIG", config.toString());
     env.put("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort);
     env.put("CONVEYOR_DATA_DIR", dir.resolve(name + "-data").toString());
-    return ChildProcess.java(name, "512m", env, dir.resolve(name + ".log"), main, "up").awaitPort(port, 120);
+    return ChildProcess.java(name, "512m", env, dir.resolve(name + ".log"), main, "up");
+  }
+
+  /** What {@link #measure} measured: every round of every target, and the CPU each process spent in each. */
+  record Measured(List<LoadGenerator.Run> runs, List<Cpu.Sample> cpu) {
+    JsonObject summary(String target) {
+      return Report.summary(runs, cpu, target);
+    }
   }
 
   /**
    * Warms every target up, in turn (this box needs it: JIT of servers, broker and generator on 2
    * cores), until {@code rising}'s throughput stops rising by more than 5% (at most 15 turns of 10 s), then
-   * runs {@code rounds} rounds of every target in turn, so each round of each sees the same box.
+   * runs {@code rounds} rounds of every target in turn, so each round of each sees the same box. Each
+   * round reads the CPU of the target's process ({@code server}), of the {@code shared} ones by role
+   * (broker, function) and of this JVM ({@code load}) before and after it.
    */
-  private static List<LoadGenerator.Run> measure(LoadGenerator load, ChildProcess broker, List<Target> targets, String rising,
+  private static Measured measure(LoadGenerator load, Map<String, ChildProcess> shared, List<Target> targets, String rising,
       int connections, int seconds, int rounds) throws Exception {
     System.err.println("warm-up ...");
     double previous = 0;
@@ -185,26 +204,47 @@ public final class Bench {
       previous = Math.max(previous, now);
     }
     List<LoadGenerator.Run> runs = new ArrayList<>();
+    List<Cpu.Sample> cpu = new ArrayList<>();
     for (int r = 1; r <= rounds; r++) {
       for (Target t : targets) {
-        double[] cpu0 = {t.process().cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
+        Cpu meter = Cpu.of(t.process(), shared);
+        Cpu.Mark before = meter.mark();
         LoadGenerator.Run run = load.run(t.name(), r, t.port(), t.path(), KEY, BODY, connections, seconds, 202);
-        double[] cpu1 = {t.process().cpuSeconds(), broker.cpuSeconds(), ChildProcess.cpuSeconds(ProcessHandle.current().pid())};
+        Map<String, Double> per1k = meter.per1k(before, meter.mark(), run.ok());
         runs.add(run);
-        double k = run.ok() / 1000.0;
-        System.err.printf("round %d %-14s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: server %.0f broker %.0f load %.0f%n",
+        cpu.add(new Cpu.Sample(t.name(), r, per1k));
+        System.err.printf("round %d %-14s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: %s%n",
             r, t.name(), run.throughput(), run.latencyMicros().getValueAtPercentile(50) / 1000.0,
-            run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(),
-            (cpu1[0] - cpu0[0]) * 1000 / k, (cpu1[1] - cpu0[1]) * 1000 / k, (cpu1[2] - cpu0[2]) * 1000 / k);
+            run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(), Cpu.format(per1k));
       }
     }
-    return runs;
+    return new Measured(runs, cpu);
   }
 
-  private static String row(String label, JsonObject s) {
-    return "| %s | %d | %.2f | %.2f | %.2f | %d |".formatted(label, s.getLong("medianPerSecond"), s.getDouble("p50Ms"),
-        s.getDouble("p99Ms"), s.getDouble("p999Ms"), s.getLong("failed"));
+  /** A two-target table's header: the first column's title, the throughput column's, then latency, failures and CPU by process. */
+  static String header(String title, String throughput, List<String> processes) {
+    return "| %s | %s | p50 ms | p99 ms | p99.9 ms | failed |%s%n|---|---:|---:|---:|---:|---:|%s%n".formatted(title, throughput,
+        Report.cpuHeader(processes), Report.cpuAlign(processes));
   }
+
+  static String row(String label, JsonObject s, List<String> processes) {
+    return "| %s | %d | %.2f | %.2f | %.2f | %d |%s%n".formatted(label, s.getLong("medianPerSecond"), s.getDouble("p50Ms"),
+        s.getDouble("p99Ms"), s.getDouble("p999Ms"), s.getLong("failed"), Report.cpuCells(s, processes));
+  }
+
+  /** A ratio row: the label and the five cells after it, the CPU columns empty. */
+  static String ratioRow(String label, String cells, List<String> processes) {
+    return "| %s | %s |%s%n".formatted(label, cells, Report.cpuRatioCells("", processes));
+  }
+
+  /** The goal's row: the server under test's CPU per request over the baseline server's, in the server's column. */
+  static String cpuRatioRow(String label, Double ratio, List<String> processes) {
+    return "| %s | | | | | |%s%n".formatted(label, Report.cpuRatioCells(ratio == null ? "-" : "**%.2f**".formatted(ratio), processes));
+  }
+
+  /** The sentence under a table with CPU columns: what they are. */
+  static final String CPU_NOTE = "CPU ms/1k: the CPU each process spent per 1,000 requests while measured (median of rounds, "
+      + "from /proc); the CPU ratio is the server under test's per request over the baseline server's.";
 
   static String machine() {
     return Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version");
@@ -218,7 +258,7 @@ public final class Bench {
     int adminPort = ports[2];
     int barePort = ports[4];
     Path config = gatewayConfig(dir, "gateway", gatewayPort, adminPort, ports[3], dispatch, "conveyor.");
-    List<LoadGenerator.Run> runs;
+    Measured measured;
     String heap;
     System.err.printf("accept: %d connections, %d s rounds x %d, dispatcher %s%n", connections, seconds, rounds, dispatch ? "on" : "off");
     try (ChildProcess broker = broker(dir, brokerPort, ports[5]);
@@ -226,12 +266,14 @@ public final class Bench {
          ChildProcess bare = ChildProcess.java("bare", "512m", Map.of(), dir.resolve("bare.log"), "dev.conveyor.bench.BareServer",
              Integer.toString(barePort)).awaitPort(barePort, 60);
          LoadGenerator load = new LoadGenerator()) {
-      runs = measure(load, broker, List.of(new Target("baseline", barePort, bare), new Target("gateway", gatewayPort, gateway)),
-          "gateway", connections, seconds, rounds);
+      measured = measure(load, Map.of(Cpu.BROKER, broker), List.of(new Target("baseline", barePort, bare),
+          new Target("gateway", gatewayPort, gateway)), "gateway", connections, seconds, rounds);
       heap = gatewayHeap(adminPort);
     }
-    JsonObject base = Report.summary(runs, "baseline");
-    JsonObject gw = Report.summary(runs, "gateway");
+    JsonObject base = measured.summary("baseline");
+    JsonObject gw = measured.summary("gateway");
+    Double cpuRatio = Report.cpuRatio(gw, base);
+    List<String> procs = Report.processes(List.of(base, gw));
     double ratio = gw.getLong("medianPerSecond") / (double) base.getLong("medianPerSecond");
     String command = "benchmarks/run.sh accept --connections " + connections + " --seconds " + seconds + " --rounds " + rounds
         + (dispatch ? " --with-dispatch" : "");
@@ -246,18 +288,18 @@ public final class Bench {
         .put("gatewayHeapUsedAtEndMiB", heap)
         .put("baseline", base)
         .put("gateway", gw)
-        .put("ratio", Math.round(ratio * 1000) / 1000.0);
-    String md = """
-        | accept, %d connections (%s) | requests/s (median of %d rounds) | p50 ms | p99 ms | p99.9 ms | failed |
-        |---|---:|---:|---:|---:|---:|
-        %s
-        %s
-        | **ratio gateway / baseline** | **%.2f** | | | | |
-
-        `%s` on %s.
-        """.formatted(connections, result.getString("when"), rounds, row("bare Vert.x 202 (baseline)", base),
-        row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on" : "off"), gw), ratio, command, result.getString("machine"));
-    Report.write(out, "accept", result, md, runs);
+        .put("ratio", Math.round(ratio * 1000) / 1000.0)
+        .put("cpuRatio", cpuRatio);
+    // with the dispatcher on, a result of its own: both are measured, and one must not overwrite the other
+    String name = dispatch ? "accept-with-dispatch" : "accept";
+    String md = header("accept, %d connections (%s)".formatted(connections, result.getString("when")),
+        "requests/s (median of %d rounds)".formatted(rounds), procs)
+        + row("bare Vert.x 202 (baseline)", base, procs)
+        + row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on (and delivering)" : "off"), gw, procs)
+        + ratioRow("**ratio gateway / baseline**", "**%.2f** | | | |".formatted(ratio), procs)
+        + cpuRatioRow("**CPU per request, gateway / baseline** (goal ≤ 2.0)", cpuRatio, procs)
+        + "\n" + CPU_NOTE + "\n`%s` on %s.\n".formatted(command, result.getString("machine"));
+    Report.write(out, name, result, md, measured.runs(), List.of(base, gw));
     System.out.println(md);
   }
 
@@ -273,17 +315,19 @@ public final class Bench {
     int brokerPort = ports[0];
     Path onConfig = gatewayConfig(dir, "checks-on", ports[1], ports[2], 0, false, "on.");
     Path offConfig = gatewayConfig(dir, "checks-off", ports[3], ports[4], 0, false, "off.");
-    List<LoadGenerator.Run> runs;
+    Measured measured;
     System.err.printf("admission: %d connections, %d s rounds x %d%n", connections, seconds, rounds);
     try (ChildProcess broker = broker(dir, brokerPort, ports[5]);
          ChildProcess on = gateway(dir, "checks-on", onConfig, brokerPort, ports[1], "dev.conveyor.engine.Main");
          ChildProcess off = gateway(dir, "checks-off", offConfig, brokerPort, ports[3], "dev.conveyor.bench.NoAdmissionGateway");
          LoadGenerator load = new LoadGenerator()) {
-      runs = measure(load, broker, List.of(new Target("checks-off", ports[3], off), new Target("checks-on", ports[1], on)),
-          "checks-on", connections, seconds, rounds);
+      measured = measure(load, Map.of(Cpu.BROKER, broker), List.of(new Target("checks-off", ports[3], off),
+          new Target("checks-on", ports[1], on)), "checks-on", connections, seconds, rounds);
     }
-    JsonObject base = Report.summary(runs, "checks-off");
-    JsonObject gw = Report.summary(runs, "checks-on");
+    JsonObject base = measured.summary("checks-off");
+    JsonObject gw = measured.summary("checks-on");
+    Double cpuRatio = Report.cpuRatio(gw, base);
+    List<String> procs = Report.processes(List.of(base, gw));
     double ratio = gw.getLong("medianPerSecond") / (double) base.getLong("medianPerSecond");
     String command = "benchmarks/run.sh admission --connections " + connections + " --seconds " + seconds + " --rounds " + rounds;
     JsonObject result = new JsonObject()
@@ -295,18 +339,16 @@ public final class Bench {
         .put("baseline", base)
         .put("gateway", gw)
         .put("ratio", Math.round(ratio * 1000) / 1000.0)
-        .put("cost", Math.round((1 - ratio) * 1000) / 1000.0);
-    String md = """
-        | admission, %d connections (%s) | requests/s (median of %d rounds) | p50 ms | p99 ms | p99.9 ms | failed |
-        |---|---:|---:|---:|---:|---:|
-        %s
-        %s
-        | **ratio on / off** | **%.3f** (cost %.1f%%) | | | | |
-
-        `%s` on %s.
-        """.formatted(connections, result.getString("when"), rounds, row("Conveyor, no auth, no quotas (baseline)", base),
-        row("Conveyor, API key + rate + backlog quota", gw), ratio, (1 - ratio) * 100, command, result.getString("machine"));
-    Report.write(out, "admission", result, md, runs);
+        .put("cost", Math.round((1 - ratio) * 1000) / 1000.0)
+        .put("cpuRatio", cpuRatio);
+    String md = header("admission, %d connections (%s)".formatted(connections, result.getString("when")),
+        "requests/s (median of %d rounds)".formatted(rounds), procs)
+        + row("Conveyor, no auth, no quotas (baseline)", base, procs)
+        + row("Conveyor, API key + rate + backlog quota", gw, procs)
+        + ratioRow("**ratio on / off**", "**%.3f** (cost %.1f%%) | | | |".formatted(ratio, (1 - ratio) * 100), procs)
+        + cpuRatioRow("**CPU per request, on / off**", cpuRatio, procs)
+        + "\n" + CPU_NOTE + "\n`%s` on %s.\n".formatted(command, result.getString("machine"));
+    Report.write(out, "admission", result, md, measured.runs(), List.of(base, gw));
     System.out.println(md);
   }
 
@@ -321,18 +363,21 @@ public final class Bench {
     int[] ports = EmbeddedKafka.freePorts(5);
     int barePort = ports[3];
     Path config = gatewayConfig(dir, "gateway", ports[1], ports[2], 0, "http://127.0.0.1:" + barePort + "/noop", false, "sync.");
-    List<LoadGenerator.Run> runs;
+    Measured measured;
     System.err.printf("sync: %d connections, %d s rounds x %d%n", connections, seconds, rounds);
     try (ChildProcess broker = broker(dir, ports[0], ports[4]);
          ChildProcess bare = ChildProcess.java("function", "512m", Map.of(), dir.resolve("function.log"), "dev.conveyor.bench.BareServer",
              Integer.toString(barePort)).awaitPort(barePort, 60);
          ChildProcess gateway = gateway(dir, "gateway", config, ports[0], ports[1], "dev.conveyor.engine.Main");
          LoadGenerator load = new LoadGenerator()) {
-      runs = measure(load, broker, List.of(new Target("direct", barePort, bare, "/noop"),
+      // the function's CPU is the direct calls' server's; through the gateway it is the function's column
+      measured = measure(load, Map.of(Cpu.BROKER, broker, Cpu.FUNCTION, bare), List.of(new Target("direct", barePort, bare, "/noop"),
           new Target("gateway", ports[1], gateway, "/v1/namespaces/bench/functions/noop")), "gateway", connections, seconds, rounds);
     }
-    JsonObject base = Report.summary(runs, "direct");
-    JsonObject gw = Report.summary(runs, "gateway");
+    JsonObject base = measured.summary("direct");
+    JsonObject gw = measured.summary("gateway");
+    Double cpuRatio = Report.cpuRatio(gw, base);
+    List<String> procs = Report.processes(List.of(base, gw));
     double ratio = gw.getLong("medianPerSecond") / (double) base.getLong("medianPerSecond");
     double addedP50 = gw.getDouble("p50Ms") - base.getDouble("p50Ms");
     double addedP99 = gw.getDouble("p99Ms") - base.getDouble("p99Ms");
@@ -340,18 +385,15 @@ public final class Bench {
     JsonObject result = new JsonObject().put("scenario", "sync").put("when", Instant.now().toString()).put("command", command)
         .put("connections", connections).put("machine", machine()).put("baseline", base).put("gateway", gw)
         .put("ratio", Math.round(ratio * 1000) / 1000.0).put("addedP50Ms", Math.round(addedP50 * 100) / 100.0)
-        .put("addedP99Ms", Math.round(addedP99 * 100) / 100.0);
-    String md = """
-        | sync, %d connections (%s) | requests/s (median of %d rounds) | p50 ms | p99 ms | p99.9 ms | failed |
-        |---|---:|---:|---:|---:|---:|
-        %s
-        %s
-        | **ratio gateway / direct** | **%.2f** | added **%.2f** | added %.2f | | |
-
-        `%s` on %s.
-        """.formatted(connections, result.getString("when"), rounds, row("direct call to the no-op function (baseline)", base),
-        row("through Conveyor's sync route (usage record per call)", gw), ratio, addedP50, addedP99, command, result.getString("machine"));
-    Report.write(out, "sync", result, md, runs);
+        .put("addedP99Ms", Math.round(addedP99 * 100) / 100.0).put("cpuRatio", cpuRatio);
+    String md = header("sync, %d connections (%s)".formatted(connections, result.getString("when")),
+        "requests/s (median of %d rounds)".formatted(rounds), procs)
+        + row("direct call to the no-op function (baseline)", base, procs)
+        + row("through Conveyor's sync route (usage record per call)", gw, procs)
+        + ratioRow("**ratio gateway / direct**", "**%.2f** | added **%.2f** | added %.2f | |".formatted(ratio, addedP50, addedP99), procs)
+        + cpuRatioRow("**CPU per request, gateway / function called directly**", cpuRatio, procs)
+        + "\n" + CPU_NOTE + "\n`%s` on %s.\n".formatted(command, result.getString("machine"));
+    Report.write(out, "sync", result, md, measured.runs(), List.of(base, gw));
     System.out.println(md);
   }
 
@@ -374,7 +416,7 @@ public final class Bench {
     List<LoadGenerator.Run> runs = new ArrayList<>();
     double drainSeconds;
     long measured;
-    double[] cpuPer1k;
+    List<Cpu.Sample> cpu = new ArrayList<>();
     String heap;
     System.err.printf("drain: %d invocations; baseline %d connections x %d s%n", count, connections, seconds);
     try (ChildProcess broker = broker(dir, brokerPort, ports[6]);
@@ -392,7 +434,8 @@ public final class Bench {
         long t0 = 0;
         long base = 0;
         long done = 0;
-        double[] cpu0 = null;
+        Cpu meter = Cpu.of(drainer, Map.of(Cpu.BROKER, broker, Cpu.FUNCTION, bare));
+        Cpu.Mark cpu0 = null;
         try (me.tongfei.progressbar.ProgressBar bar = new me.tongfei.progressbar.ProgressBarBuilder().setTaskName("draining")
             .setInitialMax(total).setStyle(me.tongfei.progressbar.ProgressBarStyle.ASCII)
             .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build()) {
@@ -417,7 +460,7 @@ public final class Bench {
               base = done;
               last = done;
               lastSecond = t0;
-              cpu0 = new double[] {drainer.cpuSeconds(), broker.cpuSeconds(), bare.cpuSeconds()};
+              cpu0 = meter.mark();
               bar.setExtraMessage(" measuring");
             }
             if (t0 != 0 && System.nanoTime() - lastSecond >= 1_000_000_000L) {
@@ -430,19 +473,27 @@ public final class Bench {
         long end = System.nanoTime();
         drainSeconds = t0 == 0 ? 0 : (end - t0) / 1e9;
         measured = done - base;
-        double[] cpu1 = {drainer.cpuSeconds(), broker.cpuSeconds(), bare.cpuSeconds()};
-        double k = Math.max(1, measured) / 1000.0;
-        cpuPer1k = cpu0 == null ? new double[3]
-            : new double[] {(cpu1[0] - cpu0[0]) * 1000 / k, (cpu1[1] - cpu0[1]) * 1000 / k, (cpu1[2] - cpu0[2]) * 1000 / k};
-        System.err.printf("CPU ms per 1k invocations: gateway %.0f broker %.0f function %.0f%n", cpuPer1k[0], cpuPer1k[1], cpuPer1k[2]);
+        Cpu.Mark cpu1 = meter.mark();
+        Map<String, Double> per1k = meter.per1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
+        cpu.add(new Cpu.Sample("gateway drain", 1, per1k));
+        System.err.printf("CPU ms per 1k invocations: %s%n", Cpu.format(per1k));
         heap = gatewayHeap(ports[4]);
         if (done < total) throw new IllegalStateException("only " + done + " of " + total + " completed within 15 minutes");
       }
       runs.add(new LoadGenerator.Run("gateway drain", 1, measured, 0, drainSeconds,
           new org.HdrHistogram.Histogram(3), perSecond));
       load.run("direct", 0, barePort, "/noop", KEY, BODY, connections, 10, 202);
-      runs.add(load.run("direct", 1, barePort, "/noop", KEY, BODY, connections, seconds, 202));
+      Cpu direct = Cpu.of(bare, Map.of(Cpu.BROKER, broker));
+      Cpu.Mark before = direct.mark();
+      LoadGenerator.Run run = load.run("direct", 1, barePort, "/noop", KEY, BODY, connections, seconds, 202);
+      runs.add(run);
+      cpu.add(new Cpu.Sample("direct", 1, direct.per1k(before, direct.mark(), run.ok())));
     }
+    JsonObject gw = Report.summary(runs, cpu, "gateway drain");
+    JsonObject base = Report.summary(runs, cpu, "direct");
+    JsonObject gwCpu = gw.getJsonObject("cpuMsPer1000");
+    Double cpuRatio = Report.cpuRatio(gw, base);
+    List<String> procs = Report.processes(List.of(base, gw));
     double drainRate = runs.get(0).ok() / drainSeconds;
     double direct = runs.get(1).throughput();
     double ratio = drainRate / direct;
@@ -452,22 +503,24 @@ public final class Bench {
         .put("drainSeconds", Math.round(drainSeconds * 10) / 10.0).put("drainPerSecond", Math.round(drainRate))
         .put("directPerSecond", Math.round(direct)).put("ratio", Math.round(ratio * 1000) / 1000.0)
         .put("gatewayHeapUsedAtEndMiB", heap)
-        .put("cpuMsPer1000", new JsonObject().put("gateway", Math.round(cpuPer1k[0])).put("broker", Math.round(cpuPer1k[1]))
-            .put("function", Math.round(cpuPer1k[2])));
-    String md = """
-        | drain (%s) | invocations/s | |
-        |---|---:|---|
-        | direct calls to the no-op function (baseline, %d connections) | %d | |
-        | Conveyor: queued invocations delivered, status and usage written (after %d of warm-up) | %d | %d in %.1f s |
-        | **ratio gateway / direct** | **%.2f** | |
-
-        CPU per 1,000 invocations while measured: gateway %d ms, broker %d ms, function %d ms.
-        `%s` on %s.
-        """.formatted(result.getString("when"), connections, Math.round(direct), warmup, Math.round(drainRate),
-        runs.get(0).ok(), drainSeconds, ratio, Math.round(cpuPer1k[0]), Math.round(cpuPer1k[1]), Math.round(cpuPer1k[2]),
-        command, result.getString("machine"));
+        // the gateway's by process as before (gateway, broker, function), and both targets' by role
+        .put("cpuMsPer1000", new JsonObject().put("gateway", gwCpu.getDouble(Cpu.SERVER, 0.0))
+            .put("broker", gwCpu.getDouble(Cpu.BROKER, 0.0)).put("function", gwCpu.getDouble(Cpu.FUNCTION, 0.0)))
+        .put("baselineCpuMsPer1000", base.getJsonObject("cpuMsPer1000")).put("gatewayCpuMsPer1000", gwCpu)
+        .put("cpuRatio", cpuRatio);
+    String md = "| drain (%s) | invocations/s | |%s%n|---|---:|---|%s%n".formatted(result.getString("when"),
+        Report.cpuHeader(procs), Report.cpuAlign(procs))
+        + "| direct calls to the no-op function (baseline, %d connections) | %d | |%s%n".formatted(connections, Math.round(direct),
+            Report.cpuCells(base, procs))
+        + "| Conveyor: queued invocations delivered, status and usage written (after %d of warm-up) | %d | %d in %.1f s |%s%n"
+            .formatted(warmup, Math.round(drainRate), runs.get(0).ok(), drainSeconds, Report.cpuCells(gw, procs))
+        + "| **ratio gateway / direct** | **%.2f** | |%s%n".formatted(ratio, Report.cpuRatioCells("", procs))
+        + "| **CPU per invocation, gateway / function called directly** | | |%s%n".formatted(
+            Report.cpuRatioCells(cpuRatio == null ? "-" : "**%.2f**".formatted(cpuRatio), procs))
+        + "\nCPU ms/1k: the CPU each process spent per 1,000 invocations delivered (the gateway's) or calls (direct) while "
+        + "measured, from /proc.\n`%s` on %s.\n".formatted(command, result.getString("machine"));
     Report.write(out, "drain", result, md, runs, "invocations delivered (gateway) or calls (direct) per second",
-        "direct calls' latency percentiles", "ms");
+        "direct calls' latency percentiles", "ms", List.of(base, gw));
     System.out.println(md);
   }
 

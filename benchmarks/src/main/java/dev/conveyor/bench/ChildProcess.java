@@ -53,6 +53,10 @@ final class ChildProcess implements AutoCloseable {
     throw new IllegalStateException(name + " did not listen on " + port + " within " + seconds + " s");
   }
 
+  boolean alive() {
+    return process.isAlive();
+  }
+
   long pid() {
     return process.pid();
   }
