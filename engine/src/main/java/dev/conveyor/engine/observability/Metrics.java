@@ -27,8 +27,30 @@ import java.util.function.Function;
  */
 public final class Metrics implements AutoCloseable {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
-  private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+  private final Map<Key, Counter> counters = new ConcurrentHashMap<>();
+  private final Map<Key, Timer> timers = new ConcurrentHashMap<>();
+
+  /**
+   * A meter's name and label values, the key of {@link #counters} and {@link #timers}: a record of
+   * the strings at hand instead of a string built (and hashed) from them for every invocation.
+   */
+  private record Key(String name, String a, String b, String c, String d, String e) {
+    Key(String name, String a) {
+      this(name, a, null, null, null, null);
+    }
+
+    Key(String name, String a, String b) {
+      this(name, a, b, null, null, null);
+    }
+
+    Key(String name, String a, String b, String c) {
+      this(name, a, b, c, null, null);
+    }
+
+    Key(String name, String a, String b, String c, String d) {
+      this(name, a, b, c, d, null);
+    }
+  }
   private final Map<String, AtomicInteger> inflight = new ConcurrentHashMap<>();
   private final JvmGcMetrics gc = new JvmGcMetrics();
   private final java.util.List<AutoCloseable> kafkaBinders = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -115,7 +137,7 @@ public final class Metrics implements AutoCloseable {
    * code ({@code kafka_unavailable}: not stored; {@code store_outcome_unknown}: Kafka did not confirm).
    */
   public void acceptFailed(String code) {
-    counters.computeIfAbsent("conveyor.accept.failures|" + code, k -> Counter.builder("conveyor.accept.failures")
+    counters.computeIfAbsent(new Key("conveyor.accept.failures", code), k -> Counter.builder("conveyor.accept.failures")
         .tag("code", code).description("Async invocations answered 503, by error code").register(registry)).increment();
   }
 
@@ -156,60 +178,61 @@ public final class Metrics implements AutoCloseable {
   private final java.util.Map<String, java.util.concurrent.atomic.AtomicLong> gauges =
       new java.util.concurrent.ConcurrentHashMap<>();
 
-  private Counter counter(String name, String key, Function<String, Tags> tags) {
-    return counters.computeIfAbsent(name + '|' + key, k -> Counter.builder(name).tags(tags.apply(k)).register(registry));
+  private Counter counter(Key key, Function<Key, Tags> tags) {
+    Counter c = counters.get(key); // the common case: no lock, as computeIfAbsent may take one
+    return c != null ? c : counters.computeIfAbsent(key, k -> Counter.builder(k.name()).tags(tags.apply(k)).register(registry));
   }
 
   public void accepted(String tenant, String ns, String fn) {
-    counter("conveyor.invocations.accepted", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
+    counter(new Key("conveyor.invocations.accepted", tenant, ns, fn), k -> fn(tenant, ns, fn)).increment();
   }
 
   public void completed(String tenant, String ns, String fn, String outcome) {
-    counter("conveyor.invocations.completed", tenant + '|' + ns + '|' + fn + '|' + outcome,
+    counter(new Key("conveyor.invocations.completed", tenant, ns, fn, outcome),
         k -> fn(tenant, ns, fn).and("outcome", outcome)).increment();
   }
 
   /** Per attempt, also by {@code kn_revision_name} (empty for static targets): the revision that ran it. */
   public void attempt(String tenant, String ns, String fn, String revision, String outcome) {
     String rev = revision == null ? "" : revision;
-    counter("conveyor.attempts", tenant + '|' + ns + '|' + fn + '|' + rev + '|' + outcome,
+    counter(new Key("conveyor.attempts", tenant, ns, fn, rev, outcome),
         k -> fn(tenant, ns, fn).and("kn_revision_name", rev, "outcome", outcome)).increment();
   }
 
   public void retry(String tenant, String ns, String fn) {
-    counter("conveyor.retries", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
+    counter(new Key("conveyor.retries", tenant, ns, fn), k -> fn(tenant, ns, fn)).increment();
   }
 
   /** The Activator answered 503/404 while the revision had no ready replica: waited out, not a failure. */
   public void platformDelay(String tenant, String ns, String fn) {
-    counter("conveyor.platform.delays", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
+    counter(new Key("conveyor.platform.delays", tenant, ns, fn), k -> fn(tenant, ns, fn)).increment();
   }
 
   public void deadletter(String tenant, String ns, String fn) {
-    counter("conveyor.deadletters", tenant + '|' + ns + '|' + fn, k -> fn(tenant, ns, fn)).increment();
+    counter(new Key("conveyor.deadletters", tenant, ns, fn), k -> fn(tenant, ns, fn)).increment();
   }
 
   /** A callback or URL destination POST: delivered, retried, refused (not allow-listed) or given_up. */
   public void post(String tenant, String kind, String outcome) {
-    counter("conveyor.callbacks", tenant + '|' + kind + '|' + outcome,
+    counter(new Key("conveyor.callbacks", tenant, kind, outcome),
         k -> Tags.of("tenant", tenant, "kind", kind, "outcome", outcome)).increment();
   }
 
   /** An invocation a trigger connector queued: {@code conveyor_trigger_invocations_total{trigger,tenant}}. */
   public void triggered(String trigger, String tenant) {
-    counter("conveyor.trigger.invocations", trigger + '|' + tenant, k -> Tags.of("trigger", trigger, "tenant", tenant)).increment();
+    counter(new Key("conveyor.trigger.invocations", trigger, tenant), k -> Tags.of("trigger", trigger, "tenant", tenant)).increment();
   }
 
   public void usageRecord(String tenant) {
-    counter("conveyor.usage.records", tenant, k -> Tags.of("tenant", tenant)).increment();
+    counter(new Key("conveyor.usage.records", tenant), k -> Tags.of("tenant", tenant)).increment();
   }
 
   public void rejected(String tenant, String reason) {
-    counter("conveyor.throttled", tenant + '|' + reason, k -> Tags.of("tenant", tenant, "reason", reason)).increment();
+    counter(new Key("conveyor.throttled", tenant, reason), k -> Tags.of("tenant", tenant, "reason", reason)).increment();
   }
 
   private Timer timer(String name, String tenant, String ns, String fn) {
-    return timers.computeIfAbsent(name + '|' + tenant + '|' + ns + '|' + fn, k -> Timer.builder(name)
+    return timers.computeIfAbsent(new Key(name, tenant, ns, fn), k -> Timer.builder(name)
         .tags(fn(tenant, ns, fn))
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(1))
@@ -220,7 +243,7 @@ public final class Metrics implements AutoCloseable {
   /** An attempt's duration, also by {@code kn_revision_name} (empty for static targets). */
   public void duration(String tenant, String ns, String fn, String revision, long ms) {
     String rev = revision == null ? "" : revision;
-    timers.computeIfAbsent("conveyor.invocation.duration|" + tenant + '|' + ns + '|' + fn + '|' + rev, k ->
+    timers.computeIfAbsent(new Key("conveyor.invocation.duration", tenant, ns, fn, rev), k ->
         Timer.builder("conveyor.invocation.duration").tags(fn(tenant, ns, fn).and("kn_revision_name", rev))
             .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofHours(1))
             .register(registry)).record(ms, TimeUnit.MILLISECONDS);
@@ -232,10 +255,9 @@ public final class Metrics implements AutoCloseable {
    */
   public void coldStart(String tenant, String ns, String fn, String revision, long ms) {
     String rev = revision == null ? "" : revision;
-    String key = tenant + '|' + ns + '|' + fn + '|' + rev;
     Tags tags = fn(tenant, ns, fn).and("kn_revision_name", rev);
-    counter("conveyor.cold.starts", key, k -> tags).increment();
-    timers.computeIfAbsent("conveyor.cold.start.duration|" + key, k -> Timer.builder("conveyor.cold.start.duration")
+    counter(new Key("conveyor.cold.starts", tenant, ns, fn, rev), k -> tags).increment();
+    timers.computeIfAbsent(new Key("conveyor.cold.start.duration", tenant, ns, fn, rev), k -> Timer.builder("conveyor.cold.start.duration")
         .tags(tags).publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(10))
         .maximumExpectedValue(Duration.ofMinutes(10)).register(registry)).record(ms, TimeUnit.MILLISECONDS);
   }
@@ -250,7 +272,7 @@ public final class Metrics implements AutoCloseable {
    * queued) and {@code conveyor_connector_lag_seconds{connector}} (a schedule's oldest unfired tick).
    */
   public dev.conveyor.connector.spi.ConnectorContext.ConnectorMetrics connector(String connector, String type) {
-    Counter records = counter("conveyor.connector.records", connector, k -> Tags.of("connector", connector, "type", type));
+    Counter records = counter(new Key("conveyor.connector.records", connector), k -> Tags.of("connector", connector, "type", type));
     return new dev.conveyor.connector.spi.ConnectorContext.ConnectorMetrics() {
       @Override
       public void received(long count) {
@@ -293,7 +315,7 @@ public final class Metrics implements AutoCloseable {
    * the billing system has; the other outcomes count failed tries of a batch.
    */
   public void usageForwarded(String outcome, long count) {
-    counter("conveyor.usage.forwarded", outcome, k -> Tags.of("outcome", outcome)).increment(count);
+    counter(new Key("conveyor.usage.forwarded", outcome), k -> Tags.of("outcome", outcome)).increment(count);
   }
 
   /** The in-flight counter of a tenant, registered as {@code conveyor_inflight{tenant}}. */
