@@ -141,7 +141,7 @@ public final class Bench {
     Path config = dir.resolve(name + ".yaml");
     Files.writeString(config, """
         server: { port: %d, adminPort: %d }
-        kafka: { topicPrefix: "%s" }
+        kafka: { topicPrefix: "%s"%s }
         tenants:
         %s
         functions:
@@ -149,7 +149,10 @@ public final class Bench {
         samples: { enabled: %s, port: %d }
         dispatch: { enabled: %s, maxInFlight: %d }
         %s
-        """.formatted(port, adminPort, prefix, tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
+        """.formatted(port, adminPort, prefix,
+        // -Dbench.lingerMs=N: the gateway's kafka.lingerMs (its default otherwise)
+        System.getProperty("bench.lingerMs") == null ? "" : ", lingerMs: " + Integer.getInteger("bench.lingerMs"),
+        tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
         Math.max(samplesPort, 1), dispatch, MAX_IN_FLIGHT,
         // -Dbench.statusCacheBytes=N: another status cache bound than the gateway's default (a quarter of its heap)
         System.getProperty("bench.statusCacheBytes") == null ? "" : "status: { cacheMaxBytes: " + Long.getLong("bench.statusCacheBytes") + " }"));
