@@ -25,19 +25,8 @@ public final class HttpInvoker implements Invoker {
   /** Clients per trusted CA set: a cluster has one or a few CAs, so this stays small. */
   private static final int MAX_TRUST_CLIENTS = 32;
 
-  /** Connections per shard of the default client (see {@link #shards}). */
-  private static final int SHARD_CONNECTIONS = 64;
-
   private final Vertx vertx;
-  /**
-   * The default client, as a few clients that share the connections out: Vert.x 5's HTTP/1 pool
-   * picks a connection by walking every connection it holds to the host (the LIFO selector of
-   * {@code io.vertx.core.http.impl.SharedHttpClientConnectionGroup}), so with 512 calls in flight to
-   * one function each request walked 512 (profiled: 2-3% of the gateway's CPU when draining). A
-   * shard holds at most {@link #SHARD_CONNECTIONS}; calls take the shards in turn.
-   */
-  private final HttpClientAgent[] shards;
-  private final java.util.concurrent.atomic.AtomicInteger turn = new java.util.concurrent.atomic.AtomicInteger();
+  private final HttpClientAgent client;
   private final int maxResponseBytes;
   private final int maxConnectionsPerHost;
   private final String trustBundle;
@@ -57,9 +46,7 @@ public final class HttpInvoker implements Invoker {
     this.maxResponseBytes = maxResponseBytes;
     this.maxConnectionsPerHost = maxConnectionsPerHost;
     this.trustBundle = trustBundle;
-    int n = Math.min(16, Math.max(1, (maxConnectionsPerHost + SHARD_CONNECTIONS - 1) / SHARD_CONNECTIONS));
-    this.shards = new HttpClientAgent[n];
-    for (int i = 0; i < n; i++) shards[i] = create(trustBundle, (maxConnectionsPerHost + n - 1) / n);
+    this.client = trustBundle == null ? create(null) : create(trustBundle);
     this.trusting = com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(MAX_TRUST_CLIENTS)
         .executor(Runnable::run)
         .<String, HttpClientAgent>removalListener((pem, c, cause) -> {
@@ -68,21 +55,15 @@ public final class HttpInvoker implements Invoker {
   }
 
   private HttpClientAgent create(String pem) {
-    return create(pem, maxConnectionsPerHost);
-  }
-
-  private HttpClientAgent create(String pem, int connections) {
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5000).setTcpNoDelay(true);
     if (pem != null) options.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(pem)));
-    return vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(connections).setMaxWaitQueueSize(-1));
+    return vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1));
   }
 
   /** The client for a target: one trusting the revision's own CA (and the bundle) when it gives one. */
   private HttpClientAgent client(FunctionTarget target) {
     String ca = target.serving().caCerts();
-    if (ca == null || !"https".equalsIgnoreCase(target.url().getScheme())) {
-      return shards.length == 1 ? shards[0] : shards[Math.floorMod(turn.getAndIncrement(), shards.length)];
-    }
+    if (ca == null || !"https".equalsIgnoreCase(target.url().getScheme())) return client;
     String pem = trustBundle == null ? ca : ca + "\n" + trustBundle;
     return trusting.get(pem, this::create);
   }
