@@ -5,20 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import dev.conveyor.engine.breaker.Breakers;
-import dev.conveyor.engine.config.ConfigLoader;
-import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.observability.Metrics;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -165,39 +159,7 @@ class DashboardQueriesTest {
 
   /** What Conveyor's /metrics prints once every kind of event happened, with the scrape job's target labels. */
   static List<Series> conveyorSeries() {
-    String text;
-    try (Metrics m = new Metrics()) {
-      String t = "acme";
-      String ns = "acme";
-      String fn = "resize";
-      String rev = "resize-00001";
-      m.accepted(t, ns, fn);
-      m.completed(t, ns, fn, "succeeded");
-      m.attempt(t, ns, fn, rev, "success");
-      m.retry(t, ns, fn);
-      m.deadletter(t, ns, fn);
-      m.platformDelay(t, ns, fn);
-      m.coldStart(t, ns, fn, rev, 800);
-      m.duration(t, ns, fn, rev, 12);
-      m.queueWait(t, ns, fn, 3);
-      m.post(t, "callback", "delivered");
-      m.usageRecord(t);
-      m.rejected(t, "rate");
-      m.inflight(t).incrementAndGet();
-      m.queued(t, new AtomicLong(3));
-      m.oldestWaiting(t).set(2500);
-      m.acceptFailed("kafka_unavailable");
-      m.readiness(() -> null, () -> true);
-      var connector = m.connector("orders", "kafka");
-      connector.received(1);
-      connector.lagRecords("orders-0", 5);
-      connector.lagSeconds(0.5);
-      m.gauge("conveyor.usage.forward.lag", new AtomicLong(2));
-      m.usageForwarded("taken", 10);
-      new Breakers(m.registry(), Clock.systemUTC()).of(new FunctionTarget(ns, fn, URI.create("http://x"), 128, 10,
-          ConfigLoader.defaultDelivery(), ConfigLoader.defaultBreaker(), null, null));
-      text = m.scrape();
-    }
+    String text = dev.conveyor.engine.observability.EveryMetric.scrape();
     List<Series> out = new ArrayList<>();
     Map<String, String> types = new LinkedHashMap<>();
     for (String line : text.split("\n")) {
