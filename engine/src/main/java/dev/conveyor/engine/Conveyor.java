@@ -187,7 +187,7 @@ public final class Conveyor implements AutoCloseable {
     metrics.kafkaClient(producer); // kafka_producer_* in /metrics
     KafkaSender sender = new KafkaSender(producer);
     closeInOrder.add(0, sender);
-    java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter(), topics.callbacks()));
+    java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter(), topics.callbacks(), topics.warmUp()));
     topics.retryTiers().forEach(t -> written.add(t.topic()));
     written.addAll(destinationTopics());
     sender.warm(written);
@@ -323,13 +323,22 @@ public final class Conveyor implements AutoCloseable {
         new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
     await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
         .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
+    // Not ready until the accept path is compiled: a replica's first seconds behind the load balancer
+    // would otherwise run at a fraction of its rate. Bounded by server.warmUp; touches no tenant's data.
+    warming = true;
+    WarmUp.Result warm = await(WarmUp.run(vertx, config.server().warmUp(), new WarmUp.Shared(sender, health, queueLookup, tracing, clock,
+        topics.warmUp(), queuePartitions)).toCompletionStage().toCompletableFuture(), (int) config.server().warmUp().toSeconds() + 30,
+        "warming up");
+    warming = false;
+    warmUp = warm;
     // Trigger connectors feed the same Enqueuer as the API; started last, stopped first.
     if (config.connectors() != null && !config.connectors().isNull() && !config.connectors().isEmpty()) {
       connectors = new ConnectorHost(config.connectors(), submissions);
     }
     started = true;
-    LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}, network transport {}", httpPort, adminPort, bootstrap,
-        vertx.isNativeTransportEnabled() ? "epoll" : "NIO (" + vertx.unavailableNativeTransportCause() + ")");
+    LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}, network transport {}{}", httpPort, adminPort, bootstrap,
+        vertx.isNativeTransportEnabled() ? "epoll" : "NIO (" + vertx.unavailableNativeTransportCause() + ")",
+        warm.accepted() == 0 ? "" : ", warmed up with " + warm.accepted() + " accepts in " + warm.took().toMillis() + " ms");
   }
 
   /** Knative discovery when enabled: informers started and synced before the API opens. */
@@ -345,6 +354,8 @@ public final class Conveyor implements AutoCloseable {
   private KubernetesClient kubernetesClient;
   private FunctionCapacity capacity;
   private volatile boolean stopping;
+  private volatile boolean warming;
+  private WarmUp.Result warmUp;
 
   /** A function by "namespace/name", as the dispatcher names it. */
   private java.util.Optional<FunctionTarget> function(String key) {
@@ -462,10 +473,16 @@ public final class Conveyor implements AutoCloseable {
   /** Null when the gateway can accept; otherwise why not. */
   public String notReadyReason() {
     if (stopping) return "stopping: draining before shutdown";
+    if (warming) return "warming up: compiling the accept path";
     if (!started) return "starting";
     if (!health.reachable()) return health.reason();
     if (!reader.alive()) return "the status reader stopped";
     return null;
+  }
+
+  /** What the warm-up did before this replica reported ready (all zero when it was off). */
+  public WarmUp.Result warmUpResult() {
+    return warmUp;
   }
 
   public int httpPort() {

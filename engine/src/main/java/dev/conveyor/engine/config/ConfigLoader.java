@@ -31,7 +31,8 @@ import java.util.TreeMap;
  * whole numbers and durations that are not ISO-8601 are refused; keys the file leaves out take the
  * record's {@code DEFAULTS}), then checks the few rules that span keys, and binds each entry under
  * {@code connectors:} onto its connector's config record the same way. The environment wins over the
- * file: {@code CONVEYOR_HTTP_PORT}, {@code CONVEYOR_ADMIN_PORT}, {@code KAFKA_BOOTSTRAP_SERVERS}, and a
+ * file: {@code CONVEYOR_HTTP_PORT}, {@code CONVEYOR_ADMIN_PORT}, {@code CONVEYOR_WARMUP} ({@code server.warmUp}),
+ * {@code KAFKA_BOOTSTRAP_SERVERS}, and a
  * {@code secretEnv}/{@code tokenEnv} key stands for {@code secret}/{@code token} read from the variable
  * it names. Any problem is one {@link ConfigException} naming the key's path.
  */
@@ -56,6 +57,11 @@ public final class ConfigLoader {
     return parse(root, env);
   }
 
+  private static boolean embedded(ObjectNode kafka) {
+    JsonNode bootstrap = kafka.path("bootstrapServers");
+    return !(bootstrap.isTextual() && !bootstrap.asText().isBlank());
+  }
+
   private static ConveyorConfig parse(JsonNode rootNode, Map<String, String> env) {
     ObjectNode root = rootNode == null || rootNode.isMissingNode() || rootNode.isNull() ? YAML.createObjectNode()
         : mapping(rootNode, "(root)");
@@ -64,10 +70,11 @@ public final class ConfigLoader {
     envPort(env, "CONVEYOR_ADMIN_PORT").ifPresent(p -> server.put("adminPort", p));
     ObjectNode kafka = child(root, "kafka");
     if (env.containsKey("KAFKA_BOOTSTRAP_SERVERS")) kafka.put("bootstrapServers", env.get("KAFKA_BOOTSTRAP_SERVERS"));
-    if (!kafka.hasNonNull("replicationFactor")) {
-      JsonNode bootstrap = kafka.path("bootstrapServers");
-      kafka.put("replicationFactor", bootstrap.isTextual() && !bootstrap.asText().isBlank() ? -1 : 1);
+    if (env.containsKey("CONVEYOR_WARMUP")) server.put("warmUp", env.get("CONVEYOR_WARMUP"));
+    if (!server.hasNonNull("warmUp") && embedded(kafka)) {
+      server.put("warmUp", "PT0S"); // the embedded broker is for trying things out: ready at once
     }
+    if (!kafka.hasNonNull("replicationFactor")) kafka.put("replicationFactor", embedded(kafka) ? 1 : -1);
     for (String section : List.of("tenants", "metering")) secretsFromEnv(root.get(section), section, env);
     ConveyorConfig c = bind(root, ConveyorConfig.class, "");
 

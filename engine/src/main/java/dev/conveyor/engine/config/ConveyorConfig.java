@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.hibernate.validator.constraints.Range;
+import org.hibernate.validator.constraints.time.DurationMax;
 import org.hibernate.validator.constraints.time.DurationMin;
 
 /**
@@ -55,9 +56,14 @@ public record ConveyorConfig(
    * fails, so load balancers stop sending; {@code shutdownTimeout}: then, how long requests in flight
    * get to be answered after the API stops taking connections.
    */
+  /**
+   * {@code warmUp}: how long a starting replica may drive its own accept path over loopback before it
+   * reports ready (it stops sooner, once the JIT has settled); zero reports ready untrained.
+   */
   public record Server(@Range(max = 65535) int port, @Range(max = 65535) int adminPort, Duration drainDelay,
-      Duration shutdownTimeout) {
-    static final Server DEFAULTS = new Server(8080, 9090, Duration.ofSeconds(5), Duration.ofSeconds(30));
+      Duration shutdownTimeout,
+      @DurationMax(minutes = 5, message = "must be at most PT5M") Duration warmUp) {
+    static final Server DEFAULTS = new Server(8080, 9090, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(60));
   }
 
   /** {@code bootstrapServers} empty means: run the embedded broker. */

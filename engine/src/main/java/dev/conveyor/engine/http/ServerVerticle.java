@@ -15,6 +15,7 @@ import java.util.function.Function;
  * (within {@code shutdownTimeout}), idle connections are closed, then the server closes.
  */
 public final class ServerVerticle extends VerticleBase {
+  private final String host;
   private final int port;
   private final Function<io.vertx.core.Vertx, Router> routes;
   private final Duration shutdownTimeout;
@@ -25,6 +26,12 @@ public final class ServerVerticle extends VerticleBase {
   }
 
   public ServerVerticle(int port, Function<io.vertx.core.Vertx, Router> routes, Duration shutdownTimeout) {
+    this("0.0.0.0", port, routes, shutdownTimeout);
+  }
+
+  /** On {@code host} only (the warm-up listens on loopback). */
+  public ServerVerticle(String host, int port, Function<io.vertx.core.Vertx, Router> routes, Duration shutdownTimeout) {
+    this.host = host;
     this.port = port;
     this.routes = routes;
     this.shutdownTimeout = shutdownTimeout;
@@ -33,7 +40,7 @@ public final class ServerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     server = vertx.createHttpServer(new HttpServerOptions()
-            .setHost("0.0.0.0")
+            .setHost(host)
             .setTcpNoDelay(true)
             .setMaxHeaderSize(16 * 1024)
             .setMaxInitialLineLength(8 * 1024)

@@ -18,7 +18,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * every record by the same time, so its records come due in the order they were written.
  */
 public record Topics(String invocations, String status, String usage, String deadletter, String callbacks,
-    String connectors, String usageRollups, List<Tier> retryTiers) {
+    String connectors, String usageRollups, String warmUp, List<Tier> retryTiers) {
   /** A retry topic whose records are held {@code delay} after they were written. */
   public record Tier(String topic, Duration delay) {}
 
@@ -38,7 +38,7 @@ public record Topics(String invocations, String status, String usage, String dea
           : d.toSeconds() + "s"), d));
     }
     return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter", prefix + "callbacks",
-        prefix + "connectors", prefix + "usage-rollups",
+        prefix + "connectors", prefix + "usage-rollups", prefix + "warmup",
         List.copyOf(tiers));
   }
 
@@ -81,6 +81,10 @@ public record Topics(String invocations, String status, String usage, String dea
     topics.add(new NewTopic(usageRollups, parts, rf).configs(Map.of("cleanup.policy", "compact")));
     // Connectors' own state (a schedule's last tick, ...): the latest value per key, kept forever.
     topics.add(new NewTopic(connectors, Optional.of(1), rf).configs(Map.of("cleanup.policy", "compact")));
+    // What a starting replica writes while it warms up (WarmUp): nobody reads it; ten minutes or 64 MiB a partition.
+    topics.add(new NewTopic(warmUp, parts, rf).configs(Map.of(
+        "retention.ms", "600000", "segment.ms", "600000", "retention.bytes", Integer.toString(64 << 20),
+        "segment.bytes", Integer.toString(16 << 20))));
     for (Tier t : retryTiers) topics.add(new NewTopic(t.topic(), parts, rf).configs(sized));
     for (String d : new java.util.TreeSet<>(destinations)) topics.add(new NewTopic(d, parts, rf).configs(sized));
     CompletableFuture<Void> done = new CompletableFuture<>();

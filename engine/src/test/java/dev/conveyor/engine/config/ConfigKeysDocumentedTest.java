@@ -43,6 +43,7 @@ class ConfigKeysDocumentedTest {
   private static final Map<String, String> COMPUTED = Map.of(
       "status.cacheMaxBytes", "a quarter of the heap",
       "kafka.replicationFactor", "`1` embedded, broker default otherwise",
+      "server.warmUp", "`PT60S`; `PT0S` on the embedded broker",
       "connectors[kafka].group", "`conveyor-<name>`");
 
   @Test
@@ -106,6 +107,8 @@ class ConfigKeysDocumentedTest {
     }
     DurationMin d = rc.getAnnotation(DurationMin.class);
     if (d != null) type += d.nanos() > 0 ? " > PT0S" : " ≥ " + Duration.ofSeconds(d.seconds());
+    org.hibernate.validator.constraints.time.DurationMax dmax = rc.getAnnotation(org.hibernate.validator.constraints.time.DurationMax.class);
+    if (dmax != null) type += " ≤ " + Duration.ofMinutes(dmax.minutes()).plusSeconds(dmax.seconds());
     return type;
   }
 

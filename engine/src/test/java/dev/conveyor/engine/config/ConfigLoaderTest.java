@@ -89,6 +89,19 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void warmsUpAgainstAnExternalKafkaOnlyUnlessTold() {
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")).server().warmUp())
+        .isEqualTo(java.time.Duration.ofSeconds(60));
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).server().warmUp()).as("embedded broker").isZero();
+    assertThat(ConfigLoader.parse(minimal("", "[]") + "server: { warmUp: PT20S }\n", Map.of()).server().warmUp())
+        .isEqualTo(java.time.Duration.ofSeconds(20));
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092", "CONVEYOR_WARMUP", "PT0S"))
+        .server().warmUp()).isZero();
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]") + "server: { warmUp: PT10M }\n", Map.of()))
+        .hasMessage("server.warmUp: must be at most PT5M, got PT10M");
+  }
+
+  @Test
   void shouldNameTheKeyOfABadApiKeyHash() {
     String yaml = minimal("", "[]").replace(SHA, "not-hex");
     assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of()))

@@ -41,7 +41,7 @@ class NoisyNeighbourIT {
          FunctionServer fnB = new FunctionServer().behave(c -> new FunctionServer.Answer(200, 20, null))) {
       String prefix = Gateways.prefix("noisy");
       String yaml = """
-          server: { port: 0, adminPort: 0 }
+          server: { port: 0, adminPort: 0, warmUp: PT0S }
           kafka: { bootstrapServers: "%s", topicPrefix: "%s", partitions: 3, replicationFactor: 1, deliveryTimeout: PT5S }
           tenants:
             - name: a

@@ -38,7 +38,7 @@ class RolesIT {
       keys.append("        - { sha256: \"%s\", roles: [%s] }\n".formatted(ApiKeyAuthenticator.sha256Hex("only-" + role + "-key"), role));
     }
     gw = Gateways.start("""
-        server: { port: 0, adminPort: 0 }
+        server: { port: 0, adminPort: 0, warmUp: PT0S }
         kafka: { bootstrapServers: "%s", topicPrefix: "%s", partitions: 3, replicationFactor: 1, deliveryTimeout: PT5S }
         tenants:
           - name: acme

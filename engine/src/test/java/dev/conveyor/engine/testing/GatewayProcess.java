@@ -37,6 +37,8 @@ public final class GatewayProcess implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
         "-cp", System.getProperty("java.class.path"), "dev.conveyor.engine.Main", "up");
     pb.environment().putAll(env);
+    // No warm-up unless a test asks for one: these processes are killed long before it would pay.
+    if (!env.containsKey("CONVEYOR_WARMUP")) pb.environment().put("CONVEYOR_WARMUP", "PT0S");
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     try {

@@ -31,7 +31,7 @@ public final class Gateways {
    */
   public static String yaml(String bootstrap, String prefix, String functionsYaml, String extra) {
     return """
-        server: { port: 0, adminPort: 0 }
+        server: { port: 0, adminPort: 0, warmUp: PT0S }
         kafka: { bootstrapServers: "%s", topicPrefix: "%s", partitions: 3, replicationFactor: 1, deliveryTimeout: PT5S }
         tenants:
           - name: acme
