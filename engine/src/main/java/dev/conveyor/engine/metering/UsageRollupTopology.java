@@ -15,11 +15,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.Topology;
@@ -47,18 +45,25 @@ import org.slf4j.LoggerFactory;
  *   <li>Corrections ({@link #ADJUSTMENT}) are new events, never edits: {@code action: void}
  *       subtracts an original record's whole contribution (once), {@code action: delta} adds
  *       {@code delta} (usually negative) to the original's hour.
- *   <li>Each commit (every second) writes the new totals of the hours that changed to
+ *   <li>Every second the new totals of the hours that changed are written to
  *       {@code conveyor.usage-rollups} (compacted, key {@code tenant/namespace/function/hour}),
- *       which every replica follows for the usage API.
+ *       which every replica follows for the usage API. The hours that changed since are kept in a
+ *       store of their own ({@code usage-rollups-pending}), so a commit that falls between a
+ *       change and its emission loses nothing: the next punctuation, on this replica or on the
+ *       one that takes the task over, sends it. Emitting from the processor needs no repartition
+ *       topic: the usage topic's key is the tenant, so a tenant's records and rollups live on one
+ *       task, and each record costs no extra write and read of the broker.
  * </ul>
- * The usage topic's key is the tenant, so a tenant's records and rollups live on one task.
  */
 public final class UsageRollupTopology {
   public static final String ADJUSTMENT = "dev.conveyor.invocation.usage.adjustment.v1";
   static final String SEEN = "usage-seen";
   static final String SEEN_BY_DAY = "usage-seen-by-day";
   static final String ROLLUPS = "usage-rollups";
-  static final String EMITTED = "usage-rollups-emitted";
+  static final String PENDING = "usage-rollups-pending";
+  /** A key of {@link #PENDING} that no rollup has: present once the rollups made before it existed were re-sent. */
+  static final String RESENT = "\u0000resent";
+  private static final byte[] EMPTY = new byte[0];
   private static final Logger LOG = LoggerFactory.getLogger(UsageRollupTopology.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Usage events are read into these, only the fields the rollups need: no tree per record. */
@@ -86,17 +91,14 @@ public final class UsageRollupTopology {
     StreamsBuilder b = new StreamsBuilder();
     b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()));
     b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray()));
-    // Cached: an hour's totals change with every record, but reach the changelog once per commit.
+    // Cached, like the pending hours: an hour's totals change with every record, but reach the
+    // changelog once per commit.
     b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUPS), Serdes.String(), Serdes.ByteArray())
         .withCachingEnabled());
+    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING), Serdes.String(), Serdes.ByteArray())
+        .withCachingEnabled());
     b.stream(usageTopic, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("usage"))
-        .process(() -> new Rollup(dedupeDays), Named.as("rollup"), SEEN, SEEN_BY_DAY, ROLLUPS)
-        // Each hour's latest totals go out once per commit, not once per record: a cached table
-        // (no changelog of its own: it only holds what is to be sent) keeps the last change of each
-        // key and emits it when the transaction commits, in that transaction.
-        .toTable(Named.as("rollup-changes"), Materialized.<String, byte[], KeyValueStore<Bytes, byte[]>>as(EMITTED)
-            .withKeySerde(Serdes.String()).withValueSerde(Serdes.ByteArray()).withCachingEnabled().withLoggingDisabled())
-        .toStream(Named.as("rollup-emitted"))
+        .process(() -> new Rollup(dedupeDays), Named.as("rollup"), SEEN, SEEN_BY_DAY, ROLLUPS, PENDING)
         .to(rollupTopic, Produced.with(Serdes.String(), Serdes.ByteArray()).withName("rollups"));
     return b.build();
   }
@@ -112,6 +114,8 @@ public final class UsageRollupTopology {
     private KeyValueStore<String, byte[]> seen;
     private KeyValueStore<String, byte[]> seenByDay;
     private KeyValueStore<String, byte[]> rollups;
+    private KeyValueStore<String, byte[]> pending;
+    private boolean resendDue;
 
     Rollup(int dedupeDays) {
       this.dedupeDays = dedupeDays;
@@ -123,7 +127,49 @@ public final class UsageRollupTopology {
       this.seen = context.getStateStore(SEEN);
       this.seenByDay = context.getStateStore(SEEN_BY_DAY);
       this.rollups = context.getStateStore(ROLLUPS);
+      this.pending = context.getStateStore(PENDING);
       context.schedule(Duration.ofMinutes(10), PunctuationType.WALL_CLOCK_TIME, this::purge);
+      context.schedule(Duration.ofSeconds(1), PunctuationType.WALL_CLOCK_TIME, this::emit);
+      resendDue = pending.get(RESENT) == null; // sent at the first punctuation (init may not forward)
+    }
+
+    /**
+     * Once per store: every rollup is sent again. Versions before the pending store sent changes
+     * through a repartition topic; what was still on it when they stopped would never be sent.
+     */
+    private void resendAll(long now) {
+      int n = 0;
+      try (KeyValueIterator<String, byte[]> it = rollups.all()) {
+        while (it.hasNext()) {
+          KeyValue<String, byte[]> kv = it.next();
+          context.forward(new Record<>(kv.key, kv.value, now));
+          n++;
+        }
+      }
+      pending.put(RESENT, EMPTY);
+      if (n > 0) LOG.info("usage rollups: sent all {} rollups of this task once more", n);
+    }
+
+    /** Sends the latest totals of each hour that changed since the last time, then forgets that it changed. */
+    private void emit(long now) {
+      boolean all = resendDue; // every rollup goes out, the pending ones with them
+      if (all) {
+        resendAll(now);
+        resendDue = false;
+      }
+      List<String> sent = new ArrayList<>();
+      try (KeyValueIterator<String, byte[]> it = pending.all()) {
+        while (it.hasNext()) {
+          String key = it.next().key;
+          if (key.equals(RESENT)) continue;
+          byte[] totals = rollups.get(key);
+          // Stamped with this thread's clock, not the usage records': records reach an hour out of
+          // their own time order (late ones, other replicas' clocks).
+          if (totals != null && !all) context.forward(new Record<>(key, totals, now));
+          sent.add(key);
+        }
+      }
+      for (String key : sent) pending.delete(key);
     }
 
     @Override
@@ -209,12 +255,8 @@ public final class UsageRollupTopology {
     private void add(String key, UsageTotals change) {
       byte[] cur = rollups.get(key);
       UsageTotals next = (cur == null ? UsageTotals.ZERO : UsageTotals.parse(cur)).plus(change);
-      byte[] bytes = next.bytes();
-      rollups.put(key, bytes);
-      // Stamped with this thread's clock, not the usage record's: records reach an hour out of their
-      // own time order (late ones, other replicas' clocks), and the table that sends the rollups out
-      // would warn of every update older than the one before.
-      context.forward(new Record<>(key, bytes, context.currentSystemTimeMs()));
+      rollups.put(key, next.bytes());
+      pending.put(key, EMPTY);
     }
 
     /** Forgets ids first seen more than {@code dedupeDays} ago (their duplicates can no longer come). */

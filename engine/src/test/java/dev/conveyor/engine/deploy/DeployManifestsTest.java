@@ -232,6 +232,7 @@ class DeployManifestsTest {
           .put("coldStart", false).put("requestBytes", 1).put("responseBytes", 1);
       driver.createInputTopic(topics.usage(), Serdes.String().serializer(), Serdes.ByteArray().serializer())
           .pipeInput("acme", new ObjectMapper().writeValueAsBytes(ce));
+      driver.advanceWallClockTime(java.time.Duration.ofSeconds(1)); // the rollups go out once a second
       internal = new java.util.TreeSet<>(driver.producedTopicNames());
     }
     assertThat(internal).contains(topics.usageRollups());

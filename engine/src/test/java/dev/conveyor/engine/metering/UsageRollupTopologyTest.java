@@ -8,6 +8,7 @@ import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -21,15 +22,22 @@ import org.junit.jupiter.api.Test;
 class UsageRollupTopologyTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private TopologyTestDriver driver;
+  private java.nio.file.Path state;
   private TestInputTopic<String, byte[]> usage;
   private TestOutputTopic<String, byte[]> rollups;
 
   @BeforeEach
   void start() throws Exception {
+    state = Files.createTempDirectory("rollup-test");
+    open();
+  }
+
+  /** A driver on {@link #state}: a replica (re)starting with the local stores it left. */
+  private void open() {
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "rollup-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("rollup-test").toString());
+    p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
     driver = new TopologyTestDriver(UsageRollupTopology.build("usage", "rollups", 7), p);
     usage = driver.createInputTopic("usage", Serdes.String().serializer(), Serdes.ByteArray().serializer());
     rollups = driver.createOutputTopic("rollups", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
@@ -59,8 +67,14 @@ class UsageRollupTopologyTest {
     return JSON.writeValueAsBytes(ce);
   }
 
+  /** The rollups sent by the next punctuation (once a second). */
+  private Map<String, byte[]> sent() {
+    driver.advanceWallClockTime(java.time.Duration.ofSeconds(1));
+    return rollups.readKeyValuesToMap();
+  }
+
   private UsageTotals latest(String key) {
-    Map<String, byte[]> all = rollups.readKeyValuesToMap();
+    Map<String, byte[]> all = sent();
     return all.containsKey(key) ? UsageTotals.parse(all.get(key)) : null;
   }
 
@@ -87,8 +101,10 @@ class UsageRollupTopologyTest {
     java.time.Instant t = java.time.Instant.parse("2026-11-27T10:30:00Z");
     usage.pipeInput(new org.apache.kafka.streams.test.TestRecord<>("acme",
         record("acme", "f", "o1", 1, "success", "2026-11-27T10:20:00.000Z", 10, "0.001250000", false), t.plusSeconds(10)));
+    driver.advanceWallClockTime(java.time.Duration.ofSeconds(1));
     usage.pipeInput(new org.apache.kafka.streams.test.TestRecord<>("acme",
         record("acme", "f", "o2", 1, "success", "2026-11-27T10:10:00.000Z", 10, "0.001250000", false), t));
+    driver.advanceWallClockTime(java.time.Duration.ofSeconds(1));
     var out = rollups.readRecordsToList();
     assertThat(out).hasSize(2);
     // The usage records' own timestamps go backwards; the rollups' must not (the emitting table warns of each).
@@ -100,7 +116,7 @@ class UsageRollupTopologyTest {
   void aLateRecordUpdatesItsOwnHour() throws Exception {
     usage.pipeInput("acme", record("acme", "f", "i1", 1, "success", "2026-11-27T11:05:00.000Z", 10, "0.001250000", false));
     usage.pipeInput("acme", record("acme", "f", "i0", 1, "success", "2026-11-27T09:59:00.000Z", 20, "0.002500000", false));
-    Map<String, byte[]> out = rollups.readKeyValuesToMap();
+    Map<String, byte[]> out = sent();
     assertThat(UsageTotals.parse(out.get("acme/acme/f/2026-11-27T09:00:00Z")).billedDurationMs()).isEqualTo(20);
     assertThat(UsageTotals.parse(out.get("acme/acme/f/2026-11-27T11:00:00Z")).billedDurationMs()).isEqualTo(10);
   }
@@ -126,5 +142,43 @@ class UsageRollupTopologyTest {
     usage.pipeInput("acme", "{\"type\":\"x\"}".getBytes());
     usage.pipeInput("acme", record("acme", "f", "i1", 1, "success", "2026-11-27T10:00:00.000Z", 5, "0.000625000", false));
     assertThat(latest("acme/acme/f/2026-11-27T10:00:00Z").attempts()).isEqualTo(1);
+  }
+
+  @Test
+  void anHourGoesOutOncePerSecondNotOncePerRecord() throws Exception {
+    for (int i = 0; i < 100; i++) {
+      usage.pipeInput("acme", record("acme", "f", "n" + i, 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    }
+    assertThat(rollups.isEmpty()).as("nothing before the second is up").isTrue();
+    driver.advanceWallClockTime(java.time.Duration.ofSeconds(1));
+    var out = rollups.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(UsageTotals.parse(out.get(0).value()).attempts()).isEqualTo(100);
+    driver.advanceWallClockTime(java.time.Duration.ofSeconds(1));
+    assertThat(rollups.isEmpty()).as("an hour that did not change is not sent again").isTrue();
+  }
+
+  @Test
+  void anHourThatChangedIsKeptInTheLoggedPendingStoreUntilItIsSent() throws Exception {
+    usage.pipeInput("acme", record("acme", "f", "a", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    assertThat(sent()).containsOnlyKeys("acme/acme/f/2026-11-27T10:00:00Z");
+    usage.pipeInput("acme", record("acme", "f", "b", 1, "success", "2026-11-27T11:00:00.000Z", 7, "0.000875000", false));
+    // A commit now stores this (the store has a changelog): a replica taking the task over sends it.
+    KeyValueStore<String, byte[]> pending = driver.getKeyValueStore(UsageRollupTopology.PENDING);
+    assertThat(pending.get("acme/acme/f/2026-11-27T11:00:00Z")).isNotNull();
+    assertThat(pending.get("acme/acme/f/2026-11-27T10:00:00Z")).isNull();
+    Map<String, byte[]> out = sent();
+    assertThat(out).as("the pending hour, and only it").containsOnlyKeys("acme/acme/f/2026-11-27T11:00:00Z");
+    assertThat(UsageTotals.parse(out.get("acme/acme/f/2026-11-27T11:00:00Z")).billedDurationMs()).isEqualTo(7);
+    assertThat(pending.get("acme/acme/f/2026-11-27T11:00:00Z")).isNull();
+  }
+
+  @Test
+  void rollupsMadeBeforeThePendingStoreExistedAreSentOnceWhole() throws Exception {
+    // An older version's rollup: in the rollups store, never marked pending.
+    KeyValueStore<String, byte[]> stored = driver.getKeyValueStore(UsageRollupTopology.ROLLUPS);
+    stored.put("acme/acme/old/2026-11-01T00:00:00Z", new UsageTotals(1, 1, 1, 0, 0, 5, BigDecimal.ONE, 0, 1, 1).bytes());
+    assertThat(sent()).containsOnlyKeys("acme/acme/old/2026-11-01T00:00:00Z");
+    assertThat(sent()).as("once").isEmpty();
   }
 }
