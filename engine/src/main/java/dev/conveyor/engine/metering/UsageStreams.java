@@ -38,6 +38,11 @@ public final class UsageStreams implements AutoCloseable {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, replicationFactor > 0 ? replicationFactor : -1);
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
+    // A fetch waits for 64 KiB of usage records, or 500 ms: below a few thousand records a second,
+    // a fetch returning each record as it came cost the broker and this thread a request apiece. The
+    // rollups are behind by a second or two anyway (they go out once a second, in a transaction).
+    p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MIN_BYTES_CONFIG), 64 * 1024);
+    p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), 500);
     this.props = p;
     this.usageTopic = usageTopic;
     this.rollupTopic = rollupTopic;
