@@ -326,9 +326,17 @@ public final class Conveyor implements AutoCloseable {
     // Not ready until the accept path is compiled: a replica's first seconds behind the load balancer
     // would otherwise run at a fraction of its rate. Bounded by server.warmUp; touches no tenant's data.
     warming = true;
-    WarmUp.Result warm = await(WarmUp.run(vertx, config.server().warmUp(), new WarmUp.Shared(sender, health, queueLookup, tracing, clock,
-        topics.warmUp(), queuePartitions)).toCompletionStage().toCompletableFuture(), (int) config.server().warmUp().toSeconds() + 30,
-        "warming up");
+    WarmUp.Result warm;
+    try {
+      warm = await(WarmUp.run(vertx, config.server().warmUp(), new WarmUp.Shared(sender, health, queueLookup, tracing, clock,
+          topics.warmUp(), queuePartitions)).toCompletionStage().toCompletableFuture(), (int) config.server().warmUp().toSeconds() + 30,
+          "warming up");
+    } catch (IllegalStateException e) {
+      if (Thread.currentThread().isInterrupted()) throw e;
+      // A warm-up is an optimisation: one that fails (its port taken, Kafka slow) never stops a start.
+      LOG.warn("the warm-up did not finish ({}); ready without it", e.getMessage());
+      warm = WarmUp.Result.NONE;
+    }
     warming = false;
     warmUp = warm;
     // Trigger connectors feed the same Enqueuer as the API; started last, stopped first.

@@ -75,7 +75,10 @@ public final class WarmUp {
   static final long SETTLED_MS = 100;
 
   /** What the warm-up did: accepts answered 202, other answers, each second's 202s and compiler milliseconds. */
-  public record Result(long accepted, long failed, List<Long> perSecond, List<Long> compileMs, Duration took) {}
+  public record Result(long accepted, long failed, List<Long> perSecond, List<Long> compileMs, Duration took) {
+    /** No warm-up: off, or it failed. */
+    static final Result NONE = new Result(0, 0, List.of(), List.of(), Duration.ZERO);
+  }
 
   private WarmUp() {}
 
@@ -84,7 +87,7 @@ public final class WarmUp {
       String topic, int partitions) {}
 
   static Future<Result> run(Vertx vertx, Duration budget, Shared shared) {
-    if (budget.isZero() || budget.isNegative()) return Future.succeededFuture(new Result(0, 0, List.of(), List.of(), Duration.ZERO));
+    if (budget.isZero() || budget.isNegative()) return Future.succeededFuture(Result.NONE);
     String key = HexFormat.of().formatHex(random(32));
     ConveyorConfig own = ConfigLoader.parse("""
         tenants:

@@ -181,4 +181,36 @@ class UsageRollupTopologyTest {
     assertThat(sent()).containsOnlyKeys("acme/acme/old/2026-11-01T00:00:00Z");
     assertThat(sent()).as("once").isEmpty();
   }
+
+  @Test
+  void theRollupsReadWhatTheEmitterWrites() throws Exception {
+    var inv = new dev.conveyor.engine.api.Invocation("0197ab2c-1111-7222-8333-444455556666", "acme", "acme", "resize", null,
+        new byte[12], null, Map.of(), java.time.Instant.parse("2026-03-01T10:00:00Z"), null, null, null, "http");
+    UsageEmitter e = new UsageEmitter(null, "conveyor.usage", "//conveyor/test", 100);
+    var a = new UsageEmitter.Attempt(inv, 1, "async", "http", "success", 200, java.time.Instant.parse("2026-03-01T10:00:01Z"),
+        java.time.Instant.parse("2026-03-01T10:00:01.234Z"), true, 180, 5, 256, 12, 34, "resize-00002");
+    UsageRollupTopology.Event ce = UsageRollupTopology.Event.read(e.record(a).value());
+    assertThat(ce.id()).isEqualTo(inv.id() + ":1");
+    assertThat(ce.type()).isEqualTo(UsageEmitter.TYPE);
+    assertThat(ce.time()).isEqualTo("2026-03-01T10:00:01.234Z");
+    assertThat(ce.data()).isEqualTo(new UsageRollupTopology.Data("acme", "acme", "resize", 1, "success", 300, "0.075000000", true, 12, 34));
+  }
+
+  @Test
+  void anEventIsReadWhateverElseItCarriesAndRefusedWhenItIsNotAnObject() throws Exception {
+    var ce = UsageRollupTopology.Event.read(("{\"x\":{\"id\":\"no\"},\"id\":\"u1\",\"type\":\"t\",\"ext\":[1,{\"a\":2}],"
+        + "\"data\":{\"nested\":{\"attempt\":9},\"attempt\":\"2\",\"coldStart\":\"true\",\"billedDurationMs\":7,"
+        + "\"gibSeconds\":0.5,\"tenant\":\"acme\"}}").getBytes());
+    assertThat(ce.id()).isEqualTo("u1");
+    assertThat(ce.data().attempt()).isEqualTo(2);
+    assertThat(ce.data().coldStart()).isTrue();
+    assertThat(ce.data().billedDurationMs()).isEqualTo(7);
+    assertThat(ce.data().gibSeconds()).isEqualTo("0.5");
+    assertThat(UsageRollupTopology.Event.read("null".getBytes())).isNull();
+    assertThat(UsageRollupTopology.Event.read("{\"id\":\"u\",\"data\":null}".getBytes()).data()).isNull();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> UsageRollupTopology.Event.read("[1]".getBytes()))
+        .isInstanceOf(java.io.IOException.class);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> UsageRollupTopology.Event.read("{\"id\":{\"a\":1}}".getBytes()))
+        .isInstanceOf(java.io.IOException.class);
+  }
 }
