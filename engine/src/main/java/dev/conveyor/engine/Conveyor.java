@@ -47,7 +47,7 @@ import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.samples.SampleFunctions;
-import dev.conveyor.engine.status.QueueLookup;
+import dev.conveyor.engine.queue.QueueLookup;
 import dev.conveyor.engine.status.StatusReader;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.knative.KnativeDiscovery;

@@ -14,7 +14,7 @@ import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.observability.Tracing;
 import dev.conveyor.engine.queue.Enqueuer;
-import dev.conveyor.engine.status.QueueLookup;
+import dev.conveyor.engine.queue.QueueLookup;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.tenancy.Backlog;
 import dev.conveyor.engine.tenancy.Placement;

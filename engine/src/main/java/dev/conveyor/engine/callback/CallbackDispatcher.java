@@ -2,10 +2,10 @@ package dev.conveyor.engine.callback;
 
 import dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy;
 import dev.conveyor.engine.config.ConveyorConfig.PostRetry;
-import dev.conveyor.engine.dispatch.Backoff;
-import dev.conveyor.engine.dispatch.BoundedConsumer;
-import dev.conveyor.engine.dispatch.OffsetTracker;
-import dev.conveyor.engine.dispatch.Waits;
+import dev.conveyor.engine.consume.Backoff;
+import dev.conveyor.engine.consume.BoundedConsumer;
+import dev.conveyor.engine.consume.OffsetTracker;
+import dev.conveyor.engine.consume.Waits;
 import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.kafka.Topics;
 import dev.conveyor.engine.observability.Metrics;

@@ -1,5 +1,7 @@
 package dev.conveyor.engine.dispatch;
 
+import dev.conveyor.engine.consume.BoundedConsumer;
+import dev.conveyor.engine.consume.OffsetTracker;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.conveyor.engine.api.Invocation;

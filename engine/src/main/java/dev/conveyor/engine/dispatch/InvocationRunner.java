@@ -1,5 +1,7 @@
 package dev.conveyor.engine.dispatch;
 
+import dev.conveyor.engine.consume.Backoff;
+import dev.conveyor.engine.consume.Waits;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;

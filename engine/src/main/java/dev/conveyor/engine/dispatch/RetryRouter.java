@@ -1,5 +1,6 @@
 package dev.conveyor.engine.dispatch;
 
+import dev.conveyor.engine.consume.OffsetTracker;
 import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.kafka.Topics;

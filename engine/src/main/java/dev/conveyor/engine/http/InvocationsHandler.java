@@ -5,7 +5,7 @@ import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
-import dev.conveyor.engine.status.QueueLookup;
+import dev.conveyor.engine.queue.QueueLookup;
 import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;

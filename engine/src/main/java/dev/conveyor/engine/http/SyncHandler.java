@@ -9,7 +9,7 @@ import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.attempt.AttemptPath;
 import dev.conveyor.engine.attempt.Verdict;
 import dev.conveyor.engine.breaker.Breakers;
-import dev.conveyor.engine.dispatch.Backoff;
+import dev.conveyor.engine.consume.Backoff;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;

@@ -3,7 +3,7 @@ package dev.conveyor.engine.http;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.queue.Enqueuer;
-import dev.conveyor.engine.status.QueueLookup;
+import dev.conveyor.engine.queue.QueueLookup;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.concurrent.atomic.AtomicInteger;

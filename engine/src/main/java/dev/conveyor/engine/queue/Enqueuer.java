@@ -11,7 +11,7 @@ import io.vertx.core.Future;
  * Stores an accepted invocation on the queue topic with acks=all; the future completes only when
  * it is stored, and only then may the caller answer 202. One record per accept: its partition
  * follows from the id and its timestamp is the accept time, so any replica can find it while it
- * is queued ({@link dev.conveyor.engine.status.QueueLookup}). With an {@code Idempotency-Key} the
+ * is queued ({@link dev.conveyor.engine.queue.QueueLookup}). With an {@code Idempotency-Key} the
  * {@code queued} status is stored too, after the invocation, so every replica learns the key.
  */
 public final class Enqueuer {

@@ -9,7 +9,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Replays the compacted status topic into the {@link StatusStore} and then follows it, on every
- * replica. Invocations still queued are not here: {@link QueueLookup} finds them on demand.
+ * replica. Invocations still queued are not here: {@link dev.conveyor.engine.queue.QueueLookup} finds them on demand.
  * {@link #caughtUp()} completes once the replay reached the end offsets seen at start: only then
  * are status reads and idempotency complete after a restart, so the gateway is not ready before.
  */

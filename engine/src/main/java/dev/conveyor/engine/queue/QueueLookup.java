@@ -1,4 +1,4 @@
-package dev.conveyor.engine.status;
+package dev.conveyor.engine.queue;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -8,7 +8,7 @@ import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.kafka.ConsumerThread;
 import dev.conveyor.engine.kafka.HeadersOnly;
 import dev.conveyor.engine.kafka.KafkaClients;
-import dev.conveyor.engine.queue.InvocationCodec;
+import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.time.Instant;

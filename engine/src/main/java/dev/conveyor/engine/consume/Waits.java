@@ -1,4 +1,4 @@
-package dev.conveyor.engine.dispatch;
+package dev.conveyor.engine.consume;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

@@ -1,4 +1,4 @@
-package dev.conveyor.engine.dispatch;
+package dev.conveyor.engine.consume;
 
 import dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy;
 import dev.conveyor.engine.config.ConveyorConfig.Delivery;

@@ -1,0 +1,29 @@
+package dev.conveyor.engine;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+/**
+ * The engine's package structure, read from its bytecode: no two packages depend on each other,
+ * directly or through others, and the shared ways of consuming a topic sit below every package that
+ * consumes one.
+ */
+@AnalyzeClasses(packages = "dev.conveyor.engine", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+  @ArchTest
+  static final ArchRule noPackageCycles = slices().matching("dev.conveyor.engine.(*)..").should().beFreeOfCycles();
+
+  @ArchTest
+  static final ArchRule consumingATopicKnowsNothingOfItsUsers = noClasses().that().resideInAPackage("dev.conveyor.engine.consume..")
+      .should().dependOnClassesThat().resideInAnyPackage("dev.conveyor.engine.dispatch..", "dev.conveyor.engine.callback..",
+          "dev.conveyor.engine.http..", "dev.conveyor.engine.connect..");
+
+  @ArchTest
+  static final ArchRule theStatusStoreKnowsNothingOfTheQueue = noClasses().that().resideInAPackage("dev.conveyor.engine.status..")
+      .should().dependOnClassesThat().resideInAPackage("dev.conveyor.engine.queue..");
+}
