@@ -1,5 +1,6 @@
 package dev.conveyor.engine;
 
+import dev.conveyor.engine.auth.ApiKeyAuthenticator;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.functions.FunctionRegistry;
@@ -30,7 +31,6 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -97,7 +97,7 @@ public final class WarmUp {
             limits: { ratePerSecond: 10000000, burst: 10000000, maxQueued: 1000000000 }
         functions:
           - { namespace: %1$s, name: noop, url: "http://127.0.0.1:9/noop" }
-        """.formatted(NAME, sha256(key)), Map.of());
+        """.formatted(NAME, ApiKeyAuthenticator.sha256Hex(key)), Map.of());
     Tenants tenants = new Tenants(own.tenants());
     FunctionRegistry functions = new FunctionRegistry(own.functions());
     Metrics metrics = new Metrics();
@@ -208,13 +208,5 @@ public final class WarmUp {
     byte[] b = new byte[bytes];
     new SecureRandom().nextBytes(b);
     return b;
-  }
-
-  private static String sha256(String s) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -54,10 +54,7 @@ public record ConveyorConfig(
   /**
    * {@code drainDelay}: after SIGTERM, how long the API keeps serving while {@code /readyz} already
    * fails, so load balancers stop sending; {@code shutdownTimeout}: then, how long requests in flight
-   * get to be answered after the API stops taking connections.
-   */
-  /**
-   * {@code warmUp}: how long a starting replica may drive its own accept path over loopback before it
+   * get to be answered after the API stops taking connections. {@code warmUp}: how long a starting replica may drive its own accept path over loopback before it
    * reports ready (it stops sooner, once the JIT has settled); zero reports ready untrained.
    */
   public record Server(@Range(max = 65535) int port, @Range(max = 65535) int adminPort, Duration drainDelay,

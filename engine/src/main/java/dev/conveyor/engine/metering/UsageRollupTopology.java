@@ -67,7 +67,6 @@ public final class UsageRollupTopology {
   private static final byte[] EMPTY = new byte[0];
   private static final Logger LOG = LoggerFactory.getLogger(UsageRollupTopology.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** Usage events are read into these, only the fields the rollups need: no tree per record. */
 
   /**
    * The fields of a usage CloudEvent that the rollups read (adjustments are read as a tree: they are
@@ -102,9 +101,13 @@ public final class UsageRollupTopology {
     }
 
     private static String text(JsonParser p, JsonToken v) throws IOException {
-      if (v == JsonToken.VALUE_NULL) return null;
+      return v == JsonToken.VALUE_NULL ? null : scalar(p, v).getText();
+    }
+
+    /** The parser at a scalar (numbers and booleans may come as text, as binding took them). */
+    private static JsonParser scalar(JsonParser p, JsonToken v) throws IOException {
       if (!v.isScalarValue()) throw new JsonParseException(p, "expected a value for " + p.currentName());
-      return p.getText();
+      return p;
     }
   }
 
@@ -132,21 +135,15 @@ public final class UsageRollupTopology {
           case "function" -> function = Event.text(p, v);
           case "outcome" -> outcome = Event.text(p, v);
           case "gibSeconds" -> gibSeconds = Event.text(p, v);
-          case "attempt" -> attempt = number(p, v).getValueAsInt();
-          case "billedDurationMs" -> billed = number(p, v).getValueAsLong();
-          case "requestBytes" -> requestBytes = number(p, v).getValueAsLong();
-          case "responseBytes" -> responseBytes = number(p, v).getValueAsLong();
-          case "coldStart" -> cold = number(p, v).getValueAsBoolean();
+          case "attempt" -> attempt = Event.scalar(p, v).getValueAsInt();
+          case "billedDurationMs" -> billed = Event.scalar(p, v).getValueAsLong();
+          case "requestBytes" -> requestBytes = Event.scalar(p, v).getValueAsLong();
+          case "responseBytes" -> responseBytes = Event.scalar(p, v).getValueAsLong();
+          case "coldStart" -> cold = Event.scalar(p, v).getValueAsBoolean();
           default -> p.skipChildren();
         }
       }
       return new Data(tenant, namespace, function, attempt, outcome, billed, gibSeconds, cold, requestBytes, responseBytes);
-    }
-
-    /** A scalar (numbers and booleans may come as text, as binding took them). */
-    private static JsonParser number(JsonParser p, JsonToken v) throws IOException {
-      if (!v.isScalarValue()) throw new JsonParseException(p, "expected a value for " + p.currentName());
-      return p;
     }
 
     /** The record's contribution: one attempt, one invocation if it is the first attempt. */
