@@ -1,5 +1,6 @@
 package dev.conveyor.engine;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.auth.JwtAuthenticator;
 import dev.conveyor.engine.connect.CloudEventsIngress;
 import dev.conveyor.engine.connect.ConnectorHost;
@@ -66,7 +67,6 @@ import java.util.List;
 import java.util.Map;
 import dev.conveyor.engine.observability.Tracing;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -152,7 +152,7 @@ public final class Conveyor implements AutoCloseable {
     Conveyor c = new Conveyor(config);
     try {
       // Milliseconds everywhere: ids (UUIDv7), Kafka timestamps and the API agree on them.
-      c.boot(runtime, () -> Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+      c.boot(runtime);
       return c;
     } catch (RuntimeException e) {
       c.close();
@@ -160,7 +160,7 @@ public final class Conveyor implements AutoCloseable {
     }
   }
 
-  private void boot(Runtime runtime, Supplier<Instant> clock) {
+  private void boot(Runtime runtime) {
     ConveyorConfig.KafkaSettings k = config.kafka();
     if (k.embedded()) {
       LOG.info("starting the embedded Kafka broker on 127.0.0.1:{} (data in {})", runtime.embeddedKafkaPort(), runtime.dataDir().resolve("kafka"));
@@ -170,6 +170,7 @@ public final class Conveyor implements AutoCloseable {
       bootstrap = k.bootstrapServers();
     }
     vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    Time clock = Time.system(vertx);
     metrics = new Metrics();
     // conveyor_ready and conveyor_status_reader_up: what /readyz answers, for alerting.
     metrics.readiness(this::notReadyReason, () -> reader != null && reader.alive());
@@ -180,7 +181,7 @@ public final class Conveyor implements AutoCloseable {
 
     Admin admin = clients.admin("conveyor-admin");
     closeInOrder.add(admin);
-    createTopics(admin);
+    createTopics(admin, clock);
     if (k.embedded()) createTriggerTopics(admin);
 
     var producer = clients.producer("conveyor-producer");
@@ -211,8 +212,8 @@ public final class Conveyor implements AutoCloseable {
         config.status().retention(), clock, sender, store, k.deliveryTimeout());
     closeInOrder.add(0, queueLookup);
     functions = new FunctionRegistry(config.functions(), knative(runtime, clock));
-    Breakers breakers = new Breakers(metrics.registry(), java.time.Clock.systemUTC());
-    HttpInvoker invoker = new HttpInvoker(vertx, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes(),
+    Breakers breakers = new Breakers(metrics.registry(), clock);
+    HttpInvoker invoker = new HttpInvoker(vertx, clock, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes(),
         config.knative().trustBundle());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     capacity = new FunctionCapacity();
@@ -233,12 +234,12 @@ public final class Conveyor implements AutoCloseable {
       dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
       var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
       metrics.kafkaClient(retryConsumer);
-      RetryRouter retries = new RetryRouter(retryConsumer, topics, queuePartitions, sender, () -> clock.get().toEpochMilli()).start();
+      RetryRouter retries = new RetryRouter(retryConsumer, topics, queuePartitions, sender, clock).start();
       // Closed before the sender (it forwards through it), after the dispatcher has drained.
       closeInOrder.add(0, retries);
       CallbackDispatcher posts = new CallbackDispatcher(clients.consumerConfig("conveyor-callbacks", config.dispatch().group() + "-callbacks"),
           topics, new CallbackSender(vertx, tenants::tenant, clock), sender, config.dispatch().callbacks(), metrics,
-          () -> clock.get().toEpochMilli());
+          clock);
       callbackDeployment = await(vertx.deployVerticle(posts).toCompletionStage().toCompletableFuture(), 60, "starting the callbacks");
     } else {
       // No delivery here: sync calls keep the ledger on a context of their own (no async attempts to count).
@@ -264,7 +265,7 @@ public final class Conveyor implements AutoCloseable {
     io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> auth = runtime.admissionChecks() ? new AuthHandler(tenants, jwt) : AuthHandler.benchmarkAnyone(tenants);
     Placement placement = new Placement(tenants, queuePartitions, config.status().idempotencyWindow());
     Backlog backlog = new Backlog(store, clock, placement::mine, metrics::queued);
-    Admission admission = new Admission(functions, health, new RateQuotas(), metrics, clock, placement, backlog,
+    Admission admission = new Admission(functions, health, new RateQuotas(clock), metrics, clock, placement, backlog,
         runtime.admissionChecks());
     if (runtime.configFile() != null) {
       ConfigWatcher watcher = new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants()));
@@ -273,7 +274,7 @@ public final class Conveyor implements AutoCloseable {
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing, vertx, queueLookup);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
-    HttpInvoker syncInvoker = new HttpInvoker(vertx, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
+    HttpInvoker syncInvoker = new HttpInvoker(vertx, clock, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
         config.metering().billingGranularityMs());
     SyncHandler sync = new SyncHandler(vertx, admission, accept, new AttemptPath(functions, syncInvoker, capacity, metrics, tracing, clock),
@@ -281,7 +282,7 @@ public final class Conveyor implements AutoCloseable {
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
     DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
     closeInOrder.add(0, deadLetterIndex);
-    RecordFetcher fetcher = new RecordFetcher(clients);
+    RecordFetcher fetcher = new RecordFetcher(clients, clock);
     closeInOrder.add(0, fetcher);
     DeadLettersHandler deadLetters = new DeadLettersHandler(deadLetterIndex, fetcher, enqueuer, topics.deadletter(), clock, placement);
     // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.
@@ -350,7 +351,7 @@ public final class Conveyor implements AutoCloseable {
   }
 
   /** Knative discovery when enabled: informers started and synced before the API opens. */
-  private FunctionRegistry.Source knative(Runtime runtime, Supplier<Instant> clock) {
+  private FunctionRegistry.Source knative(Runtime runtime, Time clock) {
     if (!config.knative().enabled()) return (ns, fn) -> java.util.Optional.empty();
     KnativeDiscovery discovery = new KnativeDiscovery(kubernetes(runtime), config.knative().namespaces(), clock);
     closeInOrder.add(0, discovery);
@@ -408,14 +409,14 @@ public final class Conveyor implements AutoCloseable {
     return out;
   }
 
-  private void createTopics(Admin admin) {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+  private void createTopics(Admin admin, Time clock) {
+    long deadline = clock.nanos() + TimeUnit.MINUTES.toNanos(2);
     while (true) {
       try {
         topics.create(admin, config.kafka(), config.status(), destinationTopics()).get(30, TimeUnit.SECONDS);
         return;
       } catch (Exception e) {
-        if (System.nanoTime() > deadline) {
+        if (clock.nanos() > deadline) {
           throw new IllegalStateException("Kafka at " + bootstrap + " did not accept the topics: " + e.getMessage());
         }
         LOG.warn("waiting for Kafka at {} ({})", bootstrap, e.getClass().getSimpleName());

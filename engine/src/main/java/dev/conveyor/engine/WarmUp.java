@@ -1,5 +1,6 @@
 package dev.conveyor.engine;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
@@ -39,7 +40,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,7 +83,7 @@ public final class WarmUp {
   private WarmUp() {}
 
   /** Everything the warm-up shares with the real API: the sender, Kafka's health, the clock. */
-  record Shared(KafkaSender sender, KafkaHealth health, QueueLookup queue, Tracing tracing, Supplier<Instant> clock,
+  record Shared(KafkaSender sender, KafkaHealth health, QueueLookup queue, Tracing tracing, Time clock,
       String topic, int partitions) {}
 
   static Future<Result> run(Vertx vertx, Duration budget, Shared shared) {
@@ -106,16 +106,16 @@ public final class WarmUp {
     StatusStore store = new StatusStore(16L << 20, Duration.ofHours(1), shared.clock(), shared.sender(), shared.topic());
     Placement placement = new Placement(tenants, shared.partitions(), Duration.ofHours(1));
     Backlog backlog = new Backlog(store, shared.clock(), placement::mine, metrics::queued);
-    Admission admission = new Admission(functions, shared.health(), new RateQuotas(), metrics, shared.clock(), placement, backlog, true);
+    Admission admission = new Admission(functions, shared.health(), new RateQuotas(shared.clock()), metrics, shared.clock(), placement, backlog, true);
     Enqueuer enqueuer = new Enqueuer(shared.sender(), store, shared.topic(), shared.partitions());
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, shared.health(), metrics, tracing, vertx, shared.queue());
     AuthHandler auth = new AuthHandler(tenants);
     int port = EmbeddedKafka.freePorts(1)[0];
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-    long started = System.nanoTime();
+    long started = shared.clock().nanos();
     return vertx.deployVerticle(() -> new ServerVerticle("127.0.0.1", port, v -> ApiRoutes.acceptOnly(v, auth, accept), Duration.ZERO),
             new DeploymentOptions().setInstances(loops))
-        .compose(deployment -> drive(vertx, port, key, budget, started)
+        .compose(deployment -> drive(vertx, shared.clock(), port, key, budget, started)
             .eventually(() -> vertx.undeploy(deployment)))
         .eventually(() -> {
           metrics.close();
@@ -126,7 +126,7 @@ public final class WarmUp {
   }
 
   /** {@link #CONNECTIONS} requests in flight until the budget is spent or the JIT has settled. */
-  private static Future<Result> drive(Vertx vertx, int port, String key, Duration budget, long started) {
+  private static Future<Result> drive(Vertx vertx, Time clock, int port, String key, Duration budget, long started) {
     HttpClientAgent client = vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port)
         .setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(CONNECTIONS));
     AtomicLong accepted = new AtomicLong();
@@ -155,7 +155,7 @@ public final class WarmUp {
         LOG.info("warming up, second {}: {} accepts, the JIT compiled for {} ms", perSecond.size(), perSecond.get(perSecond.size() - 1),
             compileMs.get(compileMs.size() - 1));
         // Without a compiler clock (a JVM that has none), the budget alone ends it.
-        if (System.nanoTime() >= deadline || timed && settled(compileMs)) stop[0] = true;
+        if (clock.nanos() >= deadline || timed && settled(compileMs)) stop[0] = true;
       });
       for (int i = 0; i < CONNECTIONS; i++) {
         lane(client, key, sent, accepted, failed, stop, () -> {
@@ -163,7 +163,7 @@ public final class WarmUp {
             vertx.cancelTimer(timer[0]);
             client.close();
             done.complete(new Result(accepted.get(), failed.get(), List.copyOf(perSecond), List.copyOf(compileMs),
-                Duration.ofNanos(System.nanoTime() - started)));
+                Duration.ofNanos(clock.nanos() - started)));
           }
         });
       }

@@ -11,7 +11,7 @@ import com.tngtech.archunit.lang.ArchRule;
 /**
  * The engine's package structure, read from its bytecode: no two packages depend on each other,
  * directly or through others, and the shared ways of consuming a topic sit below every package that
- * consumes one.
+ * consumes one; and time is read in one place.
  */
 @AnalyzeClasses(packages = "dev.conveyor.engine", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
@@ -26,4 +26,17 @@ class ArchitectureTest {
   @ArchTest
   static final ArchRule theStatusStoreKnowsNothingOfTheQueue = noClasses().that().resideInAPackage("dev.conveyor.engine.status..")
       .should().dependOnClassesThat().resideInAPackage("dev.conveyor.engine.queue..");
+
+  /** Time comes from {@code Time} alone, so one test clock drives every expiry, backoff, window and deadline. */
+  @ArchTest
+  static final ArchRule timeComesFromOnePlace = noClasses().that().resideOutsideOfPackage("dev.conveyor.engine.time..")
+      .should().callMethod(System.class, "nanoTime")
+      .orShould().callMethod(System.class, "currentTimeMillis")
+      .orShould().callMethod(java.time.Instant.class, "now")
+      .orShould().callMethod(java.time.Clock.class, "systemUTC")
+      .orShould().callMethod(java.time.Clock.class, "systemDefaultZone")
+      .orShould().accessField(io.github.bucket4j.TimeMeter.class, "SYSTEM_NANOTIME")
+      .orShould().accessField(io.github.bucket4j.TimeMeter.class, "SYSTEM_MILLISECONDS")
+      .orShould().callMethod(com.github.benmanes.caffeine.cache.Ticker.class, "systemTicker")
+      .because("a clock read anywhere else cannot be moved by a test");
 }

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.attempt;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.functions.FunctionRegistry;
@@ -19,7 +20,6 @@ import io.opentelemetry.context.Context;
 import io.vertx.core.Future;
 import java.time.Instant;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * One attempt, the same for every mode (async, sync, connectors and redrives go through async):
@@ -37,10 +37,10 @@ public final class AttemptPath {
   private final FunctionCapacity capacity;
   private final Metrics metrics;
   private final Tracing tracing;
-  private final Supplier<Instant> clock;
+  private final Time clock;
 
   public AttemptPath(FunctionRegistry registry, Invoker invoker, FunctionCapacity capacity, Metrics metrics, Tracing tracing,
-      Supplier<Instant> clock) {
+      Time clock) {
     this.registry = registry;
     this.invoker = invoker;
     this.capacity = capacity;
@@ -93,8 +93,8 @@ public final class AttemptPath {
     Invocation inv = c.invocation();
     FunctionTarget t = c.target();
     boolean cold = c.cold();
-    Instant start = clock.get(); // billed time starts at the call, not at our own writes
-    long startNanos = System.nanoTime();
+    Instant start = clock.now(); // billed time starts at the call, not at our own writes
+    long startNanos = clock.nanos();
     int before = capacity.started(t);
     Span span = span(trace, c, cold);
     Context attemptTrace = trace.with(span);
@@ -107,7 +107,7 @@ public final class AttemptPath {
         .onFailure(err -> cb.releasePermission())
         .map(res -> {
           try {
-            return verdict(c, cb, attemptTrace, start, System.nanoTime() - startNanos, startNanos, before, res);
+            return verdict(c, cb, attemptTrace, start, clock.nanos() - startNanos, startNanos, before, res);
           } catch (RuntimeException e) {
             cb.releasePermission(); // no verdict was recorded: the permission must not be lost
             throw e;
@@ -119,7 +119,7 @@ public final class AttemptPath {
       int inflightAtStart, AttemptResult res) {
     Invocation inv = c.invocation();
     FunctionTarget t = c.target();
-    Instant end = clock.get();
+    Instant end = clock.now();
     FunctionTarget now = registry.find(inv.namespace(), inv.function()).orElse(t);
     // Only a revision still without a ready pod now makes a plain 503/404 the platform's: a call the
     // Activator held until a pod was ready was answered by the function.

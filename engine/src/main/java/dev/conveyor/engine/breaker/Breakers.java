@@ -1,5 +1,6 @@
 package dev.conveyor.engine.breaker;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -22,9 +23,9 @@ public final class Breakers {
   private final MeterRegistry meters;
   private final Clock clock;
 
-  public Breakers(MeterRegistry meters, Clock clock) {
+  public Breakers(MeterRegistry meters, Time time) {
     this.meters = meters;
-    this.clock = clock;
+    this.clock = time.clock();
   }
 
   public CircuitBreaker of(FunctionTarget t) {

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.callback;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy;
 import dev.conveyor.engine.config.ConveyorConfig.PostRetry;
 import dev.conveyor.engine.consume.Backoff;
@@ -17,7 +18,6 @@ import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.function.LongSupplier;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
@@ -43,13 +43,13 @@ public final class CallbackDispatcher extends VerticleBase {
   private final KafkaSender kafka;
   private final PostRetry policy;
   private final Metrics metrics;
-  private final LongSupplier clock;
+  private final Time clock;
   private final Backoff backoff = Backoff.withJitter();
   private Waits waits;
   private BoundedConsumer consumer;
 
   public CallbackDispatcher(Map<String, String> consumerConfig, Topics topics, CallbackSender sender, KafkaSender kafka,
-      PostRetry policy, Metrics metrics, LongSupplier clock) {
+      PostRetry policy, Metrics metrics, Time clock) {
     this.consumerConfig = consumerConfig;
     this.topics = topics;
     this.sender = sender;
@@ -61,7 +61,7 @@ public final class CallbackDispatcher extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    waits = new Waits(vertx, LOG);
+    waits = new Waits(clock, LOG);
     consumer = new BoundedConsumer(vertx, KafkaConsumer.create(vertx, consumerConfig), MAX_IN_FLIGHT, LOG);
     return consumer.subscribe(topics.callbacks(), this::onRecord);
   }
@@ -80,7 +80,7 @@ public final class CallbackDispatcher extends VerticleBase {
     long dueAt = InvocationCodec.number(rec.record().headers(), InvocationCodec.DUE_AT, 0);
     consumer.begin();
     // Failed only while stopping: the next owner sends it.
-    waits.later(dueAt - clock.getAsLong()).compose(v -> deliver(post, rec, n)).onComplete(ar -> consumer.end(slot, ar.succeeded()));
+    waits.later(dueAt - clock.millis()).compose(v -> deliver(post, rec, n)).onComplete(ar -> consumer.end(slot, ar.succeeded()));
   }
 
   /** Completes when this post needs nothing more from this record: delivered, given up, or parked. */
@@ -106,7 +106,7 @@ public final class CallbackDispatcher extends VerticleBase {
           metrics.post(post.tenant(), post.kind(), "retried");
           long delay = backoff.delayMs(BackoffPolicy.exponential, policy.backoffDelay(), policy.backoffMax(), n, sent.retryAfterMs());
           if (delay < topics.shortestTier().toMillis()) return waits.later(delay).compose(v -> deliver(post, rec, n + 1));
-          return waits.durably(() -> kafka.send(parked(rec, n + 1, clock.getAsLong() + delay))).mapEmpty();
+          return waits.durably(() -> kafka.send(parked(rec, n + 1, clock.millis() + delay))).mapEmpty();
         }
       }
     });
@@ -114,7 +114,7 @@ public final class CallbackDispatcher extends VerticleBase {
 
   /** The post on the retry tier that fits {@code dueAt}, marked to come back to this topic for try {@code next}. */
   private ProducerRecord<String, byte[]> parked(KafkaConsumerRecord<String, byte[]> rec, int next, long dueAt) {
-    long now = clock.getAsLong();
+    long now = clock.millis();
     RecordHeaders h = new RecordHeaders(rec.record().headers().toArray());
     h.remove(InvocationCodec.ATTEMPT);
     h.remove(InvocationCodec.DUE_AT);

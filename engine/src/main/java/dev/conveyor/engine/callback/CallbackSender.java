@@ -1,5 +1,6 @@
 package dev.conveyor.engine.callback;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.config.ConveyorConfig.Tenant;
 import dev.conveyor.engine.invoke.RetryAfter;
 import io.vertx.core.Future;
@@ -15,7 +16,6 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -39,9 +39,9 @@ public final class CallbackSender {
 
   private final HttpClientAgent client;
   private final Function<String, Optional<Tenant>> tenants;
-  private final Supplier<Instant> clock;
+  private final Time clock;
 
-  public CallbackSender(Vertx vertx, Function<String, Optional<Tenant>> tenants, Supplier<Instant> clock) {
+  public CallbackSender(Vertx vertx, Function<String, Optional<Tenant>> tenants, Time clock) {
     this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5000).setKeepAlive(true));
     this.tenants = tenants;
     this.clock = clock;
@@ -62,7 +62,7 @@ public final class CallbackSender {
   public Future<Try> post(OutboundPost p) {
     Tenant tenant = tenants.apply(p.tenant()).orElse(null);
     if (tenant == null || !tenant.callbacks().allows(p.url())) return Future.succeededFuture(Try.REFUSED);
-    long t = clock.get().getEpochSecond();
+    long t = clock.now().getEpochSecond();
     RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(p.url()).setTimeout(10_000)
         .putHeader("x-conveyor-invocation-id", p.invocationId())
         .putHeader("x-conveyor-signature", "t=" + t + ",v1=" + sign(tenant.callbacks().secret(), t, p.body()));
@@ -70,7 +70,7 @@ public final class CallbackSender {
     return client.request(opts)
         .compose(req -> req.send(Buffer.buffer(p.body())))
         .compose(resp -> resp.body().map(b -> resp.statusCode() >= 200 && resp.statusCode() < 300 ? Try.DELIVERED
-            : new Try(Outcome.FAILED, RetryAfter.millis(resp.getHeader("retry-after")))))
+            : new Try(Outcome.FAILED, RetryAfter.millis(resp.getHeader("retry-after"), clock.millis()))))
         .otherwise(Try.FAILED);
   }
 }

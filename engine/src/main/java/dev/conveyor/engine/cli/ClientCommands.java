@@ -1,5 +1,6 @@
 package dev.conveyor.engine.cli;
 
+import dev.conveyor.engine.time.Time;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,6 +34,7 @@ import picocli.CommandLine.Spec;
 
 /** The client commands: each calls a running gateway's HTTP API. */
 final class ClientCommands {
+  private static final Time CLOCK = Time.clocks();
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled");
 
   private ClientCommands() {}
@@ -205,7 +207,7 @@ final class ClientCommands {
 
   /** Follows an invocation's status until it ends or {@code timeout}: a spinner on a terminal, a line per change otherwise. */
   static JsonNode follow(Base cmd, Client c, String id, Duration timeout, boolean linesOnStdout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long deadline = CLOCK.nanos() + timeout.toNanos();
     String[] spin = {"|", "/", "-", "\\"};
     String last = null;
     long pause = 100;
@@ -235,7 +237,7 @@ final class ClientCommands {
         cmd.err().println("conveyor: " + id + " " + line);
       }
       last = line;
-      if (System.nanoTime() > deadline) {
+      if (CLOCK.nanos() > deadline) {
         if (cmd.terminal() && !linesOnStdout) cmd.err().println();
         throw new CliException(Cli.UNKNOWN, "invocation " + id + " is still " + status + " after " + Cli.human(timeout)
             + "; it goes on: follow it with 'conveyor status " + id + " --watch'");

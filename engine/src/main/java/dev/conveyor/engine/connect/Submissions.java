@@ -1,5 +1,6 @@
 package dev.conveyor.engine.connect;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.connector.spi.ConnectorContext;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationIds;
@@ -17,7 +18,6 @@ import io.vertx.core.Vertx;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * The gateway's side of {@link ConnectorContext}: a connector's submission goes through the same
@@ -34,7 +34,7 @@ public final class Submissions implements ConnectorContext {
   private final Enqueuer enqueuer;
   private final StatusStore status;
   private final Metrics metrics;
-  private final Supplier<Instant> clock;
+  private final Time clock;
   private final String bootstrap;
   private final ConnectorState state;
   private final Leases leases;
@@ -43,7 +43,7 @@ public final class Submissions implements ConnectorContext {
   private final dev.conveyor.engine.tenancy.Backlog backlog;
 
   public Submissions(Vertx vertx, Tenants tenants, FunctionRegistry functions, Enqueuer enqueuer, StatusStore status,
-      Metrics metrics, Supplier<Instant> clock, String bootstrap, ConnectorState state, Leases leases,
+      Metrics metrics, Time clock, String bootstrap, ConnectorState state, Leases leases,
       dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog) {
     this.placement = placement;
     this.backlog = backlog;
@@ -134,7 +134,7 @@ public final class Submissions implements ConnectorContext {
       // Not a Rejected: the connector tries again later, which is the back-pressure a full queue asks for.
       return Future.failedFuture(new IllegalStateException("tenant " + tenant.name() + " has maxQueued invocations not finished"));
     }
-    Instant now = clock.get();
+    Instant now = clock.now();
     Invocation inv = invocation(placement.newId(tenant.name(), now.toEpochMilli()), now, tenant, s, pass, key, null);
     Future<InvocationStatus> stored = key == null ? enqueuer.enqueue(inv) : enqueuer.reserveThenEnqueue(inv);
     return stored.map(st -> {

@@ -1,8 +1,8 @@
 package dev.conveyor.engine.consume;
 
+import dev.conveyor.engine.time.Time;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -17,13 +17,13 @@ import org.slf4j.Logger;
 public final class Waits {
   private static final long STORE_RETRY_MS = 500;
 
-  private final Vertx vertx;
+  private final Time time;
   private final Logger log;
   private final Set<Promise<Void>> waiting = ConcurrentHashMap.newKeySet();
   private volatile boolean stopping;
 
-  public Waits(Vertx vertx, Logger log) {
-    this.vertx = vertx;
+  public Waits(Time time, Logger log) {
+    this.time = time;
     this.log = log;
   }
 
@@ -43,7 +43,7 @@ public final class Waits {
     if (ms <= 0) return Future.succeededFuture();
     Promise<Void> p = Promise.promise();
     waiting.add(p);
-    vertx.setTimer(ms, id -> {
+    time.setTimer(ms, () -> {
       waiting.remove(p);
       p.tryComplete();
     });

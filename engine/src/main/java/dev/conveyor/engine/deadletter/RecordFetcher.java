@@ -1,5 +1,6 @@
 package dev.conveyor.engine.deadletter;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.kafka.ConsumerThread;
 import dev.conveyor.engine.kafka.KafkaClients;
 import io.vertx.core.Future;
@@ -13,7 +14,10 @@ import org.apache.kafka.common.TopicPartition;
 public final class RecordFetcher implements AutoCloseable {
   private final ConsumerThread reader;
 
-  public RecordFetcher(KafkaClients clients) {
+  private final Time clock;
+
+  public RecordFetcher(KafkaClients clients, Time clock) {
+    this.clock = clock;
     this.reader = new ConsumerThread(clients.consumer("conveyor-record-fetcher", null), "conveyor-record-fetcher", 64);
   }
 
@@ -23,8 +27,8 @@ public final class RecordFetcher implements AutoCloseable {
       TopicPartition tp = new TopicPartition(topic, partition);
       consumer.assign(List.of(tp));
       consumer.seek(tp, offset);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (System.nanoTime() < deadline) {
+      long deadline = clock.nanos() + TimeUnit.SECONDS.toNanos(5);
+      while (clock.nanos() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           if (r.offset() == offset) return r;
         }

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.demo;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig;
@@ -135,13 +136,14 @@ public final class Demo {
       CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
     }
     try (ProgressBar bar = bar("delivering", ids.size())) {
-      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      Time clock = Time.clocks();
+      long deadline = clock.nanos() + TimeUnit.MINUTES.toNanos(5);
       long done;
       do {
         done = (long) completed(conveyor);
         bar.stepTo(Math.min(done, ids.size()));
         if (done < ids.size()) Thread.sleep(100); // a CLI polling a counter to draw a bar
-      } while (done < ids.size() && System.nanoTime() < deadline);
+      } while (done < ids.size() && clock.nanos() < deadline);
     }
     // Read every status back through the API, as a client would.
     Histogram wait = new Histogram(3);

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.dispatch;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.consume.BoundedConsumer;
 import dev.conveyor.engine.consume.OffsetTracker;
 import com.github.benmanes.caffeine.cache.Cache;
@@ -21,7 +22,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +63,7 @@ public final class Dispatcher extends VerticleBase {
   private final Function<String, Integer> tenantMax;
   private final Function<String, Integer> functionMax;
   private final Function<String, Duration> timeout;
-  private final Supplier<Instant> clock;
+  private final Time clock;
   /**
    * Ids whose records this replica holds (waiting or running; a count, as a retry and a first copy may
    * both be here), and, for a minute, those that ended here while the status topic still showed them
@@ -71,7 +71,7 @@ public final class Dispatcher extends VerticleBase {
    * replica's.
    */
   private final Map<String, Integer> here = new HashMap<>();
-  private final Cache<String, Boolean> ranHere = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).build();
+  private final Cache<String, Boolean> ranHere;
   /**
    * Ids whose first copies this replica drops, and why: {@link Drop#FENCED}, fenced before any copy of
    * them came (see {@link #fenced}; their status says so too, once stored), kept until the size bound
@@ -80,11 +80,7 @@ public final class Dispatcher extends VerticleBase {
    * end's write and its reading back from the status topic would run again. One cache, so a record
    * costs one lookup.
    */
-  private final Cache<String, Drop> dropCopies = Caffeine.newBuilder()
-      .executor(Runnable::run) // maintenance on the dispatcher's thread: no pool wake-up per record
-      .maximumSize(300_000)
-      .expireAfter(com.github.benmanes.caffeine.cache.Expiry.<String, Drop>creating((id, why) -> why.keptFor))
-      .build();
+  private final Cache<String, Drop> dropCopies;
 
   private enum Drop {
     FENCED(Duration.ofDays(365)),
@@ -111,7 +107,14 @@ public final class Dispatcher extends VerticleBase {
    */
   public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, int maxWaiting, InvocationRunner runner,
       Metrics metrics, StatusStore store, Function<String, Integer> tenantMax, Function<String, Integer> weight,
-      Function<String, Integer> functionMax, Function<String, Duration> timeout, Supplier<Instant> clock, SyncSlots syncSlots) {
+      Function<String, Integer> functionMax, Function<String, Duration> timeout, Time clock, SyncSlots syncSlots) {
+    this.ranHere = Caffeine.newBuilder().ticker(clock.ticker()).expireAfterWrite(Duration.ofMinutes(1)).build();
+    this.dropCopies = Caffeine.newBuilder()
+        .executor(Runnable::run) // maintenance on the dispatcher's thread: no pool wake-up per record
+        .ticker(clock.ticker())
+        .maximumSize(300_000)
+        .expireAfter(com.github.benmanes.caffeine.cache.Expiry.<String, Drop>creating((id, why) -> why.keptFor))
+        .build();
     this.consumerConfig = consumerConfig;
     this.topic = topic;
     this.maxInFlight = maxInFlight;
@@ -180,7 +183,7 @@ public final class Dispatcher extends VerticleBase {
 
   /** Attempts and sync calls of the tenant the status topic shows running on other processes. */
   private int statusElsewhere(String tenant) {
-    Instant now = clock.get();
+    Instant now = clock.now();
     int n = 0;
     for (StatusStore.Running r : store.running(tenant)) {
       // Not another replica's if its record is in this replica's hands (waiting or running here, or
@@ -215,7 +218,7 @@ public final class Dispatcher extends VerticleBase {
    * waiting here for a slot, from its acceptance (a retry: from when it fell due); 0 once none waits.
    */
   private void measureOldestWaiting() {
-    long now = clock.get().toEpochMilli();
+    long now = clock.millis();
     Map<String, Long> oldest = scheduler.oldestWaiting(h -> h.attempt() > 0 && h.dueAt() > 0 ? h.dueAt()
         : h.inv().acceptedAt().toEpochMilli());
     for (String tenant : waitedBefore) {
@@ -259,7 +262,7 @@ public final class Dispatcher extends VerticleBase {
     TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
     Job<Held> job = new Job<>(inv.tenant(), inv.namespace() + "/" + inv.function(), rec.partition(),
         new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0)));
-    long wait = dueAt - clock.get().toEpochMilli();
+    long wait = dueAt - clock.millis();
     if (wait > 0) {
       vertx.setTimer(wait, id -> {
         if (current(job.value())) offer(job);

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.dispatch;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.consume.Backoff;
 import dev.conveyor.engine.consume.Waits;
 import dev.conveyor.engine.api.Invocation;
@@ -59,7 +60,7 @@ public final class InvocationRunner {
   private final DeadLetters deadLetters;
   private final String defaultDeadLetterTopic;
   private final Metrics metrics;
-  private final Supplier<Instant> clock;
+  private final Time clock;
   private final Breakers breakers;
   private final KafkaSender sender;
   private final Topics topics;
@@ -71,10 +72,10 @@ public final class InvocationRunner {
   /** @param runningStatusAfter how long a call runs before its running status is stored (0: before the call) */
   public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, AttemptPath path,
       UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
-      Metrics metrics, Tracing tracing, Supplier<Instant> clock, Duration runningStatusAfter) {
+      Metrics metrics, Tracing tracing, Time clock, Duration runningStatusAfter) {
     this.tracing = tracing;
     this.runningStatusAfterMs = runningStatusAfter.toMillis();
-    this.waits = new Waits(vertx, LOG);
+    this.waits = new Waits(clock, LOG);
     this.breakers = breakers;
     this.vertx = vertx;
     this.store = store;
@@ -103,7 +104,7 @@ public final class InvocationRunner {
    * restart, drops it too).
    */
   public Future<Void> voided(String id, String tenant) {
-    Instant now = clock.get();
+    Instant now = clock.now();
     long at = dev.conveyor.engine.api.InvocationIds.millis(id).orElse(now.toEpochMilli());
     InvocationStatus v = InvocationStatus.voided(id, tenant, Instant.ofEpochMilli(at), now);
     store.apply(v, null);
@@ -142,7 +143,7 @@ public final class InvocationRunner {
       return Future.succeededFuture(); // redelivered after a crash: its retry is parked on a tier
     }
     int n = expectedAttempt > 0 ? expectedAttempt : interrupted ? Math.max(1, cur.attempts()) : cur.attempts() + 1;
-    long wait = dueAt - clock.get().toEpochMilli();
+    long wait = dueAt - clock.millis();
     return (wait > 0 ? later(wait) : Future.<Void>succeededFuture()).compose(v -> {
       InvocationStatus latest = current(inv);
       if (latest.status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
@@ -160,7 +161,7 @@ public final class InvocationRunner {
   }
 
   private Future<Void> attempt(Context trace, Invocation inv, FunctionTarget t, InvocationStatus cur, int n) {
-    Instant now = clock.get();
+    Instant now = clock.now();
     Delivery d = t.delivery();
     String dlq = d.deadLetterTopic() == null ? defaultDeadLetterTopic : d.deadLetterTopic();
     if (d.tooOld(inv.acceptedAt(), now)) {
@@ -204,7 +205,7 @@ public final class InvocationRunner {
         if (e.verdict() instanceof Verdict.Platform p) {
           InvocationStatus delayed = running.platformDelayed(e.end(), status(e.result()), p.reason(), p.kind() != Verdict.Kind.OVERLOADED);
           if (running.platformDelays() < d.platformRetries()) {
-            long delay = backoff.delayMs(d, delayed.platformDelays(), RetryAfter.millis(((AttemptResult.Response) e.result()).retryAfter()));
+            long delay = backoff.delayMs(d, delayed.platformDelays(), RetryAfter.millis(((AttemptResult.Response) e.result()).retryAfter(), clock.millis()));
             return retryLater(trace, inv, t, delayed, n, delay, e.end());
           }
           // The platform's budget is spent: the revision never became ready (or never had room). Nothing
@@ -233,7 +234,7 @@ public final class InvocationRunner {
       // Park the next attempt on a retry tier: the queue's offset moves on, a restart keeps it.
       long due = end.toEpochMilli() + delay;
       var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(delay)).topic(), null, inv, next, due,
-          clock.get().toEpochMilli());
+          clock.millis());
       return durably(() -> sender.send(parked))
           .compose(md -> durably(() -> store.write(retrying.parked(Instant.ofEpochMilli(due)), null)))
           .mapEmpty();
@@ -254,7 +255,7 @@ public final class InvocationRunner {
     long wait = cb.getState() == CircuitBreaker.State.HALF_OPEN ? Math.min(1000, t.breaker().openFor().toMillis())
         : t.breaker().openFor().toMillis();
     if (wait >= topics.shortestTier().toMillis()) {
-      long now = clock.get().toEpochMilli();
+      long now = clock.millis();
       long due = now + wait;
       var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(wait)).topic(), null, inv, n, due, now);
       return durably(() -> sender.send(parked))
@@ -274,7 +275,7 @@ public final class InvocationRunner {
     long ms = e.durationMs();
     Integer http = status(e.result());
     StoredResult result = e.result() instanceof AttemptResult.Response r ? new StoredResult(r.status(), r.contentType(), r.body().getBytes()) : null;
-    long retryAfterMs = e.result() instanceof AttemptResult.Response r ? RetryAfter.millis(r.retryAfter()) : -1;
+    long retryAfterMs = e.result() instanceof AttemptResult.Response r ? RetryAfter.millis(r.retryAfter(), clock.millis()) : -1;
     Long coldMs = e.cold() ? e.coldMs() : null;
     return durably(() -> usage.emit(e.usage())).compose(v -> {
       metrics.usageRecord(inv.tenant());
@@ -296,7 +297,7 @@ public final class InvocationRunner {
   }
 
   private Future<Void> fail(Context trace, Invocation inv, InvocationStatus cur, String dlq, Integer http, String error, StoredResult result) {
-    InvocationStatus failed = cur.failed(clock.get(), http, error);
+    InvocationStatus failed = cur.failed(clock.now(), http, error);
     return durably(() -> deadLetters.write(dlq, inv, cur.attempts(), http, error))
         .compose(v -> {
           metrics.deadletter(inv.tenant(), inv.namespace(), inv.function());

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.dispatch;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.consume.OffsetTracker;
 import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.kafka.KafkaSender;
@@ -16,7 +17,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -54,7 +54,7 @@ public final class RetryRouter implements AutoCloseable {
   private final Topics topics;
   private final int queuePartitions;
   private final KafkaSender sender;
-  private final LongSupplier clock;
+  private final Time clock;
   private final Thread thread;
   private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "conveyor-retry-resend");
@@ -69,7 +69,7 @@ public final class RetryRouter implements AutoCloseable {
   private long lastCommit;
 
   public RetryRouter(KafkaConsumer<String, byte[]> consumer, Topics topics, int queuePartitions, KafkaSender sender,
-      LongSupplier clock) {
+      Time clock) {
     this.consumer = consumer;
     this.topics = topics;
     this.queuePartitions = queuePartitions;
@@ -88,10 +88,10 @@ public final class RetryRouter implements AutoCloseable {
   private void loop() {
     try {
       while (running) {
-        long now = clock.getAsLong();
+        long now = clock.millis();
         resumeDue(now);
         ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(pollMs(now)));
-        now = clock.getAsLong();
+        now = clock.millis();
         for (TopicPartition tp : batch.partitions()) {
           for (ConsumerRecord<String, byte[]> rec : batch.records(tp)) {
             if (!route(tp, rec, now)) break; // held: the rest of this partition is read again after it
@@ -167,7 +167,7 @@ public final class RetryRouter implements AutoCloseable {
   }
 
   private void commit() {
-    lastCommit = clock.getAsLong();
+    lastCommit = clock.millis();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     trackers.forEach((tp, t) -> {
       long o = t.advance();

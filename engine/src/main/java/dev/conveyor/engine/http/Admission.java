@@ -1,5 +1,6 @@
 package dev.conveyor.engine.http;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.auth.Principal;
@@ -15,7 +16,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -40,13 +40,13 @@ public final class Admission {
   private final KafkaHealth kafka;
   private final RateQuotas quotas;
   private final Metrics metrics;
-  private final Supplier<Instant> clock;
+  private final Time clock;
 
   private final dev.conveyor.engine.tenancy.Placement placement;
   private final dev.conveyor.engine.tenancy.Backlog backlog;
   private final boolean checkQuotas;
 
-  public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Supplier<Instant> clock,
+  public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Time clock,
       dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog, boolean checkQuotas) {
     this.placement = placement;
     this.checkQuotas = checkQuotas;
@@ -159,7 +159,7 @@ public final class Admission {
           && !tp.startsWith("00-00000000000000000000000000000000") ? tp.substring(3, 35) : null);
     }
     String query = req.query();
-    Instant now = clock.get();
+    Instant now = clock.now();
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
     String id = queued ? placement.acceptId(a.tenant(), a.target().namespace(), a.target().name(), idempotencyKey, now.toEpochMilli())
         : placement.newId(a.tenant(), now.toEpochMilli());

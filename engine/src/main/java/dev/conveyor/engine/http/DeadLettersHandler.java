@@ -1,5 +1,6 @@
 package dev.conveyor.engine.http;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.auth.Principal;
@@ -12,7 +13,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -30,11 +30,11 @@ public final class DeadLettersHandler {
   private final RecordFetcher fetcher;
   private final Enqueuer enqueuer;
   private final String topic;
-  private final Supplier<Instant> clock;
+  private final Time clock;
 
   private final dev.conveyor.engine.tenancy.Placement placement;
 
-  public DeadLettersHandler(DeadLetterIndex index, RecordFetcher fetcher, Enqueuer enqueuer, String topic, Supplier<Instant> clock,
+  public DeadLettersHandler(DeadLetterIndex index, RecordFetcher fetcher, Enqueuer enqueuer, String topic, Time clock,
       dev.conveyor.engine.tenancy.Placement placement) {
     this.placement = placement;
     this.index = index;
@@ -78,7 +78,7 @@ public final class DeadLettersHandler {
     String[] againId = {null};
     fetcher.fetch(topic, e.partition(), e.offset()).compose(rec -> {
       Invocation dead = InvocationCodec.decode(rec);
-      Instant now = clock.get();
+      Instant now = clock.now();
       // One write of a new random id, as an API accept: a lookup may settle an unknown outcome with a fence.
       againId[0] = placement.newAcceptId(dead.tenant(), now.toEpochMilli());
       Invocation again = new Invocation(againId[0], dead.tenant(), dead.namespace(), dead.function(),

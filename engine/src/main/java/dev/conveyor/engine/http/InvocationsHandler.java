@@ -1,5 +1,6 @@
 package dev.conveyor.engine.http;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
@@ -11,7 +12,6 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
-import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /** Status, result and cancel of one invocation. Another tenant's id is 404, never 403. */
@@ -20,9 +20,9 @@ public final class InvocationsHandler {
 
   private final StatusStore store;
   private final QueueLookup queue;
-  private final Supplier<Instant> clock;
+  private final Time clock;
 
-  public InvocationsHandler(StatusStore store, QueueLookup queue, Supplier<Instant> clock) {
+  public InvocationsHandler(StatusStore store, QueueLookup queue, Time clock) {
     this.store = store;
     this.queue = queue;
     this.clock = clock;
@@ -126,7 +126,7 @@ public final class InvocationsHandler {
     }
     // A running attempt is not interrupted; no further attempt starts. Should the attempt finish
     // first, its outcome is what the status topic holds first, on every replica alike.
-    store.write(s.end(InvocationState.cancelled, clock.get(), "cancelled by the caller"), null)
+    store.write(s.end(InvocationState.cancelled, clock.now(), "cancelled by the caller"), null)
         .onSuccess(c -> json(ctx, 200, c))
         .onFailure(err -> FailureHandler.send(ctx, ApiError.unavailable("The cancel could not be stored; retry.")));
   }

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.http;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
@@ -26,7 +27,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,7 +59,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
   private final UsageEmitter usage;
   private final Metrics metrics;
   private final Breakers breakers;
-  private final Supplier<Instant> clock;
+  private final Time clock;
   private final Backoff backoff = Backoff.withJitter();
   private final Tracing tracing;
   private final SyncSlots slots;
@@ -68,7 +68,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
   private final long runningStatusAfterMs;
 
   public SyncHandler(Vertx vertx, Admission admission, AcceptHandler async, AttemptPath path, FunctionRegistry registry,
-      UsageEmitter usage, Breakers breakers, Metrics metrics, Tracing tracing, Supplier<Instant> clock, SyncSlots slots,
+      UsageEmitter usage, Breakers breakers, Metrics metrics, Tracing tracing, Time clock, SyncSlots slots,
       StatusStore store, KafkaSender background, java.time.Duration runningStatusAfter) {
     this.background = background;
     this.slots = slots;
@@ -126,7 +126,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
     if (cb.getState() == CircuitBreaker.State.OPEN) throw circuitOpen(t); // before waiting for a slot
     Context trace = ServerSpans.start(tracing, ctx, a.tenant());
     Invocation inv = admission.invocation(ctx, a, null, Tracing.traceparent(Span.fromContext(trace).getSpanContext()));
-    long now = clock.get().toEpochMilli();
+    long now = clock.millis();
     long deadline = now + AttemptPath.timeoutMs(t, t.scaledToZero(), t.delivery().timeout().toMillis());
     io.vertx.core.Context own = vertx.getOrCreateContext();
     // The tenant's maxConcurrency and the function's limit hold for sync calls too: wait for a slot
@@ -143,7 +143,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
         slots.release(slot.result()); // the caller left while it waited
         return;
       }
-      if (deadline - clock.get().toEpochMilli() < MIN_ATTEMPT_MS) {
+      if (deadline - clock.millis() < MIN_ATTEMPT_MS) {
         slots.release(slot.result());
         concurrencyLimited(ctx, a.tenant(), "No slot came free in time for a useful attempt within the call's wait");
         return;
@@ -171,7 +171,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
   /** Attempt {@code n}; permission from the breaker is already acquired. */
   private void attempt(RoutingContext ctx, FunctionTarget t, Progress p, int n) {
     Invocation inv = p.inv;
-    Instant now = clock.get();
+    Instant now = clock.now();
     long remaining = Math.max(1, p.deadline - now.toEpochMilli());
     var call = new AttemptPath.Call(inv, t, n, "sync", "http", p.coldSince, 0, remaining);
     InvocationStatus running = p.status.running(n, now, call.cold());
@@ -180,7 +180,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
     path.run(p.trace, call, p.cb, Future::succeededFuture).onComplete(ar -> {
       vertx.cancelTimer(shown);
       if (ar.failed()) { // nothing in the sync path fails the call; answer rather than hang
-        end(p, running.failed(clock.get(), null, "the call failed: " + ar.cause().getClass().getSimpleName()));
+        end(p, running.failed(clock.now(), null, "the call failed: " + ar.cause().getClass().getSimpleName()));
         FailureHandler.send(ctx, new ApiError(502, "function_unreachable", "The function could not be reached; retry later."));
         return;
       }
@@ -241,7 +241,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
     vertx.setTimer(Math.max(1, delay), id -> {
       if (callerLeft(ctx, p)) return;
       if (!p.cb.tryAcquirePermission()) {
-        end(p, p.status.failed(clock.get(), p.status.httpStatus(), "the circuit breaker opened"));
+        end(p, p.status.failed(clock.now(), p.status.httpStatus(), "the circuit breaker opened"));
         respond(ctx, p.inv, last.result(), n - 1); // the breaker opened meanwhile: the last answer stands
         return;
       }
@@ -251,12 +251,12 @@ public final class SyncHandler implements Handler<RoutingContext> {
 
   private boolean callerLeft(RoutingContext ctx, Progress p) {
     if (!ctx.response().closed()) return false;
-    end(p, p.status.end(InvocationState.cancelled, clock.get(), "the caller left before the call ended"));
+    end(p, p.status.end(InvocationState.cancelled, clock.now(), "the caller left before the call ended"));
     return true;
   }
 
-  private static long retryAfter(AttemptResult res) {
-    return res instanceof AttemptResult.Response r ? RetryAfter.millis(r.retryAfter()) : -1;
+  private long retryAfter(AttemptResult res) {
+    return res instanceof AttemptResult.Response r ? RetryAfter.millis(r.retryAfter(), clock.millis()) : -1;
   }
 
   /** The backoff before the next attempt, or -1 when this result is final. */

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.http;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.metering.UsageRollups;
@@ -17,7 +18,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.function.Supplier;
 
 /**
  * {@code GET /v1/usage?from=&to=&groupBy=function|hour}: the caller's tenant's usage from the
@@ -34,10 +34,10 @@ public final class UsageHandler {
   private final UsageRollups rollups;
   private final dev.conveyor.engine.metering.UsageAdjustments adjustments;
   private final dev.conveyor.engine.status.StatusStore status;
-  private final Supplier<Instant> clock;
+  private final Time clock;
 
   public UsageHandler(UsageRollups rollups, dev.conveyor.engine.metering.UsageAdjustments adjustments,
-      dev.conveyor.engine.status.StatusStore status, Supplier<Instant> clock) {
+      dev.conveyor.engine.status.StatusStore status, Time clock) {
     this.rollups = rollups;
     this.adjustments = adjustments;
     this.status = status;
@@ -98,7 +98,7 @@ public final class UsageHandler {
 
   public void get(RoutingContext ctx) {
     Principal p = AuthHandler.require(ctx, Role.usage);
-    Instant now = clock.get();
+    Instant now = clock.now();
     Instant to = instant(ctx, "to", now).truncatedTo(ChronoUnit.HOURS);
     if (to.isBefore(instant(ctx, "to", now))) to = to.plus(Duration.ofHours(1));
     Instant from = instant(ctx, "from", to.minus(Duration.ofHours(24))).truncatedTo(ChronoUnit.HOURS);

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.invoke;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.functions.FunctionTarget;
 import io.vertx.core.Future;
@@ -28,21 +29,23 @@ public final class HttpInvoker implements Invoker {
   private final Vertx vertx;
   private final HttpClientAgent client;
   private final int maxResponseBytes;
+  private final Time clock;
   private final int maxConnectionsPerHost;
   private final String trustBundle;
   /** Clients per CA set; one evicted (CAs rotated many times) is closed a minute later, after its calls. */
   private final com.github.benmanes.caffeine.cache.Cache<String, HttpClientAgent> trusting;
 
-  public HttpInvoker(Vertx vertx, int maxConnectionsPerHost, int maxResponseBytes) {
-    this(vertx, maxConnectionsPerHost, maxResponseBytes, null);
+  public HttpInvoker(Vertx vertx, Time clock, int maxConnectionsPerHost, int maxResponseBytes) {
+    this(vertx, clock, maxConnectionsPerHost, maxResponseBytes, null);
   }
 
   /**
    * @param trustBundle PEM of the CAs https URLs are trusted by (with a target's own CA from
    *     {@code status.address.CACerts}); null: the JVM's default trust
    */
-  public HttpInvoker(Vertx vertx, int maxConnectionsPerHost, int maxResponseBytes, String trustBundle) {
+  public HttpInvoker(Vertx vertx, Time clock, int maxConnectionsPerHost, int maxResponseBytes, String trustBundle) {
     this.vertx = vertx;
+    this.clock = clock;
     this.maxResponseBytes = maxResponseBytes;
     this.maxConnectionsPerHost = maxConnectionsPerHost;
     this.trustBundle = trustBundle;
@@ -97,9 +100,9 @@ public final class HttpInvoker implements Invoker {
         result.tryComplete(new AttemptResult.Timeout(timeoutMs));
         req.reset();
       });
-      long sent = System.nanoTime();
+      long sent = clock.nanos();
       req.send(Buffer.buffer(inv.payload())).compose(resp -> {
-        long firstByteMs = (System.nanoTime() - sent) / 1_000_000;
+        long firstByteMs = (clock.nanos() - sent) / 1_000_000;
         String serverTiming = resp.getHeader("server-timing");
         String ct = resp.getHeader("content-type");
         String retryAfter = resp.getHeader("retry-after");

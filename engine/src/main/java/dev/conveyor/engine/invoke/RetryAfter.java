@@ -8,12 +8,11 @@ import java.time.format.DateTimeParseException;
 public final class RetryAfter {
   private RetryAfter() {}
 
-  /** @return the wait in ms, or -1 when the header is absent or unreadable */
-  public static long millis(String header) {
-    return millis(header, System.currentTimeMillis());
-  }
-
-  static long millis(String header, long nowMs) {
+  /**
+   * @param nowMs the wall clock now, what an HTTP-date is counted from
+   * @return the wait in ms, or -1 when the header is absent or unreadable
+   */
+  public static long millis(String header, long nowMs) {
     if (header == null || header.isBlank()) return -1;
     String v = header.trim();
     try {

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.knative;
 
+import dev.conveyor.engine.time.Time;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
@@ -19,7 +20,6 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import java.net.URI;
 import java.time.Instant;
-import java.util.function.Supplier;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +64,7 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
   private final Map<String, Instant> readySince = new ConcurrentHashMap<>();
 
   /** Starts an informer per namespace and kind (no resync: the watch keeps the cache current). */
-  public KnativeDiscovery(KubernetesClient client, List<String> namespaces, Supplier<Instant> clock) {
+  public KnativeDiscovery(KubernetesClient client, List<String> namespaces, Time clock) {
     for (String ns : namespaces) {
       SharedIndexInformer<KnativeService> s = client.resources(KnativeService.class).inNamespace(ns).runnableInformer(0);
       SharedIndexInformer<KnativeRevision> r = client.resources(KnativeRevision.class).inNamespace(ns).runnableInformer(0);
@@ -75,7 +75,7 @@ public final class KnativeDiscovery implements FunctionRegistry.Source, AutoClos
         @Override
         public void onUpdate(KnativeRevision before, KnativeRevision after) {
           if (replicas(before) == 0 && replicas(after) > 0) {
-            readySince.put(Cache.metaNamespaceKeyFunc(after), clock.get());
+            readySince.put(Cache.metaNamespaceKeyFunc(after), clock.now());
           }
         }
 

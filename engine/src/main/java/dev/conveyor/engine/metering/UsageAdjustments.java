@@ -1,11 +1,11 @@
 package dev.conveyor.engine.metering;
 
+import dev.conveyor.engine.time.Time;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conveyor.engine.kafka.KafkaSender;
 import io.vertx.core.Future;
 import java.time.Instant;
-import java.util.function.Supplier;
 
 /**
  * Corrections to usage, as new events on {@code conveyor.usage} (docs/metering.md, "Corrections": history is never
@@ -19,9 +19,9 @@ public final class UsageAdjustments {
   private final KafkaSender sender;
   private final String topic;
   private final String source;
-  private final Supplier<Instant> clock;
+  private final Time clock;
 
-  public UsageAdjustments(KafkaSender sender, String topic, String source, Supplier<Instant> clock) {
+  public UsageAdjustments(KafkaSender sender, String topic, String source, Time clock) {
     this.sender = sender;
     this.topic = topic;
     this.source = source;
@@ -45,7 +45,7 @@ public final class UsageAdjustments {
     ce.put("source", source);
     ce.put("id", id);
     ce.put("subject", tenant);
-    ce.put("time", UsageEmitter.rfc3339Millis(clock.get()));
+    ce.put("time", UsageEmitter.rfc3339Millis(clock.now()));
     ce.put("datacontenttype", "application/json");
     ce.put("partitionkey", tenant);
     ObjectNode d = ce.putObject("data");

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.queue;
 
+import dev.conveyor.engine.time.Time;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.conveyor.engine.api.Invocation;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -68,19 +68,18 @@ public final class QueueLookup implements AutoCloseable {
   private final String topic;
   private final int partitions;
   private final Duration retention;
-  private final Supplier<Instant> clock;
+  private final Time clock;
   private final dev.conveyor.engine.kafka.KafkaSender sender;
   private final StatusStore store;
   private final Duration writeTimeout;
-  private final Cache<String, Boolean> misses = Caffeine.newBuilder()
-      .maximumSize(10_000).expireAfterWrite(Duration.ofSeconds(2)).build();
+  private final Cache<String, Boolean> misses;
 
   /**
    * @param sender writes fences and verdicts; {@code writeTimeout}: how long a write may take (the
    *     producer's delivery timeout) before the lookup gives up and fails
    */
   public QueueLookup(KafkaClients clients, Admin admin, String dispatchGroup, String topic, int partitions, Duration retention,
-      Supplier<Instant> clock, dev.conveyor.engine.kafka.KafkaSender sender, StatusStore store, Duration writeTimeout) {
+      Time clock, dev.conveyor.engine.kafka.KafkaSender sender, StatusStore store, Duration writeTimeout) {
     this.sender = sender;
     this.store = store;
     this.writeTimeout = writeTimeout;
@@ -92,6 +91,7 @@ public final class QueueLookup implements AutoCloseable {
     this.partitions = partitions;
     this.retention = retention;
     this.clock = clock;
+    this.misses = Caffeine.newBuilder().ticker(clock.ticker()).maximumSize(10_000).expireAfterWrite(Duration.ofSeconds(2)).build();
   }
 
   /** {@link #find(String, String)} by a caller of no tenant in particular. */
@@ -107,7 +107,7 @@ public final class QueueLookup implements AutoCloseable {
    */
   public Future<Result> find(String id, String tenant) {
     OptionalLong at = InvocationIds.millis(id);
-    long now = clock.get().toEpochMilli();
+    long now = clock.millis();
     if (at.isEmpty() || at.getAsLong() > now + 60_000 || at.getAsLong() < now - retention.toMillis()
         || misses.getIfPresent(id) != null) {
       return Future.succeededFuture(new Unknown());
@@ -129,7 +129,7 @@ public final class QueueLookup implements AutoCloseable {
     consumer.assign(List.of(tp));
     OffsetAndTimestamp start = consumer.offsetsForTimes(Map.of(tp, Math.max(0, millis - SKEW_MS)), Duration.ofSeconds(5)).get(tp);
     long end = consumer.endOffsets(List.of(tp), Duration.ofSeconds(5)).get(tp);
-    long deadline = System.nanoTime() + (fenceable ? SETTLE_SCAN_NANOS : TimeUnit.SECONDS.toNanos(3));
+    long deadline = clock.nanos() + (fenceable ? SETTLE_SCAN_NANOS : TimeUnit.SECONDS.toNanos(3));
     if (start != null) {
       consumer.seek(tp, start.offset());
       Result r = scanTo(consumer, tp, id, millis, end, !fenceable, deadline);
@@ -137,13 +137,13 @@ public final class QueueLookup implements AutoCloseable {
     }
     if (!fenceable) return new Unknown();
     // Not on the queue up to its end: append a fence, and read on up to it.
-    long f = sender.send(InvocationCodec.fence(topic, tp.partition(), id, tenant, clock.get().toEpochMilli()))
+    long f = sender.send(InvocationCodec.fence(topic, tp.partition(), id, tenant, clock.millis()))
         .toCompletionStage().toCompletableFuture().get(writeTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS).offset();
     consumer.seek(tp, end);
     Result r = scanTo(consumer, tp, id, millis, f + 1, false, deadline);
     if (r == null) throw new IllegalStateException("the fence was not read back");
     if (r instanceof Voided) {
-      InvocationStatus v = InvocationStatus.voided(id, tenant, Instant.ofEpochMilli(millis), clock.get());
+      InvocationStatus v = InvocationStatus.voided(id, tenant, Instant.ofEpochMilli(millis), clock.now());
       store.write(v, null).toCompletionStage().toCompletableFuture().get(writeTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
       store.apply(v, null);
     }
@@ -159,7 +159,7 @@ public final class QueueLookup implements AutoCloseable {
       boolean stopEarly, long deadline) throws Exception {
     int scanned = 0;
     while (consumer.position(tp) < to) {
-      if (System.nanoTime() > deadline || (stopEarly && scanned >= MAX_SCAN)) throw new IllegalStateException("search bounds reached");
+      if (clock.nanos() > deadline || (stopEarly && scanned >= MAX_SCAN)) throw new IllegalStateException("search bounds reached");
       for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
         if (r.offset() >= to) return null;
         if (id.equals(r.key())) {

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.status;
 
+import dev.conveyor.engine.time.Time;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
@@ -13,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
@@ -48,7 +48,7 @@ public final class StatusStore {
   private final Cache<String, Held> entries;
   private final Cache<String, IdemEntry> idempotency;
   private final Duration idempotencyWindow;
-  private final Supplier<Instant> clock;
+  private final Time clock;
   private final KafkaSender sender;
   private final String topic;
   /** Per tenant, the attempts other processes' status writes say are running (this process's own are not kept). */
@@ -76,7 +76,7 @@ public final class StatusStore {
 
   private record Waiter(java.util.function.Predicate<InvocationStatus> until, java.util.function.Consumer<Entry> then) {}
 
-  public StatusStore(long maxBytes, Duration idempotencyWindow, Supplier<Instant> clock, KafkaSender sender, String topic) {
+  public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, KafkaSender sender, String topic) {
     this.idempotencyWindow = idempotencyWindow;
     this.clock = clock;
     this.sender = sender;
@@ -92,6 +92,7 @@ public final class StatusStore {
         .build();
     this.idempotency = Caffeine.newBuilder()
         .executor(Runnable::run)
+        .ticker(clock.ticker())
         .maximumSize(Math.max(10_000, maxBytes / 1024))
         .expireAfter(new Expiry<String, IdemEntry>() {
           @Override
@@ -113,7 +114,7 @@ public final class StatusStore {
   }
 
   private long remaining(IdemEntry e) {
-    long left = e.acceptedAt().plus(idempotencyWindow).toEpochMilli() - clock.get().toEpochMilli();
+    long left = e.acceptedAt().plus(idempotencyWindow).toEpochMilli() - clock.millis();
     return Duration.ofMillis(Math.max(0, left)).toNanos();
   }
 
@@ -154,7 +155,7 @@ public final class StatusStore {
   /** The invocation an idempotency key stands for, while the dedupe window lasts. */
   public Optional<String> idempotent(String tenant, String namespace, String function, String key) {
     IdemEntry e = idempotency.getIfPresent(idemKey(tenant, namespace, function, key));
-    if (e == null || e.acceptedAt().plus(idempotencyWindow).isBefore(clock.get())) return Optional.empty();
+    if (e == null || e.acceptedAt().plus(idempotencyWindow).isBefore(clock.now())) return Optional.empty();
     return Optional.of(e.id());
   }
 
@@ -192,7 +193,7 @@ public final class StatusStore {
     if (applied[0]) {
       if (s.status() == InvocationState.running && !own) {
         running.computeIfAbsent(s.tenant(), t -> new java.util.concurrent.ConcurrentHashMap<>()).put(s.id(), new Running(s.id(),
-            s.namespace() + "/" + s.function(), s.history().isEmpty() ? clock.get() : s.history().get(s.history().size() - 1).startedAt()));
+            s.namespace() + "/" + s.function(), s.history().isEmpty() ? clock.now() : s.history().get(s.history().size() - 1).startedAt()));
       } else {
         var m = running.get(s.tenant());
         if (m != null) m.remove(s.id());

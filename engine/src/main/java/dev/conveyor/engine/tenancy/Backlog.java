@@ -1,5 +1,6 @@
 package dev.conveyor.engine.tenancy;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.status.StatusStore;
 import java.util.Map;
@@ -8,7 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 
 /**
  * Each tenant's backlog for {@code maxQueued}: the invocations this replica accepted that have not
@@ -43,7 +43,7 @@ public final class Backlog {
       .<String, String>removalListener((id, tenant, cause) -> {
         if (cause.wasEvicted() && tenant != null) decrement(tenant);
       }).build();
-  private final Supplier<java.time.Instant> clock;
+  private final Time clock;
   private final Predicate<String> mine;
   private final java.util.function.BiConsumer<String, AtomicLong> gauge;
 
@@ -51,7 +51,7 @@ public final class Backlog {
    * @param mine whether this replica accepted an id
    * @param gauge told once per tenant of its counter (for {@code conveyor_queued{tenant}})
    */
-  public Backlog(StatusStore store, Supplier<java.time.Instant> clock, Predicate<String> mine,
+  public Backlog(StatusStore store, Time clock, Predicate<String> mine,
       java.util.function.BiConsumer<String, AtomicLong> gauge) {
     this.clock = clock;
     this.mine = mine;
@@ -102,7 +102,7 @@ public final class Backlog {
     TenantBacklog b = tenants.get(s.tenant());
     if (b == null) return;
     b.queued.updateAndGet(n -> Math.max(0, n - 1));
-    long second = clock.get().getEpochSecond();
+    long second = clock.now().getEpochSecond();
     int i = (int) (second % WINDOW_S);
     synchronized (b) {
       if (b.secondOf[i] != second) {
@@ -114,7 +114,7 @@ public final class Backlog {
   }
 
   private double rate(TenantBacklog b) {
-    long now = clock.get().getEpochSecond();
+    long now = clock.now().getEpochSecond();
     long sum = 0;
     synchronized (b) {
       for (int i = 0; i < WINDOW_S; i++) {

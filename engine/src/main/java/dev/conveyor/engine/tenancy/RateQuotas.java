@@ -1,5 +1,6 @@
 package dev.conveyor.engine.tenancy;
 
+import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.config.ConveyorConfig.Limits;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
@@ -23,13 +24,8 @@ public final class RateQuotas {
   private final ConcurrentHashMap<String, Entry> buckets = new ConcurrentHashMap<>();
   private final TimeMeter time;
 
-  public RateQuotas() {
-    this(TimeMeter.SYSTEM_NANOTIME);
-  }
-
-  /** With a clock of the test's choosing. */
-  public RateQuotas(TimeMeter time) {
-    this.time = time;
+  public RateQuotas(Time time) {
+    this.time = time.meter();
   }
 
   /** Takes a token; empty when granted, else the seconds to wait (at least 1) for the next one. */

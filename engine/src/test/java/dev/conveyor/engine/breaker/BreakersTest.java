@@ -6,38 +6,18 @@ import dev.conveyor.engine.config.ConfigLoader;
 import dev.conveyor.engine.config.ConveyorConfig.BreakerSpec;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
+import dev.conveyor.engine.testing.ManualTime;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.buffer.Buffer;
 import java.net.URI;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 class BreakersTest {
   /** A clock the test moves by hand: no sleeps. */
-  static final class ManualClock extends Clock {
-    Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    @Override
-    public ZoneOffset getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
-
-  private final ManualClock clock = new ManualClock();
+  private final ManualTime clock = new ManualTime(Instant.parse("2026-01-01T00:00:00Z"));
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private final Breakers breakers = new Breakers(meters, clock);
   private final FunctionTarget fn = new FunctionTarget("acme", "resize", URI.create("http://x/f"), 128, 10,
@@ -71,9 +51,9 @@ class BreakersTest {
   void shouldProbeAfterOpenForAndCloseWhenTheProbesSucceed() {
     CircuitBreaker cb = breakers.of(fn);
     for (int i = 0; i < 4; i++) call(cb, FAIL);
-    clock.now = clock.now.plus(Duration.ofSeconds(29));
+    clock.advance(Duration.ofSeconds(29));
     assertThat(cb.tryAcquirePermission()).isFalse();
-    clock.now = clock.now.plus(Duration.ofSeconds(2));
+    clock.advance(Duration.ofSeconds(2));
     call(cb, OK);
     assertThat(state()).isEqualTo(2);
     call(cb, OK);
@@ -85,7 +65,7 @@ class BreakersTest {
   void shouldReopenWhenAProbeFails() {
     CircuitBreaker cb = breakers.of(fn);
     for (int i = 0; i < 4; i++) call(cb, FAIL);
-    clock.now = clock.now.plus(Duration.ofSeconds(31));
+    clock.advance(Duration.ofSeconds(31));
     call(cb, FAIL);
     call(cb, FAIL);
     assertThat(state()).isEqualTo(2);

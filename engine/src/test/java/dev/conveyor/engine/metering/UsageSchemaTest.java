@@ -43,7 +43,7 @@ public class UsageSchemaTest {
   void theRecordsConveyorWritesAreValid() throws Exception {
     Validator v = validator();
     assertThat(valid(v, usage())).isTrue();
-    UsageAdjustments adj = new UsageAdjustments(null, "conveyor.usage", "//conveyor/test", () -> Instant.parse("2026-11-27T11:00:00Z"));
+    UsageAdjustments adj = new UsageAdjustments(null, "conveyor.usage", "//conveyor/test", new dev.conveyor.engine.testing.ManualTime(Instant.parse("2026-11-27T11:00:00Z")));
     assertThat(valid(v, adj.event("adj-1", "acme", "0190f1a2-7b3c-7d4e-8f5a-6b7c8d9e0f1a:1", "void", null, "duplicate"))).isTrue();
     ObjectNode delta = JSON.createObjectNode().put("billedDurationMs", -10).put("gibSeconds", "-0.002500000");
     assertThat(valid(v, adj.event("adj-2", "acme", "0190f1a2-7b3c-7d4e-8f5a-6b7c8d9e0f1a:1", "delta", delta, null))).isTrue();
@@ -61,7 +61,7 @@ public class UsageSchemaTest {
     ObjectNode badOutcome = usage();
     ((ObjectNode) badOutcome.get("data")).put("outcome", "maybe");
     assertThat(valid(v, badOutcome)).as("unknown outcome").isFalse();
-    UsageAdjustments adj = new UsageAdjustments(null, "conveyor.usage", "//conveyor/test", Instant::now);
+    UsageAdjustments adj = new UsageAdjustments(null, "conveyor.usage", "//conveyor/test", dev.conveyor.engine.time.Time.clocks());
     assertThat(valid(v, adj.event("adj-3", "acme", "x:1", "delta", null, null))).as("a delta without amounts").isFalse();
   }
 }

@@ -38,7 +38,7 @@ public final class EveryMetric {
       connector.lagSeconds(0.5);
       m.gauge("conveyor.usage.forward.lag", new AtomicLong(2));
       m.usageForwarded("taken", 10);
-      new Breakers(m.registry(), Clock.systemUTC()).of(new FunctionTarget("acme", "resize", URI.create("http://x"), 128, 10,
+      new Breakers(m.registry(), dev.conveyor.engine.time.Time.clocks()).of(new FunctionTarget("acme", "resize", URI.create("http://x"), 128, 10,
           ConfigLoader.defaultDelivery(), ConfigLoader.defaultBreaker(), null, null));
       return m.scrape();
     }

@@ -56,7 +56,7 @@ class StatusCodecTest {
   void shouldReadItsOwnWritesBackWithoutDecodingAndKeepThemOutOfRunningElsewhere() throws Exception {
     MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
     try (KafkaSender sender = new KafkaSender(producer)) {
-      StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), () -> T, sender, "status");
+      StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), new dev.conveyor.engine.testing.ManualTime(T), sender, "status");
       InvocationStatus running = succeeded().running(2, T.plusSeconds(1));
       store.write(running, null).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
       ProducerRecord<String, byte[]> sent = producer.history().get(0);

@@ -2,6 +2,7 @@ package dev.conveyor.engine.status;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.conveyor.engine.testing.ManualTime;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
@@ -10,21 +11,20 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class StatusStoreTest {
-  private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
-  private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
+  private final ManualTime time = new ManualTime(Instant.parse("2026-01-01T00:00:00Z"));
+  private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), time, null, "status");
 
   private Invocation inv(String id, String key) {
-    return new Invocation(id, "acme", "acme", "echo", null, new byte[0], null, Map.of(), now.get(), key, null, null, null);
+    return new Invocation(id, "acme", "acme", "echo", null, new byte[0], null, Map.of(), time.now(), key, null, null, null);
   }
 
   @Test
   void shouldApplyNewerVersionsAndIgnoreOlderOnes() {
     InvocationStatus queued = InvocationStatus.queued(inv("a", null));
-    InvocationStatus running = queued.running(1, now.get());
+    InvocationStatus running = queued.running(1, time.now());
     assertThat(store.apply(running, null)).isTrue();
     assertThat(store.apply(queued, null)).isFalse();
     assertThat(store.get("a").orElseThrow().status().status()).isEqualTo(InvocationState.running);
@@ -33,9 +33,9 @@ class StatusStoreTest {
   @Test
   void shouldNeverReplaceATerminalStatus() {
     InvocationStatus queued = InvocationStatus.queued(inv("b", null));
-    InvocationStatus cancelled = queued.end(InvocationState.cancelled, now.get(), "cancelled");
-    InvocationStatus running = queued.running(1, now.get());
-    InvocationStatus succeeded = running.attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null);
+    InvocationStatus cancelled = queued.end(InvocationState.cancelled, time.now(), "cancelled");
+    InvocationStatus running = queued.running(1, time.now());
+    InvocationStatus succeeded = running.attemptEnded(InvocationState.succeeded, time.now(), 5, 200, null);
     store.apply(cancelled, null);
     assertThat(store.apply(running, null)).isFalse();
     assertThat(store.apply(succeeded, null)).isFalse();
@@ -45,8 +45,8 @@ class StatusStoreTest {
   @Test
   void shouldLetATerminalStatusWinATieWithAnAttempt() {
     InvocationStatus queued = InvocationStatus.queued(inv("c", null));
-    store.apply(queued.running(1, now.get()), null);
-    assertThat(store.apply(queued.end(InvocationState.cancelled, now.get(), null), null)).isTrue();
+    store.apply(queued.running(1, time.now()), null);
+    assertThat(store.apply(queued.end(InvocationState.cancelled, time.now(), null), null)).isTrue();
   }
 
   @Test
@@ -55,21 +55,21 @@ class StatusStoreTest {
     assertThat(store.idempotent("acme", "acme", "echo", "k1")).contains("d");
     assertThat(store.idempotent("acme", "acme", "other", "k1")).isEmpty();
     assertThat(store.idempotent("globex", "acme", "echo", "k1")).isEmpty();
-    now.set(now.get().plus(Duration.ofHours(25)));
+    time.advance(Duration.ofHours(25));
     assertThat(store.idempotent("acme", "acme", "echo", "k1")).isEmpty();
   }
 
   @Test
   void shouldGiveBackWhatItHoldsAndKeepTheLastResultThroughAChangeWithoutOne() {
     InvocationStatus queued = InvocationStatus.queued(inv("e", null));
-    InvocationStatus retrying = queued.running(1, now.get()).attemptEnded(InvocationState.retrying, now.get(), 7, 503, "busy");
+    InvocationStatus retrying = queued.running(1, time.now()).attemptEnded(InvocationState.retrying, time.now(), 7, 503, "busy");
     StoredResult busy = new StoredResult(503, "text/plain", "busy".getBytes(StandardCharsets.UTF_8));
     store.apply(retrying, busy);
     StatusStore.Entry held = store.get("e").orElseThrow();
     assertThat(held.status()).isEqualTo(retrying);
     assertThat(held.result().httpStatus()).isEqualTo(503);
     assertThat(held.result().body()).asString(StandardCharsets.UTF_8).isEqualTo("busy");
-    InvocationStatus second = retrying.running(2, now.get());
+    InvocationStatus second = retrying.running(2, time.now());
     assertThat(store.apply(second, null)).isTrue();
     held = store.get("e").orElseThrow();
     assertThat(held.status()).isEqualTo(second);
@@ -87,9 +87,9 @@ class StatusStoreTest {
     Runnable forgotten = store.await("w", st -> true, e -> calls.add("forgotten"));
     forgotten.run();
     assertThat(calls).isEmpty();
-    store.apply(queued.running(1, now.get()), null);
+    store.apply(queued.running(1, time.now()), null);
     assertThat(calls).containsExactly("any running");
-    store.apply(queued.running(1, now.get()).attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null), null);
+    store.apply(queued.running(1, time.now()).attemptEnded(InvocationState.succeeded, time.now(), 5, 200, null), null);
     assertThat(calls).containsExactly("any running", "terminal succeeded");
     store.await("w", st -> true, e -> calls.add("late " + e.status().status()));
     assertThat(calls).as("already there: called at once").containsExactly("any running", "terminal succeeded", "late succeeded");
@@ -100,7 +100,7 @@ class StatusStoreTest {
     InvocationStatus queued = InvocationStatus.queued(inv("r", null));
     store.acceptedHere(queued);
     assertThat(store.get("r").orElseThrow().status()).isEqualTo(queued);
-    InvocationStatus running = queued.running(1, now.get());
+    InvocationStatus running = queued.running(1, time.now());
     store.apply(running, null);
     assertThat(store.get("r").orElseThrow().status()).as("a status read from the topic comes first").isEqualTo(running);
     // another id in the same slot of the table replaces it
@@ -118,7 +118,7 @@ class StatusStoreTest {
   @Test
   void shouldStayWithinItsBoundAfterEveryWriteWithoutAnotherThread() {
     long maxBytes = 64 * 1024;
-    StatusStore small = new StatusStore(maxBytes, Duration.ofHours(24), now::get, null, "status");
+    StatusStore small = new StatusStore(maxBytes, Duration.ofHours(24), time, null, "status");
     long entryBytes = StatusCodec.encode(InvocationStatus.queued(inv("id-00000", null)), null).length + 200;
     for (int i = 0; i < 10_000; i++) {
       small.apply(InvocationStatus.queued(inv(String.format("id-%05d", i), null)), null);
@@ -133,16 +133,16 @@ class StatusStoreTest {
     var producer = new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(true, null,
         new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer());
     try (var sender = new dev.conveyor.engine.kafka.KafkaSender(producer)) {
-      StatusStore writing = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, sender, "status");
+      StatusStore writing = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), time, sender, "status");
       InvocationStatus queued = InvocationStatus.queued(inv("k", "order-1"));
-      InvocationStatus succeeded = queued.running(1, now.get()).attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null);
+      InvocationStatus succeeded = queued.running(1, time.now()).attemptEnded(InvocationState.succeeded, time.now(), 5, 200, null);
       writing.write(succeeded, null).toCompletionStage().toCompletableFuture().get();
       // a retry of the key stored its copy after the first ended, and the accept's queued status with it
       writing.writeAccepted(queued).toCompletionStage().toCompletableFuture().get();
       assertThat(producer.history()).extracting(r -> r.key()).containsExactly("k", "k" + StatusStore.ACCEPTED_SUFFIX);
       // What compaction keeps is the latest record per key: both. Replayed in either order, the end stands.
       for (var order : java.util.List.of(producer.history(), java.util.List.of(producer.history().get(1), producer.history().get(0)))) {
-        StatusStore replica = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
+        StatusStore replica = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), time, null, "status");
         for (var r : order) {
           StatusCodec.Envelope e = replica.read(r.value(), null);
           replica.apply(e.status(), e.result(), false, r.value());

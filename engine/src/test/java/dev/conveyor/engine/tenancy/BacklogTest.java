@@ -2,6 +2,7 @@ package dev.conveyor.engine.tenancy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.conveyor.engine.testing.ManualTime;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
@@ -9,23 +10,22 @@ import dev.conveyor.engine.status.StatusStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class BacklogTest {
-  private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T00:00:00Z"));
-  private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), now::get, null, "status");
-  private final Backlog backlog = new Backlog(store, now::get, id -> !id.startsWith("other"), (t, v) -> { });
+  private final ManualTime time = new ManualTime(Instant.parse("2026-01-01T00:00:00Z"));
+  private final StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), time, null, "status");
+  private final Backlog backlog = new Backlog(store, time, id -> !id.startsWith("other"), (t, v) -> { });
 
   private void accept(String tenant, String id) {
     backlog.accepted(tenant, id);
   }
 
   private void end(String tenant, String id) {
-    Invocation inv = new Invocation(id, tenant, tenant, "f", null, new byte[0], null, Map.of(), now.get(), null, null, null, null);
-    InvocationStatus running = InvocationStatus.queued(inv).running(1, now.get());
+    Invocation inv = new Invocation(id, tenant, tenant, "f", null, new byte[0], null, Map.of(), time.now(), null, null, null, null);
+    InvocationStatus running = InvocationStatus.queued(inv).running(1, time.now());
     store.apply(running, null);
-    store.apply(running.attemptEnded(InvocationState.succeeded, now.get(), 5, 200, null), null);
+    store.apply(running.attemptEnded(InvocationState.succeeded, time.now(), 5, 200, null), null);
   }
 
   @Test
@@ -47,12 +47,12 @@ class BacklogTest {
     assertThat(backlog.full("a", 10)).as("nothing finished lately: the longest wait").hasValue(60);
     // 20 finished within the last 10 s: 2 per second; 20 left over a limit of 10 is 11 over (with the new one): 6 s.
     for (int i = 0; i < 20; i++) {
-      now.set(now.get().plusMillis(400));
+      time.advance(Duration.ofMillis(400));
       end("a", "a" + i);
     }
     assertThat(backlog.full("a", 10)).hasValue(6);
     // Much later the rate is forgotten again.
-    now.set(now.get().plus(Duration.ofMinutes(1)));
+    time.advance(Duration.ofMinutes(1));
     assertThat(backlog.full("a", 10)).hasValue(60);
   }
 
@@ -72,7 +72,7 @@ class BacklogTest {
   @Test
   void aVoidedIdWasNeverAcceptedSoItsEndCountsForNothing() {
     accept("a", "a0");
-    store.apply(dev.conveyor.engine.api.InvocationStatus.voided("a1", "a", now.get(), now.get()), null);
+    store.apply(dev.conveyor.engine.api.InvocationStatus.voided("a1", "a", time.now(), time.now()), null);
     assertThat(backlog.queued("a")).isEqualTo(1);
   }
 }

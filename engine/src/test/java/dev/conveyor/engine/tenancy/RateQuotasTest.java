@@ -3,25 +3,14 @@ package dev.conveyor.engine.tenancy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.conveyor.engine.config.ConveyorConfig.Limits;
-import io.github.bucket4j.TimeMeter;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import dev.conveyor.engine.testing.ManualTime;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** The token bucket against a manual clock: burst, refill, honest Retry-After, tenants apart, reload. */
 class RateQuotasTest {
-  private final AtomicLong nanos = new AtomicLong();
-  private final RateQuotas quotas = new RateQuotas(new TimeMeter() {
-    @Override
-    public long currentTimeNanos() {
-      return nanos.get();
-    }
-
-    @Override
-    public boolean isWallClockBased() {
-      return false;
-    }
-  });
+  private final ManualTime time = new ManualTime();
+  private final RateQuotas quotas = new RateQuotas(time);
 
   private static Limits limits(int rate, int burst) {
     return new Limits(10, rate, burst, 1000, 1024);
@@ -32,7 +21,7 @@ class RateQuotasTest {
     Limits l = limits(2, 4);
     for (int i = 0; i < 4; i++) assertThat(quotas.tryAcquire("acme", l)).as("burst " + i).isEmpty();
     assertThat(quotas.tryAcquire("acme", l)).hasValue(1); // the next token comes in 0.5 s: Retry-After 1
-    nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(500));
+    time.advance(Duration.ofMillis(500));
     assertThat(quotas.tryAcquire("acme", l)).isEmpty();
     assertThat(quotas.tryAcquire("acme", l)).isPresent();
   }
@@ -42,9 +31,9 @@ class RateQuotasTest {
     Limits l = new Limits(10, 1, 1, 1000, 1024);
     assertThat(quotas.tryAcquire("acme", l)).isEmpty();
     assertThat(quotas.tryAcquire("acme", l)).hasValue(1);
-    nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(999));
+    time.advance(Duration.ofMillis(999));
     assertThat(quotas.tryAcquire("acme", l)).hasValue(1);
-    nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(1));
+    time.advance(Duration.ofMillis(1));
     assertThat(quotas.tryAcquire("acme", l)).isEmpty();
   }
 

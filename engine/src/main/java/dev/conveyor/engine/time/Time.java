@@ -1,0 +1,141 @@
+package dev.conveyor.engine.time;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.github.bucket4j.TimeMeter;
+import io.vertx.core.Vertx;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * The one source of time: the wall clock (what statuses, usage records and ages are stamped with),
+ * a monotonic clock (what durations and deadlines are measured with), and timers. Everything that
+ * depends on time takes a {@code Time}, so one test clock drives all of it; the libraries that keep
+ * time of their own are fed from it ({@link #ticker()} for Caffeine, {@link #meter()} for Bucket4j,
+ * {@link #clock()} for Resilience4j).
+ *
+ * <p>{@link #system(Vertx)} is the gateway's: timers are Vert.x timers, so a timer's task runs on the
+ * event loop that set it.
+ */
+public interface Time {
+  /** The wall clock, to the millisecond (the precision records and statuses keep). */
+  Instant now();
+
+  /** The monotonic clock in nanoseconds, for durations and deadlines; not related to the wall clock. */
+  long nanos();
+
+  /** The wall clock in milliseconds since the epoch. */
+  default long millis() {
+    return now().toEpochMilli();
+  }
+
+  /** Runs {@code task} once after {@code delayMs} (at least 1 ms); the id cancels it. */
+  long setTimer(long delayMs, Runnable task);
+
+  /** Cancels a timer not yet run; false if it ran or was cancelled. */
+  boolean cancelTimer(long id);
+
+  /** This monotonic clock, for Caffeine's expiry and refresh. */
+  default Ticker ticker() {
+    return this::nanos;
+  }
+
+  /** This monotonic clock, for Bucket4j's refill. */
+  default TimeMeter meter() {
+    Time t = this;
+    return new TimeMeter() {
+      @Override
+      public long currentTimeNanos() {
+        return t.nanos();
+      }
+
+      @Override
+      public boolean isWallClockBased() {
+        return false;
+      }
+    };
+  }
+
+  /** This wall clock as a {@link Clock}, for Resilience4j's windows and open state. */
+  default Clock clock() {
+    return new TimeClock(this, ZoneOffset.UTC);
+  }
+
+  /** A {@link Time}'s wall clock as a {@link Clock}. */
+  final class TimeClock extends Clock {
+    private final Time time;
+    private final ZoneId zone;
+
+    TimeClock(Time time, ZoneId zone) {
+      this.time = time;
+      this.zone = zone;
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return zone;
+    }
+
+    @Override
+    public Clock withZone(ZoneId other) {
+      return new TimeClock(time, other);
+    }
+
+    @Override
+    public Instant instant() {
+      return time.now();
+    }
+
+    @Override
+    public long millis() {
+      return time.millis();
+    }
+  }
+
+  /** The system's clocks, with Vert.x timers. */
+  static Time system(Vertx vertx) {
+    return new SystemTime(vertx);
+  }
+
+  /** The system's clocks, for code that sets no timers (the command line); {@link #setTimer} fails. */
+  static Time clocks() {
+    return new SystemTime(null);
+  }
+
+  /** The system's clocks; timers on a Vert.x instance when there is one. */
+  final class SystemTime implements Time {
+    private final Vertx vertx;
+
+    private SystemTime(Vertx vertx) {
+      this.vertx = vertx;
+    }
+
+    @Override
+    public Instant now() {
+      return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    @Override
+    public long millis() {
+      return System.currentTimeMillis();
+    }
+
+    @Override
+    public long nanos() {
+      return System.nanoTime();
+    }
+
+    @Override
+    public long setTimer(long delayMs, Runnable task) {
+      if (vertx == null) throw new UnsupportedOperationException("this clock has no timers");
+      return vertx.setTimer(Math.max(1, delayMs), id -> task.run());
+    }
+
+    @Override
+    public boolean cancelTimer(long id) {
+      return vertx != null && vertx.cancelTimer(id);
+    }
+  }
+}
