@@ -217,9 +217,9 @@ public final class Conveyor implements AutoCloseable {
         config.knative().trustBundle());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     capacity = new FunctionCapacity();
-    InvocationRunner runner = new InvocationRunner(vertx, store, functions,
-        new AttemptPath(functions, invoker, capacity, metrics, tracing, clock), usage, new DeadLetters(sender),
-        sender, topics, breakers, metrics, tracing, clock, config.dispatch().runningStatusAfter());
+    InvocationRunner runner = InvocationRunner.builder().time(clock).store(store).sink(sender, topics).functions(functions)
+        .attempts(new AttemptPath(functions, invoker, capacity, metrics, tracing, clock)).breakers(breakers).usage(usage)
+        .observability(metrics, tracing).runningStatusAfter(config.dispatch().runningStatusAfter()).build();
     tenants = new Tenants(config.tenants());
     SyncSlots syncSlots = new SyncSlots();
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),

@@ -1,7 +1,7 @@
 package dev.conveyor.engine.dispatch;
 
 import dev.conveyor.engine.api.Invocation;
-import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.RecordSink;
 import dev.conveyor.engine.queue.InvocationCodec;
 import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
@@ -12,9 +12,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * headers, plus the attempts and the last error (Knative's knativeerror* headers).
  */
 public final class DeadLetters {
-  private final KafkaSender sender;
+  private final RecordSink sender;
 
-  public DeadLetters(KafkaSender sender) {
+  public DeadLetters(RecordSink sender) {
     this.sender = sender;
   }
 

@@ -24,12 +24,12 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import dev.conveyor.engine.breaker.Breakers;
 import dev.conveyor.engine.callback.Destinations;
 import dev.conveyor.engine.callback.OutboundPost;
 import dev.conveyor.engine.invoke.RetryAfter;
 import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.RecordSink;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import dev.conveyor.engine.kafka.Topics;
 import dev.conveyor.engine.queue.InvocationCodec;
@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
 public final class InvocationRunner {
   private static final Logger LOG = LoggerFactory.getLogger(InvocationRunner.class);
 
-  private final Vertx vertx;
+  private final Time clock;
   private final StatusStore store;
   private final FunctionRegistry registry;
   private final AttemptPath path;
@@ -60,34 +60,114 @@ public final class InvocationRunner {
   private final DeadLetters deadLetters;
   private final String defaultDeadLetterTopic;
   private final Metrics metrics;
-  private final Time clock;
   private final Breakers breakers;
-  private final KafkaSender sender;
+  private final RecordSink sender;
   private final Topics topics;
-  private final Backoff backoff = Backoff.withJitter();
+  private final Backoff backoff;
   private final Waits waits;
   private final Tracing tracing;
   private final long runningStatusAfterMs;
 
-  /** @param runningStatusAfter how long a call runs before its running status is stored (0: before the call) */
-  public InvocationRunner(Vertx vertx, StatusStore store, FunctionRegistry registry, AttemptPath path,
-      UsageEmitter usage, DeadLetters deadLetters, KafkaSender sender, Topics topics, Breakers breakers,
-      Metrics metrics, Tracing tracing, Time clock, Duration runningStatusAfter) {
-    this.tracing = tracing;
-    this.runningStatusAfterMs = runningStatusAfter.toMillis();
-    this.waits = new Waits(clock, LOG);
-    this.breakers = breakers;
-    this.vertx = vertx;
-    this.store = store;
-    this.registry = registry;
-    this.path = path;
-    this.usage = usage;
-    this.deadLetters = deadLetters;
+  private InvocationRunner(Builder b) {
+    this.clock = java.util.Objects.requireNonNull(b.time, "time");
+    this.store = java.util.Objects.requireNonNull(b.store, "store");
+    this.registry = java.util.Objects.requireNonNull(b.functions, "functions");
+    this.path = java.util.Objects.requireNonNull(b.attempts, "attempts");
+    this.usage = java.util.Objects.requireNonNull(b.usage, "usage");
+    this.sender = java.util.Objects.requireNonNull(b.sink, "sink");
+    this.topics = java.util.Objects.requireNonNull(b.topics, "topics");
+    this.breakers = java.util.Objects.requireNonNull(b.breakers, "breakers");
+    this.metrics = java.util.Objects.requireNonNull(b.metrics, "metrics");
+    this.tracing = b.tracing;
+    this.backoff = b.backoff;
+    this.runningStatusAfterMs = b.runningStatusAfter.toMillis();
+    this.deadLetters = new DeadLetters(sender);
     this.defaultDeadLetterTopic = topics.deadletter();
-    this.sender = sender;
-    this.topics = topics;
-    this.metrics = metrics;
-    this.clock = clock;
+    this.waits = new Waits(clock, LOG);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** What a runner is made of: every part is required but the tracing, the backoff's jitter and {@code runningStatusAfter}. */
+  public static final class Builder {
+    private Time time;
+    private StatusStore store;
+    private RecordSink sink;
+    private Topics topics;
+    private FunctionRegistry functions;
+    private AttemptPath attempts;
+    private Breakers breakers;
+    private UsageEmitter usage;
+    private Metrics metrics;
+    private Tracing tracing = Tracing.off();
+    private Backoff backoff = Backoff.withJitter();
+    private Duration runningStatusAfter = Duration.ZERO;
+
+    private Builder() {}
+
+    /** The clock and the timers of backoff waits and of the running status. */
+    public Builder time(Time time) {
+      this.time = time;
+      return this;
+    }
+
+    /** Where statuses are read and written. */
+    public Builder store(StatusStore store) {
+      this.store = store;
+      return this;
+    }
+
+    /** Where parked retries, dead letters and what an ending owes (callbacks, destinations) are stored. */
+    public Builder sink(RecordSink sink, Topics topics) {
+      this.sink = sink;
+      this.topics = topics;
+      return this;
+    }
+
+    public Builder functions(FunctionRegistry functions) {
+      this.functions = functions;
+      return this;
+    }
+
+    /** How one attempt is made (the call, its verdict, its usage record). */
+    public Builder attempts(AttemptPath attempts) {
+      this.attempts = attempts;
+      return this;
+    }
+
+    public Builder breakers(Breakers breakers) {
+      this.breakers = breakers;
+      return this;
+    }
+
+    public Builder usage(UsageEmitter usage) {
+      this.usage = usage;
+      return this;
+    }
+
+    public Builder observability(Metrics metrics, Tracing tracing) {
+      this.metrics = metrics;
+      this.tracing = tracing;
+      return this;
+    }
+
+    /** The waits between attempts (with full jitter by default). */
+    public Builder backoff(Backoff backoff) {
+      this.backoff = backoff;
+      return this;
+    }
+
+    /** How long a call runs before its running status is stored (0: before the call). */
+    public Builder runningStatusAfter(Duration runningStatusAfter) {
+      this.runningStatusAfter = runningStatusAfter;
+      return this;
+    }
+
+    public InvocationRunner build() {
+      return new InvocationRunner(this);
+    }
   }
 
   /**
@@ -191,7 +271,7 @@ public final class InvocationRunner {
     return before.compose(r -> {
       RunningShown shown = showAfter == 0 ? null : new RunningShown();
       if (shown != null) {
-        shown.timer = vertx.setTimer(showAfter, id -> shown.written = durably(() -> store.write(running, null)));
+        shown.timer = clock.setTimer(showAfter, () -> shown.written = durably(() -> store.write(running, null)));
       }
       long queueWait = running.queueWaitMs() == null ? 0 : running.queueWaitMs();
       var call = new AttemptPath.Call(inv, t, n, "async", inv.triggerOrHttp(), coldSince, queueWait,
@@ -199,7 +279,7 @@ public final class InvocationRunner {
       return path.run(trace, call, cb, res -> {
         // The outcome's status must follow the running one: wait for it if it was started.
         if (shown == null) return Future.succeededFuture(res);
-        vertx.cancelTimer(shown.timer);
+        clock.cancelTimer(shown.timer);
         return shown.written == null ? Future.succeededFuture(res) : shown.written.map(x -> res); // fails only while stopping
       }).compose(e -> {
         if (e.verdict() instanceof Verdict.Platform p) {

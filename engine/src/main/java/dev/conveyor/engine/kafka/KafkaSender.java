@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * ({@link #refused}). Any other failure of a record the producer took, a delivery timeout above all,
  * becomes an {@link OutcomeUnknownException}: the batch may have been appended, or may still be.
  */
-public final class KafkaSender implements AutoCloseable {
+public final class KafkaSender implements RecordSink, AutoCloseable {
   private record Pending(ProducerRecord<String, byte[]> record, Context context, Promise<RecordMetadata> promise) {}
 
   private static final Pending STOP = new Pending(null, null, null);
@@ -83,6 +83,7 @@ public final class KafkaSender implements AutoCloseable {
     }
   }
 
+  @Override
   public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
     Context ctx = Vertx.currentContext();
     Promise<RecordMetadata> promise = Promise.promise();

@@ -3,7 +3,7 @@ package dev.conveyor.engine.metering;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conveyor.engine.api.Invocation;
-import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.RecordSink;
 import io.vertx.core.Future;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,12 +31,12 @@ public final class UsageEmitter {
       Instant start, Instant end, boolean coldStart, long coldStartMs, long queueWaitMs, int memoryMiB,
       long requestBytes, long responseBytes, String revision) {}
 
-  private final KafkaSender sender;
+  private final RecordSink sender;
   private final String topic;
   private final String source;
   private final int granularityMs;
 
-  public UsageEmitter(KafkaSender sender, String topic, String source, int granularityMs) {
+  public UsageEmitter(RecordSink sender, String topic, String source, int granularityMs) {
     this.sender = sender;
     this.topic = topic;
     this.source = source;

@@ -7,7 +7,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
-import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.RecordSink;
 import io.vertx.core.Future;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +49,7 @@ public final class StatusStore {
   private final Cache<String, IdemEntry> idempotency;
   private final Duration idempotencyWindow;
   private final Time clock;
-  private final KafkaSender sender;
+  private final RecordSink sender;
   private final String topic;
   /** Per tenant, the attempts other processes' status writes say are running (this process's own are not kept). */
   private final java.util.Map<String, java.util.Map<String, Running>> running = new java.util.concurrent.ConcurrentHashMap<>();
@@ -76,7 +76,7 @@ public final class StatusStore {
 
   private record Waiter(java.util.function.Predicate<InvocationStatus> until, java.util.function.Consumer<Entry> then) {}
 
-  public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, KafkaSender sender, String topic) {
+  public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, RecordSink sender, String topic) {
     this.idempotencyWindow = idempotencyWindow;
     this.clock = clock;
     this.sender = sender;
@@ -284,11 +284,11 @@ public final class StatusStore {
    * The same through {@code via}: a producer that lingers, for statuses nobody waits on (a sync
    * call's: its caller has the answer), which then share the broker's requests with other records.
    */
-  public Future<InvocationStatus> write(InvocationStatus s, StoredResult result, KafkaSender via) {
+  public Future<InvocationStatus> write(InvocationStatus s, StoredResult result, RecordSink via) {
     return write(record(s, result), s, result, via);
   }
 
-  private Future<InvocationStatus> write(ProducerRecord<String, byte[]> r, InvocationStatus s, StoredResult result, KafkaSender via) {
+  private Future<InvocationStatus> write(ProducerRecord<String, byte[]> r, InvocationStatus s, StoredResult result, RecordSink via) {
     long seq = sequence.incrementAndGet();
     r.headers().add(WRITER, (writer + seq).getBytes(StandardCharsets.US_ASCII));
     // Kept until the reader meets it: as many as are in flight to the topic. Should the reader stall
