@@ -24,7 +24,6 @@ import dev.conveyor.engine.callback.CallbackSender;
 import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.deadletter.DeadLetterIndex;
 import dev.conveyor.engine.deadletter.RecordFetcher;
-import dev.conveyor.engine.dispatch.DeadLetters;
 import dev.conveyor.engine.http.DeadLettersHandler;
 import dev.conveyor.engine.dispatch.Dispatcher;
 import dev.conveyor.engine.dispatch.InvocationRunner;
@@ -54,6 +53,7 @@ import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.knative.KnativeDiscovery;
 import dev.conveyor.engine.attempt.AttemptPath;
 import dev.conveyor.engine.limit.FunctionCapacity;
+import dev.conveyor.engine.dispatch.SyncCalls;
 import dev.conveyor.engine.dispatch.SyncSlots;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -62,8 +62,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import dev.conveyor.engine.observability.Tracing;
 import java.util.concurrent.TimeUnit;
@@ -123,8 +121,13 @@ public final class Conveyor implements AutoCloseable {
   }
 
   private final ConveyorConfig config;
-  private final List<AutoCloseable> closeInOrder = new ArrayList<>();
-  private EmbeddedKafka embedded;
+  /**
+   * What runs on the event loops (verticles, trigger connectors), stopped first and in reverse order of
+   * start, so the API answers what is in flight before delivery drains; then the event loops stop.
+   */
+  private final Lifecycle onLoops = new Lifecycle();
+  /** Everything else, from the broker up, stopped in reverse order of start once no event loop can call it. */
+  private final Lifecycle components = new Lifecycle();
   private Vertx vertx;
   private Metrics metrics;
   private Tracing tracing;
@@ -133,7 +136,6 @@ public final class Conveyor implements AutoCloseable {
   private StatusStore store;
   private FunctionRegistry functions;
   private Tenants tenants;
-  private ConnectorHost connectors;
   private Topics topics;
   private String bootstrap;
   private int httpPort;
@@ -141,8 +143,6 @@ public final class Conveyor implements AutoCloseable {
   private int samplesPort = -1;
   private volatile boolean started;
   private String apiDeployment;
-  private String dispatcherDeployment;
-  private String callbackDeployment;
 
   private Conveyor(ConveyorConfig config) {
     this.config = config;
@@ -164,30 +164,28 @@ public final class Conveyor implements AutoCloseable {
     ConveyorConfig.KafkaSettings k = config.kafka();
     if (k.embedded()) {
       LOG.info("starting the embedded Kafka broker on 127.0.0.1:{} (data in {})", runtime.embeddedKafkaPort(), runtime.dataDir().resolve("kafka"));
-      embedded = new EmbeddedKafka(runtime.dataDir(), runtime.embeddedKafkaPort()).start();
+      EmbeddedKafka embedded = components.add(new EmbeddedKafka(runtime.dataDir(), runtime.embeddedKafkaPort()).start());
       bootstrap = embedded.bootstrapServers();
     } else {
       bootstrap = k.bootstrapServers();
     }
     vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     Time clock = Time.system(vertx);
-    metrics = new Metrics();
+    metrics = components.add(new Metrics());
     // conveyor_ready and conveyor_status_reader_up: what /readyz answers, for alerting.
     metrics.readiness(this::notReadyReason, () -> reader != null && reader.alive());
-    tracing = Tracing.configure(System.getenv(), runtime.otel());
-    closeInOrder.add(tracing); // last: it flushes the spans of everything closed before it
+    // Stopped after what comes below: it flushes the spans of everything stopped before it.
+    tracing = components.add(Tracing.configure(System.getenv(), runtime.otel()));
     KafkaClients clients = new KafkaClients(bootstrap, k);
     topics = Topics.of(k.topicPrefix());
 
-    Admin admin = clients.admin("conveyor-admin");
-    closeInOrder.add(admin);
+    Admin admin = components.add("admin client", clients.admin("conveyor-admin"));
     createTopics(admin, clock);
     if (k.embedded()) createTriggerTopics(admin);
 
     var producer = clients.producer("conveyor-producer");
     metrics.kafkaClient(producer); // kafka_producer_* in /metrics
-    KafkaSender sender = new KafkaSender(producer);
-    closeInOrder.add(0, sender);
+    KafkaSender sender = components.add(new KafkaSender(producer));
     java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter(), topics.callbacks(), topics.warmUp()));
     topics.retryTiers().forEach(t -> written.add(t.topic()));
     written.addAll(destinationTopics());
@@ -196,21 +194,17 @@ public final class Conveyor implements AutoCloseable {
     // through a producer that lingers: the broker pays per request, and these come one per call.
     var lingering = clients.producer("conveyor-producer-background", k.backgroundLingerMs());
     metrics.kafkaClient(lingering);
-    KafkaSender background = new KafkaSender(lingering);
-    closeInOrder.add(0, background);
+    KafkaSender background = components.add("background sender", new KafkaSender(lingering));
     background.warm(java.util.List.of(topics.usage(), topics.status()));
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
-    reader = new StatusReader(clients, store, topics.status()).start();
-    closeInOrder.add(0, reader);
-    health = new KafkaHealth(vertx, admin, 1000);
-    closeInOrder.add(0, health);
+    reader = components.add(new StatusReader(clients, store, topics.status()).start());
+    health = components.add(new KafkaHealth(vertx, admin, 1000));
     await(reader.caughtUp(), 120, "replaying " + topics.status());
     LOG.info("status replayed: {} invocations known", store.size());
 
     int queuePartitions = queuePartitions(admin);
-    QueueLookup queueLookup = new QueueLookup(clients, admin, config.dispatch().group(), topics.invocations(), queuePartitions,
-        config.status().retention(), clock, sender, store, k.deliveryTimeout());
-    closeInOrder.add(0, queueLookup);
+    QueueLookup queueLookup = components.add(new QueueLookup(clients, admin, config.dispatch().group(), topics.invocations(),
+        queuePartitions, config.status().retention(), clock, sender, store, k.deliveryTimeout()));
     functions = new FunctionRegistry(config.functions(), knative(runtime, clock));
     Breakers breakers = new Breakers(metrics.registry(), clock);
     HttpInvoker invoker = new HttpInvoker(vertx, clock, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes(),
@@ -231,16 +225,15 @@ public final class Conveyor implements AutoCloseable {
         f -> function(f).map(x -> java.time.Duration.ofMillis(AttemptPath.timeoutMs(x, true, x.delivery().timeout().toMillis())))
             .orElse(java.time.Duration.ofMinutes(1)), clock, syncSlots);
     if (config.dispatch().enabled()) {
-      dispatcherDeployment = await(vertx.deployVerticle(dispatcher).toCompletionStage().toCompletableFuture(), 60, "starting the dispatcher");
       var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
       metrics.kafkaClient(retryConsumer);
-      RetryRouter retries = new RetryRouter(retryConsumer, topics, queuePartitions, sender, clock).start();
-      // Closed before the sender (it forwards through it), after the dispatcher has drained.
-      closeInOrder.add(0, retries);
+      // Stopped after the dispatcher has drained (it forwards what the drain parks) and before the sender.
+      components.add(new RetryRouter(retryConsumer, topics, queuePartitions, sender, clock).start());
       CallbackDispatcher posts = new CallbackDispatcher(clients.consumerConfig("conveyor-callbacks", config.dispatch().group() + "-callbacks"),
           topics, new CallbackSender(vertx, tenants::tenant, clock), sender, config.dispatch().callbacks(), metrics,
           clock);
-      callbackDeployment = await(vertx.deployVerticle(posts).toCompletionStage().toCompletableFuture(), 60, "starting the callbacks");
+      deploy("the callbacks", vertx.deployVerticle(posts), 60, 30);
+      deploy("the dispatcher", vertx.deployVerticle(dispatcher), 60, 30); // drained before the callbacks stop
     } else {
       // No delivery here: sync calls keep the ledger on a context of their own (no async attempts to count).
       syncSlots.bind(vertx.getOrCreateContext(), dispatcher.ledger(), () -> {});
@@ -248,14 +241,13 @@ public final class Conveyor implements AutoCloseable {
 
     if (config.samples().enabled()) {
       SampleFunctions samples = new SampleFunctions(config.samples().port());
-      await(vertx.deployVerticle(samples).toCompletionStage().toCompletableFuture(), 30, "starting the sample functions");
+      deploy("the sample functions", vertx.deployVerticle(samples), 30, 10);
       samplesPort = samples.actualPort();
     }
 
     JwtAuthenticator jwt = null;
     if (config.auth().jwt() != null) {
-      jwt = new JwtAuthenticator(vertx, config.auth().jwt(), tenants::tenant);
-      closeInOrder.add(0, jwt);
+      jwt = components.add(new JwtAuthenticator(vertx, config.auth().jwt(), tenants::tenant));
       try {
         jwt.refresh().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       } catch (Exception e) {
@@ -268,8 +260,7 @@ public final class Conveyor implements AutoCloseable {
     Admission admission = new Admission(functions, health, new RateQuotas(clock), metrics, clock, placement, backlog,
         runtime.admissionChecks());
     if (runtime.configFile() != null) {
-      ConfigWatcher watcher = new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants()));
-      closeInOrder.add(0, watcher);
+      components.add(new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants())));
     }
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing, vertx, queueLookup);
@@ -277,13 +268,12 @@ public final class Conveyor implements AutoCloseable {
     HttpInvoker syncInvoker = new HttpInvoker(vertx, clock, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
         config.metering().billingGranularityMs());
-    SyncHandler sync = new SyncHandler(vertx, admission, accept, new AttemptPath(functions, syncInvoker, capacity, metrics, tracing, clock),
-        functions, syncUsage, breakers, metrics, tracing, clock, syncSlots, store, background, config.dispatch().runningStatusAfter());
+    SyncCalls syncCalls = new SyncCalls(new AttemptPath(functions, syncInvoker, capacity, metrics, tracing, clock),
+        functions, syncUsage, breakers, metrics, clock, syncSlots, store, background, config.dispatch().runningStatusAfter());
+    SyncHandler sync = new SyncHandler(admission, accept, syncCalls, metrics, tracing);
     InvocationsHandler invocations = new InvocationsHandler(store, queueLookup, clock);
-    DeadLetterIndex deadLetterIndex = new DeadLetterIndex(clients, topics.deadletter(), 10_000).start();
-    closeInOrder.add(0, deadLetterIndex);
-    RecordFetcher fetcher = new RecordFetcher(clients, clock);
-    closeInOrder.add(0, fetcher);
+    DeadLetterIndex deadLetterIndex = components.add(new DeadLetterIndex(clients, topics.deadletter(), 10_000).start());
+    RecordFetcher fetcher = components.add(new RecordFetcher(clients, clock));
     DeadLettersHandler deadLetters = new DeadLettersHandler(deadLetterIndex, fetcher, enqueuer, topics.deadletter(), clock, placement);
     // Port 0 = any free port; the two must differ, or Vert.x would share one server between them.
     httpPort = config.server().port() == 0 ? freePortOtherThan(config.server().adminPort(), samplesPort) : config.server().port();
@@ -291,26 +281,22 @@ public final class Conveyor implements AutoCloseable {
     if (httpPort == adminPort) {
       throw new IllegalStateException("the API and admin ports are both " + httpPort + "; set server.adminPort to another port");
     }
-    ConnectorState connectorState = new ConnectorState(clients, sender, topics.connectors());
-    closeInOrder.add(0, connectorState);
-    Leases leases = new Leases(vertx, config.leaderElection().enabled() ? kubernetes(runtime) : null, config.leaderElection(),
-        identity());
-    closeInOrder.add(0, leases);
-    UsageRollups rollups = new UsageRollups(clients, topics.usageRollups());
-    closeInOrder.add(0, rollups);
+    ConnectorState connectorState = components.add(new ConnectorState(clients, sender, topics.connectors()));
+    Leases leases = components.add(new Leases(vertx, config.leaderElection().enabled() ? kubernetes(runtime) : null,
+        config.leaderElection(), identity()));
+    UsageRollups rollups = components.add(new UsageRollups(clients, topics.usageRollups()));
     if (config.dispatch().enabled()) {
       // Rollups run where delivery runs (an accept-only replica leaves them to the others).
-      UsageStreams usageStreams = new UsageStreams(bootstrap, clients.common("conveyor-usage-rollups"),
+      UsageStreams usageStreams = components.add(new UsageStreams(bootstrap, clients.common("conveyor-usage-rollups"),
           k.topicPrefix() + "usage-rollups", topics.usage(), topics.usageRollups(), config.metering().dedupeDays(), k.replicationFactor(),
-          runtime.dataDir().resolve("streams")).start();
+          runtime.dataDir().resolve("streams")).start());
       metrics.kafkaStreams(usageStreams.streams()); // the rollups' consumer lag in /metrics
-      closeInOrder.add(0, usageStreams);
       if (config.metering().forward() != null) {
         // Tries of one batch may outlast the default poll interval while the billing system is down.
         var fwdConsumer = clients.consumer("conveyor-usage-forwarder", config.dispatch().group() + "-usage-forward",
             new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
             Map.of("max.poll.interval.ms", "3600000", "max.poll.records", Integer.toString(config.metering().forward().batchSize())));
-        closeInOrder.add(0, new UsageForwarder(fwdConsumer, topics.usage(), config.metering().forward(), metrics).start());
+        components.add(new UsageForwarder(fwdConsumer, topics.usage(), config.metering().forward(), metrics).start());
       }
     }
     UsageHandler usageApi = new UsageHandler(rollups, new UsageAdjustments(sender, topics.usage(), config.metering().source(), clock),
@@ -319,11 +305,12 @@ public final class Conveyor implements AutoCloseable {
         connectorState, leases, placement, backlog);
     CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
-    apiDeployment = await(vertx.deployVerticle(() -> new ServerVerticle(httpPort, v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, usageApi, events::handle),
-            config.server().shutdownTimeout()),
-        new DeploymentOptions().setInstances(loops)).toCompletionStage().toCompletableFuture(), 30, "starting the API on port " + httpPort);
-    await(vertx.deployVerticle(new ServerVerticle(adminPort, v -> AdminRoutes.router(v, this::notReadyReason, metrics)))
-        .toCompletionStage().toCompletableFuture(), 30, "starting the admin port " + adminPort);
+    // The admin port first: it answers probes and scrapes until the API has drained.
+    deploy("the admin port " + adminPort, vertx.deployVerticle(new ServerVerticle(adminPort,
+        v -> AdminRoutes.router(v, this::notReadyReason, metrics))), 30, 10);
+    apiDeployment = deploy("the API on port " + httpPort, vertx.deployVerticle(() -> new ServerVerticle(httpPort,
+            v -> ApiRoutes.router(v, auth, accept, sync, invocations, deadLetters, usageApi, events::handle), config.server().shutdownTimeout()),
+        new DeploymentOptions().setInstances(loops)), 30, config.server().shutdownTimeout().toSeconds() + 5); // in-flight requests answered first
     // Not ready until the accept path is compiled: a replica's first seconds behind the load balancer
     // would otherwise run at a fraction of its rate. Bounded by server.warmUp; touches no tenant's data.
     warming = true;
@@ -342,7 +329,7 @@ public final class Conveyor implements AutoCloseable {
     warmUp = warm;
     // Trigger connectors feed the same Enqueuer as the API; started last, stopped first.
     if (config.connectors() != null && !config.connectors().isNull() && !config.connectors().isEmpty()) {
-      connectors = new ConnectorHost(config.connectors(), submissions);
+      onLoops.add(new ConnectorHost(config.connectors(), submissions));
     }
     started = true;
     LOG.info("conveyor is up: API on :{}, admin on :{}, Kafka at {}, network transport {}{}", httpPort, adminPort, bootstrap,
@@ -354,7 +341,7 @@ public final class Conveyor implements AutoCloseable {
   private FunctionRegistry.Source knative(Runtime runtime, Time clock) {
     if (!config.knative().enabled()) return (ns, fn) -> java.util.Optional.empty();
     KnativeDiscovery discovery = new KnativeDiscovery(kubernetes(runtime), config.knative().namespaces(), clock);
-    closeInOrder.add(0, discovery);
+    components.add(discovery);
     await(discovery.synced(), 60, "listing Knative Services and Revisions in " + config.knative().namespaces());
     LOG.info("Knative discovery is watching namespaces {}", config.knative().namespaces());
     return discovery;
@@ -378,7 +365,7 @@ public final class Conveyor implements AutoCloseable {
       kubernetesClient = runtime.kubernetes();
       if (kubernetesClient == null) {
         kubernetesClient = new KubernetesClientBuilder().build();
-        closeInOrder.add(0, kubernetesClient);
+        components.add("Kubernetes client", kubernetesClient);
       }
     }
     return kubernetesClient;
@@ -464,6 +451,18 @@ public final class Conveyor implements AutoCloseable {
     var description = admin.describeTopics(java.util.List.of(topics.invocations())).allTopicNames().toCompletionStage()
         .toCompletableFuture();
     return await(description, 60, "describing " + topics.invocations()).get(topics.invocations()).partitions().size();
+  }
+
+  /** Waits up to {@code startSeconds} for {@code deployment}; undeployed on close, waiting up to {@code stopSeconds}. */
+  private String deploy(String what, io.vertx.core.Future<String> deployment, int startSeconds, long stopSeconds) {
+    return undeployOnClose(what, await(deployment.toCompletionStage().toCompletableFuture(), startSeconds, "starting " + what),
+        stopSeconds);
+  }
+
+  private String undeployOnClose(String what, String id, long stopSeconds) {
+    Vertx loops = vertx;
+    onLoops.add(what, () -> loops.undeploy(id).toCompletionStage().toCompletableFuture().get(stopSeconds, TimeUnit.SECONDS));
+    return id;
   }
 
   private static <T> T await(java.util.concurrent.CompletableFuture<T> f, int seconds, String what) {
@@ -558,22 +557,8 @@ public final class Conveyor implements AutoCloseable {
   public synchronized void close() {
     started = false;
     stopping = true;
-    if (connectors != null) {
-      connectors.close();
-      connectors = null;
-    }
+    onLoops.close();
     if (vertx != null) {
-      // Stop accepting first, then let the dispatcher drain what runs, then the rest.
-      for (String id : new String[] {apiDeployment, dispatcherDeployment, callbackDeployment}) {
-        if (id == null) continue;
-        // The API answers what is in flight (graceful shutdown) before delivery stops.
-        long wait = id.equals(apiDeployment) ? config.server().shutdownTimeout().toSeconds() + 5 : 30;
-        try {
-          vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(wait, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          LOG.warn("stopping {}: {}", id, e.toString());
-        }
-      }
       try {
         vertx.close().toCompletionStage().toCompletableFuture().get(40, TimeUnit.SECONDS);
       } catch (Exception e) {
@@ -581,18 +566,6 @@ public final class Conveyor implements AutoCloseable {
       }
       vertx = null;
     }
-    for (AutoCloseable c : closeInOrder) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        LOG.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
-      }
-    }
-    closeInOrder.clear();
-    if (metrics != null) metrics.close();
-    if (embedded != null) {
-      embedded.close();
-      embedded = null;
-    }
+    components.close();
   }
 }

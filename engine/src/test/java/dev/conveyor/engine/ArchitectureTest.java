@@ -27,6 +27,19 @@ class ArchitectureTest {
   static final ArchRule theStatusStoreKnowsNothingOfTheQueue = noClasses().that().resideInAPackage("dev.conveyor.engine.status..")
       .should().dependOnClassesThat().resideInAPackage("dev.conveyor.engine.queue..");
 
+  /**
+   * The HTTP edge admits and hands over: it runs no attempt (no invoker, attempt path, breaker or
+   * backoff) and reads no Kafka type; what a failed write means comes from {@code StoreFailure}.
+   */
+  @ArchTest
+  static final ArchRule theEdgeAdmitsAndHandsOver = noClasses().that().resideInAPackage("dev.conveyor.engine.http..")
+      .should().dependOnClassesThat().resideInAnyPackage("org.apache.kafka..", "dev.conveyor.engine.breaker..",
+          "dev.conveyor.engine.consume..", "io.github.resilience4j..")
+      .orShould().dependOnClassesThat().haveSimpleName("AttemptPath")
+      .orShould().dependOnClassesThat().haveSimpleName("Invoker")
+      .orShould().dependOnClassesThat().haveSimpleName("HttpInvoker")
+      .because("an attempt run from a request handler is an attempt the delivery core cannot see or test");
+
   /** Time comes from {@code Time} alone, so one test clock drives every expiry, backoff, window and deadline. */
   @ArchTest
   static final ArchRule timeComesFromOnePlace = noClasses().that().resideOutsideOfPackage("dev.conveyor.engine.time..")

@@ -3,7 +3,6 @@ package dev.conveyor.engine.connect;
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.connector.spi.ConnectorContext;
 import dev.conveyor.engine.api.Invocation;
-import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.config.ConveyorConfig.Tenant;
 import dev.conveyor.engine.functions.FunctionRegistry;

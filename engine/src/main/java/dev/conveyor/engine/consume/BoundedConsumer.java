@@ -11,7 +11,7 @@ import org.slf4j.Logger;
 /**
  * A Vert.x Kafka consumer whose records finish out of order, with a bound on how many are in
  * flight: above {@code maxInFlight} the whole stream pauses (never per partition: that is what the
- * {@link RetryRouter}'s own poll loop is for), below half it resumes. Offsets are committed every
+ * the retry router's own poll loop is for), below half it resumes. Offsets are committed every
  * 500 ms and on revocation, only up to the lowest record not yet finished ({@link Commits}).
  * {@link #stop} drains: no new records, running work may end (bounded), a last commit, close.
  * Used by the dispatcher and the callback dispatcher, from their own context only.

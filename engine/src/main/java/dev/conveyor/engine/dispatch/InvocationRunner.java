@@ -16,7 +16,6 @@ import dev.conveyor.engine.attempt.Verdict;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.status.StatusStore;
-import dev.conveyor.engine.observability.ColdStarts;
 import dev.conveyor.engine.observability.Logs;
 import dev.conveyor.engine.observability.Tracing;
 import io.opentelemetry.api.trace.Span;

@@ -4,8 +4,7 @@ import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.kafka.KafkaHealth;
-import dev.conveyor.engine.kafka.KafkaSender;
-import dev.conveyor.engine.kafka.OutcomeUnknownException;
+import dev.conveyor.engine.kafka.StoreFailure;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.status.StatusStore;
@@ -131,8 +130,8 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<InvocationStatus> ar, boolean replayed, Admission.Admitted a,
       Invocation inv) {
     if (ar.failed()) {
-      if (KafkaSender.retriable(ar.cause())) kafka.markDown("the last write to Kafka failed");
-      if (ar.cause() instanceof OutcomeUnknownException && inv != null && !replayed) unknown.settle(inv);
+      if (StoreFailure.passing(ar.cause())) kafka.markDown("the last write to Kafka failed");
+      if (StoreFailure.of(ar.cause()) == StoreFailure.OUTCOME_UNKNOWN && inv != null && !replayed) unknown.settle(inv);
       String id = inv != null ? inv.id() : null;
       ctx.fail(ApiError.storeFailed(ar.cause(), id, "invocation"));
       return;

@@ -2,7 +2,6 @@ package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
-import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.functions.FunctionRegistry;

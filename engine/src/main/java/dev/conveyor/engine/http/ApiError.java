@@ -1,5 +1,7 @@
 package dev.conveyor.engine.http;
 
+import dev.conveyor.engine.kafka.StoreFailure;
+
 /**
  * A refusal the caller can act on: HTTP status, a stable code, and what to do. Mapped to JSON in
  * one place ({@link FailureHandler}). No stack trace: it is a value, not a bug.
@@ -37,10 +39,11 @@ public final class ApiError extends RuntimeException {
    * 503 {@code kafka_unavailable} (Kafka said it was not). {@code what} names it for the message.
    */
   public static ApiError storeFailed(Throwable err, String id, String what) {
-    if (err instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+    StoreFailure failure = StoreFailure.of(err);
+    if (failure == StoreFailure.TOO_LARGE) {
       return new ApiError(413, "payload_too_large", "The " + what + " is too large to store; send a smaller payload.");
     }
-    if (err instanceof dev.conveyor.engine.kafka.OutcomeUnknownException) {
+    if (failure == StoreFailure.OUTCOME_UNKNOWN) {
       return new ApiError(503, "store_outcome_unknown", "Kafka did not confirm whether the " + what + " was stored. Look up "
           + "its id (GET /v1/invocations/{id}) before sending it again: the answer says whether it was stored, or that it "
           + "never was and never will run. With an Idempotency-Key, sending it again is safe: it runs once.", 5L, id);

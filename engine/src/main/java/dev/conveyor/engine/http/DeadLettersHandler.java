@@ -2,7 +2,6 @@ package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
-import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.deadletter.DeadLetterIndex;
@@ -96,7 +95,7 @@ public final class DeadLettersHandler {
           .putHeader("location", "/v1/invocations/" + s.id())
           .end(new JsonObject().put("id", s.id()).put("status", "queued").put("namespace", s.namespace())
               .put("function", s.function()).put("acceptedAt", s.acceptedAt().toString()).put("redriveOf", id).encode());
-    }).onFailure(err -> FailureHandler.send(ctx, err instanceof dev.conveyor.engine.kafka.OutcomeUnknownException
+    }).onFailure(err -> FailureHandler.send(ctx, dev.conveyor.engine.kafka.StoreFailure.of(err) == dev.conveyor.engine.kafka.StoreFailure.OUTCOME_UNKNOWN
         ? ApiError.storeFailed(err, againId[0], "redriven invocation")
         : ApiError.unavailable("The dead letter could not be queued again now; retry.")));
   }
