@@ -1,5 +1,6 @@
 package dev.conveyor.engine.api;
 
+import io.soabase.recordbuilder.core.RecordBuilder;
 import java.time.Instant;
 import java.util.Map;
 
@@ -7,8 +8,10 @@ import java.util.Map;
  * One accepted invocation as it travels on {@code conveyor.invocations}: who asked for what, and
  * the payload exactly as received. {@code passHeaders} are the caller's headers the function gets
  * (ce-*, traceparent, tracestate); nothing else from the caller is forwarded. {@code callbackUrl}
- * is the caller's {@code X-Callback-Url}, already checked against the tenant's allow-list.
+ * is the caller's {@code X-Callback-Url}, already checked against the tenant's allow-list. Built with the
+ * generated {@code InvocationBuilder}, which names every field it sets.
  */
+@RecordBuilder
 public record Invocation(
     String id,
     String tenant,

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.api;
 
+import io.soabase.recordbuilder.core.RecordBuilder;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +13,11 @@ import java.util.List;
  * {@code coldSince}: when the revision's scale from zero began for this invocation (its first
  * attempt the platform answered while no replica was ready); cleared once an attempt is answered.
  * {@code mode}: {@code sync} for a sync call (null: async).
+ *
+ * <p>Each change is a wither over the generated {@code InvocationStatusBuilder}: it names the fields it
+ * changes and keeps the rest.
  */
+@RecordBuilder
 public record InvocationStatus(
     String id,
     String tenant,
@@ -36,19 +41,17 @@ public record InvocationStatus(
     int platformDelays,
     Instant coldSince,
     String trigger,
-    String mode) {
+    String mode) implements InvocationStatusBuilder.With {
 
   public static InvocationStatus queued(Invocation inv) {
-    return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
-        InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
-        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null, inv.trigger(), null);
+    return InvocationStatusBuilder.builder().id(inv.id()).tenant(inv.tenant()).namespace(inv.namespace()).function(inv.function())
+        .status(InvocationState.queued).version(1).acceptedAt(inv.acceptedAt()).traceId(inv.traceId())
+        .idempotencyKey(inv.idempotencyKey()).history(List.of()).trigger(inv.trigger()).build();
   }
 
   /** A sync call's status: shown like an async invocation's, {@code mode: sync}; it is never queued. */
   public static InvocationStatus sync(Invocation inv) {
-    return new InvocationStatus(inv.id(), inv.tenant(), inv.namespace(), inv.function(),
-        InvocationState.queued, 1, 0, inv.acceptedAt(), null, null, null, null, false, null, null,
-        inv.traceId(), inv.idempotencyKey(), List.of(), null, 0, null, inv.trigger(), "sync");
+    return queued(inv).withMode("sync");
   }
 
   /**
@@ -56,9 +59,9 @@ public record InvocationStatus(
    * runs once a replica has read this. Namespace and function are empty when the fencer did not know them.
    */
   public static InvocationStatus voided(String id, String tenant, Instant acceptedAt, Instant now) {
-    return new InvocationStatus(id, tenant, "", "", InvocationState.voided, 1, 0, acceptedAt, null, now, null, null, false,
-        null, "the write's outcome was unknown, and a fence settled it as never stored", null, null, List.of(), null, 0, null,
-        null, null);
+    return InvocationStatusBuilder.builder().id(id).tenant(tenant).namespace("").function("").status(InvocationState.voided)
+        .version(1).acceptedAt(acceptedAt).finishedAt(now)
+        .lastError("the write's outcome was unknown, and a fence settled it as never stored").history(List.of()).build();
   }
 
   /** {@code async} or {@code sync}: how the caller asked (null in records of earlier versions: async). */
@@ -78,9 +81,9 @@ public record InvocationStatus(
     // The same attempt again (a crash cut it short): it replaces its unfinished record.
     if (!h.isEmpty() && h.get(h.size() - 1).attempt() == n && h.get(h.size() - 1).durationMs() == null) h.remove(h.size() - 1);
     h.add(new AttemptRecord(n, now, null, null, null, cold, null));
-    return new InvocationStatus(id, tenant, namespace, function, InvocationState.running, version + 1, n,
-        acceptedAt, startedAt == null ? now : startedAt, null, durationMs, wait, coldStart || cold, httpStatus, lastError,
-        traceId, idempotencyKey, List.copyOf(h), null, platformDelays, coldSince, trigger, mode);
+    return with(b -> b.status(InvocationState.running).version(version + 1).attempts(n)
+        .startedAt(startedAt == null ? now : startedAt).finishedAt(null).queueWaitMs(wait).coldStart(coldStart || cold)
+        .history(List.copyOf(h)).parkedUntil(null));
   }
 
   /** The attempt that is running ended; the invocation moves to {@code next}. */
@@ -96,29 +99,25 @@ public record InvocationStatus(
       AttemptRecord last = h.remove(h.size() - 1);
       h.add(new AttemptRecord(last.attempt(), last.startedAt(), attemptMs, http, error, last.coldStart(), coldStartMs));
     }
-    return new InvocationStatus(id, tenant, namespace, function, next, version + 1, attempts, acceptedAt,
-        startedAt, next.terminal() ? end : null, attemptMs, queueWaitMs, coldStart, http, error, traceId,
-        idempotencyKey, List.copyOf(h), null, platformDelays, null, trigger, mode);
+    return with(b -> b.status(next).version(version + 1).finishedAt(next.terminal() ? end : null).durationMs(attemptMs)
+        .httpStatus(http).lastError(error).history(List.copyOf(h)).parkedUntil(null).coldSince(null));
   }
 
   /** Ends without another attempt (cancelled, expired). */
   public InvocationStatus end(InvocationState terminal, Instant now, String error) {
-    return new InvocationStatus(id, tenant, namespace, function, terminal, version + 1, attempts, acceptedAt,
-        startedAt, now, durationMs, queueWaitMs, coldStart, httpStatus, error == null ? lastError : error, traceId,
-        idempotencyKey, history, null, platformDelays, coldSince, trigger, mode);
+    return with(b -> b.status(terminal).version(version + 1).finishedAt(now).lastError(error == null ? lastError : error)
+        .parkedUntil(null));
   }
 
   /** Retries exhausted or not retryable: dead-lettered with the last answer. */
   public InvocationStatus failed(Instant now, Integer http, String error) {
-    return new InvocationStatus(id, tenant, namespace, function, InvocationState.failed, version + 1, attempts,
-        acceptedAt, startedAt, now, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey, history,
-        null, platformDelays, coldSince, trigger, mode);
+    return with(b -> b.status(InvocationState.failed).version(version + 1).finishedAt(now).httpStatus(http).lastError(error)
+        .parkedUntil(null));
   }
 
   /** No attempt now (the function's breaker is open): the next one is parked until {@code until}. */
   public InvocationStatus waiting(Instant until) {
-    return new InvocationStatus(id, tenant, namespace, function, status, version + 1, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger, mode);
+    return with(b -> b.version(version + 1).parkedUntil(until));
   }
 
   /**
@@ -131,14 +130,13 @@ public record InvocationStatus(
     List<AttemptRecord> h = new ArrayList<>(history);
     Instant attemptStart = h.isEmpty() ? end : h.get(h.size() - 1).startedAt();
     if (!h.isEmpty()) h.remove(h.size() - 1);
-    return new InvocationStatus(id, tenant, namespace, function, InvocationState.retrying, version + 1, attempts - 1,
-        acceptedAt, startedAt, null, durationMs, queueWaitMs, coldStart, http, error, traceId, idempotencyKey,
-        List.copyOf(h), null, platformDelays + 1, coldSince != null || !scalingFromZero ? coldSince : attemptStart, trigger, mode);
+    return with(b -> b.status(InvocationState.retrying).version(version + 1).attempts(attempts - 1).finishedAt(null)
+        .httpStatus(http).lastError(error).history(List.copyOf(h)).parkedUntil(null).platformDelays(platformDelays + 1)
+        .coldSince(coldSince != null || !scalingFromZero ? coldSince : attemptStart));
   }
 
   /** The same change, with the next attempt parked on a retry tier until {@code until}. */
   public InvocationStatus parked(Instant until) {
-    return new InvocationStatus(id, tenant, namespace, function, status, version, attempts, acceptedAt, startedAt,
-        finishedAt, durationMs, queueWaitMs, coldStart, httpStatus, lastError, traceId, idempotencyKey, history, until, platformDelays, coldSince, trigger, mode);
+    return withParkedUntil(until);
   }
 }

@@ -8,7 +8,10 @@ import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
 import dev.conveyor.engine.invoke.Invoker;
 import dev.conveyor.engine.limit.FunctionCapacity;
+import dev.conveyor.engine.metering.AttemptOutcome;
+import dev.conveyor.engine.metering.InvocationMode;
 import dev.conveyor.engine.metering.UsageEmitter;
+import dev.conveyor.engine.metering.UsageEmitterAttemptBuilder;
 import dev.conveyor.engine.observability.ColdStarts;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.observability.Tracing;
@@ -56,7 +59,7 @@ public final class AttemptPath {
    *     zero (the cold start began then), or null
    * @param timeoutMs how long the call may take ({@link #timeoutMs} gives the rule for a cold start)
    */
-  public record Call(Invocation invocation, FunctionTarget target, int attempt, String mode, String trigger,
+  public record Call(Invocation invocation, FunctionTarget target, int attempt, InvocationMode mode, String trigger,
       Instant coldSince, long queueWaitMs, long timeoutMs) {
     public boolean cold() {
       return target.scaledToZero() || coldSince != null;
@@ -150,20 +153,22 @@ public final class AttemptPath {
       responseBytes = r.bodyBytes();
       boolean ok = r.status() >= 200 && r.status() < 300;
       boolean cut = r.bodyBytes() > r.body().length();
-      verdict = ok && cut && "sync".equals(c.mode())
-          ? new Verdict.Failed("error", "function answered more than " + r.body().length() + " bytes", false) // not relayable
+      verdict = ok && cut && c.mode() == InvocationMode.sync
+          ? new Verdict.Failed(AttemptOutcome.error, "function answered more than " + r.body().length() + " bytes", false) // not relayable
           : ok ? new Verdict.Succeeded()
-          : new Verdict.Failed("error", "function answered " + r.status(), t.delivery().retryOnStatus().contains(r.status()));
+          : new Verdict.Failed(AttemptOutcome.error, "function answered " + r.status(), t.delivery().retryOnStatus().contains(r.status()));
     } else if (res instanceof AttemptResult.Timeout to) {
-      verdict = new Verdict.Failed("timeout", "no answer within " + to.afterMs() + " ms", true);
+      verdict = new Verdict.Failed(AttemptOutcome.timeout, "no answer within " + to.afterMs() + " ms", true);
     } else {
-      verdict = new Verdict.Failed("error", ((AttemptResult.TransportError) res).message(), true);
+      verdict = new Verdict.Failed(AttemptOutcome.error, ((AttemptResult.TransportError) res).message(), true);
     }
-    String outcome = verdict instanceof Verdict.Failed f ? f.outcome() : "success";
-    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), t.revision(), outcome);
+    AttemptOutcome outcome = verdict instanceof Verdict.Failed f ? f.outcome() : AttemptOutcome.success;
+    metrics.attempt(inv.tenant(), inv.namespace(), inv.function(), t.revision(), outcome.name());
     metrics.duration(inv.tenant(), inv.namespace(), inv.function(), t.revision(), ms);
-    UsageEmitter.Attempt usage = new UsageEmitter.Attempt(inv, c.attempt(), c.mode(), c.trigger(), outcome, http, start, end,
-        cold, coldMs, c.queueWaitMs(), t.memoryMiB(), inv.payload().length, responseBytes, t.revision());
+    UsageEmitter.Attempt usage = UsageEmitterAttemptBuilder.builder().invocation(inv).attempt(c.attempt()).mode(c.mode())
+        .trigger(c.trigger()).outcome(outcome).httpStatus(http).start(start).end(end).coldStart(cold).coldStartMs(coldMs)
+        .queueWaitMs(c.queueWaitMs()).memoryMiB(t.memoryMiB()).requestBytes(inv.payload().length).responseBytes(responseBytes)
+        .revision(t.revision()).build();
     return new Ended(verdict, res, start, end, cold, coldMs, usage);
   }
 

@@ -1,5 +1,7 @@
 package dev.conveyor.engine.attempt;
 
+import dev.conveyor.engine.metering.AttemptOutcome;
+
 /** What one attempt says: the function succeeded, the function failed, or Knative answered instead of it. */
 public sealed interface Verdict {
   /** The function answered 2xx. */
@@ -8,10 +10,10 @@ public sealed interface Verdict {
   /**
    * The function failed: it answered another status, gave no answer in time, or could not be reached.
    *
-   * @param outcome the usage record's {@code error} or {@code timeout}
+   * @param outcome the usage record's {@code error} or {@code timeout}, never {@code success}
    * @param retryable whether {@code retry} may be spent on it (transport errors, timeouts, {@code retryOnStatus})
    */
-  record Failed(String outcome, String error, boolean retryable) implements Verdict {}
+  record Failed(AttemptOutcome outcome, String error, boolean retryable) implements Verdict {}
 
   /**
    * Knative's Activator or queue-proxy answered, not the function: no usage record, no breaker verdict,

@@ -3,6 +3,7 @@ package dev.conveyor.engine.connect;
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.connector.spi.ConnectorContext;
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationBuilder;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.config.ConveyorConfig.Tenant;
 import dev.conveyor.engine.functions.FunctionRegistry;
@@ -146,7 +147,8 @@ public final class Submissions implements ConnectorContext {
 
   private static Invocation invocation(String id, Instant acceptedAt, Tenant tenant, Submission s, Map<String, String> pass,
       String key, String traceId) {
-    return new Invocation(id, tenant.name(), s.namespace(), s.function(), s.contentType(), s.payload(), null, pass, acceptedAt,
-        key, Tracing.mint(traceId), null, s.trigger(), s.maxAttempts());
+    return InvocationBuilder.builder().id(id).tenant(tenant.name()).namespace(s.namespace()).function(s.function())
+        .contentType(s.contentType()).payload(s.payload()).passHeaders(pass).acceptedAt(acceptedAt).idempotencyKey(key)
+        .traceparent(Tracing.mint(traceId)).trigger(s.trigger()).maxAttempts(s.maxAttempts()).build();
   }
 }

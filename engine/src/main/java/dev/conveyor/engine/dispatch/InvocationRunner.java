@@ -13,6 +13,7 @@ import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
 import dev.conveyor.engine.attempt.AttemptPath;
 import dev.conveyor.engine.attempt.Verdict;
+import dev.conveyor.engine.metering.InvocationMode;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.status.StatusStore;
@@ -244,7 +245,7 @@ public final class InvocationRunner {
     Delivery d = t.delivery();
     String dlq = d.deadLetterTopic() == null ? defaultDeadLetterTopic : d.deadLetterTopic();
     if (d.tooOld(inv.acceptedAt(), now)) {
-      return finish(trace, inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null, "expired");
+      return finish(trace, inv, cur.end(InvocationState.expired, now, "older than maxEventAge " + d.maxEventAge()), null);
     }
     if (n > inv.attemptLimit(d.retry())) {
       return fail(trace, inv, cur, dlq, cur.httpStatus(), cur.lastError() == null ? "attempts exhausted" : cur.lastError());
@@ -273,7 +274,7 @@ public final class InvocationRunner {
         shown.timer = clock.setTimer(showAfter, () -> shown.written = durably(() -> store.write(running, null)));
       }
       long queueWait = running.queueWaitMs() == null ? 0 : running.queueWaitMs();
-      var call = new AttemptPath.Call(inv, t, n, "async", inv.triggerOrHttp(), coldSince, queueWait,
+      var call = new AttemptPath.Call(inv, t, n, InvocationMode.async, inv.triggerOrHttp(), coldSince, queueWait,
           AttemptPath.timeoutMs(t, cold, d.timeout().toMillis()));
       return path.run(trace, call, cb, res -> {
         // The outcome's status must follow the running one: wait for it if it was started.
@@ -359,7 +360,7 @@ public final class InvocationRunner {
     return durably(() -> usage.emit(e.usage())).compose(v -> {
       metrics.usageRecord(inv.tenant());
       if (e.verdict() instanceof Verdict.Succeeded) {
-        return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, http, null, coldMs), result, "succeeded");
+        return finish(trace, inv, running.attemptEnded(InvocationState.succeeded, end, ms, http, null, coldMs), result);
       }
       Verdict.Failed f = (Verdict.Failed) e.verdict();
       if (f.retryable() && n < inv.attemptLimit(t.delivery().retry())) {
@@ -382,11 +383,11 @@ public final class InvocationRunner {
           metrics.deadletter(inv.tenant(), inv.namespace(), inv.function());
           Logs.in(trace, inv, () -> LOG.info("invocation of {}/{} failed after {} attempts, dead-lettered to {}: {}",
               inv.namespace(), inv.function(), cur.attempts(), dlq, error));
-          return finish(trace, inv, failed, result, "failed");
+          return finish(trace, inv, failed, result);
         });
   }
 
-  private Future<Void> finish(Context trace, Invocation inv, InvocationStatus terminal, StoredResult result, String outcome) {
+  private Future<Void> finish(Context trace, Invocation inv, InvocationStatus terminal, StoredResult result) {
     if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
     FunctionTarget target = registry.find(inv.namespace(), inv.function()).orElse(null);
     // What the ending owes others (a destination, a callback) is stored before the final status:
@@ -399,10 +400,10 @@ public final class InvocationRunner {
     return stored.compose(v -> durably(() -> store.write(terminal, result).recover(err -> result != null && !KafkaSender.retriable(err)
         ? store.write(terminal.end(terminal.status(), terminal.finishedAt(), "the result was too large to keep"), null)
         : Future.failedFuture(err))).map(s -> {
-      metrics.completed(inv.tenant(), inv.namespace(), inv.function(), outcome);
+      metrics.completed(inv.tenant(), inv.namespace(), inv.function(), terminal.status());
       if (LOG.isDebugEnabled()) {
         Logs.in(trace, inv, () -> LOG.debug("invocation of {}/{} {} after {} attempts", inv.namespace(), inv.function(),
-            outcome, terminal.attempts()));
+            terminal.status(), terminal.attempts()));
       }
       return null;
     }));

@@ -12,6 +12,7 @@ import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
 import dev.conveyor.engine.invoke.RetryAfter;
 import dev.conveyor.engine.kafka.RecordSink;
+import dev.conveyor.engine.metering.InvocationMode;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.status.StatusStore;
@@ -175,7 +176,7 @@ public final class SyncCalls {
     Invocation inv = p.inv;
     Instant now = time.now();
     long remaining = Math.max(1, p.deadline - now.toEpochMilli());
-    var call = new AttemptPath.Call(inv, t, n, "sync", "http", p.coldSince, 0, remaining);
+    var call = new AttemptPath.Call(inv, t, n, InvocationMode.sync, "http", p.coldSince, 0, remaining);
     InvocationStatus running = p.status.running(n, now, call.cold());
     // Shown (and counted by other replicas) once it has run runningStatusAfter, as an async attempt is.
     long shown = time.setTimer(Math.max(1, runningStatusAfterMs), () -> show(running));

@@ -2,6 +2,7 @@ package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationBuilder;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.functions.FunctionRegistry;
@@ -162,8 +163,9 @@ public final class Admission {
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
     String id = queued ? placement.acceptId(a.tenant(), a.target().namespace(), a.target().name(), idempotencyKey, now.toEpochMilli())
         : placement.newId(a.tenant(), now.toEpochMilli());
-    return new Invocation(id, a.tenant(), a.target().namespace(), a.target().name(),
-        req.getHeader("content-type"), payload, query == null || query.isEmpty() ? null : query, pass, now,
-        idempotencyKey, traceparent, a.callbackUrl(), "http");
+    return InvocationBuilder.builder().id(id).tenant(a.tenant()).namespace(a.target().namespace()).function(a.target().name())
+        .contentType(req.getHeader("content-type")).payload(payload).query(query == null || query.isEmpty() ? null : query)
+        .passHeaders(pass).acceptedAt(now).idempotencyKey(idempotencyKey).traceparent(traceparent).callbackUrl(a.callbackUrl())
+        .trigger("http").build();
   }
 }

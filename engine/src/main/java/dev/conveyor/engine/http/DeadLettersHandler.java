@@ -2,6 +2,7 @@ package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationBuilder;
 import dev.conveyor.engine.auth.Principal;
 import dev.conveyor.engine.config.ConveyorConfig.Role;
 import dev.conveyor.engine.deadletter.DeadLetterIndex;
@@ -80,8 +81,10 @@ public final class DeadLettersHandler {
       Instant now = clock.now();
       // One write of a new random id, as an API accept: a lookup may settle an unknown outcome with a fence.
       againId[0] = placement.newAcceptId(dead.tenant(), now.toEpochMilli());
-      Invocation again = new Invocation(againId[0], dead.tenant(), dead.namespace(), dead.function(),
-          dead.contentType(), dead.payload(), dead.query(), dead.passHeaders(), now, null, dead.traceparent(), dead.callbackUrl(), dead.trigger());
+      Invocation again = InvocationBuilder.builder().id(againId[0]).tenant(dead.tenant()).namespace(dead.namespace())
+          .function(dead.function()).contentType(dead.contentType()).payload(dead.payload()).query(dead.query())
+          .passHeaders(dead.passHeaders()).acceptedAt(now).traceparent(dead.traceparent()).callbackUrl(dead.callbackUrl())
+          .trigger(dead.trigger()).build();
       return enqueuer.enqueue(again);
     }).onSuccess(s -> {
       try {

@@ -1,6 +1,7 @@
 package dev.conveyor.engine.http;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.attempt.Verdict;
 import dev.conveyor.engine.dispatch.SyncCalls;
 import dev.conveyor.engine.dispatch.SyncCalls.Outcome;
@@ -87,7 +88,7 @@ public final class SyncHandler implements Handler<RoutingContext> {
     FailureHandler.send(ctx, new ApiError(503, overloaded ? "revision_overloaded" : "revision_not_ready",
         (overloaded ? "The function's Knative revision has no room for more calls now" : "The function's Knative revision has no ready pod")
             + " (" + p.reason() + "); retry after the Retry-After seconds, or use the async API, which waits for it.", 1L));
-    metrics.completed(inv.tenant(), inv.namespace(), inv.function(), "failed");
+    metrics.completed(inv.tenant(), inv.namespace(), inv.function(), InvocationState.failed);
   }
 
   private void respond(RoutingContext ctx, Invocation inv, AttemptResult res, int attempts) {
@@ -109,6 +110,6 @@ public final class SyncHandler implements Handler<RoutingContext> {
     } else {
       FailureHandler.send(ctx, new ApiError(502, "function_unreachable", "The function could not be reached; retry later."));
     }
-    metrics.completed(inv.tenant(), inv.namespace(), inv.function(), ok ? "succeeded" : "failed");
+    metrics.completed(inv.tenant(), inv.namespace(), inv.function(), ok ? InvocationState.succeeded : InvocationState.failed);
   }
 }

@@ -1,6 +1,7 @@
 package dev.conveyor.engine.metering;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.soabase.recordbuilder.core.RecordBuilder;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.kafka.RecordSink;
@@ -26,8 +27,9 @@ public final class UsageEmitter {
   private static final byte[] CONTENT_TYPE = "application/cloudevents+json".getBytes(StandardCharsets.UTF_8);
 
   /** The facts of one attempt, as measured by the dispatcher. */
+  @RecordBuilder
   public record Attempt(
-      Invocation invocation, int attempt, String mode, String trigger, String outcome, Integer httpStatus,
+      Invocation invocation, int attempt, InvocationMode mode, String trigger, AttemptOutcome outcome, Integer httpStatus,
       Instant start, Instant end, boolean coldStart, long coldStartMs, long queueWaitMs, int memoryMiB,
       long requestBytes, long responseBytes, String revision) {}
 
@@ -84,9 +86,9 @@ public final class UsageEmitter {
       g.writeStringField("invocationId", inv.id());
       g.writeNumberField("attempt", a.attempt());
       g.writeStringField("idempotencyKey", inv.idempotencyKey());
-      g.writeStringField("mode", a.mode());
+      g.writeStringField("mode", a.mode().name());
       g.writeStringField("trigger", a.trigger());
-      g.writeStringField("outcome", a.outcome());
+      g.writeStringField("outcome", a.outcome().name());
       if (a.httpStatus() == null) g.writeNullField("httpStatus"); else g.writeNumberField("httpStatus", a.httpStatus());
       g.writeStringField("startTime", rfc3339Millis(a.start()));
       g.writeStringField("endTime", rfc3339Millis(a.end()));

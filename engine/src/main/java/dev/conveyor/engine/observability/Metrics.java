@@ -187,7 +187,8 @@ public final class Metrics implements AutoCloseable {
     counter(new Key("conveyor.invocations.accepted", tenant, ns, fn), k -> fn(tenant, ns, fn)).increment();
   }
 
-  public void completed(String tenant, String ns, String fn, String outcome) {
+  public void completed(String tenant, String ns, String fn, dev.conveyor.engine.api.InvocationState state) {
+    String outcome = state.name();
     counter(new Key("conveyor.invocations.completed", tenant, ns, fn, outcome),
         k -> fn(tenant, ns, fn).and("outcome", outcome)).increment();
   }

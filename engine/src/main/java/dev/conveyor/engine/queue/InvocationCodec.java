@@ -1,6 +1,7 @@
 package dev.conveyor.engine.queue;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationBuilder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -104,8 +105,9 @@ public final class InvocationCodec {
       throw new IllegalArgumentException("not an invocation record");
     }
     byte[] payload = value == null ? new byte[0] : value;
-    return new Invocation(id, tenant, ns, fn, ct, payload, query, pass, Instant.ofEpochMilli(at), idem, tp, callback, trigger,
-        maxAttempts);
+    return InvocationBuilder.builder().id(id).tenant(tenant).namespace(ns).function(fn).contentType(ct).payload(payload)
+        .query(query).passHeaders(pass).acceptedAt(Instant.ofEpochMilli(at)).idempotencyKey(idem).traceparent(tp)
+        .callbackUrl(callback).trigger(trigger).maxAttempts(maxAttempts).build();
   }
 
   /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}. */

@@ -254,10 +254,20 @@ public final class StatusStore {
     terminalListeners.add(listener);
   }
 
-  /** The status record for {@code s}, without a writer (as written by some other process). */
+  /**
+   * The status record for {@code s}, without a writer (as written by some other process). A terminal
+   * status goes under the id; any other under the id plus {@link #PROGRESS_SUFFIX}. Compaction keeps
+   * the latest record of each key, and which of two writers' records comes last is a race (a cancel
+   * stored while an attempt ends and its retrying status is written): under one key, a retrying
+   * status could be all that a restarted replica reads of a cancelled invocation. Under two keys the
+   * terminal status is always kept, and it wins over any other whatever the order it is read in.
+   */
   public ProducerRecord<String, byte[]> record(InvocationStatus s, StoredResult result) {
-    return new ProducerRecord<>(topic, s.id(), StatusCodec.encode(s, result));
+    return new ProducerRecord<>(topic, s.status().terminal() ? s.id() : s.id() + PROGRESS_SUFFIX, StatusCodec.encode(s, result));
   }
+
+  /** The record key of a status that is not terminal: the id and this suffix ({@link #record}). */
+  public static final String PROGRESS_SUFFIX = "/progress";
 
   /** The record key of an accept's own {@code queued} status ({@link #writeAccepted}): the id and this suffix. */
   public static final String ACCEPTED_SUFFIX = "/accepted";

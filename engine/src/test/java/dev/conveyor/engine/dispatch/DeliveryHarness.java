@@ -142,18 +142,51 @@ final class DeliveryHarness {
     return store.get(id).orElseThrow().status();
   }
 
-  /** Every status record written for {@code id}, in order. */
+  /** Every status record written for {@code id}, in order, under whichever of its keys. */
   List<InvocationStatus> statusRecords(String id) {
+    return statusRecords(id, null);
+  }
+
+  /** Those written under record key {@code key} alone (null: any key of the id). */
+  List<InvocationStatus> statusRecords(String id, String key) {
     List<InvocationStatus> out = new ArrayList<>();
     for (ProducerRecord<String, byte[]> r : kafka.on(topics.status())) {
-      if (!id.equals(r.key())) continue;
+      if (key != null && !key.equals(r.key())) continue;
       try {
-        out.add(StatusCodec.decode(r.value()).status());
+        InvocationStatus s = StatusCodec.decode(r.value()).status();
+        if (id.equals(s.id())) out.add(s);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
     }
     return out;
+  }
+
+  /**
+   * What a replica that starts now would read of {@code id} from the compacted status topic: the last
+   * record of each of its keys, applied in any order (here: the order of the keys' last records
+   * reversed, the worst case for a store that let a later record win).
+   */
+  InvocationStatus afterCompaction(String id) {
+    java.util.LinkedHashMap<String, ProducerRecord<String, byte[]>> last = new java.util.LinkedHashMap<>();
+    for (ProducerRecord<String, byte[]> r : kafka.on(topics.status())) {
+      if (r.key().equals(id) || r.key().startsWith(id + "/")) {
+        last.remove(r.key());
+        last.put(r.key(), r);
+      }
+    }
+    StatusStore fresh = new StatusStore(64L << 20, Duration.ofHours(24), time, kafka, topics.status());
+    List<ProducerRecord<String, byte[]>> kept = new ArrayList<>(last.values());
+    java.util.Collections.reverse(kept);
+    for (ProducerRecord<String, byte[]> r : kept) {
+      try {
+        var e = StatusCodec.decode(r.value());
+        fresh.apply(e.status(), e.result(), false, r.value());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return fresh.get(id).orElseThrow().status();
   }
 
   /** The usage records of {@code id}, as the CloudEvents billing reads. */

@@ -26,7 +26,7 @@ class UsageEmitterTest {
     Invocation inv = new Invocation("0197ab2c-1111-7222-8333-444455556666", "acme", "acme", "resize", null, new byte[12], null,
         Map.of(), Instant.parse("2026-03-01T10:00:00Z"), null, null, null, "http");
     UsageEmitter e = new UsageEmitter(null, "conveyor.usage", "//conveyor/test", 100);
-    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, 2, "async", "http", "timeout", null, Instant.parse("2026-03-01T10:00:01Z"),
+    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, 2, InvocationMode.async, "http", AttemptOutcome.timeout, null, Instant.parse("2026-03-01T10:00:01Z"),
         Instant.parse("2026-03-01T10:00:01.234Z"), false, 0, 5, 256, 12, 0, null);
     ProducerRecord<String, byte[]> r = e.record(a);
     assertThat(r.key()).isEqualTo("acme");

@@ -187,7 +187,7 @@ class UsageRollupTopologyTest {
     var inv = new dev.conveyor.engine.api.Invocation("0197ab2c-1111-7222-8333-444455556666", "acme", "acme", "resize", null,
         new byte[12], null, Map.of(), java.time.Instant.parse("2026-03-01T10:00:00Z"), null, null, null, "http");
     UsageEmitter e = new UsageEmitter(null, "conveyor.usage", "//conveyor/test", 100);
-    var a = new UsageEmitter.Attempt(inv, 1, "async", "http", "success", 200, java.time.Instant.parse("2026-03-01T10:00:01Z"),
+    var a = new UsageEmitter.Attempt(inv, 1, InvocationMode.async, "http", AttemptOutcome.success, 200, java.time.Instant.parse("2026-03-01T10:00:01Z"),
         java.time.Instant.parse("2026-03-01T10:00:01.234Z"), true, 180, 5, 256, 12, 34, "resize-00002");
     UsageRollupTopology.Event ce = UsageRollupTopology.Event.read(e.record(a).value());
     assertThat(ce.id()).isEqualTo(inv.id() + ":1");

@@ -30,8 +30,8 @@ public class UsageSchemaTest {
     Invocation inv = new Invocation("0190f1a2-7b3c-7d4e-8f5a-6b7c8d9e0f1a", "acme", "acme", "resize", "application/json",
         new byte[512], null, Map.of(), Instant.parse("2026-11-27T10:00:00Z"), null,
         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", null, "http");
-    return new UsageEmitter(null, "conveyor.usage", "//conveyor/test", 1).event(new UsageEmitter.Attempt(inv, 1, "async", "http",
-        "success", 200, Instant.parse("2026-11-27T10:00:01Z"), Instant.parse("2026-11-27T10:00:01.037Z"), true, 812, 4, 256, 512,
+    return new UsageEmitter(null, "conveyor.usage", "//conveyor/test", 1).event(new UsageEmitter.Attempt(inv, 1, InvocationMode.async, "http",
+        AttemptOutcome.success, 200, Instant.parse("2026-11-27T10:00:01Z"), Instant.parse("2026-11-27T10:00:01.037Z"), true, 812, 4, 256, 512,
         2048, "resize-00003"));
   }
 

@@ -18,7 +18,7 @@ public final class EveryMetric {
       m.oldestWaiting("acme").set(1500);
       m.acceptFailed("kafka_unavailable");
       m.readiness(() -> null, () -> true);
-      m.completed("acme", "acme", "resize", "succeeded");
+      m.completed("acme", "acme", "resize", dev.conveyor.engine.api.InvocationState.succeeded);
       m.attempt("acme", "acme", "resize", "resize-00001", "success");
       m.retry("acme", "acme", "resize");
       m.deadletter("acme", "acme", "resize");
