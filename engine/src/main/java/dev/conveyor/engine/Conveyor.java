@@ -1,5 +1,6 @@
 package dev.conveyor.engine;
 
+import dev.conveyor.engine.futures.Futures;
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.auth.JwtAuthenticator;
 import dev.conveyor.engine.connect.CloudEventsIngress;
@@ -61,6 +62,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import dev.conveyor.engine.observability.Tracing;
@@ -198,7 +200,7 @@ public final class Conveyor implements AutoCloseable {
     background.warm(java.util.List.of(topics.usage(), topics.status()));
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
     reader = components.add(new StatusReader(clients, store, topics.status()).start());
-    health = components.add(new KafkaHealth(vertx, admin, 1000));
+    health = components.add(new KafkaHealth(clock, admin, 1000));
     await(reader.caughtUp(), 120, "replaying " + topics.status());
     LOG.info("status replayed: {} invocations known", store.size());
 
@@ -215,7 +217,7 @@ public final class Conveyor implements AutoCloseable {
         .attempts(new AttemptPath(functions, invoker, capacity, metrics, tracing, clock)).breakers(breakers).usage(usage)
         .observability(metrics, tracing).runningStatusAfter(config.dispatch().runningStatusAfter()).build();
     tenants = new Tenants(config.tenants());
-    SyncSlots syncSlots = new SyncSlots();
+    SyncSlots syncSlots = new SyncSlots(clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), config.dispatch().maxWaiting(), runner, metrics, store,
         t -> tenants.tenant(t).map(x -> x.limits().maxConcurrency()).orElse(1),
@@ -247,9 +249,9 @@ public final class Conveyor implements AutoCloseable {
 
     JwtAuthenticator jwt = null;
     if (config.auth().jwt() != null) {
-      jwt = components.add(new JwtAuthenticator(vertx, config.auth().jwt(), tenants::tenant));
+      jwt = components.add(new JwtAuthenticator(vertx, clock, config.auth().jwt(), tenants::tenant));
       try {
-        jwt.refresh().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        Futures.await(jwt.refresh(), Duration.ofSeconds(10), "fetching the JWKS");
       } catch (Exception e) {
         LOG.warn("no JWKS at start ({}); tokens are refused until it answers, API keys work", e.toString());
       }
@@ -260,10 +262,10 @@ public final class Conveyor implements AutoCloseable {
     Admission admission = new Admission(functions, health, new RateQuotas(clock), metrics, clock, placement, backlog,
         runtime.admissionChecks());
     if (runtime.configFile() != null) {
-      components.add(new ConfigWatcher(vertx, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants())));
+      components.add(new ConfigWatcher(vertx, clock, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants())));
     }
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
-    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing, vertx, queueLookup);
+    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing, clock, queueLookup);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
     HttpInvoker syncInvoker = new HttpInvoker(vertx, clock, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
@@ -282,7 +284,7 @@ public final class Conveyor implements AutoCloseable {
       throw new IllegalStateException("the API and admin ports are both " + httpPort + "; set server.adminPort to another port");
     }
     ConnectorState connectorState = components.add(new ConnectorState(clients, sender, topics.connectors()));
-    Leases leases = components.add(new Leases(vertx, config.leaderElection().enabled() ? kubernetes(runtime) : null,
+    Leases leases = components.add(new Leases(vertx, clock, config.leaderElection().enabled() ? kubernetes(runtime) : null,
         config.leaderElection(), identity()));
     UsageRollups rollups = components.add(new UsageRollups(clients, topics.usageRollups()));
     if (config.dispatch().enabled()) {
@@ -317,7 +319,7 @@ public final class Conveyor implements AutoCloseable {
     WarmUp.Result warm;
     try {
       warm = await(WarmUp.run(vertx, config.server().warmUp(), new WarmUp.Shared(sender, health, queueLookup, tracing, clock,
-          topics.warmUp(), queuePartitions)).toCompletionStage().toCompletableFuture(), (int) config.server().warmUp().toSeconds() + 30,
+          topics.warmUp(), queuePartitions)), (int) config.server().warmUp().toSeconds() + 30,
           "warming up");
     } catch (IllegalStateException e) {
       if (Thread.currentThread().isInterrupted()) throw e;
@@ -400,7 +402,7 @@ public final class Conveyor implements AutoCloseable {
     long deadline = clock.nanos() + TimeUnit.MINUTES.toNanos(2);
     while (true) {
       try {
-        topics.create(admin, config.kafka(), config.status(), destinationTopics()).get(30, TimeUnit.SECONDS);
+        Futures.await(topics.create(admin, config.kafka(), config.status(), destinationTopics()), Duration.ofSeconds(30), "creating topics");
         return;
       } catch (Exception e) {
         if (clock.nanos() > deadline) {
@@ -434,48 +436,40 @@ public final class Conveyor implements AutoCloseable {
     if (wanted.isEmpty()) return;
     admin.createTopics(wanted).values().forEach((topic, f) -> {
       try {
-        f.get(30, TimeUnit.SECONDS);
+        Futures.await(f, Duration.ofSeconds(30), "creating " + topic);
         LOG.info("created the Kafka trigger's source topic {} on the embedded broker", topic);
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (IllegalStateException e) {
         if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
-          LOG.warn("could not create the Kafka trigger's source topic {}: {}", topic, e.getCause().toString());
+          LOG.warn("could not create the Kafka trigger's source topic {}: {}", topic, e.getMessage());
         }
-      } catch (Exception e) {
-        LOG.warn("could not create the Kafka trigger's source topic {}: {}", topic, e.toString());
       }
     });
   }
 
   /** The queue's real partition count (an existing topic keeps its own): ids map onto it. */
   private int queuePartitions(Admin admin) {
-    var description = admin.describeTopics(java.util.List.of(topics.invocations())).allTopicNames().toCompletionStage()
-        .toCompletableFuture();
-    return await(description, 60, "describing " + topics.invocations()).get(topics.invocations()).partitions().size();
+    return Futures.await(admin.describeTopics(java.util.List.of(topics.invocations())).allTopicNames(), Duration.ofSeconds(60),
+        "describing " + topics.invocations()).get(topics.invocations()).partitions().size();
   }
 
   /** Waits up to {@code startSeconds} for {@code deployment}; undeployed on close, waiting up to {@code stopSeconds}. */
   private String deploy(String what, io.vertx.core.Future<String> deployment, int startSeconds, long stopSeconds) {
-    return undeployOnClose(what, await(deployment.toCompletionStage().toCompletableFuture(), startSeconds, "starting " + what),
+    return undeployOnClose(what, Futures.await(deployment, Duration.ofSeconds(startSeconds), "starting " + what),
         stopSeconds);
   }
 
   private String undeployOnClose(String what, String id, long stopSeconds) {
     Vertx loops = vertx;
-    onLoops.add(what, () -> loops.undeploy(id).toCompletionStage().toCompletableFuture().get(stopSeconds, TimeUnit.SECONDS));
+    onLoops.add(what, () -> Futures.await(loops.undeploy(id), Duration.ofSeconds(stopSeconds), "stopping " + what));
     return id;
   }
 
-  private static <T> T await(java.util.concurrent.CompletableFuture<T> f, int seconds, String what) {
-    try {
-      return f.get(seconds, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException(what + " failed: " + e.getCause().getMessage(), e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException(what + " took longer than " + seconds + " s");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while " + what);
-    }
+  private static <T> T await(java.util.concurrent.CompletionStage<T> f, int seconds, String what) {
+    return Futures.await(f, Duration.ofSeconds(seconds), what);
+  }
+
+  private static <T> T await(io.vertx.core.Future<T> f, int seconds, String what) {
+    return Futures.await(f, Duration.ofSeconds(seconds), what);
   }
 
   /** Null when the gateway can accept; otherwise why not. */
@@ -560,7 +554,7 @@ public final class Conveyor implements AutoCloseable {
     onLoops.close();
     if (vertx != null) {
       try {
-        vertx.close().toCompletionStage().toCompletableFuture().get(40, TimeUnit.SECONDS);
+        Futures.await(vertx.close(), Duration.ofSeconds(40), "stopping the event loops");
       } catch (Exception e) {
         LOG.warn("stopping the event loops: {}", e.toString());
       }

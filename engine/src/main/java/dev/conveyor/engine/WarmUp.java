@@ -108,7 +108,7 @@ public final class WarmUp {
     Backlog backlog = new Backlog(store, shared.clock(), placement::mine, metrics::queued);
     Admission admission = new Admission(functions, shared.health(), new RateQuotas(shared.clock()), metrics, shared.clock(), placement, backlog, true);
     Enqueuer enqueuer = new Enqueuer(shared.sender(), store, shared.topic(), shared.partitions());
-    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, shared.health(), metrics, tracing, vertx, shared.queue());
+    AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, shared.health(), metrics, tracing, shared.clock(), shared.queue());
     AuthHandler auth = new AuthHandler(tenants);
     int port = EmbeddedKafka.freePorts(1)[0];
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
@@ -145,7 +145,7 @@ public final class WarmUp {
     int[] running = {CONNECTIONS};
     // One context for the bookkeeping: the timer and the lanes' callbacks all run on it.
     vertx.getOrCreateContext().runOnContext(v -> {
-      timer[0] = vertx.setPeriodic(1000, id -> {
+      timer[0] = clock.setPeriodic(1000, () -> {
         long now = accepted.get();
         perSecond.add(now - last[0]);
         last[0] = now;
@@ -160,7 +160,7 @@ public final class WarmUp {
       for (int i = 0; i < CONNECTIONS; i++) {
         lane(client, key, sent, accepted, failed, stop, () -> {
           if (--running[0] == 0) {
-            vertx.cancelTimer(timer[0]);
+            clock.cancelTimer(timer[0]);
             client.close();
             done.complete(new Result(accepted.get(), failed.get(), List.copyOf(perSecond), List.copyOf(compileMs),
                 Duration.ofNanos(clock.nanos() - started)));

@@ -52,4 +52,27 @@ class ArchitectureTest {
       .orShould().accessField(io.github.bucket4j.TimeMeter.class, "SYSTEM_MILLISECONDS")
       .orShould().callMethod(com.github.benmanes.caffeine.cache.Ticker.class, "systemTicker")
       .because("a clock read anywhere else cannot be moved by a test");
+
+  /** Vert.x, JDK and Kafka futures meet in one bridge, {@code Futures}, as does every blocking wait on a Kafka future. */
+  @ArchTest
+  static final ArchRule futuresMeetInOnePlace = noClasses().that().resideOutsideOfPackage("dev.conveyor.engine.futures..")
+      .should().callMethodWhere(com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
+          com.tngtech.archunit.base.DescribedPredicate.describe("a conversion between future types",
+              (com.tngtech.archunit.core.domain.AccessTarget.CodeUnitCallTarget t) ->
+                  (t.getOwner().isAssignableTo(io.vertx.core.Future.class)
+                      && java.util.Set.of("toCompletionStage", "fromCompletionStage").contains(t.getName()))
+                  || (t.getOwner().isAssignableTo(org.apache.kafka.common.KafkaFuture.class)
+                      && java.util.Set.of("toCompletionStage", "get", "whenComplete").contains(t.getName())))))
+      .because("one bridge keeps the conversions, and what a failed or timed-out wait says, the same everywhere");
+
+  /** Timers too: set through {@code Time}, so a test clock fires them (the sample functions' simulated work aside). */
+  @ArchTest
+  static final ArchRule timersComeFromOnePlace = noClasses().that().resideOutsideOfPackages("dev.conveyor.engine.time..",
+          "dev.conveyor.engine.samples..")
+      .should().callMethodWhere(com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
+          com.tngtech.archunit.base.DescribedPredicate.describe("a Vert.x timer",
+              (com.tngtech.archunit.core.domain.AccessTarget.CodeUnitCallTarget t) ->
+                  t.getOwner().isAssignableTo(io.vertx.core.Vertx.class)
+                      && java.util.Set.of("setTimer", "setPeriodic", "cancelTimer", "timer").contains(t.getName()))))
+      .because("a timer set anywhere else cannot be fired by a test");
 }

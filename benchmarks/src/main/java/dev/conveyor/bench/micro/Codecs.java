@@ -4,7 +4,10 @@ import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
+import dev.conveyor.engine.metering.AttemptOutcome;
+import dev.conveyor.engine.metering.InvocationMode;
 import dev.conveyor.engine.metering.UsageEmitter;
+import dev.conveyor.engine.metering.UsageEmitterAttemptBuilder;
 import dev.conveyor.engine.queue.InvocationCodec;
 import dev.conveyor.engine.status.StatusCodec;
 import java.nio.charset.StandardCharsets;
@@ -57,8 +60,9 @@ public class Codecs {
     queueRecord = new ConsumerRecord<>(p.topic(), 0, 42L, p.key(), p.value());
     p.headers().forEach(h -> queueRecord.headers().add(h));
     usage = new UsageEmitter(null, "conveyor.usage", "//conveyor/bench", 1);
-    attempt = new UsageEmitter.Attempt(inv, 1, "async", "http", "success", 200, t.plusMillis(4), t.plusMillis(41), false, 0, 4, 256,
-        inv.payload().length, 11, "resize-00003");
+    attempt = UsageEmitterAttemptBuilder.builder().invocation(inv).attempt(1).mode(InvocationMode.async).trigger("http")
+        .outcome(AttemptOutcome.success).httpStatus(200).start(t.plusMillis(4)).end(t.plusMillis(41)).queueWaitMs(4).memoryMiB(256)
+        .requestBytes(inv.payload().length).responseBytes(11).revision("resize-00003").build();
   }
 
   @Benchmark

@@ -36,20 +36,22 @@ public final class JwtAuthenticator implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(JwtAuthenticator.class);
 
   private final Vertx vertx;
+  private final dev.conveyor.engine.time.Time time;
   private final Jwt config;
   private final Function<String, Optional<Tenant>> tenants;
   private final WebClient http;
   private final long refreshTimer;
   private volatile JWTAuth provider;
 
-  public JwtAuthenticator(Vertx vertx, Jwt config, Function<String, Optional<Tenant>> tenants) {
+  public JwtAuthenticator(Vertx vertx, dev.conveyor.engine.time.Time time, Jwt config, Function<String, Optional<Tenant>> tenants) {
     this.vertx = vertx;
+    this.time = time;
     this.config = config;
     this.tenants = tenants;
     this.provider = build(List.of());
     if (config.jwksUrl() != null) {
       this.http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5000).setIdleTimeout(30));
-      this.refreshTimer = vertx.setPeriodic(config.jwksRefresh().toMillis(), id -> refresh());
+      this.refreshTimer = time.setPeriodic(config.jwksRefresh().toMillis(), this::refresh);
     } else {
       this.http = null;
       this.refreshTimer = -1;
@@ -110,7 +112,7 @@ public final class JwtAuthenticator implements AutoCloseable {
 
   @Override
   public void close() {
-    if (refreshTimer >= 0) vertx.cancelTimer(refreshTimer);
+    if (refreshTimer >= 0) time.cancelTimer(refreshTimer);
     if (http != null) http.close();
   }
 }

@@ -62,7 +62,7 @@ public final class CallbackDispatcher extends VerticleBase {
   @Override
   public Future<?> start() {
     waits = new Waits(clock, LOG);
-    consumer = new BoundedConsumer(vertx, KafkaConsumer.create(vertx, consumerConfig), MAX_IN_FLIGHT, LOG);
+    consumer = new BoundedConsumer(clock, KafkaConsumer.create(vertx, consumerConfig), MAX_IN_FLIGHT, LOG);
     return consumer.subscribe(topics.callbacks(), this::onRecord);
   }
 

@@ -1,12 +1,13 @@
 package dev.conveyor.engine.connect;
 
+import dev.conveyor.engine.futures.Futures;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.conveyor.connector.spi.ConnectorContext;
 import dev.conveyor.connector.spi.TriggerConnector;
 import dev.conveyor.engine.config.ConfigLoader;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,7 +28,7 @@ public final class ConnectorHost implements AutoCloseable {
     for (ConfigLoader.Connector<?> c : ConfigLoader.connectors(entries)) created.add(c.create());
     for (TriggerConnector c : created) {
       try {
-        c.start(context).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        Futures.await(c.start(context), Duration.ofSeconds(30), "starting connector " + c.getClass().getSimpleName());
         started.add(c);
       } catch (Exception e) {
         close();
@@ -41,7 +42,7 @@ public final class ConnectorHost implements AutoCloseable {
   public void close() {
     for (TriggerConnector c : started) {
       try {
-        c.stop().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+        Futures.await(c.stop(), Duration.ofSeconds(15), "stopping connector " + c.getClass().getSimpleName());
       } catch (Exception e) {
         LOG.warn("stopping a connector: {}", e.toString());
       }

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.connect;
 
+import dev.conveyor.engine.futures.Futures;
 import dev.conveyor.engine.kafka.KafkaClients;
 import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.kafka.TopicFollower;
@@ -35,7 +36,7 @@ public final class ConnectorState implements AutoCloseable {
   }
 
   public Future<String> load(String key) {
-    return Future.fromCompletionStage(follower.caughtUp()).map(v -> values.get(key));
+    return Futures.vertx(follower.caughtUp()).map(v -> values.get(key));
   }
 
   public Future<Void> save(String key, String value) {

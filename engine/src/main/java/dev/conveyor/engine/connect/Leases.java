@@ -1,5 +1,6 @@
 package dev.conveyor.engine.connect;
 
+import dev.conveyor.engine.futures.Futures;
 import dev.conveyor.connector.spi.ConnectorContext.Leadership;
 import dev.conveyor.engine.config.ConveyorConfig.LeaderElection;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -33,6 +34,7 @@ public final class Leases implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Leases.class);
 
   private final Vertx vertx;
+  private final dev.conveyor.engine.time.Time time;
   private final KubernetesClient client;
   private final LeaderElection settings;
   private final String identity;
@@ -43,8 +45,9 @@ public final class Leases implements AutoCloseable {
   });
 
   /** {@code client} null: leader election is off and every lock is held at once. */
-  public Leases(Vertx vertx, KubernetesClient client, LeaderElection settings, String identity) {
+  public Leases(Vertx vertx, dev.conveyor.engine.time.Time time, KubernetesClient client, LeaderElection settings, String identity) {
     this.vertx = vertx;
+    this.time = time;
     this.client = client;
     this.settings = settings;
     this.identity = identity;
@@ -83,7 +86,7 @@ public final class Leases implements AutoCloseable {
       CompletableFuture<?> r = running.get();
       change.handle(false);
       if (r == null || executor.isShutdown()) return Future.succeededFuture();
-      return Future.fromCompletionStage(CompletableFuture.runAsync(() -> r.cancel(true), executor));
+      return Futures.vertx(CompletableFuture.runAsync(() -> r.cancel(true), executor));
     };
   }
 
@@ -95,7 +98,7 @@ public final class Leases implements AutoCloseable {
     f.whenComplete((v, err) -> {
       if (released.get()) return;
       if (err != null) LOG.warn("leader election for {} ended: {}; trying again", config.getName(), err.toString());
-      vertx.setTimer(settings.retryPeriod().toMillis(), id -> elect(config, released, running));
+      time.setTimer(settings.retryPeriod().toMillis(), () -> elect(config, released, running));
     });
   }
 

@@ -3,7 +3,7 @@ package dev.conveyor.engine.consume;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
+import dev.conveyor.engine.time.Time;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
 import org.slf4j.Logger;
@@ -18,7 +18,7 @@ import org.slf4j.Logger;
  */
 public final class BoundedConsumer {
   private static final java.time.Duration POLL_TIMEOUT = java.time.Duration.ofMillis(20);
-  private final Vertx vertx;
+  private final Time time;
   private final KafkaConsumer<String, byte[]> consumer;
   private final int maxInFlight;
   private final Logger log;
@@ -31,8 +31,8 @@ public final class BoundedConsumer {
   private final java.util.Set<io.vertx.kafka.client.common.TopicPartition> pausedPartitions = new java.util.HashSet<>();
   private Handler<java.util.Set<io.vertx.kafka.client.common.TopicPartition>> onRevoked = parts -> {};
 
-  public BoundedConsumer(Vertx vertx, KafkaConsumer<String, byte[]> consumer, int maxInFlight, Logger log) {
-    this.vertx = vertx;
+  public BoundedConsumer(Time time, KafkaConsumer<String, byte[]> consumer, int maxInFlight, Logger log) {
+    this.time = time;
     this.consumer = consumer;
     // Pause and resume are tasks for the consumer's worker, which runs them between polls: with the
     // default 1 s poll timeout, a partition (or the stream) resumed while nothing else had records
@@ -51,7 +51,7 @@ public final class BoundedConsumer {
       pausedPartitions.removeAll(parts); // a partition assigned again starts unpaused
       onRevoked.handle(parts);
     });
-    commitTimer = vertx.setPeriodic(500, id -> commits.commit(consumer));
+    commitTimer = time.setPeriodic(500, () -> commits.commit(consumer));
     return consumer.subscribe(topic);
   }
 
@@ -106,15 +106,15 @@ public final class BoundedConsumer {
    */
   public Future<Void> stop(Runnable abandon, long guardMs) {
     stopping = true;
-    vertx.cancelTimer(commitTimer);
+    time.cancelTimer(commitTimer);
     consumer.pause();
     abandon.run();
     drained = Promise.promise();
     if (inFlight == 0) drained.tryComplete();
-    long guard = vertx.setTimer(guardMs, id -> drained.tryComplete());
+    long guard = time.setTimer(guardMs, () -> drained.tryComplete());
     return drained.future()
         .compose(v -> {
-          vertx.cancelTimer(guard);
+          time.cancelTimer(guard);
           return commits.commit(consumer).otherwiseEmpty();
         })
         .compose(v -> consumer.close());

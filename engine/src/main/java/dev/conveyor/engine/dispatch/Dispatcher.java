@@ -202,11 +202,11 @@ public final class Dispatcher extends VerticleBase {
     KafkaConsumer<String, byte[]> kafka = KafkaConsumer.create(vertx, consumerConfig);
     metrics.kafkaClient(kafka.unwrap()); // kafka_consumer_* (lag included) in /metrics
     // The in-flight bound is the scheduler's; the consumer only counts running work for the drain.
-    consumer = new BoundedConsumer(vertx, kafka, Integer.MAX_VALUE, LOG);
+    consumer = new BoundedConsumer(clock, kafka, Integer.MAX_VALUE, LOG);
     consumer.onRevoked(this::revoked);
     // Slots held by attempts on other replicas free up without any event here (their end arrives
     // on the status reader's thread): look again twice a second while records wait.
-    repump = vertx.setPeriodic(500, id -> {
+    repump = clock.setPeriodic(500, () -> {
       if (scheduler.waiting() > 0) pump();
       measureOldestWaiting();
     });
@@ -264,7 +264,7 @@ public final class Dispatcher extends VerticleBase {
         new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0)));
     long wait = dueAt - clock.millis();
     if (wait > 0) {
-      vertx.setTimer(wait, id -> {
+      clock.setTimer(wait, () -> {
         if (current(job.value())) offer(job);
         else release(inv.id());
       });
@@ -359,7 +359,7 @@ public final class Dispatcher extends VerticleBase {
   /** Drains: stops taking records, waits for running invocations (bounded), commits, closes. */
   @Override
   public Future<?> stop() {
-    vertx.cancelTimer(repump);
+    clock.cancelTimer(repump);
     return consumer.stop(runner::stop, 25_000);
   }
 }

@@ -3,7 +3,7 @@ package dev.conveyor.engine.dispatch;
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.consume.OffsetTracker;
 import dev.conveyor.engine.api.InvocationIds;
-import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.RecordSink;
 import dev.conveyor.engine.kafka.Topics;
 import dev.conveyor.engine.queue.InvocationCodec;
 import java.nio.charset.StandardCharsets;
@@ -14,14 +14,11 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -50,17 +47,12 @@ public final class RetryRouter implements AutoCloseable {
   private static final long COMMIT_EVERY_MS = 500;
   private static final long SEND_RETRY_MS = 500;
 
-  private final KafkaConsumer<String, byte[]> consumer;
+  private final Consumer<String, byte[]> consumer;
   private final Topics topics;
   private final int queuePartitions;
-  private final KafkaSender sender;
+  private final RecordSink sender;
   private final Time clock;
   private final Thread thread;
-  private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "conveyor-retry-resend");
-    t.setDaemon(true);
-    return t;
-  });
   /** Finished forwards, handed from the sender's threads to the poll loop, which owns the trackers. */
   private final ConcurrentLinkedQueue<OffsetTracker.Slot> forwarded = new ConcurrentLinkedQueue<>();
   private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
@@ -68,8 +60,8 @@ public final class RetryRouter implements AutoCloseable {
   private volatile boolean running = true;
   private long lastCommit;
 
-  public RetryRouter(KafkaConsumer<String, byte[]> consumer, Topics topics, int queuePartitions, KafkaSender sender,
-      Time clock) {
+  /** @param clock its timers (a forward tried again) run off the poll loop's thread, which only the loop's own work uses */
+  public RetryRouter(Consumer<String, byte[]> consumer, Topics topics, int queuePartitions, RecordSink sender, Time clock) {
     this.consumer = consumer;
     this.topics = topics;
     this.queuePartitions = queuePartitions;
@@ -80,26 +72,19 @@ public final class RetryRouter implements AutoCloseable {
   }
 
   public RetryRouter start() {
-    consumer.subscribe(topics.retryTiers().stream().map(Topics.Tier::topic).collect(Collectors.toSet()), new Rebalance());
+    subscribe();
     thread.start();
     return this;
   }
 
+  /** Subscribes to every tier; {@link #start} does it before the loop runs (a test drives {@link #step} itself). */
+  void subscribe() {
+    consumer.subscribe(topics.retryTiers().stream().map(Topics.Tier::topic).collect(Collectors.toSet()), new Rebalance());
+  }
+
   private void loop() {
     try {
-      while (running) {
-        long now = clock.millis();
-        resumeDue(now);
-        ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(pollMs(now)));
-        now = clock.millis();
-        for (TopicPartition tp : batch.partitions()) {
-          for (ConsumerRecord<String, byte[]> rec : batch.records(tp)) {
-            if (!route(tp, rec, now)) break; // held: the rest of this partition is read again after it
-          }
-        }
-        markForwarded();
-        if (now - lastCommit >= COMMIT_EVERY_MS) commit();
-      }
+      while (running) step();
     } catch (WakeupException e) {
       // closing
     } catch (RuntimeException e) {
@@ -113,6 +98,21 @@ public final class RetryRouter implements AutoCloseable {
       }
       consumer.close(Duration.ofSeconds(5));
     }
+  }
+
+  /** One turn of the poll loop: resume what came due, poll, forward or hold, commit what was stored. */
+  void step() {
+    long now = clock.millis();
+    resumeDue(now);
+    ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(pollMs(now)));
+    now = clock.millis();
+    for (TopicPartition tp : batch.partitions()) {
+      for (ConsumerRecord<String, byte[]> rec : batch.records(tp)) {
+        if (!route(tp, rec, now)) break; // held: the rest of this partition is read again after it
+      }
+    }
+    markForwarded();
+    if (now - lastCommit >= COMMIT_EVERY_MS) commit();
   }
 
   /** Forwards the record, or holds its partition from it on; false when held. */
@@ -142,7 +142,7 @@ public final class RetryRouter implements AutoCloseable {
     sender.send(r).onSuccess(md -> forwarded.add(slot)).onFailure(err -> {
       if (!running) return; // not committed: the next owner forwards it
       LOG.warn("forwarding a retry failed ({}); again in {} ms", err.toString(), SEND_RETRY_MS);
-      retries.schedule(() -> send(r, slot), SEND_RETRY_MS, TimeUnit.MILLISECONDS);
+      clock.setTimer(SEND_RETRY_MS, () -> send(r, slot));
     });
   }
 
@@ -224,6 +224,5 @@ public final class RetryRouter implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    retries.shutdownNow();
   }
 }

@@ -54,7 +54,13 @@ public final class SyncSlots {
   /** How often waiting calls look again for room that came free elsewhere (the dispatcher's repump is 500 ms). */
   static final long RECHECK_MS = 250;
 
+  private final dev.conveyor.engine.time.Time time;
   private Context context;
+
+  /** Its waits are timed on {@code time}, whose timers run on the context that sets them (here: the bound one). */
+  public SyncSlots(dev.conveyor.engine.time.Time time) {
+    this.time = time;
+  }
   private Ledger ledger;
   private Runnable onFreed = () -> {};
   private final Map<String, Integer> byTenant = new HashMap<>();
@@ -81,7 +87,7 @@ public final class SyncSlots {
       }
       long[] timer = {-1};
       Waiter[] self = new Waiter[1];
-      timer[0] = context.owner().setTimer(Math.max(1, waitMs), id -> {
+      timer[0] = time.setTimer(Math.max(1, waitMs), () -> {
         ArrayDeque<Waiter> q = waiting.get(tenant);
         if (q != null && q.remove(self[0])) {
           if (q.isEmpty()) waiting.remove(tenant);
@@ -91,10 +97,10 @@ public final class SyncSlots {
       self[0] = new Waiter(function, p, timer[0]);
       waiting.computeIfAbsent(tenant, t -> new ArrayDeque<>()).add(self[0]);
       if (recheck < 0) {
-        recheck = context.owner().setPeriodic(RECHECK_MS, id -> {
+        recheck = time.setPeriodic(RECHECK_MS, () -> {
           freed();
           if (waiting.isEmpty()) {
-            context.owner().cancelTimer(recheck);
+            time.cancelTimer(recheck);
             recheck = -1;
           }
         });
@@ -121,7 +127,7 @@ public final class SyncSlots {
         Waiter next = w.next();
         if (!functionRoom(next.function())) continue; // its function is full: the tenant's other calls go on
         w.remove();
-        context.owner().cancelTimer(next.timer());
+        time.cancelTimer(next.timer());
         next.promise().tryComplete(take(tenant, next.function()));
       }
       if (e.getValue().isEmpty()) it.remove();

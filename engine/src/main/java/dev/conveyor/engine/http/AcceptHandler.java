@@ -44,8 +44,8 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   private final UnknownOutcomes unknown;
 
   public AcceptHandler(Admission admission, Enqueuer enqueuer, StatusStore status, KafkaHealth kafka, Metrics metrics,
-      Tracing tracing, io.vertx.core.Vertx vertx, dev.conveyor.engine.queue.QueueLookup queue) {
-    this.unknown = new UnknownOutcomes(vertx, queue, enqueuer);
+      Tracing tracing, dev.conveyor.engine.time.Time time, dev.conveyor.engine.queue.QueueLookup queue) {
+    this.unknown = new UnknownOutcomes(time, queue, enqueuer);
     this.tracing = tracing;
     this.admission = admission;
     this.enqueuer = enqueuer;

@@ -5,7 +5,7 @@ import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.queue.QueueLookup;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
+import dev.conveyor.engine.time.Time;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -31,14 +31,14 @@ final class UnknownOutcomes {
   private static final long MAX_PENDING_BYTES = 64L * 1024 * 1024;
   private static final int MAX_TRIES = 150;
 
-  private final Vertx vertx;
+  private final Time time;
   private final QueueLookup queue;
   private final Enqueuer enqueuer;
   private final AtomicInteger pending = new AtomicInteger();
   private final AtomicLong pendingBytes = new AtomicLong();
 
-  UnknownOutcomes(Vertx vertx, QueueLookup queue, Enqueuer enqueuer) {
-    this.vertx = vertx;
+  UnknownOutcomes(Time time, QueueLookup queue, Enqueuer enqueuer) {
+    this.time = time;
     this.queue = queue;
     this.enqueuer = enqueuer;
   }
@@ -75,7 +75,7 @@ final class UnknownOutcomes {
         return;
       }
       long delay = Math.min(30_000, 1000L << Math.min(tries, 5));
-      vertx.setTimer(delay, t -> attempt(inv, fence, bytes, tries + 1));
+      time.setTimer(delay, () -> attempt(inv, fence, bytes, tries + 1));
     });
   }
 }

@@ -53,7 +53,7 @@ public final class HttpInvoker implements Invoker {
     this.trusting = com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(MAX_TRUST_CLIENTS)
         .executor(Runnable::run)
         .<String, HttpClientAgent>removalListener((pem, c, cause) -> {
-          if (c != null) vertx.setTimer(60_000, id -> c.close());
+          if (c != null) clock.setTimer(60_000, c::close);
         }).build();
   }
 
@@ -95,7 +95,7 @@ public final class HttpInvoker implements Invoker {
         return;
       }
       var req = ar.result();
-      timer[0] = vertx.setTimer(timeoutMs, id -> {
+      timer[0] = clock.setTimer(timeoutMs, () -> {
         timedOut.set(true);
         result.tryComplete(new AttemptResult.Timeout(timeoutMs));
         req.reset();
@@ -120,7 +120,7 @@ public final class HttpInvoker implements Invoker {
             firstByteMs, serverTiming)));
         return read.future();
       }).onComplete(done -> {
-        vertx.cancelTimer(timer[0]);
+        clock.cancelTimer(timer[0]);
         if (timedOut.get()) return;
         if (done.succeeded()) result.tryComplete(done.result());
         else result.tryComplete(new AttemptResult.TransportError(describe(target, done.cause())));

@@ -1,6 +1,7 @@
 package dev.conveyor.engine.kafka;
 
-import io.vertx.core.Vertx;
+import dev.conveyor.engine.futures.Futures;
+
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
@@ -12,23 +13,23 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
  * a send to time out.
  */
 public final class KafkaHealth implements AutoCloseable {
-  private final Vertx vertx;
+  private final dev.conveyor.engine.time.Time time;
   private final Admin admin;
   private final AtomicBoolean reachable = new AtomicBoolean(false);
   private final AtomicReference<String> reason = new AtomicReference<>("kafka not checked yet");
   private final long timer;
   private final AtomicBoolean checking = new AtomicBoolean();
 
-  public KafkaHealth(Vertx vertx, Admin admin, long periodMs) {
-    this.vertx = vertx;
+  public KafkaHealth(dev.conveyor.engine.time.Time time, Admin admin, long periodMs) {
+    this.time = time;
     this.admin = admin;
     check();
-    this.timer = vertx.setPeriodic(periodMs, id -> check());
+    this.timer = time.setPeriodic(periodMs, this::check);
   }
 
   private void check() {
     if (!checking.compareAndSet(false, true)) return;
-    admin.describeCluster(new DescribeClusterOptions().timeoutMs(2000)).nodes().whenComplete((nodes, err) -> {
+    Futures.jdk(admin.describeCluster(new DescribeClusterOptions().timeoutMs(2000)).nodes()).whenComplete((nodes, err) -> {
       checking.set(false);
       if (err == null && nodes != null && !nodes.isEmpty()) {
         reachable.set(true);
@@ -56,6 +57,6 @@ public final class KafkaHealth implements AutoCloseable {
 
   @Override
   public void close() {
-    vertx.cancelTimer(timer);
+    time.cancelTimer(timer);
   }
 }

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.kafka;
 
+import dev.conveyor.engine.futures.Futures;
 import dev.conveyor.engine.config.ConveyorConfig.KafkaSettings;
 import dev.conveyor.engine.config.ConveyorConfig.StatusSettings;
 import java.time.Duration;
@@ -91,7 +92,7 @@ public record Topics(String invocations, String status, String usage, String dea
     var result = admin.createTopics(topics).values();
     CompletableFuture<?>[] each = result.values().stream().map(f -> {
       CompletableFuture<Void> one = new CompletableFuture<>();
-      f.whenComplete((v, err) -> {
+      Futures.jdk(f).whenComplete((v, err) -> {
         Throwable cause = err == null ? null : (err.getCause() != null && !(err instanceof TopicExistsException) ? err.getCause() : err);
         if (err == null || cause instanceof TopicExistsException) one.complete(null);
         else one.completeExceptionally(cause);

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.queue;
 
+import dev.conveyor.engine.futures.Futures;
 import dev.conveyor.engine.time.Time;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -137,14 +138,14 @@ public final class QueueLookup implements AutoCloseable {
     }
     if (!fenceable) return new Unknown();
     // Not on the queue up to its end: append a fence, and read on up to it.
-    long f = sender.send(InvocationCodec.fence(topic, tp.partition(), id, tenant, clock.millis()))
-        .toCompletionStage().toCompletableFuture().get(writeTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS).offset();
+    long f = Futures.await(sender.send(InvocationCodec.fence(topic, tp.partition(), id, tenant, clock.millis())),
+        writeTimeout.plusSeconds(5), "writing a fence").offset();
     consumer.seek(tp, end);
     Result r = scanTo(consumer, tp, id, millis, f + 1, false, deadline);
     if (r == null) throw new IllegalStateException("the fence was not read back");
     if (r instanceof Voided) {
       InvocationStatus v = InvocationStatus.voided(id, tenant, Instant.ofEpochMilli(millis), clock.now());
-      store.write(v, null).toCompletionStage().toCompletableFuture().get(writeTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+      Futures.await(store.write(v, null), writeTimeout.plusSeconds(5), "storing a voided status");
       store.apply(v, null);
     }
     return r;
@@ -164,8 +165,8 @@ public final class QueueLookup implements AutoCloseable {
         if (r.offset() >= to) return null;
         if (id.equals(r.key())) {
           if (InvocationCodec.fence(r.headers())) return new Voided();
-          OffsetAndMetadata committed = admin.listConsumerGroupOffsets(dispatchGroup).partitionsToOffsetAndMetadata()
-              .get(5, TimeUnit.SECONDS).get(tp);
+          OffsetAndMetadata committed = Futures.await(admin.listConsumerGroupOffsets(dispatchGroup).partitionsToOffsetAndMetadata(),
+              Duration.ofSeconds(5), "reading the dispatchers' offsets").get(tp);
           if (committed != null && r.offset() < committed.offset()) return new Finished();
           return new Queued(InvocationCodec.decode(r.headers(), null));
         }

@@ -21,6 +21,7 @@ public final class ConfigWatcher implements AutoCloseable {
   private static final Logger AUDIT = LoggerFactory.getLogger("conveyor.audit");
 
   private final Vertx vertx;
+  private final dev.conveyor.engine.time.Time time;
   private final Path file;
   private final Map<String, String> env;
   private final Consumer<ConveyorConfig> onChange;
@@ -28,13 +29,14 @@ public final class ConfigWatcher implements AutoCloseable {
   private String seen;
   private boolean checking;
 
-  public ConfigWatcher(Vertx vertx, Path file, Map<String, String> env, long everyMs, Consumer<ConveyorConfig> onChange) {
+  public ConfigWatcher(Vertx vertx, dev.conveyor.engine.time.Time time, Path file, Map<String, String> env, long everyMs, Consumer<ConveyorConfig> onChange) {
     this.vertx = vertx;
+    this.time = time;
     this.file = file;
     this.env = env;
     this.onChange = onChange;
     this.seen = stamp();
-    this.timer = vertx.setPeriodic(everyMs, id -> check());
+    this.timer = time.setPeriodic(everyMs, this::check);
   }
 
   private String stamp() {
@@ -71,6 +73,6 @@ public final class ConfigWatcher implements AutoCloseable {
 
   @Override
   public void close() {
-    vertx.cancelTimer(timer);
+    time.cancelTimer(timer);
   }
 }

@@ -34,7 +34,10 @@ public interface Time {
   /** Runs {@code task} once after {@code delayMs} (at least 1 ms); the id cancels it. */
   long setTimer(long delayMs, Runnable task);
 
-  /** Cancels a timer not yet run; false if it ran or was cancelled. */
+  /** Runs {@code task} every {@code periodMs} (at least 1 ms; the first time one period from now) until cancelled. */
+  long setPeriodic(long periodMs, Runnable task);
+
+  /** Cancels a timer not yet run, or a periodic one; false if it ran or was cancelled. */
   boolean cancelTimer(long id);
 
   /** This monotonic clock, for Caffeine's expiry and refresh. */
@@ -131,6 +134,12 @@ public interface Time {
     public long setTimer(long delayMs, Runnable task) {
       if (vertx == null) throw new UnsupportedOperationException("this clock has no timers");
       return vertx.setTimer(Math.max(1, delayMs), id -> task.run());
+    }
+
+    @Override
+    public long setPeriodic(long periodMs, Runnable task) {
+      if (vertx == null) throw new UnsupportedOperationException("this clock has no timers");
+      return vertx.setPeriodic(Math.max(1, periodMs), id -> task.run());
     }
 
     @Override

@@ -17,7 +17,7 @@ class SyncSlotsTest {
   private final Map<String, Integer> functionMax = new ConcurrentHashMap<>(Map.of("acme/a", 10, "acme/b", 10));
   private final AtomicInteger asyncRunning = new AtomicInteger();
   private final AtomicInteger elsewhere = new AtomicInteger();
-  private final SyncSlots slots = new SyncSlots();
+  private final SyncSlots slots = new SyncSlots(dev.conveyor.engine.time.Time.system(vertx));
   private final io.vertx.core.Context context = vertx.getOrCreateContext();
 
   SyncSlotsTest() {

@@ -89,7 +89,7 @@ class OpenApiContractTest {
 
   /** The API router as production builds it, with handlers that are never called. */
   private static Router apiRouter() {
-    AcceptHandler accept = new AcceptHandler(null, null, null, null, null, null, vertx, null);
+    AcceptHandler accept = new AcceptHandler(null, null, null, null, null, null, null, null);
     SyncHandler sync = new SyncHandler(null, accept, null, null, null);
     return ApiRoutes.router(vertx, ctx -> ctx.next(), accept, sync, new InvocationsHandler(null, null, null),
         new DeadLettersHandler(null, null, null, null, null, null), new UsageHandler(null, null, null, null), ctx -> ctx.next());

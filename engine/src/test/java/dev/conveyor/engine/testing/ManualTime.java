@@ -21,6 +21,7 @@ public final class ManualTime implements Time {
 
   private final TreeMap<Key, Runnable> timers = new TreeMap<>();
   private final Map<Long, Key> keys = new java.util.HashMap<>();
+  private final java.util.Set<Long> periodic = new java.util.HashSet<>();
   private Instant wall;
   private long nanos = 1_000_000_000L;
   private long nextId = 1;
@@ -46,16 +47,38 @@ public final class ManualTime implements Time {
   @Override
   public synchronized long setTimer(long delayMs, Runnable task) {
     long id = nextId++;
+    schedule(id, delayMs, task);
+    return id;
+  }
+
+  /** Periodic timers keep their id; each run sets the next one a period after it (as Vert.x does). */
+  @Override
+  public synchronized long setPeriodic(long periodMs, Runnable task) {
+    long id = nextId++;
+    periodic.add(id);
+    schedule(id, periodMs, new Runnable() {
+      @Override
+      public void run() {
+        task.run();
+        synchronized (ManualTime.this) {
+          if (periodic.contains(id)) schedule(id, periodMs, this);
+        }
+      }
+    });
+    return id;
+  }
+
+  private void schedule(long id, long delayMs, Runnable task) {
     Key k = new Key(nanos + Duration.ofMillis(Math.max(1, delayMs)).toNanos(), id);
     timers.put(k, task);
     keys.put(id, k);
-    return id;
   }
 
   @Override
   public synchronized boolean cancelTimer(long id) {
+    boolean wasPeriodic = periodic.remove(id);
     Key k = keys.remove(id);
-    return k != null && timers.remove(k) != null;
+    return (k != null && timers.remove(k) != null) || wasPeriodic;
   }
 
   /** Moves both clocks by {@code d}, running every timer due on the way (and those they set) in due order. */
