@@ -74,7 +74,7 @@ public final class SyncCalls {
   private final Metrics metrics;
   private final Breakers breakers;
   private final Time time;
-  private final Backoff backoff = Backoff.withJitter();
+  private final Backoff backoff;
   private final SyncSlots slots;
   private final StatusStore store;
   private final RecordSink background;
@@ -82,6 +82,13 @@ public final class SyncCalls {
 
   public SyncCalls(AttemptPath path, FunctionRegistry registry, UsageEmitter usage, Breakers breakers, Metrics metrics,
       Time time, SyncSlots slots, StatusStore store, RecordSink background, Duration runningStatusAfter) {
+    this(path, registry, usage, breakers, metrics, time, slots, store, background, runningStatusAfter, Backoff.withJitter());
+  }
+
+  /** The same with {@code backoff}'s draws (a test's, to know the waits). */
+  SyncCalls(AttemptPath path, FunctionRegistry registry, UsageEmitter usage, Breakers breakers, Metrics metrics,
+      Time time, SyncSlots slots, StatusStore store, RecordSink background, Duration runningStatusAfter, Backoff backoff) {
+    this.backoff = backoff;
     this.path = path;
     this.registry = registry;
     this.usage = usage;

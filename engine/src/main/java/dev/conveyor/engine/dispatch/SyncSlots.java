@@ -55,7 +55,7 @@ public final class SyncSlots {
   static final long RECHECK_MS = 250;
 
   private final dev.conveyor.engine.time.Time time;
-  private Context context;
+  private java.util.concurrent.Executor context;
 
   /** Its waits are timed on {@code time}, whose timers run on the context that sets them (here: the bound one). */
   public SyncSlots(dev.conveyor.engine.time.Time time) {
@@ -71,7 +71,12 @@ public final class SyncSlots {
 
   /** Decisions run on {@code context}; {@code onFreed}: a slot came free (the dispatcher looks again). */
   public void bind(Context context, Ledger ledger, Runnable onFreed) {
-    this.context = context;
+    bind(task -> context.runOnContext(v -> task.run()), ledger, onFreed);
+  }
+
+  /** The same on an executor that runs one task at a time, in order (a test's: each at once, on its own thread). */
+  public void bind(java.util.concurrent.Executor onContext, Ledger ledger, Runnable onFreed) {
+    this.context = onContext;
     this.ledger = ledger;
     this.onFreed = onFreed;
   }
@@ -79,7 +84,7 @@ public final class SyncSlots {
   /** A slot for a sync call of {@code function} ("namespace/name"), waiting at most {@code waitMs}. */
   public Future<Permit> acquire(String tenant, String function, long waitMs) {
     Promise<Permit> p = Promise.promise();
-    context.runOnContext(v -> {
+    context.execute(() -> {
       ArrayDeque<Waiter> queue = waiting.get(tenant);
       if ((queue == null || queue.stream().noneMatch(w -> w.function().equals(function))) && room(tenant, function)) {
         p.complete(take(tenant, function));
@@ -110,7 +115,7 @@ public final class SyncSlots {
   }
 
   public void release(Permit permit) {
-    context.runOnContext(v -> {
+    context.execute(() -> {
       byTenant.computeIfPresent(permit.tenant(), (k, n) -> n > 1 ? n - 1 : null);
       byFunction.computeIfPresent(permit.function(), (k, n) -> n > 1 ? n - 1 : null);
       freed();

@@ -58,6 +58,11 @@ final class DeliveryHarness {
   /** What the registry finds for {@code acme/resize}; null: the function is no longer configured. */
   volatile FunctionTarget target;
   final InvocationRunner runner;
+  /** Sync calls over the same function, store and Kafka; their slots decided at once on the caller's thread. */
+  final SyncCalls sync;
+  final SyncSlots slots;
+  /** The tenant's {@code maxConcurrency} as the sync slots see it. */
+  volatile int tenantMax = 10;
   private int tierRead;
 
   DeliveryHarness(Delivery delivery) {
@@ -74,6 +79,36 @@ final class DeliveryHarness {
         .attempts(new AttemptPath(registry, function, new FunctionCapacity(), metrics, Tracing.off(), time))
         .breakers(breakers).usage(new UsageEmitter(kafka, topics.usage(), "//conveyor/test", 100))
         .observability(metrics, Tracing.off()).backoff(new Backoff(jitter)).runningStatusAfter(runningStatusAfter).build();
+    slots = new SyncSlots(time);
+    slots.bind(Runnable::run, new SyncSlots.Ledger() {
+      @Override
+      public int tenantMax(String tenant) {
+        return tenantMax;
+      }
+
+      @Override
+      public int functionMax(String function) {
+        return Integer.MAX_VALUE;
+      }
+
+      @Override
+      public int asyncRunning(String tenant) {
+        return 0;
+      }
+
+      @Override
+      public int asyncRunningFunction(String function) {
+        return 0;
+      }
+
+      @Override
+      public int elsewhere(String tenant) {
+        return 0;
+      }
+    }, () -> {});
+    sync = new SyncCalls(new AttemptPath(registry, function, new FunctionCapacity(), metrics, Tracing.off(), time), registry,
+        new UsageEmitter(kafka, topics.usage(), "//conveyor/test", 100), breakers, metrics, time, slots, store, kafka,
+        runningStatusAfter, new Backoff(jitter));
   }
 
   static Delivery delivery(int retry, Duration backoffDelay) {
