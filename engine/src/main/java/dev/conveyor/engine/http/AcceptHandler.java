@@ -130,7 +130,7 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   private void respond(RoutingContext ctx, io.vertx.core.AsyncResult<InvocationStatus> ar, boolean replayed, Admission.Admitted a,
       Invocation inv) {
     if (ar.failed()) {
-      if (StoreFailure.passing(ar.cause())) kafka.markDown("the last write to Kafka failed");
+      if (StoreFailure.retriable(ar.cause())) kafka.markDown("the last write to Kafka failed");
       if (StoreFailure.of(ar.cause()) == StoreFailure.OUTCOME_UNKNOWN && inv != null && !replayed) unknown.settle(inv);
       String id = inv != null ? inv.id() : null;
       ctx.fail(ApiError.storeFailed(ar.cause(), id, "invocation"));

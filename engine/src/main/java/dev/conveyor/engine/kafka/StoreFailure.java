@@ -21,7 +21,7 @@ public enum StoreFailure {
   }
 
   /** Whether the failure is one Kafka may get over (a broker down or busy), so its health should hear of it. */
-  public static boolean passing(Throwable err) {
+  public static boolean retriable(Throwable err) {
     return KafkaSender.retriable(err);
   }
 }

@@ -117,6 +117,12 @@ final class DeliveryHarness {
         d.retryOnStatus(), d.deadLetter(), d.onSuccess(), d.onFailure());
   }
 
+  /** Retry 2, backoff 100 ms to 1 s, timeout 30 s, a platform budget of {@code platformRetries}, 503 retried. */
+  static Delivery platformBudget(int platformRetries) {
+    return new Delivery(2, dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy.exponential, Duration.ofMillis(100),
+        Duration.ofSeconds(1), Duration.ofHours(6), Duration.ofSeconds(30), platformRetries, java.util.Set.of(503), null, null, null);
+  }
+
   /** The function as a Knative revision: {@code ready} replicas now (0: scaled to zero), timeoutSeconds 300. */
   void knative(int ready) {
     FunctionTarget t = target;

@@ -120,9 +120,7 @@ class SyncCallsTest {
 
   @Test
   void thePlatformBudgetSpentIsKnativesRefusalNotTheFunctions() {
-    DeliveryHarness p = new DeliveryHarness(new dev.conveyor.engine.config.ConveyorConfig.Delivery(2,
-        dev.conveyor.engine.config.ConveyorConfig.BackoffPolicy.exponential, Duration.ofMillis(100), Duration.ofSeconds(1),
-        Duration.ofHours(6), Duration.ofSeconds(30), 3, java.util.Set.of(503), null, null, null));
+    DeliveryHarness p = new DeliveryHarness(DeliveryHarness.platformBudget(3));
     p.knative(0);
     for (int i = 0; i < 4; i++) p.function.then(status(503, "activator request timeout"), Duration.ofMillis(10));
     Invocation inv = p.invocation();
