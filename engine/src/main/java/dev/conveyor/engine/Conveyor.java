@@ -225,7 +225,9 @@ public final class Conveyor implements AutoCloseable {
         f -> function(f).map(capacity::limit).orElse(Integer.MAX_VALUE),
         // An attempt elsewhere may be a cold start the Activator holds for the revision's timeoutSeconds.
         f -> function(f).map(x -> java.time.Duration.ofMillis(AttemptPath.timeoutMs(x, true, x.delivery().timeout().toMillis())))
-            .orElse(java.time.Duration.ofMinutes(1)), clock, syncSlots);
+            .orElse(java.time.Duration.ofMinutes(1)), clock, syncSlots, t -> tenants.lanes(t, queuePartitions), queuePartitions,
+        // A gained lane waits until the previous owner's attempts show in the status topic.
+        config.dispatch().runningStatusAfter().plus(Dispatcher.STATUS_READ_BACK));
     if (config.dispatch().enabled()) {
       var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
       metrics.kafkaClient(retryConsumer);
@@ -257,7 +259,8 @@ public final class Conveyor implements AutoCloseable {
       }
     }
     io.vertx.core.Handler<io.vertx.ext.web.RoutingContext> auth = runtime.admissionChecks() ? new AuthHandler(tenants, jwt) : AuthHandler.benchmarkAnyone(tenants);
-    Placement placement = new Placement(tenants, queuePartitions, config.status().idempotencyWindow());
+    Placement placement = new Placement(tenants, queuePartitions, config.status().idempotencyWindow(),
+        f -> function(f).map(FunctionTarget::concurrency).orElse(Integer.MAX_VALUE));
     Backlog backlog = new Backlog(store, clock, placement::mine, metrics::queued);
     Admission admission = new Admission(functions, health, new RateQuotas(clock), metrics, clock, placement, backlog,
         runtime.admissionChecks());

@@ -104,7 +104,7 @@ public final class WarmUp {
     // Recording spans is part of the path when the operator exports them; exporting never is.
     Tracing tracing = shared.tracing().recording() ? Tracing.discarding() : shared.tracing();
     StatusStore store = new StatusStore(16L << 20, Duration.ofHours(1), shared.clock(), shared.sender(), shared.topic());
-    Placement placement = new Placement(tenants, shared.partitions(), Duration.ofHours(1));
+    Placement placement = new Placement(tenants, shared.partitions(), Duration.ofHours(1), f -> Integer.MAX_VALUE);
     Backlog backlog = new Backlog(store, shared.clock(), placement::mine, metrics::queued);
     Admission admission = new Admission(functions, shared.health(), new RateQuotas(shared.clock()), metrics, shared.clock(), placement, backlog, true);
     Enqueuer enqueuer = new Enqueuer(shared.sender(), store, shared.topic(), shared.partitions());

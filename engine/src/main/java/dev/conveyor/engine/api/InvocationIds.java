@@ -77,6 +77,12 @@ public final class InvocationIds {
    */
   public static String derived(String tenant, String namespace, String function, String key, long window, int partition,
       int partitions) {
+    return derived(tenant, namespace, function, key, window, p -> p == partition, partitions);
+  }
+
+  /** The same, landing in the first of the partitions {@code accept} takes (one of a tenant's lanes). */
+  public static String derived(String tenant, String namespace, String function, String key, long window,
+      java.util.function.IntPredicate accept, int partitions) {
     java.security.MessageDigest sha;
     try {
       sha = java.security.MessageDigest.getInstance("SHA-256");
@@ -93,7 +99,7 @@ public final class InvocationIds {
       long hi = (b.getLong() & ~0xf000L) | 0x8000L;
       long lo = (b.getLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
       String id = new UUID(hi, lo).toString();
-      if (partition(id, partitions) == partition) return id;
+      if (accept.test(partition(id, partitions))) return id;
     }
   }
 

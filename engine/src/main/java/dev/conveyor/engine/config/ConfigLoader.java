@@ -94,6 +94,8 @@ public final class ConfigLoader {
         check(owner == null || owner.equals(t.name()), at + ".namespaces[" + j + "]",
             "namespace '" + ns + "' is claimed by tenants '" + owner + "' and '" + t.name() + "'; a namespace has one tenant");
       }
+      check(t.limits().lanes() <= t.limits().maxConcurrency(), at + ".limits.lanes",
+          "at most maxConcurrency (" + t.limits().maxConcurrency() + "): every lane needs at least one slot of it");
       var cb = t.callbacks();
       check(cb.allow().isEmpty() || cb.secret() != null && cb.secret().length() >= 16, at + ".callbacks.secret",
           "callbacks need a signing secret of at least 16 characters (secret or secretEnv)");

@@ -100,7 +100,9 @@ public record ConveyorConfig(
 
   /**
    * {@code weight}: the tenant's share of the dispatcher under contention, relative to the others'
-   * (stride scheduling, see {@code FairScheduler}).
+   * (stride scheduling, see {@code FairScheduler}). {@code lanes}: how many queue partitions the
+   * tenant's invocations spread over, each dispatched by its partition's owner with a fixed share
+   * of {@code maxConcurrency} (see {@code Tenants#lanes}); at most {@code maxConcurrency}.
    */
   public record Limits(
       @Range(min = 1, max = 1_000_000) int maxConcurrency,
@@ -108,11 +110,12 @@ public record ConveyorConfig(
       @Range(min = 1, max = 10_000_000) int burst,
       @Range(min = 1, max = Long.MAX_VALUE) long maxQueued,
       @Range(min = 1, max = 6 * 1024 * 1024) int maxPayloadBytes,
-      @Range(min = 1, max = 1000) int weight) {
-    static final Limits DEFAULTS = new Limits(50, 500, 1000, 100_000, 1024 * 1024, 1);
+      @Range(min = 1, max = 1000) int weight,
+      @Range(min = 1, max = 1000) int lanes) {
+    static final Limits DEFAULTS = new Limits(50, 500, 1000, 100_000, 1024 * 1024, 1, 1);
 
     public Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes) {
-      this(maxConcurrency, ratePerSecond, burst, maxQueued, maxPayloadBytes, 1);
+      this(maxConcurrency, ratePerSecond, burst, maxQueued, maxPayloadBytes, 1, 1);
     }
   }
 
@@ -134,8 +137,9 @@ public record ConveyorConfig(
   }
 
   /**
-   * {@code partition}: the queue partition all of the tenant's invocations go to (one owner replica
-   * enforces its limits); null = its position in the tenants list, modulo the partitions.
+   * {@code partition}: the queue partition of the tenant's first lane (its others follow at a fixed
+   * stride, see {@code Tenants#lanes}); null = a hash of its name, so the order of the tenants list
+   * places nothing.
    */
   public record Tenant(
       @NotBlank(message = REQUIRED) @Pattern(regexp = NAME, message = BAD_NAME) String name,

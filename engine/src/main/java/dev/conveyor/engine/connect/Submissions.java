@@ -135,7 +135,7 @@ public final class Submissions implements ConnectorContext {
       return Future.failedFuture(new IllegalStateException("tenant " + tenant.name() + " has maxQueued invocations not finished"));
     }
     Instant now = clock.now();
-    Invocation inv = invocation(placement.newId(tenant.name(), now.toEpochMilli()), now, tenant, s, pass, key, null);
+    Invocation inv = invocation(placement.newId(tenant.name(), s.namespace(), s.function(), now.toEpochMilli()), now, tenant, s, pass, key, null);
     Future<InvocationStatus> stored = key == null ? enqueuer.enqueue(inv) : enqueuer.reserveThenEnqueue(inv);
     return stored.map(st -> {
       backlog.accepted(tenant.name(), st.id());

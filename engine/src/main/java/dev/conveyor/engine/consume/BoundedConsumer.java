@@ -30,6 +30,7 @@ public final class BoundedConsumer {
   private Promise<Void> drained;
   private final java.util.Set<io.vertx.kafka.client.common.TopicPartition> pausedPartitions = new java.util.HashSet<>();
   private Handler<java.util.Set<io.vertx.kafka.client.common.TopicPartition>> onRevoked = parts -> {};
+  private Handler<java.util.Set<io.vertx.kafka.client.common.TopicPartition>> onAssigned = parts -> {};
 
   public BoundedConsumer(Time time, KafkaConsumer<String, byte[]> consumer, int maxInFlight, Logger log) {
     this.time = time;
@@ -51,6 +52,8 @@ public final class BoundedConsumer {
       pausedPartitions.removeAll(parts); // a partition assigned again starts unpaused
       onRevoked.handle(parts);
     });
+    // Run on the context before any record of these partitions is handed over.
+    consumer.partitionsAssignedHandler(parts -> onAssigned.handle(parts));
     commitTimer = time.setPeriodic(500, () -> commits.commit(consumer));
     return consumer.subscribe(topic);
   }
@@ -58,6 +61,11 @@ public final class BoundedConsumer {
   /** A record that arrived; {@link OffsetTracker.Slot#done()} once its outcome is stored (or it is skipped). */
   public OffsetTracker.Slot track(KafkaConsumerRecord<String, byte[]> rec) {
     return commits.track(rec);
+  }
+
+  /** Called with partitions given by a rebalance, before their first record. */
+  public void onAssigned(Handler<java.util.Set<io.vertx.kafka.client.common.TopicPartition>> handler) {
+    this.onAssigned = handler;
   }
 
   /** Called with partitions taken away by a rebalance, after their last commit. */

@@ -31,11 +31,13 @@ import org.slf4j.LoggerFactory;
  * {@code maxInFlight} at once on this replica, at most the tenant's {@code maxConcurrency} and the
  * function's {@code concurrency}, weighted-fair between tenants.
  *
- * <p>Limits across replicas: every tenant's invocations are in one queue partition
- * ({@code Placement}), so one replica, its owner, runs them all and its local counts are the
- * tenant's. During a rebalance, attempts the status topic shows running on another replica count
- * against the tenant too (until they end, or for the function's timeout plus 10 s if that replica
- * died).
+ * <p>Limits across replicas: a tenant's invocations are in its lanes, one queue partition each
+ * ({@code Placement}), and the owner of a lane runs them with the lane's share of the tenant's
+ * {@code maxConcurrency} ({@link LaneShares}), counting locally; a tenant with one lane has its whole
+ * limit on one replica. During a rebalance, attempts the status topic shows running on another
+ * replica in the partitions owned here count against the tenant too (until they end, or for the
+ * function's timeout plus 10 s if that replica died), and a newly gained partition waits until the
+ * previous owner's attempts are visible there.
  *
  * <p>Records that cannot start yet wait in memory, each partition's at most {@code maxWaiting}:
  * above it that partition alone pauses, so a tenant flooding its partition never holds up records
@@ -47,9 +49,12 @@ import org.slf4j.LoggerFactory;
 public final class Dispatcher extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
   private static final Duration STALE_MARGIN = Duration.ofSeconds(10);
+  /** How long a status takes to be stored and read back by the other replicas, with room to spare. */
+  public static final Duration STATUS_READ_BACK = Duration.ofMillis(250);
 
   /** One invocation held here, from its record's arrival until its run ends. */
-  private record Held(Invocation inv, OffsetTracker.Slot slot, int attempt, long dueAt, TopicPartition tp, int epoch) {}
+  private record Held(Invocation inv, OffsetTracker.Slot slot, int attempt, long dueAt, TopicPartition tp, int epoch,
+      Metrics.Lane lane, boolean stray) {}
 
   private final Map<String, String> consumerConfig;
   private final String topic;
@@ -61,6 +66,9 @@ public final class Dispatcher extends VerticleBase {
   private final FairScheduler.Limits limits;
   private final SyncSlots syncSlots;
   private final Function<String, Integer> tenantMax;
+  private final LaneShares shares;
+  /** Tenants whose share gauge is registered. */
+  private final Set<String> shareShown = new HashSet<>();
   private final Function<String, Integer> functionMax;
   private final Function<String, Duration> timeout;
   private final Time clock;
@@ -107,7 +115,8 @@ public final class Dispatcher extends VerticleBase {
    */
   public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, int maxWaiting, InvocationRunner runner,
       Metrics metrics, StatusStore store, Function<String, Integer> tenantMax, Function<String, Integer> weight,
-      Function<String, Integer> functionMax, Function<String, Duration> timeout, Time clock, SyncSlots syncSlots) {
+      Function<String, Integer> functionMax, Function<String, Duration> timeout, Time clock, SyncSlots syncSlots,
+      Function<String, dev.conveyor.engine.tenancy.Lanes> lanes, int partitions, Duration handoverHold) {
     this.ranHere = Caffeine.newBuilder().ticker(clock.ticker()).expireAfterWrite(Duration.ofMinutes(1)).build();
     this.dropCopies = Caffeine.newBuilder()
         .executor(Runnable::run) // maintenance on the dispatcher's thread: no pool wake-up per record
@@ -125,12 +134,13 @@ public final class Dispatcher extends VerticleBase {
     this.clock = clock;
     this.syncSlots = syncSlots;
     this.tenantMax = tenantMax;
+    this.shares = new LaneShares(lanes, partitions, handoverHold.toMillis());
     this.functionMax = functionMax;
     this.timeout = timeout;
     this.limits = new FairScheduler.Limits() {
       @Override
       public int tenantMax(String tenant) {
-        return tenantMax.apply(tenant);
+        return shares.tenantMax(tenant);
       }
 
       @Override
@@ -146,7 +156,7 @@ public final class Dispatcher extends VerticleBase {
       @Override
       public int elsewhere(String tenant) {
         // Sync callers waiting for the tenant get the next slot: they hold a connection open.
-        return statusElsewhere(tenant) + syncSlots.running(tenant) + (syncSlots.waitingForTenant(tenant) ? 1 : 0);
+        return statusElsewhere(tenant, true) + syncSlots.running(tenant) + (syncSlots.waitingForTenant(tenant) ? 1 : 0);
       }
     };
   }
@@ -176,13 +186,16 @@ public final class Dispatcher extends VerticleBase {
 
       @Override
       public int elsewhere(String tenant) {
-        return statusElsewhere(tenant);
+        return statusElsewhere(tenant, false);
       }
     };
   }
 
-  /** Attempts and sync calls of the tenant the status topic shows running on other processes. */
-  private int statusElsewhere(String tenant) {
+  /**
+   * Attempts and sync calls of the tenant the status topic shows running on other processes; with
+   * {@code ownedOnly}, only those counting against this replica's lanes ({@link LaneShares#countsHere}).
+   */
+  private int statusElsewhere(String tenant, boolean ownedOnly) {
     Instant now = clock.now();
     int n = 0;
     for (StatusStore.Running r : store.running(tenant)) {
@@ -190,6 +203,7 @@ public final class Dispatcher extends VerticleBase {
       // ended here lately): after a restart, the attempts the previous process was running are
       // replayed here, and their old "running" must not hold the slots they need to run again.
       if (here.containsKey(r.id()) || ranHere.getIfPresent(r.id()) != null) continue;
+      if (ownedOnly && !shares.countsHere(tenant, r.id())) continue;
       if (r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now)) n++;
     }
     return n;
@@ -204,6 +218,7 @@ public final class Dispatcher extends VerticleBase {
     // The in-flight bound is the scheduler's; the consumer only counts running work for the drain.
     consumer = new BoundedConsumer(clock, kafka, Integer.MAX_VALUE, LOG);
     consumer.onRevoked(this::revoked);
+    consumer.onAssigned(parts -> shares.assigned(parts.stream().map(TopicPartition::getPartition).toList(), clock.millis()));
     // Slots held by attempts on other replicas free up without any event here (their end arrives
     // on the status reader's thread): look again twice a second while records wait.
     repump = clock.setPeriodic(500, () -> {
@@ -260,13 +275,19 @@ public final class Dispatcher extends VerticleBase {
     }
     here.merge(inv.id(), 1, Integer::sum);
     TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
+    int lane = shares.laneOf(inv.tenant(), rec.partition());
+    if (lane < 0) shares.stray(inv.tenant(), 1);
+    if (shareShown.add(inv.tenant())) metrics.limitShare(inv.tenant(), () -> shares.share(inv.tenant()));
     Job<Held> job = new Job<>(inv.tenant(), inv.namespace() + "/" + inv.function(), rec.partition(),
-        new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0)));
-    long wait = dueAt - clock.millis();
+        new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0), metrics.lane(inv.tenant(), lane), lane < 0));
+    job.value().lane().backlog().incrementAndGet();
+    // Due now, unless a retry not yet due, or its partition was just gained (the previous owner's
+    // attempts are not all visible yet).
+    long wait = Math.max(dueAt, shares.heldUntil(rec.partition())) - clock.millis();
     if (wait > 0) {
       clock.setTimer(wait, () -> {
         if (current(job.value())) offer(job);
-        else release(inv.id());
+        else forget(job.value());
       });
     } else {
       offer(job);
@@ -320,10 +341,14 @@ public final class Dispatcher extends VerticleBase {
     consumer.begin();
     var tenantInflight = metrics.inflight(inv.tenant());
     tenantInflight.incrementAndGet();
+    h.lane().backlog().decrementAndGet();
+    h.lane().inflight().incrementAndGet();
     runner.run(inv, h.attempt(), h.dueAt()).onComplete(ar -> {
       scheduler.finished(job);
       syncSlots.freed(); // a waiting sync caller first
       release(inv.id());
+      h.lane().inflight().decrementAndGet();
+      if (h.stray()) shares.stray(inv.tenant(), -1);
       // Only an id the status topic still shows running elsewhere (a previous process's attempt,
       // replayed here) needs remembering until our outcome reaches the reader; keeping every id
       // for a minute held some 400,000 entries at 7,000/s, a fifth of the live heap.
@@ -347,9 +372,17 @@ public final class Dispatcher extends VerticleBase {
       numbers.add(tp.getPartition());
       epochs.merge(tp.getPartition(), 1, Integer::sum);
     }
+    shares.revoked(numbers);
     for (Job<Held> dropped : scheduler.drop(numbers)) {
-      release(dropped.value().inv().id());
+      forget(dropped.value());
     }
+  }
+
+  /** A record held here that will not start here (its partition moved): it no longer waits. */
+  private void forget(Held h) {
+    release(h.inv().id());
+    h.lane().backlog().decrementAndGet();
+    if (h.stray()) shares.stray(h.inv().tenant(), -1);
   }
 
   private void release(String id) {

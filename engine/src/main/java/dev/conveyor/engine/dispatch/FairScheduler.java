@@ -41,19 +41,19 @@ public final class FairScheduler<T> {
   /** A waiting invocation: its tenant, its function (namespace/name) and its source partition. */
   public record Job<T>(String tenant, String function, int partition, T value) {}
 
-  private static final class Lane<T> {
+  private static final class Line<T> {
     final String function;
     final ArrayDeque<Job<T>> jobs = new ArrayDeque<>();
 
-    Lane(String function) {
+    Line(String function) {
       this.function = function;
     }
   }
 
   private static final class TenantQueue<T> {
     final String name;
-    final Map<String, Lane<T>> lanes = new HashMap<>();
-    final ArrayDeque<Lane<T>> turn = new ArrayDeque<>(); // lanes with jobs, in turn order
+    final Map<String, Line<T>> lines = new HashMap<>();
+    final ArrayDeque<Line<T>> turn = new ArrayDeque<>(); // lines with jobs, in turn order
     int running;
     int waiting;
     double pass;
@@ -83,9 +83,9 @@ public final class FairScheduler<T> {
     TenantQueue<T> t = tenants.computeIfAbsent(job.tenant(), TenantQueue::new);
     if (t.waiting == 0 && t.running == 0) t.pass = Math.max(t.pass, globalPass);
     if (t.waiting == 0) ready.add(t);
-    Lane<T> lane = t.lanes.computeIfAbsent(job.function(), Lane::new);
-    if (lane.jobs.isEmpty()) t.turn.add(lane);
-    lane.jobs.add(job);
+    Line<T> line = t.lines.computeIfAbsent(job.function(), Line::new);
+    if (line.jobs.isEmpty()) t.turn.add(line);
+    line.jobs.add(job);
     t.waiting++;
     waiting++;
     waitingByPartition.merge(job.partition(), 1, Integer::sum);
@@ -98,29 +98,29 @@ public final class FairScheduler<T> {
     while (running < maxInFlight && waiting > 0) {
       TenantQueue<T> t = ready.poll();
       if (t == null) break;
-      Lane<T> lane = t.running + limits.elsewhere(t.name) >= limits.tenantMax(t.name) ? null : runnableLane(t);
-      if (lane == null) {
+      Line<T> line = t.running + limits.elsewhere(t.name) >= limits.tenantMax(t.name) ? null : runnableLine(t);
+      if (line == null) {
         atLimit.add(t); // nothing of it may start now: it keeps its pass and its place for the next call
         continue;
       }
-      start.add(take(t, lane));
+      start.add(take(t, line));
       if (t.waiting > 0) ready.add(t);
     }
     ready.addAll(atLimit);
     return start;
   }
 
-  private Lane<T> runnableLane(TenantQueue<T> t) {
-    for (Lane<T> lane : t.turn) {
-      if (functionRunning.getOrDefault(lane.function, 0) < limits.functionMax(lane.function)) return lane;
+  private Line<T> runnableLine(TenantQueue<T> t) {
+    for (Line<T> line : t.turn) {
+      if (functionRunning.getOrDefault(line.function, 0) < limits.functionMax(line.function)) return line;
     }
     return null;
   }
 
-  private Job<T> take(TenantQueue<T> t, Lane<T> lane) {
-    t.turn.remove(lane);
-    Job<T> job = lane.jobs.poll();
-    if (!lane.jobs.isEmpty()) t.turn.add(lane); // its next job waits for the other lanes' turns
+  private Job<T> take(TenantQueue<T> t, Line<T> line) {
+    t.turn.remove(line);
+    Job<T> job = line.jobs.poll();
+    if (!line.jobs.isEmpty()) t.turn.add(line); // its next job waits for the other lines' turns
     t.waiting--;
     waiting--;
     waitingByPartition.merge(job.partition(), -1, Integer::sum);
@@ -146,16 +146,16 @@ public final class FairScheduler<T> {
     List<Job<T>> dropped = new ArrayList<>();
     for (Iterator<TenantQueue<T>> it = tenants.values().iterator(); it.hasNext(); ) {
       TenantQueue<T> t = it.next();
-      for (Lane<T> lane : t.lanes.values()) {
-        lane.jobs.removeIf(j -> {
+      for (Line<T> line : t.lines.values()) {
+        line.jobs.removeIf(j -> {
           if (!partitions.contains(j.partition())) return false;
           dropped.add(j);
           return true;
         });
       }
       t.turn.removeIf(l -> l.jobs.isEmpty());
-      t.lanes.values().removeIf(l -> l.jobs.isEmpty());
-      t.waiting = t.lanes.values().stream().mapToInt(l -> l.jobs.size()).sum();
+      t.lines.values().removeIf(l -> l.jobs.isEmpty());
+      t.waiting = t.lines.values().stream().mapToInt(l -> l.jobs.size()).sum();
       if (t.waiting == 0 && t.running == 0) it.remove();
     }
     waiting -= dropped.size();
@@ -172,8 +172,8 @@ public final class FairScheduler<T> {
   public Map<String, Long> oldestWaiting(java.util.function.ToLongFunction<T> since) {
     Map<String, Long> out = new HashMap<>();
     for (TenantQueue<T> t : tenants.values()) {
-      for (Lane<T> lane : t.turn) {
-        Job<T> first = lane.jobs.peek();
+      for (Line<T> line : t.turn) {
+        Job<T> first = line.jobs.peek();
         if (first != null) out.merge(t.name, since.applyAsLong(first.value()), Math::min);
       }
     }

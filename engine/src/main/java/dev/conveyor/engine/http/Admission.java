@@ -162,7 +162,7 @@ public final class Admission {
     Instant now = clock.now();
     byte[] payload = a.body() == null ? new byte[0] : a.body().getBytes();
     String id = queued ? placement.acceptId(a.tenant(), a.target().namespace(), a.target().name(), idempotencyKey, now.toEpochMilli())
-        : placement.newId(a.tenant(), now.toEpochMilli());
+        : placement.newId(a.tenant(), a.target().namespace(), a.target().name(), now.toEpochMilli());
     return InvocationBuilder.builder().id(id).tenant(a.tenant()).namespace(a.target().namespace()).function(a.target().name())
         .contentType(req.getHeader("content-type")).payload(payload).query(query == null || query.isEmpty() ? null : query)
         .passHeaders(pass).acceptedAt(now).idempotencyKey(idempotencyKey).traceparent(traceparent).callbackUrl(a.callbackUrl())

@@ -80,7 +80,7 @@ public final class DeadLettersHandler {
       Invocation dead = InvocationCodec.decode(rec);
       Instant now = clock.now();
       // One write of a new random id, as an API accept: a lookup may settle an unknown outcome with a fence.
-      againId[0] = placement.newAcceptId(dead.tenant(), now.toEpochMilli());
+      againId[0] = placement.newAcceptId(dead.tenant(), dead.namespace(), dead.function(), now.toEpochMilli());
       Invocation again = InvocationBuilder.builder().id(againId[0]).tenant(dead.tenant()).namespace(dead.namespace())
           .function(dead.function()).contentType(dead.contentType()).payload(dead.payload()).query(dead.query())
           .passHeaders(dead.passHeaders()).acceptedAt(now).traceparent(dead.traceparent()).callbackUrl(dead.callbackUrl())

@@ -79,6 +79,11 @@ public final class Metrics implements AutoCloseable {
       Map.entry("conveyor.connector.lag.seconds", "Age of the oldest record a trigger connector has not yet submitted"),
       Map.entry("conveyor.queued", "Invocations this replica accepted that have not ended (the tenant's maxQueued counts them)"),
       Map.entry("conveyor.inflight", "Attempts running on this replica's dispatcher"),
+      Map.entry("conveyor.lane.backlog", "Invocations of a tenant's lane read by this replica and waiting for a slot "
+          + "(lane \"moved\": from a partition of an earlier placement)"),
+      Map.entry("conveyor.lane.inflight", "Attempts of a tenant's lane running on this replica's dispatcher"),
+      Map.entry("conveyor.tenant.limit.share", "Part of the tenant's maxConcurrency this replica's dispatcher holds: "
+          + "the shares of the tenant's lanes it owns (0 to 1)"),
       Map.entry("conveyor.usage.forwarded", "Usage records handed to the billing system's endpoint, by outcome"),
       Map.entry("conveyor.usage.forward.lag", "Usage records not yet forwarded to the billing system"),
       Map.entry("conveyor.circuit.state", "A function's circuit breaker: 0 closed, 1 open, 2 half-open"));
@@ -317,6 +322,31 @@ public final class Metrics implements AutoCloseable {
    */
   public void usageForwarded(String outcome, long count) {
     counter(new Key("conveyor.usage.forwarded", outcome), k -> Tags.of("outcome", outcome)).increment(count);
+  }
+
+  /** A tenant's lane on this replica's dispatcher: its records waiting for a slot, and its attempts running. */
+  public record Lane(AtomicInteger backlog, AtomicInteger inflight) {}
+
+  private final Map<String, Map<Integer, Lane>> lanes = new ConcurrentHashMap<>();
+
+  /**
+   * The counters of lane {@code lane} of {@code tenant} (-1: records from a partition that is none of
+   * its lanes, left from an earlier placement), registered as
+   * {@code conveyor_lane_backlog{tenant,lane}} and {@code conveyor_lane_inflight{tenant,lane}}.
+   */
+  public Lane lane(String tenant, int lane) {
+    return lanes.computeIfAbsent(tenant, t -> new ConcurrentHashMap<>()).computeIfAbsent(lane, k -> {
+      String label = lane < 0 ? "moved" : Integer.toString(lane);
+      Lane l = new Lane(new AtomicInteger(), new AtomicInteger());
+      Gauge.builder("conveyor.lane.backlog", l.backlog(), AtomicInteger::get).tags("tenant", tenant, "lane", label).register(registry);
+      Gauge.builder("conveyor.lane.inflight", l.inflight(), AtomicInteger::get).tags("tenant", tenant, "lane", label).register(registry);
+      return l;
+    });
+  }
+
+  /** {@code conveyor_tenant_limit_share{tenant}}: the part of the tenant's maxConcurrency this replica holds, read at scrape. */
+  public void limitShare(String tenant, java.util.function.DoubleSupplier share) {
+    Gauge.builder("conveyor.tenant.limit.share", share::getAsDouble).tags("tenant", tenant).strongReference(true).register(registry);
   }
 
   /** The in-flight counter of a tenant, registered as {@code conveyor_inflight{tenant}}. */

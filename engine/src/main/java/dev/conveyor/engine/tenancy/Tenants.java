@@ -15,8 +15,9 @@ import java.util.stream.Collectors;
  * mix; a revoked key stops working with the next request.
  */
 public final class Tenants {
-  private record State(Map<String, Tenant> byName, Map<String, Tenant> byNamespace, Map<String, Integer> position,
-      ApiKeyAuthenticator keys) {}
+  /** {@code lanes}: computed on first use, by partition count and tenant. */
+  private record State(Map<String, Tenant> byName, Map<String, Tenant> byNamespace, ApiKeyAuthenticator keys,
+      Map<Integer, Map<String, Lanes>> lanes) {}
 
   private volatile State state;
 
@@ -27,25 +28,24 @@ public final class Tenants {
   public void replace(List<Tenant> tenants) {
     Map<String, Tenant> byNamespace = new java.util.HashMap<>();
     for (Tenant t : tenants) for (String ns : t.namespaces()) byNamespace.putIfAbsent(ns, t);
-    Map<String, Integer> position = new java.util.HashMap<>();
-    for (int i = 0; i < tenants.size(); i++) position.put(tenants.get(i).name(), i);
     state = new State(tenants.stream().collect(Collectors.toUnmodifiableMap(Tenant::name, Function.identity())),
-        Map.copyOf(byNamespace), Map.copyOf(position), new ApiKeyAuthenticator(tenants));
+        Map.copyOf(byNamespace), new ApiKeyAuthenticator(tenants), new java.util.concurrent.ConcurrentHashMap<>());
   }
 
   /**
-   * The queue partition of all of a tenant's invocations, so that one replica (the partition's
-   * owner in the dispatcher's consumer group) runs them all and enforces its limits: the tenant's
-   * {@code partition} if set, else its position in the tenants list; modulo {@code partitions}.
-   * With no more tenants than partitions, no two tenants share one. Moving a tenant (reordering the
-   * list, or a new {@code partition}) sends its new invocations elsewhere while its old ones finish
-   * where they are, so for that while two replicas run its invocations.
+   * The tenant's lanes over a queue of {@code partitions} partitions ({@link Lanes}): placed from its
+   * {@code partition} or its name, never from its position in the list, so reordering the list moves
+   * nothing. Changing a tenant's {@code partition} or {@code lanes} sends its new invocations to the
+   * new lanes while the queued ones finish where they are. A tenant no longer configured (its queued
+   * work still runs) has one lane of one slot.
    */
-  public int partition(String tenant, int partitions) {
+  public Lanes lanes(String tenant, int partitions) {
     State s = state;
-    Tenant t = s.byName().get(tenant);
-    int p = t != null && t.partition() != null ? t.partition() : s.position().getOrDefault(tenant, Math.abs(tenant.hashCode()));
-    return Math.floorMod(p, partitions);
+    return s.lanes().computeIfAbsent(partitions, n -> new java.util.concurrent.ConcurrentHashMap<>()).computeIfAbsent(tenant, name -> {
+      Tenant t = s.byName().get(name);
+      int first = t != null && t.partition() != null ? Math.floorMod(t.partition(), partitions) : Lanes.hashed(name, partitions);
+      return t == null ? Lanes.of(first, 1, 1, partitions) : Lanes.of(first, t.limits().lanes(), t.limits().maxConcurrency(), partitions);
+    });
   }
 
   public java.util.Set<String> names() {

@@ -33,7 +33,8 @@ class ConfigLoaderTest {
           - name: acme
             namespaces: [acme]
             apiKeys: [ { sha256: "%s", roles: [invoke, read, usage] } ]
-            limits: { maxConcurrency: 50, ratePerSecond: 500, burst: 1000, maxQueued: 100000, maxPayloadBytes: 1048576 }
+            limits: { maxConcurrency: 50, ratePerSecond: 500, burst: 1000, maxQueued: 100000, maxPayloadBytes: 1048576,
+                      lanes: 1 }
         functions:
           - namespace: acme
             name: resize
@@ -61,6 +62,7 @@ class ConfigLoaderTest {
     assertThat(c.kafka().backgroundLingerMs()).as("nobody waits for these").isEqualTo(5);
     assertThat(c.status().cacheMaxBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
     assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
+    assertThat(c.tenants().get(0).limits().lanes()).isEqualTo(1);
     ConveyorConfig.FunctionSpec f = c.functions().get(0);
     assertThat(f.memoryMiB()).isEqualTo(256);
     assertThat(f.delivery().retry()).isEqualTo(2);
@@ -68,6 +70,16 @@ class ConfigLoaderTest {
     assertThat(f.delivery().retryOnStatus()).contains(503).doesNotContain(400);
     assertThat(f.delivery().deadLetterTopic()).isEqualTo("conveyor.deadletter");
     assertThat(c.metering().source()).isEqualTo("//conveyor/local");
+  }
+
+  @Test
+  void refusesMoreLanesThanMaxConcurrencyForALaneWouldHaveNoSlot() {
+    String yaml = minimal("    limits: { maxConcurrency: 2, lanes: 3 }", "[]");
+    assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of()))
+        .hasMessageContaining("tenants[0].limits.lanes: at most maxConcurrency (2)");
+    assertThat(ConfigLoader.parse(minimal("    limits: { maxConcurrency: 3, lanes: 3 }", "[]"), Map.of())
+        .tenants().get(0).limits().lanes()).isEqualTo(3);
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).tenants().get(0).limits().lanes()).as("default").isEqualTo(1);
   }
 
   @Test

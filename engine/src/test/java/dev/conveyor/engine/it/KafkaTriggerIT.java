@@ -161,7 +161,9 @@ class KafkaTriggerIT {
           connectors:
             - { type: kafka, name: ordered, topic: "%s", ordered: true, poisonLimit: 2, maxInFlight: 16,
                 target: { namespace: acme, function: echo } }
-          """.formatted(topic));
+          """.formatted(topic))
+          // The tenant spreads over all 3 queue partitions: a key's invocations land in any of them.
+          .replace("limits: { maxPayloadBytes: 65536 }", "limits: { maxPayloadBytes: 65536, lanes: 3 }");
       try (Conveyor gw = Gateways.start(yaml)) {
         // Each key's last record ran: everything before it has ended, poison included.
         await().atMost(Duration.ofSeconds(90)).until(() -> fn.calls().stream().map(c -> new JsonObject(c.body()))
@@ -178,6 +180,8 @@ class KafkaTriggerIT {
           }
           assertThat(new java.util.TreeSet<>(order)).as("key %s ran every record", e.getKey()).hasSize(perKey);
         }
+        assertThat(fn.calls().stream().map(c -> dev.conveyor.engine.api.InvocationIds.partition(c.invocationId(), 3)).distinct().count())
+            .as("queue partitions the invocations went to").isEqualTo(3);
         // The flaky records were retried in place: seq 0, 3 and 6 twice each for every key but the poison's.
         assertThat(seen.get("k0")).containsExactly(0, 0, 1, 2, 3, 3, 4, 5, 6, 6, 7);
         // The poison used its 2 attempts (not the function's 6) and was dead-lettered; k2 went on after it.

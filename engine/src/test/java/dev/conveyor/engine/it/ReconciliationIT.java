@@ -84,7 +84,7 @@ class ReconciliationIT {
           ExecutorService clients = Executors.newFixedThreadPool(8);
           for (int c = 0; c < 8; c++) {
             clients.submit(() -> {
-              while (go.get() && accepted.size() < 3000) {
+              while (go.get() && accepted.size() < 2000) {
                 try {
                   HttpResponse<String> r = http.invoke(KEY, "acme", "flaky", "{\"n\":1}");
                   if (r.statusCode() == 202) accepted.add(new JsonObject(r.body()).getString("id"));
@@ -95,7 +95,7 @@ class ReconciliationIT {
             });
           }
           int before = received.size();
-          await().atMost(Duration.ofSeconds(120)).until(() -> received.size() >= before + 600);
+          await().atMost(Duration.ofSeconds(120)).until(() -> received.size() >= before + 400);
           gw.kill();
           receivedAtKill[round] = received.size();
           go.set(false);

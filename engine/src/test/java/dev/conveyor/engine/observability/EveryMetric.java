@@ -31,6 +31,9 @@ public final class EveryMetric {
       m.duration("acme", "acme", "resize", "resize-00001", 12);
       m.queueWait("acme", "acme", "resize", 3);
       m.inflight("acme").incrementAndGet();
+      m.lane("acme", 0).inflight().incrementAndGet();
+      m.lane("acme", 0).backlog().incrementAndGet();
+      m.limitShare("acme", () -> 1.0);
       m.queued("acme", new AtomicLong(3));
       var connector = m.connector("orders", "kafka");
       connector.received(1);
