@@ -38,8 +38,10 @@ import org.junit.jupiter.api.Test;
  * Graceful stop under load, as Kubernetes does it: two replicas behind a load balancer that sends
  * only to replicas whose {@code /readyz} says ready (polled every 100 ms, as an endpoints controller
  * and a proxy would follow it), each stopped with SIGTERM in turn and started again. Every request
- * that reached a replica must be answered; nothing accepted may be lost, and nothing may run whose
- * client got no 202.
+ * that reached a replica must be answered; nothing accepted may be lost or run twice, and nothing
+ * may run whose client got no 202. The tenant spreads over all three queue partitions (3 lanes), and
+ * before each restart the tenants list is written in the other order: a tenant's lanes depend on
+ * its name, not its place in the list, so no invocation moves or runs twice for it.
  */
 class GracefulStopIT {
   private static final String KEY = "stop-key";
@@ -64,18 +66,21 @@ class GracefulStopIT {
     String prefix = Gateways.prefix("stop");
     try (FunctionServer fn = new FunctionServer().behave(c -> new Answer(200, c.path().equals("/slow") ? 50 : 5, null))) {
       Path config = dir.resolve("conveyor.yaml");
-      Files.writeString(config, """
+      String acme = "  - { name: acme, namespaces: [acme], limits: { lanes: 3 }, apiKeys: [ { sha256: \"%s\", roles: [invoke, read] } ] }\n"
+          .formatted(ApiKeyAuthenticator.sha256Hex(KEY));
+      String zeta = "  - { name: zeta, namespaces: [zeta] }\n";
+      java.util.function.IntFunction<String> yaml = order -> """
           server: { drainDelay: PT2S, shutdownTimeout: PT10S }
           kafka: { bootstrapServers: "%s", topicPrefix: "%s", partitions: 3, replicationFactor: 1 }
           tenants:
-            - name: acme
-              namespaces: [acme]
-              apiKeys: [ { sha256: "%s", roles: [invoke, read] } ]
+          %s
           functions:
             - { namespace: acme, name: work, url: "%s", delivery: { retry: 3, backoffDelay: PT0.05S } }
             - { namespace: acme, name: slow, url: "%s" }
           dispatch: { group: "%sdispatch" }
-          """.formatted(TestKafka.bootstrap(), prefix, ApiKeyAuthenticator.sha256Hex(KEY), fn.url("/work"), fn.url("/slow"), prefix));
+          """.formatted(TestKafka.bootstrap(), prefix, order % 2 == 0 ? acme + zeta : zeta + acme, fn.url("/work"), fn.url("/slow"),
+          prefix);
+      Files.writeString(config, yaml.apply(0));
       int[] ports = EmbeddedKafka.freePorts(4);
       Replica[] replicas = new Replica[2];
       for (int i = 0; i < 2; i++) {
@@ -144,11 +149,13 @@ class GracefulStopIT {
         });
       }
       try {
+        int restarts = 0;
         for (Replica r : replicas) {
           await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() > 200);
           int before = accepted.size();
           assertThat(r.process.terminate()).as("exit code after SIGTERM").isZero();
           assertThat(accepted.size()).as("the other replica took the load").isGreaterThan(before);
+          Files.writeString(config, yaml.apply(++restarts)); // the running replica reloads it too
           r.process.start().awaitReady(Duration.ofSeconds(90));
           int restarted = accepted.size();
           await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() > restarted + 200);
@@ -164,6 +171,9 @@ class GracefulStopIT {
         assertThat(lost).as("requests that reached a stopping replica and got no answer").isEmpty();
         assertThat(unanswered.get()).isZero();
         await().atMost(Duration.ofSeconds(60)).until(() -> accepted.stream().allMatch(id -> fn.callsFor(id) > 0));
+        assertThat(accepted.stream().filter(id -> fn.callsFor(id) > 1).toList()).as("accepted invocations that ran twice").isEmpty();
+        assertThat(accepted.stream().map(id -> dev.conveyor.engine.api.InvocationIds.partition(id, 3)).distinct().count())
+            .as("queue partitions the tenant's invocations went to").isEqualTo(3);
         Set<String> asyncRan = fn.calls().stream().filter(c -> c.path().equals("/work")).map(FunctionServer.Call::invocationId)
             .collect(java.util.stream.Collectors.toSet());
         assertThat(asyncRan).as("nothing ran whose client got no 202").isSubsetOf(accepted);
