@@ -64,12 +64,14 @@ class LanesIT {
       // 2 cores (3 gateways, the broker, the test) are saturated (top: the broker's JVM 90 %, each
       // gateway 33 %), and the trickle's queue wait would measure the CPU's run queue.
       java.util.concurrent.atomic.AtomicLong callMs = new java.util.concurrent.atomic.AtomicLong(200);
-      // When each of big's calls came, and in which lane (its queue partition): the gap a dead
-      // replica's lane shows until another replica runs it.
+      // When each of big's calls came, in which lane (its queue partition) and for how long: each
+      // lane's peak (before the kill, a lane is one replica's), and the gap a dead replica's lane
+      // shows until another replica runs it.
       List<long[]> bigCalls = new java.util.concurrent.CopyOnWriteArrayList<>();
       fns.put("big", new FunctionServer().behave(c -> {
-        bigCalls.add(new long[] {System.nanoTime(), dev.conveyor.engine.api.InvocationIds.partition(c.invocationId(), 6)});
-        return new FunctionServer.Answer(200, callMs.get(), null);
+        long ms = callMs.get();
+        bigCalls.add(new long[] {System.nanoTime(), dev.conveyor.engine.api.InvocationIds.partition(c.invocationId(), 6), ms});
+        return new FunctionServer.Answer(200, ms, null);
       }));
       fns.put("one", new FunctionServer().behave(c -> new FunctionServer.Answer(200, callMs.get(), null)));
       fns.put("trickle", new FunctionServer().behave(c -> new FunctionServer.Answer(200, 0, null)));
@@ -148,6 +150,20 @@ class LanesIT {
       phase1.addAll(trickle);
       awaitTerminal(apis.get(0), phase1, tenantOf, Duration.ofSeconds(120));
       int bigPeak1 = fns.get("big").peakConcurrency();
+      // Each lane's peak so far (one replica each), from the calls' starts and lengths.
+      Map<Integer, Integer> lanePeaks = new java.util.TreeMap<>();
+      for (int lanePartition : new int[] {0, 2, 4}) {
+        java.util.TreeMap<Long, Integer> edges = new java.util.TreeMap<>();
+        for (long[] call : bigCalls) {
+          if (call[1] != lanePartition) continue;
+          edges.merge(call[0], 1, Integer::sum);
+          edges.merge(call[0] + call[2] * 1_000_000, -1, Integer::sum);
+        }
+        int now = 0;
+        int peak = 0;
+        for (int delta : edges.values()) peak = Math.max(peak, now += delta);
+        lanePeaks.put(lanePartition, peak);
+      }
       long[] floodWaits = percentiles(apis.get(0), trickle);
       long trickleP50 = floodWaits[0];
       long trickleP99 = floodWaits[1];
@@ -193,12 +209,15 @@ class LanesIT {
       int onePeak = fns.get("one").peakConcurrency();
       String report = ("bigPeakPhase1=%d bigPeakWithKill=%d onePeak=%d bigBacklogWhenTheTrickleBegan=%d trickleQueueWaitP50=%dms "
           + "trickleQueueWaitP99=%dms trickleSamples=%d trickleAloneP50=%dms trickleAloneP99=%dms invocations=%d bigCalls=%d "
-          + "deadLaneRanAgainAfterMs=%d").formatted(bigPeak1, bigPeak, onePeak, bigBacklog, trickleP50, trickleP99, trickle.size(),
-          quietWaits[0], quietWaits[1], all.size(), fns.get("big").calls().size(), handoverMs);
+          + "deadLaneRanAgainAfterMs=%d bigPeakPerLanePartitionBeforeTheKill=%s").formatted(bigPeak1, bigPeak, onePeak, bigBacklog,
+          trickleP50, trickleP99, trickle.size(), quietWaits[0], quietWaits[1], all.size(), fns.get("big").calls().size(), handoverMs,
+          lanePeaks);
       System.out.println("LanesIT: " + report);
       Files.writeString(Path.of("target", "lanes-report.txt"), report + "\n");
       assertThat(bigPeak1).as("big's peak concurrency with 3 lanes: more than one replica's 25").isGreaterThan(25);
       assertThat(onePeak).as("one was served beside big").isGreaterThan(0);
+      assertThat(lanePeaks.values()).as("each lane's peak: its share of 60, on its own replica").allSatisfy(p -> assertThat(p)
+          .isBetween(1, 20));
       assertThat(bigPeak).as("big's peak concurrency, the kill included").isLessThanOrEqualTo(60);
       assertThat(onePeak).as("one lane: one replica's maxInFlight at most").isLessThanOrEqualTo(25);
       assertThat(trickle.size()).as("trickle invocations sent while big's backlog drained").isGreaterThanOrEqualTo(100);

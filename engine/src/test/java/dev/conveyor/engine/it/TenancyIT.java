@@ -98,6 +98,54 @@ class TenancyIT {
     }
   }
 
+  /**
+   * Invocations queued when the gateway stops, and a restart with the tenants list in the other
+   * order: a tenant's lanes come from its name, so the queued work runs where it is, each invocation
+   * once, and a request retried with its idempotency key names the invocation it named before.
+   */
+  @Test
+  void reorderingTheTenantsListAndRestartingLosesNothingAndRunsNothingTwice() {
+    try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(200, 200, null))) {
+      String yaml = Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("reorder"), "- { namespace: acme, name: work, url: \""
+          + fn.url("/work") + "\" }", null).replace("limits: { maxPayloadBytes: 65536 }",
+          "limits: { maxPayloadBytes: 65536, maxConcurrency: 4, lanes: 2 }");
+      int acme = yaml.indexOf("  - name: acme");
+      int globex = yaml.indexOf("  - name: globex");
+      int functions = yaml.indexOf("functions:");
+      String reordered = yaml.substring(0, acme) + yaml.substring(globex, functions) + yaml.substring(acme, globex)
+          + yaml.substring(functions);
+      assertThat(reordered.indexOf("name: globex")).isLessThan(reordered.indexOf("name: acme"));
+      List<String> ids = new java.util.ArrayList<>();
+      Map<String, String> keyed = new java.util.HashMap<>();
+      try (Conveyor gw = Gateways.start(yaml)) {
+        Http http = new Http(gw.httpPort());
+        for (int i = 0; i < 60; i++) {
+          HttpRequest.Builder req = http.request("/v1/namespaces/acme/functions/work/invocations", ACME_KEY)
+              .POST(HttpRequest.BodyPublishers.ofString("{}"));
+          if (i % 10 == 0) req.header("idempotency-key", "key-" + i);
+          HttpResponse<String> r = http.send(req.build());
+          assertThat(r.statusCode()).isEqualTo(202);
+          String id = new JsonObject(r.body()).getString("id");
+          ids.add(id);
+          if (i % 10 == 0) keyed.put("key-" + i, id);
+        }
+      } // a graceful stop: running calls end, the queued ones stay queued
+      assertThat(fn.callsById().size()).as("invocations that ran before the stop").isLessThan(30);
+      try (Conveyor gw = Gateways.start(reordered)) {
+        Http http = new Http(gw.httpPort());
+        for (var e : keyed.entrySet()) {
+          HttpResponse<String> again = http.send(http.request("/v1/namespaces/acme/functions/work/invocations", ACME_KEY)
+              .header("idempotency-key", e.getKey()).POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+          assertThat(new JsonObject(again.body()).getString("id")).as(e.getKey()).isEqualTo(e.getValue());
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> ids.stream()
+            .allMatch(id -> "succeeded".equals(http.status(id, ACME_KEY).getString("status"))));
+        assertThat(ids).allSatisfy(id -> assertThat(fn.callsFor(id)).as(id).isEqualTo(1));
+        assertThat(fn.callsById()).hasSize(60);
+      }
+    }
+  }
+
   @Test
   void tenantChangesInTheConfigFileTakeEffectWithoutARestart() throws Exception {
     Path dir = Files.createTempDirectory("conveyor-reload");
