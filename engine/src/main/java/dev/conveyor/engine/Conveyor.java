@@ -217,6 +217,9 @@ public final class Conveyor implements AutoCloseable {
         .attempts(new AttemptPath(functions, invoker, capacity, metrics, tracing, clock)).breakers(breakers).usage(usage)
         .observability(metrics, tracing).runningStatusAfter(config.dispatch().runningStatusAfter()).build();
     tenants = new Tenants(config.tenants());
+    tenants.sharedPartitions(queuePartitions).forEach((p, names) -> LOG.warn(
+        "tenants {} have lanes on the same queue partition {}: a flood of one past dispatch.maxWaiting holds up the "
+            + "others' records there; give tenants that must be isolated partitions of their own (tenants[].partition)", names, p));
     SyncSlots syncSlots = new SyncSlots(clock);
     Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
         topics.invocations(), config.dispatch().maxInFlight(), config.dispatch().maxWaiting(), runner, metrics, store,

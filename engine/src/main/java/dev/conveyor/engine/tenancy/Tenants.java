@@ -48,6 +48,20 @@ public final class Tenants {
     });
   }
 
+  /**
+   * The queue partitions holding lanes of more than one tenant, with those tenants (in name order):
+   * they share the partition's {@code dispatch.maxWaiting}, so one flooding past it holds up the
+   * others' records there. Empty when every tenant's lanes are its own.
+   */
+  public java.util.SortedMap<Integer, java.util.List<String>> sharedPartitions(int partitions) {
+    java.util.SortedMap<Integer, java.util.List<String>> byPartition = new java.util.TreeMap<>();
+    for (String name : new java.util.TreeSet<>(names())) {
+      for (int p : lanes(name, partitions).partitions()) byPartition.computeIfAbsent(p, k -> new java.util.ArrayList<>()).add(name);
+    }
+    byPartition.values().removeIf(l -> l.size() < 2);
+    return byPartition;
+  }
+
   public java.util.Set<String> names() {
     return state.byName().keySet();
   }

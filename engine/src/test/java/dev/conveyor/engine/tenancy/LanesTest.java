@@ -82,6 +82,14 @@ class LanesTest {
   }
 
   @Test
+  void tenantsWhoseLanesShareAPartitionAreNamed() {
+    Tenants apart = new Tenants(List.of(tenant("big", 60, 3, 0), tenant("one", 10, 1, 1), tenant("two", 10, 1, 3)));
+    assertThat(apart.sharedPartitions(6)).isEmpty();
+    Tenants clash = new Tenants(List.of(tenant("big", 60, 3, 0), tenant("one", 10, 1, 2), tenant("two", 10, 1, 2)));
+    assertThat(clash.sharedPartitions(6)).containsExactly(Map.entry(2, List.of("big", "one", "two")));
+  }
+
+  @Test
   void aKeyedIdIsTheSameOnEveryReplicaAndAfterTheListIsReordered() {
     Tenant big = tenant("big", 60, 3, null);
     Tenant other = tenant("other", 10, 1, null);
