@@ -90,11 +90,15 @@ final class LaneShares {
   int tenantMax(String tenant) {
     Lanes l = lanes(tenant);
     if (l.size() == 1) return l.maxConcurrency();
+    return ownedShares(l) + (strays.containsKey(tenant) ? l.share(l.size() - 1) : 0);
+  }
+
+  /** The sum of the shares of the tenant's lanes this replica owns. */
+  private int ownedShares(Lanes l) {
     Set<Integer> here = owned;
-    int max = 0;
-    for (int k = 0; k < l.size(); k++) if (here.contains(l.partition(k))) max += l.share(k);
-    if (strays.containsKey(tenant)) max += l.share(l.size() - 1);
-    return max;
+    int held = 0;
+    for (int k = 0; k < l.size(); k++) if (here.contains(l.partition(k))) held += l.share(k);
+    return held;
   }
 
   /**
@@ -109,9 +113,6 @@ final class LaneShares {
   /** The share of the tenant's {@code maxConcurrency} this replica holds now, 0 to 1; any thread. */
   double share(String tenant) {
     Lanes l = lanes(tenant);
-    Set<Integer> here = owned;
-    int held = 0;
-    for (int k = 0; k < l.size(); k++) if (here.contains(l.partition(k))) held += l.share(k);
-    return l.maxConcurrency() == 0 ? 0 : (double) held / l.maxConcurrency();
+    return l.maxConcurrency() == 0 ? 0 : (double) ownedShares(l) / l.maxConcurrency();
   }
 }

@@ -1,8 +1,7 @@
 package dev.conveyor.engine.tenancy;
 
-import java.nio.charset.StandardCharsets;
+import dev.conveyor.engine.api.InvocationIds;
 import java.util.Arrays;
-import org.apache.kafka.common.utils.Utils;
 
 /**
  * A tenant's lanes: the queue partitions its invocations spread over, and the fixed share of its
@@ -29,6 +28,12 @@ public record Lanes(int[] partitions, int maxConcurrency) {
     partitions = partitions.clone();
   }
 
+  /** The lanes' partitions, lane 0 first (a copy). */
+  @Override
+  public int[] partitions() {
+    return partitions.clone();
+  }
+
   /** The lanes of a tenant whose first lane is {@code first}. */
   public static Lanes of(int first, int lanes, int maxConcurrency, int partitionCount) {
     int n = Math.max(1, Math.min(lanes, partitionCount));
@@ -38,9 +43,9 @@ public record Lanes(int[] partitions, int maxConcurrency) {
     return new Lanes(p, maxConcurrency);
   }
 
-  /** The first lane of a tenant without a {@code partition}: its name's hash, as Kafka hashes keys. */
+  /** The first lane of a tenant without a {@code partition}: its name's hash, as Kafka hashes keys (and ids). */
   public static int hashed(String tenant, int partitionCount) {
-    return Utils.toPositive(Utils.murmur2(tenant.getBytes(StandardCharsets.UTF_8))) % partitionCount;
+    return InvocationIds.partition(tenant, partitionCount);
   }
 
   public int size() {
@@ -65,7 +70,7 @@ public record Lanes(int[] partitions, int maxConcurrency) {
 
   /** The one lane of a pinned function ("namespace/name"): fixed by its name's hash. */
   public int pinned(String function) {
-    return Utils.toPositive(Utils.murmur2(function.getBytes(StandardCharsets.UTF_8))) % partitions.length;
+    return InvocationIds.partition(function, partitions.length);
   }
 
   @Override
