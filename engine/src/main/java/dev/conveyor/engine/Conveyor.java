@@ -11,6 +11,8 @@ import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.tenancy.Placement;
 import dev.conveyor.engine.metering.UsageAdjustments;
 import dev.conveyor.engine.metering.UsageRollups;
+import dev.conveyor.engine.metering.BudgetLedger;
+import dev.conveyor.engine.metering.UsageRollupTopology;
 import dev.conveyor.engine.metering.UsageStreams;
 import dev.conveyor.engine.metering.UsageForwarder;
 import dev.conveyor.engine.http.UsageHandler;
@@ -230,7 +232,8 @@ public final class Conveyor implements AutoCloseable {
         f -> function(f).map(x -> java.time.Duration.ofMillis(AttemptPath.timeoutMs(x, true, x.delivery().timeout().toMillis())))
             .orElse(java.time.Duration.ofMinutes(1)), clock, syncSlots, t -> tenants.lanes(t, queuePartitions), queuePartitions,
         // A gained lane waits until the previous owner's attempts show in the status topic.
-        config.dispatch().runningStatusAfter().plus(Dispatcher.STATUS_READ_BACK));
+        config.dispatch().runningStatusAfter().plus(Dispatcher.STATUS_READ_BACK),
+        f -> function(f).map(FunctionTarget::memoryMiB).orElse(0));
     if (config.dispatch().enabled()) {
       var retryConsumer = clients.consumer("conveyor-retry", config.dispatch().group() + "-retry");
       metrics.kafkaClient(retryConsumer);
@@ -265,8 +268,12 @@ public final class Conveyor implements AutoCloseable {
     Placement placement = new Placement(tenants, queuePartitions, config.status().idempotencyWindow(),
         f -> function(f).map(FunctionTarget::concurrency).orElse(Integer.MAX_VALUE));
     Backlog backlog = new Backlog(store, clock, placement::mine, metrics::queued);
+    // Budgets are summed off the accept path, four times a second (only tenants whose usage or budgets changed).
+    budgets = new BudgetLedger(tenants::budgets, clock, metrics);
+    long budgetTimer = clock.setPeriodic(250, budgets::refresh);
+    components.add("budget refresh", () -> clock.cancelTimer(budgetTimer));
     Admission admission = new Admission(functions, health, new RateQuotas(clock), metrics, clock, placement, backlog,
-        runtime.admissionChecks());
+        runtime.admissionChecks(), budgets::refusal);
     if (runtime.configFile() != null) {
       components.add(new ConfigWatcher(vertx, clock, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants())));
     }
@@ -293,11 +300,13 @@ public final class Conveyor implements AutoCloseable {
     Leases leases = components.add(new Leases(vertx, clock, config.leaderElection().enabled() ? kubernetes(runtime) : null,
         config.leaderElection(), identity()));
     UsageRollups rollups = components.add(new UsageRollups(clients, topics.usageRollups()));
+    budgets.follow(rollups);
     if (config.dispatch().enabled()) {
       // Rollups run where delivery runs (an accept-only replica leaves them to the others).
       UsageStreams usageStreams = components.add(new UsageStreams(bootstrap, clients.common("conveyor-usage-rollups"),
           k.topicPrefix() + "usage-rollups", topics.usage(), topics.usageRollups(), config.metering().dedupeDays(), k.replicationFactor(),
-          runtime.dataDir().resolve("streams")).start());
+          runtime.dataDir().resolve("streams"), new UsageRollupTopology.BudgetEvents(topics.budgetEvents(), config.metering().source(),
+              tenants::budgets, metrics::budgetAlert)).start());
       metrics.kafkaStreams(usageStreams.streams()); // the rollups' consumer lag in /metrics
       if (config.metering().forward() != null) {
         // Tries of one batch may outlast the default poll interval while the billing system is down.
@@ -308,9 +317,9 @@ public final class Conveyor implements AutoCloseable {
       }
     }
     UsageHandler usageApi = new UsageHandler(rollups, new UsageAdjustments(sender, topics.usage(), config.metering().source(), clock),
-        store, clock);
+        store, clock, budgets);
     Submissions submissions = new Submissions(vertx, tenants, functions, enqueuer, store, metrics, clock, bootstrap,
-        connectorState, leases, placement, backlog);
+        connectorState, leases, placement, backlog, budgets::refusal);
     CloudEventsIngress events = CloudEventsIngress.from(config.connectors(), submissions);
     int loops = Math.max(1, java.lang.Runtime.getRuntime().availableProcessors());
     // The admin port first: it answers probes and scrapes until the API has drained.
@@ -356,6 +365,7 @@ public final class Conveyor implements AutoCloseable {
   }
 
   private KubernetesClient kubernetesClient;
+  private BudgetLedger budgets;
   private FunctionCapacity capacity;
   private volatile boolean stopping;
   private volatile boolean warming;

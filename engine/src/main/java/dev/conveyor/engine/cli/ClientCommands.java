@@ -669,7 +669,30 @@ final class ClientCommands {
       out().println("tenant " + text(u, "tenant") + ", " + text(u, "from") + " to " + text(u, "to"));
       table(out(), List.of(groupBy == GroupBy.hour ? "HOUR" : "FUNCTION", "INVOCATIONS", "ATTEMPTS", "SUCCESS", "ERROR", "TIMEOUT",
           "BILLED-MS", "GIB-S", "COLD", "REQ-BYTES", "RESP-BYTES"), rows);
+      budgets(u.path("budgets"));
       return Cli.OK;
+    }
+
+    /** The tenant's budgets, each with a bar of what its period has used. */
+    private void budgets(JsonNode budgets) {
+      if (!budgets.isArray() || budgets.isEmpty()) return;
+      List<List<String>> rows = new ArrayList<>();
+      for (JsonNode b : budgets) {
+        double ratio = b.path("usedRatio").asDouble();
+        int filled = (int) Math.round(Math.min(1, ratio) * 20);
+        String bar = "[" + "#".repeat(filled) + "-".repeat(20 - filled) + "] " + Math.round(ratio * 100) + "%";
+        JsonNode limit = b.path("limit");
+        JsonNode used = b.path("used");
+        JsonNode left = b.path("left");
+        String state = b.path("refusing").asBoolean() ? "SPENT: refusing until " + text(b, "periodEnd")
+            : b.path("exhausted").asBoolean() ? "spent (alerts only)" : "ok";
+        rows.add(List.of(text(b, "period") + " from " + text(b, "periodStart"),
+            limit.has("gibSeconds") ? text(used, "gibSeconds") + " / " + text(limit, "gibSeconds") + " (left " + text(left, "gibSeconds") + ")" : "-",
+            limit.has("invocations") ? text(used, "invocations") + " / " + text(limit, "invocations") + " (left " + text(left, "invocations") + ")" : "-",
+            bar, state));
+      }
+      out().println();
+      table(out(), List.of("BUDGET", "GIB-S USED / LIMIT", "INVOCATIONS USED / LIMIT", "USED", "STATE"), rows);
     }
 
     private static List<String> row(String label, JsonNode t) {

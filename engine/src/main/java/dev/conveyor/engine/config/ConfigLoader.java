@@ -96,6 +96,13 @@ public final class ConfigLoader {
       }
       check(t.limits().lanes() <= t.limits().maxConcurrency(), at + ".limits.lanes",
           "at most maxConcurrency (" + t.limits().maxConcurrency() + "): every lane needs at least one slot of it");
+      check(t.limits().maxMemoryInFlightMiB() == 0 || t.limits().maxMemoryInFlightMiB() >= t.limits().lanes(),
+          at + ".limits.maxMemoryInFlightMiB", "at least lanes (" + t.limits().lanes() + "): every lane needs a share of it");
+      for (int j = 0; j < t.limits().budgets().size(); j++) {
+        var b = t.limits().budgets().get(j);
+        check(b.gibSeconds() != null || b.invocations() != null, at + ".limits.budgets[" + j + "]",
+            "give gibSeconds, invocations or both: what the budget limits");
+      }
       var cb = t.callbacks();
       check(cb.allow().isEmpty() || cb.secret() != null && cb.secret().length() >= 16, at + ".callbacks.secret",
           "callbacks need a signing secret of at least 16 characters (secret or secretEnv)");
@@ -105,6 +112,12 @@ public final class ConfigLoader {
       var f = c.functions().get(i);
       check(functions.add(f.namespace() + "/" + f.name()), "functions[" + i + "]", "duplicate function " + f.namespace() + "/" + f.name());
       checkDelivery("functions[" + i + "].delivery.", f.delivery());
+      var owner = c.tenant(owners.getOrDefault(f.namespace(), ""));
+      if (owner.isPresent()) {
+        long room = memoryPerLane(owner.get().limits());
+        check(f.memoryMiB() <= room, "functions[" + i + "].memoryMiB", "tenant '" + owner.get().name() + "' lets one attempt hold at most "
+            + room + " MiB (limits.maxMemoryInFlightMiB over its lanes); raise that limit, or lower memoryMiB");
+      }
     }
     var retry = c.dispatch().callbacks();
     check(retry.backoffMax().compareTo(retry.backoffDelay()) >= 0, "dispatch.callbacks.backoffMax", "must not be shorter than backoffDelay");
@@ -126,6 +139,14 @@ public final class ConfigLoader {
     check(bundle.contains("-----BEGIN CERTIFICATE-----"), "knative.trustBundle", "'" + kn.trustBundle() + "' holds no PEM certificate");
     return new ConveyorConfig(c.server(), c.kafka(), c.tenants(), c.functions(), c.metering(), c.dispatch(), c.status(), c.samples(),
         new ConveyorConfig.Knative(kn.enabled(), kn.namespaces(), bundle), c.auth(), c.leaderElection(), c.connectors());
+  }
+
+  /**
+   * The most memory one attempt of the tenant may hold: its {@code maxMemoryInFlightMiB} split over its
+   * lanes (each lane's owner keeps to its share), rounded down; unbounded without a memory limit.
+   */
+  public static long memoryPerLane(ConveyorConfig.Limits limits) {
+    return limits.maxMemoryInFlightMiB() == 0 ? Long.MAX_VALUE : limits.maxMemoryInFlightMiB() / limits.lanes();
   }
 
   /**

@@ -111,12 +111,38 @@ public record ConveyorConfig(
       @Range(min = 1, max = Long.MAX_VALUE) long maxQueued,
       @Range(min = 1, max = 6 * 1024 * 1024) int maxPayloadBytes,
       @Range(min = 1, max = 1000) int weight,
-      @Range(min = 1, max = 1000) int lanes) {
-    static final Limits DEFAULTS = new Limits(50, 500, 1000, 100_000, 1024 * 1024, 1, 1);
+      @Range(min = 1, max = 1000) int lanes,
+      @Range(max = 1 << 30) int maxMemoryInFlightMiB,
+      List<@Valid Budget> budgets) {
+    static final Limits DEFAULTS = new Limits(50, 500, 1000, 100_000, 1024 * 1024, 1, 1, 0, List.of());
 
     public Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes) {
       this(maxConcurrency, ratePerSecond, burst, maxQueued, maxPayloadBytes, 1, 1);
     }
+
+    public Limits(int maxConcurrency, int ratePerSecond, int burst, long maxQueued, int maxPayloadBytes, int weight, int lanes) {
+      this(maxConcurrency, ratePerSecond, burst, maxQueued, maxPayloadBytes, weight, lanes, 0, List.of());
+    }
+  }
+
+  public enum BudgetPeriod { day, month }
+
+  /**
+   * A usage budget of a tenant over each {@code period} (a calendar day or month in {@code timeZone}):
+   * at most {@code gibSeconds} GiB-seconds and/or {@code invocations} invocations, read from the usage
+   * rollups. Each fraction in {@code alertAt} (and 1, when the budget is spent) raises one event per
+   * period; with {@code enforce}, a spent budget refuses new invocations until the period ends.
+   */
+  public record Budget(
+      @jakarta.validation.constraints.NotNull(message = REQUIRED) BudgetPeriod period,
+      @jakarta.validation.constraints.DecimalMin(value = "0", inclusive = false, message = POSITIVE) java.math.BigDecimal gibSeconds,
+      @Range(min = 1, max = Long.MAX_VALUE, message = POSITIVE) Long invocations,
+      List<@jakarta.validation.constraints.NotNull(message = REQUIRED)
+          @jakarta.validation.constraints.DecimalMin(value = "0", inclusive = false, message = "expected a fraction above 0, such as 0.8")
+          @jakarta.validation.constraints.DecimalMax(value = "10", message = "expected a fraction of at most 10, such as 0.8") Double> alertAt,
+      boolean enforce,
+      @ZoneName String timeZone) {
+    static final Budget DEFAULTS = new Budget(null, null, null, List.of(0.8), true, "UTC");
   }
 
   /**
@@ -366,6 +392,31 @@ public record ConveyorConfig(
           URI u = value instanceof URI uri ? uri : new URI(value.toString());
           return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null;
         } catch (java.net.URISyntaxException e) {
+          return false;
+        }
+      }
+    }
+  }
+
+  /** A time zone name Java knows, such as UTC or Europe/Berlin. */
+  @Constraint(validatedBy = ZoneName.Check.class)
+  @Target({ElementType.FIELD, ElementType.METHOD, ElementType.PARAMETER, ElementType.TYPE_USE})
+  @Retention(RetentionPolicy.RUNTIME)
+  public @interface ZoneName {
+    String message() default "expected a time zone such as UTC or Europe/Berlin";
+
+    Class<?>[] groups() default {};
+
+    Class<? extends Payload>[] payload() default {};
+
+    final class Check implements ConstraintValidator<ZoneName, String> {
+      @Override
+      public boolean isValid(String value, ConstraintValidatorContext context) {
+        if (value == null) return true;
+        try {
+          java.time.ZoneId.of(value);
+          return true;
+        } catch (java.time.DateTimeException e) {
           return false;
         }
       }

@@ -41,10 +41,13 @@ public final class Submissions implements ConnectorContext {
 
   private final dev.conveyor.engine.tenancy.Placement placement;
   private final dev.conveyor.engine.tenancy.Backlog backlog;
+  private final java.util.function.Function<String, java.util.Optional<dev.conveyor.engine.metering.BudgetLedger.State>> budgetRefusal;
 
   public Submissions(Vertx vertx, Tenants tenants, FunctionRegistry functions, Enqueuer enqueuer, StatusStore status,
       Metrics metrics, Time clock, String bootstrap, ConnectorState state, Leases leases,
-      dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog) {
+      dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog,
+      java.util.function.Function<String, java.util.Optional<dev.conveyor.engine.metering.BudgetLedger.State>> budgetRefusal) {
+    this.budgetRefusal = budgetRefusal;
     this.placement = placement;
     this.backlog = backlog;
     this.vertx = vertx;
@@ -115,6 +118,10 @@ public final class Submissions implements ConnectorContext {
     if (s.payload().length > tenant.limits().maxPayloadBytes()) {
       return Future.failedFuture(new Rejected("payload of " + s.payload().length + " bytes is over the tenant's limit"));
     }
+    if (target.memoryMiB() > dev.conveyor.engine.config.ConfigLoader.memoryPerLane(tenant.limits())) {
+      return Future.failedFuture(new Rejected("function " + s.namespace() + "/" + s.function() + " needs " + target.memoryMiB()
+          + " MiB, more than tenant " + tenant.name() + " lets one invocation hold (maxMemoryInFlightMiB over its lanes)"));
+    }
     String key = s.dedupeKey() == null ? null : "trigger:" + s.dedupeKey();
     if (key != null && key.length() > 255) return Future.failedFuture(new Rejected("dedupe key longer than 250 characters"));
     Map<String, String> pass = new java.util.LinkedHashMap<>();
@@ -133,6 +140,15 @@ public final class Submissions implements ConnectorContext {
       metrics.rejected(tenant.name(), "queued");
       // Not a Rejected: the connector tries again later, which is the back-pressure a full queue asks for.
       return Future.failedFuture(new IllegalStateException("tenant " + tenant.name() + " has maxQueued invocations not finished"));
+    }
+    var spent = budgetRefusal.apply(tenant.name());
+    if (spent.isPresent()) {
+      metrics.rejected(tenant.name(), "budget");
+      // Back-pressure, as for a full queue: the connector tries again later (a Kafka trigger holds its
+      // place), so no event is lost while the budget is spent; it flows again when the period ends or
+      // the budget is raised.
+      return Future.failedFuture(new IllegalStateException("tenant " + tenant.name() + "'s " + spent.get().budget().period()
+          + " budget is spent until " + spent.get().window().end()));
     }
     Instant now = clock.now();
     Invocation inv = invocation(placement.newId(tenant.name(), s.namespace(), s.function(), now.toEpochMilli()), now, tenant, s, pass, key, null);

@@ -71,6 +71,8 @@ public final class Dispatcher extends VerticleBase {
   private final Set<String> shareShown = new HashSet<>();
   private final Function<String, Integer> functionMax;
   private final Function<String, Duration> timeout;
+  /** A function's memory (MiB), by "namespace/name"; 0 when unknown. */
+  private final Function<String, Integer> memoryOf;
   private final Time clock;
   /**
    * Ids whose records this replica holds (waiting or running; a count, as a retry and a first copy may
@@ -116,7 +118,8 @@ public final class Dispatcher extends VerticleBase {
   public Dispatcher(Map<String, String> consumerConfig, String topic, int maxInFlight, int maxWaiting, InvocationRunner runner,
       Metrics metrics, StatusStore store, Function<String, Integer> tenantMax, Function<String, Integer> weight,
       Function<String, Integer> functionMax, Function<String, Duration> timeout, Time clock, SyncSlots syncSlots,
-      Function<String, dev.conveyor.engine.tenancy.Lanes> lanes, int partitions, Duration handoverHold) {
+      Function<String, dev.conveyor.engine.tenancy.Lanes> lanes, int partitions, Duration handoverHold,
+      Function<String, Integer> memoryOf) {
     this.ranHere = Caffeine.newBuilder().ticker(clock.ticker()).expireAfterWrite(Duration.ofMinutes(1)).build();
     this.dropCopies = Caffeine.newBuilder()
         .executor(Runnable::run) // maintenance on the dispatcher's thread: no pool wake-up per record
@@ -137,6 +140,7 @@ public final class Dispatcher extends VerticleBase {
     this.shares = new LaneShares(lanes, partitions, handoverHold.toMillis());
     this.functionMax = functionMax;
     this.timeout = timeout;
+    this.memoryOf = memoryOf;
     this.limits = new FairScheduler.Limits() {
       @Override
       public int tenantMax(String tenant) {
@@ -157,6 +161,16 @@ public final class Dispatcher extends VerticleBase {
       public int elsewhere(String tenant) {
         // Sync callers waiting for the tenant get the next slot: they hold a connection open.
         return statusElsewhere(tenant, true) + syncSlots.running(tenant) + (syncSlots.waitingForTenant(tenant) ? 1 : 0);
+      }
+
+      @Override
+      public long tenantMemory(String tenant) {
+        return shares.tenantMemory(tenant);
+      }
+
+      @Override
+      public long memoryElsewhere(String tenant) {
+        return statusMemoryElsewhere(tenant, true) + syncSlots.memory(tenant) + syncSlots.waitingMemory(tenant);
       }
     };
   }
@@ -188,7 +202,32 @@ public final class Dispatcher extends VerticleBase {
       public int elsewhere(String tenant) {
         return statusElsewhere(tenant, false);
       }
+
+      @Override
+      public long tenantMemory(String tenant) {
+        return shares.lanes(tenant).maxMemoryMiB();
+      }
+
+      @Override
+      public long asyncMemory(String tenant) {
+        return scheduler == null ? 0 : scheduler.memory(tenant);
+      }
+
+      @Override
+      public long memoryElsewhere(String tenant) {
+        return statusMemoryElsewhere(tenant, false);
+      }
     };
+  }
+
+  /** The memory (MiB) of the attempts {@link #statusElsewhere} counts. */
+  private long statusMemoryElsewhere(String tenant, boolean ownedOnly) {
+    Instant now = clock.now();
+    long mib = 0;
+    for (StatusStore.Running r : store.running(tenant)) {
+      if (elsewhere(tenant, r, ownedOnly, now)) mib += memoryOf.apply(r.function());
+    }
+    return mib;
   }
 
   /**
@@ -199,14 +238,18 @@ public final class Dispatcher extends VerticleBase {
     Instant now = clock.now();
     int n = 0;
     for (StatusStore.Running r : store.running(tenant)) {
-      // Not another replica's if its record is in this replica's hands (waiting or running here, or
-      // ended here lately): after a restart, the attempts the previous process was running are
-      // replayed here, and their old "running" must not hold the slots they need to run again.
-      if (here.containsKey(r.id()) || ranHere.getIfPresent(r.id()) != null) continue;
-      if (ownedOnly && !shares.countsHere(tenant, r.id())) continue;
-      if (r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now)) n++;
+      if (elsewhere(tenant, r, ownedOnly, now)) n++;
     }
     return n;
+  }
+
+  private boolean elsewhere(String tenant, StatusStore.Running r, boolean ownedOnly, Instant now) {
+    // Not another replica's if its record is in this replica's hands (waiting or running here, or
+    // ended here lately): after a restart, the attempts the previous process was running are
+    // replayed here, and their old "running" must not hold the slots they need to run again.
+    if (here.containsKey(r.id()) || ranHere.getIfPresent(r.id()) != null) return false;
+    if (ownedOnly && !shares.countsHere(tenant, r.id())) return false;
+    return r.since().plus(timeout.apply(r.function())).plus(STALE_MARGIN).isAfter(now);
   }
 
   @Override
@@ -278,8 +321,10 @@ public final class Dispatcher extends VerticleBase {
     int lane = shares.laneOf(inv.tenant(), rec.partition());
     if (lane < 0) shares.stray(inv.tenant(), 1);
     if (shareShown.add(inv.tenant())) metrics.limitShare(inv.tenant(), () -> shares.share(inv.tenant()));
-    Job<Held> job = new Job<>(inv.tenant(), inv.namespace() + "/" + inv.function(), rec.partition(),
-        new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0), metrics.lane(inv.tenant(), lane), lane < 0));
+    String function = inv.namespace() + "/" + inv.function();
+    Job<Held> job = new Job<>(inv.tenant(), function, rec.partition(),
+        new Held(inv, slot, attempt, dueAt, tp, epochs.getOrDefault(rec.partition(), 0), metrics.lane(inv.tenant(), lane), lane < 0),
+        shares.lanes(inv.tenant()).maxMemoryMiB() == 0 ? 0 : memoryOf.apply(function)); // a lookup only where memory is limited
     job.value().lane().backlog().incrementAndGet();
     // Due now, unless a retry not yet due, or its partition was just gained (the previous owner's
     // attempts are not all visible yet).
@@ -343,7 +388,10 @@ public final class Dispatcher extends VerticleBase {
     tenantInflight.incrementAndGet();
     h.lane().backlog().decrementAndGet();
     h.lane().inflight().incrementAndGet();
+    var memory = job.memoryMiB() > 0 ? metrics.memoryInFlight(inv.tenant()) : null;
+    if (memory != null) memory.addAndGet(job.memoryMiB());
     runner.run(inv, h.attempt(), h.dueAt()).onComplete(ar -> {
+      if (memory != null) memory.addAndGet(-job.memoryMiB());
       scheduler.finished(job);
       syncSlots.freed(); // a waiting sync caller first
       release(inv.id());

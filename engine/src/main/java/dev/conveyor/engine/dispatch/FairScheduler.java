@@ -10,11 +10,18 @@ import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
- * Which waiting invocation starts next, under three bounds: the dispatcher's {@code maxInFlight},
- * each tenant's {@code maxConcurrency} (less what runs on other replicas) and each function's
- * {@code concurrency}. A tenant or function at its limit simply has nothing runnable; its jobs wait
- * here while every other tenant's keep starting, so there is no head-of-line blocking between
- * tenants or between a tenant's functions.
+ * Which waiting invocation starts next, under four bounds: the dispatcher's {@code maxInFlight},
+ * each tenant's {@code maxConcurrency} and {@code maxMemoryInFlightMiB} (less what runs on other
+ * replicas) and each function's {@code concurrency}. A tenant or function at its limit simply has
+ * nothing runnable; its jobs wait here while every other tenant's keep starting, so there is no
+ * head-of-line blocking between tenants or between a tenant's functions.
+ *
+ * <p>Memory. A function whose next attempt needs more memory than the tenant has free lets the
+ * tenant's other functions start meanwhile (a small one may start while a large one waits), but at
+ * most {@link #MAX_PASSED_OVER} times: then the tenant reserves for the large one, starting nothing
+ * else until enough of its running attempts have ended for it to fit. So a large function never
+ * waits for more than that many starts plus the end of what runs, and small ones are not held up
+ * by a large one that has not waited long.
  *
  * <p>Between tenants that all have runnable work it is weighted fair: stride scheduling, each tenant
  * advancing its pass by {@code 1 / weight} per job started and the lowest pass going next (a heap of
@@ -36,14 +43,36 @@ public final class FairScheduler<T> {
 
     /** Invocations of the tenant running on other replicas now (during a rebalance). */
     int elsewhere(String tenant);
+
+    /** The memory (MiB) the tenant's attempts may hold at once here; 0: no memory limit. */
+    default long tenantMemory(String tenant) {
+      return 0;
+    }
+
+    /** The memory (MiB) of the tenant's attempts counted against it that run on other replicas or as sync calls. */
+    default long memoryElsewhere(String tenant) {
+      return 0;
+    }
   }
 
-  /** A waiting invocation: its tenant, its function (namespace/name) and its source partition. */
-  public record Job<T>(String tenant, String function, int partition, T value) {}
+  /**
+   * How many times smaller attempts of a tenant may start ahead of one of its functions that waits
+   * for memory, before the tenant holds everything else back until that one fits.
+   */
+  public static final int MAX_PASSED_OVER = 8;
+
+  /** A waiting invocation: its tenant, its function (namespace/name), its source partition and the memory it holds when it runs. */
+  public record Job<T>(String tenant, String function, int partition, T value, int memoryMiB) {
+    public Job(String tenant, String function, int partition, T value) {
+      this(tenant, function, partition, value, 0);
+    }
+  }
 
   private static final class Line<T> {
     final String function;
     final ArrayDeque<Job<T>> jobs = new ArrayDeque<>();
+    /** Starts of the tenant's other functions since this line's first job last found too little memory. */
+    int passedOver;
 
     Line(String function) {
       this.function = function;
@@ -56,6 +85,10 @@ public final class FairScheduler<T> {
     final ArrayDeque<Line<T>> turn = new ArrayDeque<>(); // lines with jobs, in turn order
     int running;
     int waiting;
+    /** MiB held by its attempts running here. */
+    long memory;
+    /** A line passed over {@link #MAX_PASSED_OVER} times for memory: it goes next, nothing passes it. */
+    Line<T> reserved;
     double pass;
 
     TenantQueue(String name) {
@@ -111,10 +144,42 @@ public final class FairScheduler<T> {
   }
 
   private Line<T> runnableLine(TenantQueue<T> t) {
+    long cap = limits.tenantMemory(t.name);
+    if (cap <= 0) {
+      for (Line<T> line : t.turn) if (functionRoom(line)) return line;
+      return null;
+    }
+    long elsewhere = limits.memoryElsewhere(t.name);
+    if (t.reserved != null) return functionRoom(t.reserved) && fits(t, t.reserved, cap, elsewhere) ? t.reserved : null;
+    List<Line<T>> passed = null;
     for (Line<T> line : t.turn) {
-      if (functionRunning.getOrDefault(line.function, 0) < limits.functionMax(line.function)) return line;
+      if (!functionRoom(line)) continue;
+      if (fits(t, line, cap, elsewhere)) {
+        if (passed != null) {
+          for (Line<T> p : passed) {
+            if (++p.passedOver >= MAX_PASSED_OVER && t.reserved == null) t.reserved = p;
+          }
+        }
+        return line;
+      }
+      if (passed == null) passed = new ArrayList<>(2);
+      passed.add(line);
     }
     return null;
+  }
+
+  private boolean functionRoom(Line<T> line) {
+    return functionRunning.getOrDefault(line.function, 0) < limits.functionMax(line.function);
+  }
+
+  /**
+   * Whether the line's next job fits in the tenant's memory. One larger than the whole limit (queued
+   * before the limit or the function's memory changed) runs alone: when nothing else of the tenant runs.
+   */
+  private boolean fits(TenantQueue<T> t, Line<T> line, long cap, long elsewhere) {
+    int need = line.jobs.peek().memoryMiB();
+    if (need > cap) return t.running == 0 && t.memory == 0 && elsewhere == 0;
+    return t.memory + elsewhere + need <= cap;
   }
 
   private Job<T> take(TenantQueue<T> t, Line<T> line) {
@@ -125,6 +190,9 @@ public final class FairScheduler<T> {
     waiting--;
     waitingByPartition.merge(job.partition(), -1, Integer::sum);
     t.running++;
+    t.memory += job.memoryMiB();
+    line.passedOver = 0;
+    if (t.reserved == line) t.reserved = null;
     running++;
     functionRunning.merge(job.function(), 1, Integer::sum);
     globalPass = Math.max(globalPass, t.pass);
@@ -136,6 +204,7 @@ public final class FairScheduler<T> {
   public void finished(Job<T> job) {
     TenantQueue<T> t = tenants.get(job.tenant());
     t.running--;
+    t.memory -= job.memoryMiB();
     running--;
     functionRunning.merge(job.function(), -1, Integer::sum);
     if (t.running == 0 && t.waiting == 0) tenants.remove(t.name);
@@ -155,6 +224,7 @@ public final class FairScheduler<T> {
       }
       t.turn.removeIf(l -> l.jobs.isEmpty());
       t.lines.values().removeIf(l -> l.jobs.isEmpty());
+      if (t.reserved != null && t.reserved.jobs.isEmpty()) t.reserved = null;
       t.waiting = t.lines.values().stream().mapToInt(l -> l.jobs.size()).sum();
       if (t.waiting == 0 && t.running == 0) it.remove();
     }
@@ -200,5 +270,11 @@ public final class FairScheduler<T> {
   public int running(String tenant) {
     TenantQueue<T> t = tenants.get(tenant);
     return t == null ? 0 : t.running;
+  }
+
+  /** MiB held by the tenant's attempts running here. */
+  public long memory(String tenant) {
+    TenantQueue<T> t = tenants.get(tenant);
+    return t == null ? 0 : t.memory;
   }
 }

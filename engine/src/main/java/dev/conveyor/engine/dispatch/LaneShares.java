@@ -13,7 +13,8 @@ import java.util.function.Function;
  * The part of each tenant's {@code maxConcurrency} this replica's dispatcher may use: the shares of
  * the tenant's lanes ({@link Lanes}) whose queue partitions it owns now. The lanes' shares add up to
  * the limit, and each partition has one owner in the dispatch group, so the owners together never
- * run more than the limit, each counting only what it runs itself. A tenant with one lane keeps its
+ * run more than the limit, each counting only what it runs itself. {@code maxMemoryInFlightMiB} is
+ * shared out the same way ({@link #tenantMemory}). A tenant with one lane keeps its
  * whole limit wherever its records are read (as before lanes existed).
  *
  * <p>Handing a lane over. A partition is revoked from one replica and assigned to another while the
@@ -91,6 +92,16 @@ final class LaneShares {
     Lanes l = lanes(tenant);
     if (l.size() == 1) return l.maxConcurrency();
     return ownedShares(l) + (strays.containsKey(tenant) ? l.share(l.size() - 1) : 0);
+  }
+
+  /** How much memory (MiB) the tenant's attempts may hold here at once; 0: no memory limit. */
+  long tenantMemory(String tenant) {
+    Lanes l = lanes(tenant);
+    if (l.maxMemoryMiB() == 0 || l.size() == 1) return l.maxMemoryMiB();
+    Set<Integer> here = owned;
+    long held = 0;
+    for (int k = 0; k < l.size(); k++) if (here.contains(l.partition(k))) held += l.memoryShare(k);
+    return held + (strays.containsKey(tenant) ? l.memoryShare(l.size() - 1) : 0);
   }
 
   /** The sum of the shares of the tenant's lanes this replica owns. */

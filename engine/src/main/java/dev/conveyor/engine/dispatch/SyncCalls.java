@@ -118,7 +118,7 @@ public final class SyncCalls {
     io.vertx.core.Context own = Vertx.currentContext();
     Promise<Outcome> done = Promise.promise();
     // A slot granted with less than a useful attempt left is no use: the wait stops that much earlier.
-    slots.acquire(tenant, t.key(), Math.max(1, deadline - now - MIN_ATTEMPT_MS)).onComplete(slot -> onCaller(own, () -> {
+    slots.acquire(tenant, t.key(), t.memoryMiB(), Math.max(1, deadline - now - MIN_ATTEMPT_MS)).onComplete(slot -> onCaller(own, () -> {
       if (slot.failed()) {
         done.complete(new Outcome.NoSlot(slot.cause() instanceof SyncSlots.NoRoom n && n.tenantFull, false));
         return;

@@ -34,10 +34,29 @@ public final class SyncSlots {
 
     /** Attempts and sync calls of the tenant running on other replicas now. */
     int elsewhere(String tenant);
+
+    /** The tenant's {@code maxMemoryInFlightMiB}; 0: no memory limit. */
+    default long tenantMemory(String tenant) {
+      return 0;
+    }
+
+    /** MiB of the tenant's async attempts running here. */
+    default long asyncMemory(String tenant) {
+      return 0;
+    }
+
+    /** MiB of the tenant's attempts and sync calls running on other replicas now. */
+    default long memoryElsewhere(String tenant) {
+      return 0;
+    }
   }
 
   /** Held while a sync call runs; given back with {@link #release}. */
-  public record Permit(String tenant, String function) {}
+  public record Permit(String tenant, String function, int memoryMiB) {
+    public Permit(String tenant, String function) {
+      this(tenant, function, 0);
+    }
+  }
 
   /** The call waited {@code waitedMs} and found no room: the tenant or the function is at its limit. */
   public static final class NoRoom extends RuntimeException {
@@ -49,7 +68,7 @@ public final class SyncSlots {
     }
   }
 
-  private record Waiter(String function, Promise<Permit> promise, long timer) {}
+  private record Waiter(String function, int memoryMiB, Promise<Permit> promise, long timer) {}
 
   /** How often waiting calls look again for room that came free elsewhere (the dispatcher's repump is 500 ms). */
   static final long RECHECK_MS = 250;
@@ -65,6 +84,7 @@ public final class SyncSlots {
   private Runnable onFreed = () -> {};
   private final Map<String, Integer> byTenant = new HashMap<>();
   private final Map<String, Integer> byFunction = new HashMap<>();
+  private final Map<String, Long> memoryByTenant = new HashMap<>();
   private final Map<String, ArrayDeque<Waiter>> waiting = new HashMap<>();
   /** While calls wait: room can also come from other replicas' calls ending or pods added, with no event here. */
   private long recheck = -1;
@@ -83,11 +103,16 @@ public final class SyncSlots {
 
   /** A slot for a sync call of {@code function} ("namespace/name"), waiting at most {@code waitMs}. */
   public Future<Permit> acquire(String tenant, String function, long waitMs) {
+    return acquire(tenant, function, 0, waitMs);
+  }
+
+  /** The same for a call that holds {@code memoryMiB} while it runs (counted against {@code maxMemoryInFlightMiB}). */
+  public Future<Permit> acquire(String tenant, String function, int memoryMiB, long waitMs) {
     Promise<Permit> p = Promise.promise();
     context.execute(() -> {
       ArrayDeque<Waiter> queue = waiting.get(tenant);
-      if ((queue == null || queue.stream().noneMatch(w -> w.function().equals(function))) && room(tenant, function)) {
-        p.complete(take(tenant, function));
+      if ((queue == null || queue.stream().noneMatch(w -> w.function().equals(function))) && room(tenant, function, memoryMiB)) {
+        p.complete(take(tenant, function, memoryMiB));
         return;
       }
       long[] timer = {-1};
@@ -96,10 +121,10 @@ public final class SyncSlots {
         ArrayDeque<Waiter> q = waiting.get(tenant);
         if (q != null && q.remove(self[0])) {
           if (q.isEmpty()) waiting.remove(tenant);
-          p.tryFail(new NoRoom(!tenantRoom(tenant)));
+          p.tryFail(new NoRoom(!tenantRoom(tenant, memoryMiB)));
         }
       });
-      self[0] = new Waiter(function, p, timer[0]);
+      self[0] = new Waiter(function, memoryMiB, p, timer[0]);
       waiting.computeIfAbsent(tenant, t -> new ArrayDeque<>()).add(self[0]);
       if (recheck < 0) {
         recheck = time.setPeriodic(RECHECK_MS, () -> {
@@ -118,6 +143,7 @@ public final class SyncSlots {
     context.execute(() -> {
       byTenant.computeIfPresent(permit.tenant(), (k, n) -> n > 1 ? n - 1 : null);
       byFunction.computeIfPresent(permit.function(), (k, n) -> n > 1 ? n - 1 : null);
+      if (permit.memoryMiB() > 0) memoryByTenant.computeIfPresent(permit.tenant(), (k, m) -> m > permit.memoryMiB() ? m - permit.memoryMiB() : null);
       freed();
       onFreed.run();
     });
@@ -128,12 +154,13 @@ public final class SyncSlots {
     for (Iterator<Map.Entry<String, ArrayDeque<Waiter>>> it = waiting.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<String, ArrayDeque<Waiter>> e = it.next();
       String tenant = e.getKey();
-      for (Iterator<Waiter> w = e.getValue().iterator(); w.hasNext() && tenantRoom(tenant); ) {
+      for (Iterator<Waiter> w = e.getValue().iterator(); w.hasNext() && tenantRoom(tenant, 0); ) {
         Waiter next = w.next();
-        if (!functionRoom(next.function())) continue; // its function is full: the tenant's other calls go on
+        // Its function is full, or its memory does not fit: the tenant's other calls go on.
+        if (!functionRoom(next.function()) || !tenantRoom(tenant, next.memoryMiB())) continue;
         w.remove();
         time.cancelTimer(next.timer());
-        next.promise().tryComplete(take(tenant, next.function()));
+        next.promise().tryComplete(take(tenant, next.function(), next.memoryMiB()));
       }
       if (e.getValue().isEmpty()) it.remove();
     }
@@ -142,6 +169,11 @@ public final class SyncSlots {
   /** Sync calls of the tenant running here; on the context. */
   public int running(String tenant) {
     return byTenant.getOrDefault(tenant, 0);
+  }
+
+  /** MiB held by the tenant's sync calls running here; on the context. */
+  public long memory(String tenant) {
+    return memoryByTenant.getOrDefault(tenant, 0L);
   }
 
   /** Sync calls of the function running here; on the context. */
@@ -160,21 +192,36 @@ public final class SyncSlots {
     return false;
   }
 
-  private boolean room(String tenant, String function) {
-    return tenantRoom(tenant) && functionRoom(function);
+  /** The memory of the first sync caller waiting for the tenant whose function has room (0: none): async work leaves it that much. */
+  public int waitingMemory(String tenant) {
+    ArrayDeque<Waiter> q = waiting.get(tenant);
+    if (q == null) return 0;
+    for (Waiter w : q) if (functionRoom(w.function())) return w.memoryMiB();
+    return 0;
   }
 
-  private boolean tenantRoom(String tenant) {
-    return running(tenant) + ledger.asyncRunning(tenant) + ledger.elsewhere(tenant) < ledger.tenantMax(tenant);
+  private boolean room(String tenant, String function, int memoryMiB) {
+    return tenantRoom(tenant, memoryMiB) && functionRoom(function);
+  }
+
+  /** A slot of the tenant, and {@code memoryMiB} of its memory (one call larger than the whole limit runs alone). */
+  private boolean tenantRoom(String tenant, int memoryMiB) {
+    int others = running(tenant) + ledger.asyncRunning(tenant) + ledger.elsewhere(tenant);
+    if (others >= ledger.tenantMax(tenant)) return false;
+    long cap = ledger.tenantMemory(tenant);
+    if (cap <= 0 || memoryMiB == 0) return true;
+    long held = memory(tenant) + ledger.asyncMemory(tenant) + ledger.memoryElsewhere(tenant);
+    return memoryMiB > cap ? others == 0 && held == 0 : held + memoryMiB <= cap;
   }
 
   private boolean functionRoom(String function) {
     return runningFunction(function) + ledger.asyncRunningFunction(function) < ledger.functionMax(function);
   }
 
-  private Permit take(String tenant, String function) {
+  private Permit take(String tenant, String function, int memoryMiB) {
     byTenant.merge(tenant, 1, Integer::sum);
     byFunction.merge(function, 1, Integer::sum);
-    return new Permit(tenant, function);
+    if (memoryMiB > 0) memoryByTenant.merge(tenant, (long) memoryMiB, Long::sum);
+    return new Permit(tenant, function, memoryMiB);
   }
 }

@@ -45,9 +45,18 @@ public final class Admission {
   private final dev.conveyor.engine.tenancy.Placement placement;
   private final dev.conveyor.engine.tenancy.Backlog backlog;
   private final boolean checkQuotas;
+  private final java.util.function.Function<String, java.util.Optional<dev.conveyor.engine.metering.BudgetLedger.State>> budgetRefusal;
 
   public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Time clock,
       dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog, boolean checkQuotas) {
+    this(functions, kafka, quotas, metrics, clock, placement, backlog, checkQuotas, tenant -> java.util.Optional.empty());
+  }
+
+  /** {@code budgetRefusal}: the spent, enforced budget that refuses a tenant's new invocations, if any. */
+  public Admission(FunctionRegistry functions, KafkaHealth kafka, RateQuotas quotas, Metrics metrics, Time clock,
+      dev.conveyor.engine.tenancy.Placement placement, dev.conveyor.engine.tenancy.Backlog backlog, boolean checkQuotas,
+      java.util.function.Function<String, java.util.Optional<dev.conveyor.engine.metering.BudgetLedger.State>> budgetRefusal) {
+    this.budgetRefusal = budgetRefusal;
     this.placement = placement;
     this.checkQuotas = checkQuotas;
     this.backlog = backlog;
@@ -88,8 +97,23 @@ public final class Admission {
       throw new ApiError(413, "payload_too_large",
           "The payload is " + size + " bytes; this tenant's limit is " + p.tenant().limits().maxPayloadBytes() + ".");
     }
+    long room = dev.conveyor.engine.config.ConfigLoader.memoryPerLane(p.tenant().limits());
+    if (target.memoryMiB() > room) {
+      throw new ApiError(403, "function_over_memory_limit", "Function '" + fn + "' needs " + target.memoryMiB()
+          + " MiB; this tenant lets one invocation hold at most " + room + " MiB (maxMemoryInFlightMiB over its lanes). "
+          + "Ask for a larger limit, or lower the function's memory.");
+    }
     String callback = ctx.request().getHeader("x-callback-url");
     if (callback != null) checkCallback(p, callback);
+    var spent = budgetRefusal.apply(p.tenant().name());
+    if (spent.isPresent()) {
+      var b = spent.get();
+      metrics.rejected(p.tenant().name(), "budget");
+      throw new ApiError(429, "budget_exhausted", "This tenant's " + (b.budget().period() == dev.conveyor.engine.config.ConveyorConfig.BudgetPeriod.day ? "daily" : "monthly")
+          + " usage budget is spent until "
+          + b.window().end() + "; new invocations are refused until then (accepted ones still run). Ask for a larger budget, "
+          + "or retry after the Retry-After seconds.", b.window().secondsLeft(clock.now()));
+    }
     var full = queues && checkQuotas ? backlog.full(p.tenant().name(), p.tenant().limits().maxQueued()) : java.util.OptionalLong.empty();
     if (full.isPresent()) {
       metrics.rejected(p.tenant().name(), "queued");

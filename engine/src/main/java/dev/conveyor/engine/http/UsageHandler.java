@@ -35,9 +35,11 @@ public final class UsageHandler {
   private final dev.conveyor.engine.metering.UsageAdjustments adjustments;
   private final dev.conveyor.engine.status.StatusStore status;
   private final Time clock;
+  private final dev.conveyor.engine.metering.BudgetLedger budgets;
 
   public UsageHandler(UsageRollups rollups, dev.conveyor.engine.metering.UsageAdjustments adjustments,
-      dev.conveyor.engine.status.StatusStore status, Time clock) {
+      dev.conveyor.engine.status.StatusStore status, Time clock, dev.conveyor.engine.metering.BudgetLedger budgets) {
+    this.budgets = budgets;
     this.rollups = rollups;
     this.adjustments = adjustments;
     this.status = status;
@@ -123,8 +125,37 @@ public final class UsageHandler {
     JsonArray rows = new JsonArray();
     groups.forEach((g, t) -> rows.add(labels.get(g).copy().mergeIn(new JsonObject(t.toJson().toString()))));
     JsonObject body = new JsonObject().put("tenant", p.tenant().name()).put("from", from.toString()).put("to", to.toString())
-        .put("groupBy", groupBy).put("rows", rows).put("total", new JsonObject(total.toJson().toString()));
+        .put("groupBy", groupBy).put("rows", rows).put("total", new JsonObject(total.toJson().toString()))
+        .put("budgets", budgets(p.tenant().name()));
     ctx.response().putHeader("content-type", "application/json").end(body.encode());
+  }
+
+  /**
+   * The tenant's budgets in their current periods: the limit, what is used and what is left (never
+   * below 0), the fraction used, and whether the budget is spent and refuses new invocations.
+   */
+  private JsonArray budgets(String tenant) {
+    JsonArray out = new JsonArray();
+    for (var s : budgets.states(tenant)) {
+      var b = s.budget();
+      JsonObject limit = new JsonObject();
+      JsonObject used = new JsonObject().put("gibSeconds", s.gibSeconds().toPlainString()).put("invocations", s.invocations());
+      JsonObject left = new JsonObject();
+      if (b.gibSeconds() != null) {
+        limit.put("gibSeconds", b.gibSeconds().toPlainString());
+        left.put("gibSeconds", b.gibSeconds().subtract(s.gibSeconds()).max(java.math.BigDecimal.ZERO).toPlainString());
+      }
+      if (b.invocations() != null) {
+        limit.put("invocations", b.invocations());
+        left.put("invocations", Math.max(0, b.invocations() - s.invocations()));
+      }
+      out.add(new JsonObject().put("period", b.period().name()).put("timeZone", b.timeZone())
+          .put("periodStart", s.window().start().toString()).put("periodEnd", s.window().end().toString())
+          .put("limit", limit).put("used", used).put("left", left).put("usedRatio", s.usedRatio())
+          .put("alertAt", new JsonArray(b.alertAt())).put("enforce", b.enforce()).put("exhausted", s.spent())
+          .put("refusing", s.refuses()));
+    }
+    return out;
   }
 
   private static boolean amount(String field, Object v) {

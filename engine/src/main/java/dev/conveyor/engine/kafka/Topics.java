@@ -19,7 +19,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * every record by the same time, so its records come due in the order they were written.
  */
 public record Topics(String invocations, String status, String usage, String deadletter, String callbacks,
-    String connectors, String usageRollups, String warmUp, List<Tier> retryTiers) {
+    String connectors, String usageRollups, String warmUp, List<Tier> retryTiers, String budgetEvents) {
   /** A retry topic whose records are held {@code delay} after they were written. */
   public record Tier(String topic, Duration delay) {}
 
@@ -40,7 +40,7 @@ public record Topics(String invocations, String status, String usage, String dea
     }
     return new Topics(prefix + "invocations", prefix + "status", prefix + "usage", prefix + "deadletter", prefix + "callbacks",
         prefix + "connectors", prefix + "usage-rollups", prefix + "warmup",
-        List.copyOf(tiers));
+        List.copyOf(tiers), prefix + "budget-events");
   }
 
   /** Waits shorter than this stay in the dispatcher's memory (they hold an offset only briefly). */
@@ -80,6 +80,8 @@ public record Topics(String invocations, String status, String usage, String dea
     topics.add(new NewTopic(callbacks, parts, rf).configs(sized));
     // Hourly usage per tenant and function (UsageRollupTopology): the latest totals per key.
     topics.add(new NewTopic(usageRollups, parts, rf).configs(Map.of("cleanup.policy", "compact")));
+    // Budget threshold events (CloudEvents, key = tenant) for billing and alerting systems to read.
+    topics.add(new NewTopic(budgetEvents, parts, rf));
     // Connectors' own state (a schedule's last tick, ...): the latest value per key, kept forever.
     topics.add(new NewTopic(connectors, Optional.of(1), rf).configs(Map.of("cleanup.policy", "compact")));
     // What a starting replica writes while it warms up (WarmUp): nobody reads it; ten minutes or 64 MiB a partition.

@@ -15,6 +15,8 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import dev.conveyor.engine.config.ConveyorConfig.Budget;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -62,6 +64,16 @@ public final class UsageRollupTopology {
   static final String SEEN_BY_DAY = "usage-seen-by-day";
   static final String ROLLUPS = "usage-rollups";
   static final String PENDING = "usage-rollups-pending";
+  /** Each tenant's invocations and GiB-seconds per hour (all functions): what budgets are read from. */
+  static final String TENANT_HOURS = "usage-tenant-hours";
+  /** The budget thresholds already announced: one key per tenant, budget, period and threshold. */
+  static final String ALERTS = "budget-alerts";
+  /** A key of {@link #TENANT_HOURS} that no hour has: present once the hours were filled from the rollups. */
+  static final String FILLED = "\u0000filled";
+  /** The type of the event raised when a budget threshold is crossed. */
+  public static final String BUDGET_EVENT = "dev.conveyor.budget.threshold.v1";
+  /** How long tenant hours and announced thresholds are kept: the longest period, a month, and some. */
+  static final Duration KEEP_PERIODS = Duration.ofDays(62);
   /** A key of {@link #PENDING} that no rollup has: present once the rollups made before it existed were re-sent. */
   static final String RESENT = "\u0000resent";
   private static final byte[] EMPTY = new byte[0];
@@ -156,20 +168,45 @@ public final class UsageRollupTopology {
 
   private UsageRollupTopology() {}
 
+  /**
+   * Where budget events go and what the budgets are: {@code budgets} gives the tenants' budgets as
+   * configured now (read at each evaluation, so a reload applies), {@code source} is the events'
+   * CloudEvents source, {@code alerted} hears of each event raised (for a metric).
+   */
+  public record BudgetEvents(String topic, String source, java.util.function.Supplier<Map<String, List<Budget>>> budgets,
+      Alerted alerted) {}
+
+  /** Told of each budget event this replica raises. */
+  public interface Alerted {
+    void alerted(String tenant, String period, double threshold);
+  }
+
   public static Topology build(String usageTopic, String rollupTopic, int dedupeDays) {
-    StreamsBuilder b = new StreamsBuilder();
-    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()));
-    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray()));
-    // Cached, like the pending hours: an hour's totals change with every record, but reach the
-    // changelog once per commit.
-    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUPS), Serdes.String(), Serdes.ByteArray())
-        .withCachingEnabled());
-    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING), Serdes.String(), Serdes.ByteArray())
-        .withCachingEnabled());
-    b.stream(usageTopic, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("usage"))
-        .process(() -> new Rollup(dedupeDays), Named.as("rollup"), SEEN, SEEN_BY_DAY, ROLLUPS, PENDING)
-        .to(rollupTopic, Produced.with(Serdes.String(), Serdes.ByteArray()).withName("rollups"));
-    return b.build();
+    return build(usageTopic, rollupTopic, dedupeDays, null);
+  }
+
+  /** With {@code budgets} null, no budget is evaluated and no event topic written. */
+  public static Topology build(String usageTopic, String rollupTopic, int dedupeDays, BudgetEvents budgets) {
+    Topology t = new Topology();
+    t.addSource("usage", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), usageTopic);
+    t.addProcessor("rollup", () -> new Rollup(dedupeDays, budgets), "usage");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()), "rollup");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray()),
+        "rollup");
+    // Cached, like the pending hours and the tenant hours: an hour's totals change with every
+    // record, but reach the changelog once per commit.
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUPS), Serdes.String(), Serdes.ByteArray())
+        .withCachingEnabled(), "rollup");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING), Serdes.String(), Serdes.ByteArray())
+        .withCachingEnabled(), "rollup");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TENANT_HOURS), Serdes.String(), Serdes.ByteArray())
+        .withCachingEnabled(), "rollup");
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ALERTS), Serdes.String(), Serdes.ByteArray()), "rollup");
+    t.addSink("rollups", rollupTopic, Serdes.String().serializer(), Serdes.ByteArray().serializer(), "rollup");
+    if (budgets != null) {
+      t.addSink("budget-events", budgets.topic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), "rollup");
+    }
+    return t;
   }
 
   /** The rollup key of a record: {@code tenant/namespace/function/hour}. */
@@ -179,15 +216,29 @@ public final class UsageRollupTopology {
 
   static final class Rollup implements Processor<String, byte[], String, byte[]> {
     private final int dedupeDays;
+    private final BudgetEvents budgetEvents;
     private ProcessorContext<String, byte[]> context;
     private KeyValueStore<String, byte[]> seen;
     private KeyValueStore<String, byte[]> seenByDay;
     private KeyValueStore<String, byte[]> rollups;
     private KeyValueStore<String, byte[]> pending;
+    private KeyValueStore<String, byte[]> tenantHours;
+    private KeyValueStore<String, byte[]> alerts;
     private boolean resendDue;
+    /** Tenants whose usage changed since their budgets were last looked at. */
+    private final java.util.Set<String> touched = new java.util.HashSet<>();
+    /** The budgets as last looked at: a tenant whose budgets changed is looked at again. */
+    private Map<String, List<Budget>> lastBudgets = Map.of();
+    /** When every tenant's budgets were last looked at (a period may have ended): -1 before the first time. */
+    private long allLookedAt = -1;
 
     Rollup(int dedupeDays) {
+      this(dedupeDays, null);
+    }
+
+    Rollup(int dedupeDays, BudgetEvents budgetEvents) {
       this.dedupeDays = dedupeDays;
+      this.budgetEvents = budgetEvents;
     }
 
     @Override
@@ -197,9 +248,30 @@ public final class UsageRollupTopology {
       this.seenByDay = context.getStateStore(SEEN_BY_DAY);
       this.rollups = context.getStateStore(ROLLUPS);
       this.pending = context.getStateStore(PENDING);
+      this.tenantHours = context.getStateStore(TENANT_HOURS);
+      this.alerts = context.getStateStore(ALERTS);
       context.schedule(Duration.ofMinutes(10), PunctuationType.WALL_CLOCK_TIME, this::purge);
       context.schedule(Duration.ofSeconds(1), PunctuationType.WALL_CLOCK_TIME, this::emit);
       resendDue = pending.get(RESENT) == null; // sent at the first punctuation (init may not forward)
+      if (budgetEvents != null && tenantHours.get(FILLED) == null) fillTenantHours(context.currentSystemTimeMs());
+    }
+
+    /**
+     * Once per store: the tenant hours of the last {@link #KEEP_PERIODS} from the rollups, which
+     * versions before budgets kept without them.
+     */
+    private void fillTenantHours(long now) {
+      String since = Instant.ofEpochMilli(now).minus(KEEP_PERIODS).truncatedTo(ChronoUnit.HOURS).toString();
+      List<KeyValue<String, byte[]>> rows = new ArrayList<>();
+      try (KeyValueIterator<String, byte[]> it = rollups.all()) {
+        while (it.hasNext()) {
+          KeyValue<String, byte[]> kv = it.next();
+          if (kv.key.substring(kv.key.lastIndexOf('/') + 1).compareTo(since) >= 0) rows.add(kv);
+        }
+      }
+      for (KeyValue<String, byte[]> kv : rows) addTenantHour(kv.key, UsageTotals.parse(kv.value));
+      tenantHours.put(FILLED, EMPTY);
+      if (!rows.isEmpty()) LOG.info("usage rollups: the tenant hours of budgets were filled from {} rollups", rows.size());
     }
 
     /**
@@ -211,7 +283,7 @@ public final class UsageRollupTopology {
       try (KeyValueIterator<String, byte[]> it = rollups.all()) {
         while (it.hasNext()) {
           KeyValue<String, byte[]> kv = it.next();
-          context.forward(new Record<>(kv.key, kv.value, now));
+          context.forward(new Record<>(kv.key, kv.value, now), "rollups");
           n++;
         }
       }
@@ -234,11 +306,101 @@ public final class UsageRollupTopology {
           byte[] totals = rollups.get(key);
           // Stamped with this thread's clock, not the usage records': records reach an hour out of
           // their own time order (late ones, other replicas' clocks).
-          if (totals != null && !all) context.forward(new Record<>(key, totals, now));
+          if (totals != null && !all) context.forward(new Record<>(key, totals, now), "rollups");
           sent.add(key);
         }
       }
       for (String key : sent) pending.delete(key);
+      if (budgetEvents != null) budgets(now);
+    }
+
+    /**
+     * Looks at the budgets of the tenants whose usage changed, whose budgets changed, and once a
+     * minute of all (a period ends with no usage): each threshold crossed in the current period and
+     * not yet announced raises one event, stored with the announcement in the same transaction, so
+     * it is raised once whatever crashes. Only the task that holds a tenant's usage (its partition of
+     * the usage topic) has its hours; the others find none and raise nothing.
+     */
+    private void budgets(long now) {
+      Map<String, List<Budget>> current = budgetEvents.budgets().get();
+      boolean all = allLookedAt < 0 || now - allLookedAt >= 60_000;
+      if (all) allLookedAt = now;
+      Instant at = Instant.ofEpochMilli(now);
+      for (Map.Entry<String, List<Budget>> e : current.entrySet()) {
+        String tenant = e.getKey();
+        if (all || touched.contains(tenant) || !e.getValue().equals(lastBudgets.get(tenant))) {
+          for (Budget b : e.getValue()) budget(tenant, b, at);
+        }
+      }
+      touched.clear();
+      lastBudgets = current;
+    }
+
+    private void budget(String tenant, Budget b, Instant now) {
+      BudgetWindows.Window w = BudgetWindows.window(b, now);
+      long invocations = 0;
+      BigDecimal gib = BigDecimal.ZERO;
+      String end = tenant + "|" + w.end();
+      try (KeyValueIterator<String, byte[]> it = tenantHours.range(tenant + "|" + w.start(), end)) {
+        while (it.hasNext()) {
+          KeyValue<String, byte[]> kv = it.next();
+          if (kv.key.equals(end)) continue;
+          String[] v = new String(kv.value, java.nio.charset.StandardCharsets.UTF_8).split(" ", 2);
+          invocations += Long.parseLong(v[0]);
+          gib = gib.add(new BigDecimal(v[1]));
+        }
+      }
+      if (invocations == 0 && gib.signum() == 0) return;
+      double ratio = BudgetWindows.usedRatio(b, gib, invocations);
+      boolean spent = BudgetWindows.spent(b, gib, invocations);
+      for (double threshold : BudgetWindows.thresholds(b)) {
+        boolean reached = threshold == 1.0 ? spent : ratio >= threshold;
+        if (!reached) continue;
+        String key = tenant + "|" + BudgetWindows.key(b) + "|" + w.start() + "|" + threshold;
+        if (alerts.get(key) != null) continue;
+        alerts.put(key, Long.toString(now.toEpochMilli()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        context.forward(budgetEvent(key, tenant, b, w, threshold, ratio, gib, invocations, now), "budget-events");
+        if (budgetEvents.alerted() != null) budgetEvents.alerted().alerted(tenant, b.period().name(), threshold);
+      }
+    }
+
+    /** The CloudEvent announcing that {@code tenant} has used {@code threshold} of budget {@code b} in period {@code w}. */
+    private Record<String, byte[]> budgetEvent(String key, String tenant, Budget b, BudgetWindows.Window w, double threshold,
+        double ratio, BigDecimal gib, long invocations, Instant now) {
+      String id = java.util.UUID.nameUUIDFromBytes(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
+      ObjectNode ce = JSON.createObjectNode();
+      ce.put("specversion", "1.0");
+      ce.put("type", BUDGET_EVENT);
+      ce.put("source", budgetEvents.source());
+      ce.put("id", id);
+      ce.put("subject", tenant);
+      ce.put("time", dev.conveyor.engine.api.Rfc3339.millis(now));
+      ce.put("datacontenttype", "application/json");
+      ce.put("partitionkey", tenant);
+      ObjectNode d = ce.putObject("data");
+      d.put("tenant", tenant);
+      d.put("period", b.period().name());
+      d.put("timeZone", b.timeZone());
+      d.put("periodStart", w.start().toString());
+      d.put("periodEnd", w.end().toString());
+      d.put("threshold", threshold);
+      d.put("usedRatio", ratio);
+      d.put("exhausted", BudgetWindows.spent(b, gib, invocations));
+      d.put("enforce", b.enforce());
+      ObjectNode used = d.putObject("used");
+      used.put("gibSeconds", gib.toPlainString());
+      used.put("invocations", invocations);
+      ObjectNode limit = d.putObject("budget");
+      if (b.gibSeconds() != null) limit.put("gibSeconds", b.gibSeconds().toPlainString());
+      if (b.invocations() != null) limit.put("invocations", b.invocations());
+      var headers = new org.apache.kafka.common.header.internals.RecordHeaders();
+      java.nio.charset.Charset utf8 = java.nio.charset.StandardCharsets.UTF_8;
+      headers.add("content-type", "application/cloudevents+json".getBytes(utf8));
+      headers.add("ce_id", id.getBytes(utf8));
+      headers.add("ce_type", BUDGET_EVENT.getBytes(utf8));
+      headers.add("ce_source", budgetEvents.source().getBytes(utf8));
+      headers.add("ce_subject", tenant.getBytes(utf8));
+      return new Record<>(tenant, write(ce), now.toEpochMilli(), headers);
     }
 
     @Override
@@ -326,6 +488,24 @@ public final class UsageRollupTopology {
       UsageTotals next = (cur == null ? UsageTotals.ZERO : UsageTotals.parse(cur)).plus(change);
       rollups.put(key, next.bytes());
       pending.put(key, EMPTY);
+      if (budgetEvents != null) addTenantHour(key, change);
+    }
+
+    /** Adds the change to the tenant's hour ({@code "tenant|hour"} = {@code "invocations gibSeconds"}). */
+    private void addTenantHour(String rollupKey, UsageTotals change) {
+      if (change.invocations() == 0 && change.gibSeconds().signum() == 0) return;
+      String tenant = rollupKey.substring(0, rollupKey.indexOf('/'));
+      String key = tenant + "|" + rollupKey.substring(rollupKey.lastIndexOf('/') + 1);
+      byte[] cur = tenantHours.get(key);
+      long invocations = change.invocations();
+      BigDecimal gib = change.gibSeconds();
+      if (cur != null) {
+        String[] v = new String(cur, java.nio.charset.StandardCharsets.UTF_8).split(" ", 2);
+        invocations += Long.parseLong(v[0]);
+        gib = gib.add(new BigDecimal(v[1]));
+      }
+      tenantHours.put(key, (invocations + " " + gib.toPlainString()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      touched.add(tenant);
     }
 
     /** Forgets ids first seen more than {@code dedupeDays} ago (their duplicates can no longer come). */
@@ -340,6 +520,26 @@ public final class UsageRollupTopology {
         seen.delete(kv.key.substring(kv.key.indexOf('|') + 1));
       }
       if (!old.isEmpty()) LOG.info("usage dedupe: forgot {} ids first seen before {}", old.size(), cutoff);
+      forgetOldPeriods(now);
+    }
+
+    /** Forgets tenant hours and announced thresholds older than any period a budget can still be in. */
+    private void forgetOldPeriods(long now) {
+      String cutoff = Instant.ofEpochMilli(now).minus(KEEP_PERIODS).truncatedTo(ChronoUnit.HOURS).toString();
+      for (KeyValueStore<String, byte[]> store : List.of(tenantHours, alerts)) {
+        List<String> old = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = store.all()) {
+          while (it.hasNext()) {
+            String key = it.next().key;
+            if (key.startsWith("\u0000")) continue; // a marker
+            // tenant|hour, or tenant|period|zone|gib|invocations|start|threshold: the hour or start is an ISO instant
+            String[] parts = key.split("\\|");
+            String when = parts[store == tenantHours ? 1 : parts.length - 2];
+            if (when.compareTo(cutoff) < 0) old.add(key);
+          }
+        }
+        old.forEach(store::delete);
+      }
     }
 
     private static ObjectNode read(byte[] b) {

@@ -21,6 +21,7 @@ public final class UsageRollups implements AutoCloseable {
 
   private final Map<String, NavigableMap<String, Row>> byTenant = new ConcurrentHashMap<>();
   private final TopicFollower follower;
+  private volatile java.util.function.Consumer<String> onChange = tenant -> {};
 
   public UsageRollups(KafkaClients clients, String topic) {
     this.follower = new TopicFollower(clients.consumer("conveyor-usage-rollups", null, new ByteArrayDeserializer(), Map.of()),
@@ -30,7 +31,13 @@ public final class UsageRollups implements AutoCloseable {
           if (k.length != 4) return;
           Row row = new Row(k[1], k[2], Instant.parse(k[3]), UsageTotals.parse(r.value()));
           byTenant.computeIfAbsent(k[0], t -> new ConcurrentSkipListMap<>()).put(k[3] + "/" + k[1] + "/" + k[2], row);
+          onChange.accept(k[0]);
         }).start();
+  }
+
+  /** Tells {@code listener} the tenant of each rollup read (on the follower's thread). */
+  public void onChange(java.util.function.Consumer<String> listener) {
+    onChange = listener;
   }
 
   /** The tenant's hours in {@code [from, to)}, in hour order. */

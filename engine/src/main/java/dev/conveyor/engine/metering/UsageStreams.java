@@ -22,11 +22,18 @@ public final class UsageStreams implements AutoCloseable {
   private final String usageTopic;
   private final String rollupTopic;
   private final int dedupeDays;
+  private final UsageRollupTopology.BudgetEvents budgets;
   private final Path appStateDir;
   private volatile KafkaStreams streams;
 
   public UsageStreams(String bootstrap, Map<String, Object> clientProperties, String applicationId, String usageTopic,
       String rollupTopic, int dedupeDays, int replicationFactor, Path stateDir) {
+    this(bootstrap, clientProperties, applicationId, usageTopic, rollupTopic, dedupeDays, replicationFactor, stateDir, null);
+  }
+
+  /** {@code budgets}: where budget events go and what the budgets are; null: no budget events. */
+  public UsageStreams(String bootstrap, Map<String, Object> clientProperties, String applicationId, String usageTopic,
+      String rollupTopic, int dedupeDays, int replicationFactor, Path stateDir, UsageRollupTopology.BudgetEvents budgets) {
     Properties p = new Properties();
     p.putAll(clientProperties);
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
@@ -47,6 +54,7 @@ public final class UsageStreams implements AutoCloseable {
     this.usageTopic = usageTopic;
     this.rollupTopic = rollupTopic;
     this.dedupeDays = dedupeDays;
+    this.budgets = budgets;
     this.appStateDir = stateDir.resolve(applicationId);
   }
 
@@ -71,7 +79,7 @@ public final class UsageStreams implements AutoCloseable {
   }
 
   private KafkaStreams open() {
-    KafkaStreams s = new KafkaStreams(UsageRollupTopology.build(usageTopic, rollupTopic, dedupeDays), props);
+    KafkaStreams s = new KafkaStreams(UsageRollupTopology.build(usageTopic, rollupTopic, dedupeDays, budgets), props);
     try {
       s.setUncaughtExceptionHandler(e -> {
         LOG.error("usage rollups: {}; replacing the stream thread", e.toString());

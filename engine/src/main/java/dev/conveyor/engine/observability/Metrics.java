@@ -84,6 +84,11 @@ public final class Metrics implements AutoCloseable {
       Map.entry("conveyor.lane.inflight", "Attempts of a tenant's lane running on this replica's dispatcher"),
       Map.entry("conveyor.tenant.limit.share", "Part of the tenant's maxConcurrency this replica's dispatcher holds: "
           + "the shares of the tenant's lanes it owns (0 to 1)"),
+      Map.entry("conveyor.budget.used.ratio", "Fraction of the tenant's usage budget over the period spent in the current period "
+          + "(1 = spent; the largest of its budgets over that period)"),
+      Map.entry("conveyor.budget.alerts", "Budget threshold events this replica raised (each threshold once per budget and period)"),
+      Map.entry("conveyor.memory.inflight.mib", "Memory (MiB, the functions' memoryMiB) held by a tenant's async attempts running on this "
+          + "replica's dispatcher (tenants with maxMemoryInFlightMiB)"),
       Map.entry("conveyor.usage.forwarded", "Usage records handed to the billing system's endpoint, by outcome"),
       Map.entry("conveyor.usage.forward.lag", "Usage records not yet forwarded to the billing system"),
       Map.entry("conveyor.circuit.state", "A function's circuit breaker: 0 closed, 1 open, 2 half-open"));
@@ -341,6 +346,31 @@ public final class Metrics implements AutoCloseable {
       Gauge.builder("conveyor.lane.backlog", l.backlog(), AtomicInteger::get).tags("tenant", tenant, "lane", label).register(registry);
       Gauge.builder("conveyor.lane.inflight", l.inflight(), AtomicInteger::get).tags("tenant", tenant, "lane", label).register(registry);
       return l;
+    });
+  }
+
+  /** {@code conveyor_budget_used_ratio{tenant,period}}, read at scrape. */
+  public void budgetUsed(String tenant, String period, java.util.function.DoubleSupplier ratio) {
+    Gauge.builder("conveyor.budget.used.ratio", ratio::getAsDouble).tags("tenant", tenant, "period", period).strongReference(true)
+        .register(registry);
+  }
+
+  /** {@code conveyor_budget_alerts_total{tenant,period,threshold}}: a budget event raised here. */
+  public void budgetAlert(String tenant, String period, double threshold) {
+    String t = java.math.BigDecimal.valueOf(threshold).stripTrailingZeros().toPlainString();
+    counter(new Key("conveyor.budget.alerts", tenant, period, t), k -> Tags.of("tenant", tenant, "period", period, "threshold", t))
+        .increment();
+  }
+
+  private final Map<String, java.util.concurrent.atomic.AtomicLong> memoryInFlight = new ConcurrentHashMap<>();
+
+  /** The memory in flight of a tenant's async attempts here, registered as {@code conveyor_memory_inflight_mib{tenant}}. */
+  public java.util.concurrent.atomic.AtomicLong memoryInFlight(String tenant) {
+    return memoryInFlight.computeIfAbsent(tenant, t -> {
+      var n = new java.util.concurrent.atomic.AtomicLong();
+      Gauge.builder("conveyor.memory.inflight.mib", n, java.util.concurrent.atomic.AtomicLong::get).tags("tenant", t)
+          .register(registry);
+      return n;
     });
   }
 

@@ -17,13 +17,14 @@ import java.util.Arrays;
  *       different replicas;
  *   <li>lane {@code k}'s share is {@code maxConcurrency / lanes}, the first {@code maxConcurrency mod
  *       lanes} lanes one more: the shares add up to {@code maxConcurrency} exactly, so the owners of
- *       the lanes, each keeping to its lanes' shares with local counts, never run more together.
+ *       the lanes, each keeping to its lanes' shares with local counts, never run more together;
+ *   <li>{@code maxMemoryInFlightMiB} is split the same way ({@link #memoryShare}).
  * </ul>
  *
  * A function that must keep an exact limit of its own ({@code concurrency}) is pinned to one lane
  * ({@link #pinned}), whose owner enforces it alone.
  */
-public record Lanes(int[] partitions, int maxConcurrency) {
+public record Lanes(int[] partitions, int maxConcurrency, long maxMemoryMiB) {
   public Lanes {
     partitions = partitions.clone();
   }
@@ -34,13 +35,23 @@ public record Lanes(int[] partitions, int maxConcurrency) {
     return partitions.clone();
   }
 
-  /** The lanes of a tenant whose first lane is {@code first}. */
+  /** Lanes without a memory limit. */
+  public Lanes(int[] partitions, int maxConcurrency) {
+    this(partitions, maxConcurrency, 0);
+  }
+
+  /** The lanes of a tenant whose first lane is {@code first}, without a memory limit. */
   public static Lanes of(int first, int lanes, int maxConcurrency, int partitionCount) {
+    return of(first, lanes, maxConcurrency, 0, partitionCount);
+  }
+
+  /** The lanes of a tenant whose first lane is {@code first}; {@code maxMemoryMiB} 0: no memory limit. */
+  public static Lanes of(int first, int lanes, int maxConcurrency, long maxMemoryMiB, int partitionCount) {
     int n = Math.max(1, Math.min(lanes, partitionCount));
     int stride = Math.max(1, partitionCount / n);
     int[] p = new int[n];
     for (int k = 0; k < n; k++) p[k] = Math.floorMod(first + k * stride, partitionCount);
-    return new Lanes(p, maxConcurrency);
+    return new Lanes(p, maxConcurrency, maxMemoryMiB);
   }
 
   /** The first lane of a tenant without a {@code partition}: its name's hash, as Kafka hashes keys (and ids). */
@@ -62,6 +73,12 @@ public record Lanes(int[] partitions, int maxConcurrency) {
     return maxConcurrency / n + (lane < maxConcurrency % n ? 1 : 0);
   }
 
+  /** Lane {@code lane}'s share of {@code maxMemoryMiB}, split as the slots are (0: no memory limit). */
+  public long memoryShare(int lane) {
+    int n = partitions.length;
+    return maxMemoryMiB / n + (lane < maxMemoryMiB % n ? 1 : 0);
+  }
+
   /** The lane on {@code partition}, or -1 if it is none of this tenant's. */
   public int laneOf(int partition) {
     for (int k = 0; k < partitions.length; k++) if (partitions[k] == partition) return k;
@@ -75,16 +92,17 @@ public record Lanes(int[] partitions, int maxConcurrency) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Lanes l && l.maxConcurrency == maxConcurrency && Arrays.equals(l.partitions, partitions);
+    return o instanceof Lanes l && l.maxConcurrency == maxConcurrency && l.maxMemoryMiB == maxMemoryMiB
+        && Arrays.equals(l.partitions, partitions);
   }
 
   @Override
   public int hashCode() {
-    return 31 * Arrays.hashCode(partitions) + maxConcurrency;
+    return 31 * (31 * Arrays.hashCode(partitions) + maxConcurrency) + Long.hashCode(maxMemoryMiB);
   }
 
   @Override
   public String toString() {
-    return "Lanes" + Arrays.toString(partitions) + " of " + maxConcurrency;
+    return "Lanes" + Arrays.toString(partitions) + " of " + maxConcurrency + (maxMemoryMiB == 0 ? "" : ", " + maxMemoryMiB + " MiB");
   }
 }

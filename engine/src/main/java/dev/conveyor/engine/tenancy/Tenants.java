@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
 public final class Tenants {
   /** {@code lanes}: computed on first use, by partition count and tenant. */
   private record State(Map<String, Tenant> byName, Map<String, Tenant> byNamespace, ApiKeyAuthenticator keys,
-      Map<Integer, Map<String, Lanes>> lanes) {}
+      Map<Integer, Map<String, Lanes>> lanes, Map<String, List<dev.conveyor.engine.config.ConveyorConfig.Budget>> budgets) {}
 
   private volatile State state;
 
@@ -29,7 +29,14 @@ public final class Tenants {
     Map<String, Tenant> byNamespace = new java.util.HashMap<>();
     for (Tenant t : tenants) for (String ns : t.namespaces()) byNamespace.putIfAbsent(ns, t);
     state = new State(tenants.stream().collect(Collectors.toUnmodifiableMap(Tenant::name, Function.identity())),
-        Map.copyOf(byNamespace), new ApiKeyAuthenticator(tenants), new java.util.concurrent.ConcurrentHashMap<>());
+        Map.copyOf(byNamespace), new ApiKeyAuthenticator(tenants), new java.util.concurrent.ConcurrentHashMap<>(),
+        tenants.stream().filter(t -> !t.limits().budgets().isEmpty())
+            .collect(Collectors.toUnmodifiableMap(Tenant::name, t -> List.copyOf(t.limits().budgets()))));
+  }
+
+  /** The budgets of the tenants that have any, as configured now (a reload replaces the map). */
+  public Map<String, List<dev.conveyor.engine.config.ConveyorConfig.Budget>> budgets() {
+    return state.budgets();
   }
 
   /**
@@ -44,7 +51,8 @@ public final class Tenants {
     return s.lanes().computeIfAbsent(partitions, n -> new java.util.concurrent.ConcurrentHashMap<>()).computeIfAbsent(tenant, name -> {
       Tenant t = s.byName().get(name);
       int first = t != null && t.partition() != null ? Math.floorMod(t.partition(), partitions) : Lanes.hashed(name, partitions);
-      return t == null ? Lanes.of(first, 1, 1, partitions) : Lanes.of(first, t.limits().lanes(), t.limits().maxConcurrency(), partitions);
+      return t == null ? Lanes.of(first, 1, 1, partitions) : Lanes.of(first, t.limits().lanes(), t.limits().maxConcurrency(),
+          t.limits().maxMemoryInFlightMiB(), partitions);
     });
   }
 

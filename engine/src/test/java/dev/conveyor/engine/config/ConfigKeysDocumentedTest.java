@@ -105,6 +105,8 @@ class ConfigKeysDocumentedTest {
     if (min != null || max != null) {
       type += max == null ? " ≥ " + min.value() : " " + (min == null ? 0 : min.value()) + "–" + max.value();
     }
+    jakarta.validation.constraints.DecimalMin dm = rc.getAnnotation(jakarta.validation.constraints.DecimalMin.class);
+    if (dm != null) type += (dm.inclusive() ? " ≥ " : " > ") + dm.value();
     DurationMin d = rc.getAnnotation(DurationMin.class);
     if (d != null) type += d.nanos() > 0 ? " > PT0S" : " ≥ " + Duration.ofSeconds(d.seconds());
     org.hibernate.validator.constraints.time.DurationMax dmax = rc.getAnnotation(org.hibernate.validator.constraints.time.DurationMax.class);
@@ -113,7 +115,9 @@ class ConfigKeysDocumentedTest {
   }
 
   private static String scalar(Class<?> t) {
-    if (t == int.class || t == long.class || t == short.class || t == Integer.class) return "integer";
+    if (t == int.class || t == long.class || t == short.class || t == Integer.class || t == Long.class) return "integer";
+    if (t == java.math.BigDecimal.class) return "decimal";
+    if (t == Double.class || t == double.class) return "number";
     if (t == boolean.class) return "boolean";
     if (t == String.class) return "string";
     if (t == Duration.class) return "duration";

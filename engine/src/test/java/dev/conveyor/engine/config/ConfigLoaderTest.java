@@ -73,6 +73,26 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aFunctionLargerThanItsTenantsMemoryPerLaneAndABudgetWithoutAmountsAreRefused() {
+    String fn = "  - { namespace: acme, name: big, url: \"http://127.0.0.1:1/\", memoryMiB: 1024 }";
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("    limits: { maxConcurrency: 4, lanes: 2, maxMemoryInFlightMiB: 1024 }", fn),
+        Map.of())).hasMessageContaining("functions[0].memoryMiB: tenant 'acme' lets one attempt hold at most 512 MiB");
+    var ok = ConfigLoader.parse(minimal("    limits: { maxMemoryInFlightMiB: 1024, budgets: [ { period: day, invocations: 10 } ] }", fn),
+        Map.of()).tenants().get(0).limits();
+    assertThat(ok.maxMemoryInFlightMiB()).isEqualTo(1024);
+    assertThat(ok.budgets().get(0).alertAt()).as("default").containsExactly(0.8);
+    assertThat(ok.budgets().get(0).enforce()).as("default").isTrue();
+    assertThat(ok.budgets().get(0).timeZone()).as("default").isEqualTo("UTC");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("    limits: { budgets: [ { period: month } ] }", "[]"), Map.of()))
+        .hasMessageContaining("tenants[0].limits.budgets[0]: give gibSeconds, invocations or both");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("    limits: { budgets: [ { period: week, invocations: 1 } ] }", "[]"), Map.of()))
+        .hasMessageContaining("tenants[0].limits.budgets[0].period");
+    assertThatThrownBy(() -> ConfigLoader.parse(
+        minimal("    limits: { budgets: [ { period: day, invocations: 1, timeZone: Mars/Olympus } ] }", "[]"), Map.of()))
+        .hasMessageContaining("tenants[0].limits.budgets[0].timeZone: expected a time zone");
+  }
+
+  @Test
   void refusesMoreLanesThanMaxConcurrencyForALaneWouldHaveNoSlot() {
     String yaml = minimal("    limits: { maxConcurrency: 2, lanes: 3 }", "[]");
     assertThatThrownBy(() -> ConfigLoader.parse(yaml, Map.of()))

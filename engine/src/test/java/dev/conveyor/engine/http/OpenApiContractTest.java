@@ -92,7 +92,7 @@ class OpenApiContractTest {
     AcceptHandler accept = new AcceptHandler(null, null, null, null, null, null, null, null);
     SyncHandler sync = new SyncHandler(null, accept, null, null, null);
     return ApiRoutes.router(vertx, ctx -> ctx.next(), accept, sync, new InvocationsHandler(null, null, null),
-        new DeadLettersHandler(null, null, null, null, null, null), new UsageHandler(null, null, null, null), ctx -> ctx.next());
+        new DeadLettersHandler(null, null, null, null, null, null), new UsageHandler(null, null, null, null, null), ctx -> ctx.next());
   }
 
   /**

@@ -34,6 +34,9 @@ public final class EveryMetric {
       m.lane("acme", 0).inflight().incrementAndGet();
       m.lane("acme", 0).backlog().incrementAndGet();
       m.limitShare("acme", () -> 1.0);
+      m.budgetUsed("acme", "month", () -> 0.5);
+      m.budgetAlert("acme", "month", 0.8);
+      m.memoryInFlight("acme").addAndGet(256);
       m.queued("acme", new AtomicLong(3));
       var connector = m.connector("orders", "kafka");
       connector.received(1);

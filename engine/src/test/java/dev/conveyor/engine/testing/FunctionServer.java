@@ -43,6 +43,10 @@ public final class FunctionServer implements AutoCloseable {
   private final AtomicInteger concurrent = new AtomicInteger();
   private final AtomicInteger peak = new AtomicInteger();
   private volatile Function<Call, Answer> behaviour = c -> Answer.ok();
+  /** Each call's weight by path (its function's memory, say), summed over the calls in flight. */
+  private volatile java.util.function.ToLongFunction<String> weight = path -> 0;
+  private final java.util.concurrent.atomic.AtomicLong weighted = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong weightedPeak = new java.util.concurrent.atomic.AtomicLong();
 
   public FunctionServer() {
     server = vertx.createHttpServer().requestHandler(this::handle);
@@ -62,9 +66,21 @@ public final class FunctionServer implements AutoCloseable {
     return "http://127.0.0.1:" + server.actualPort() + path;
   }
 
+  /** Weighs each call by its path: {@link #peakWeight} is the largest sum of the weights of calls in flight at once. */
+  public FunctionServer weigh(java.util.function.ToLongFunction<String> byPath) {
+    this.weight = byPath;
+    return this;
+  }
+
+  public long peakWeight() {
+    return weightedPeak.get();
+  }
+
   private void handle(HttpServerRequest req) {
     int now = concurrent.incrementAndGet();
     peak.accumulateAndGet(now, Math::max);
+    long w = weight.applyAsLong(req.path());
+    weightedPeak.accumulateAndGet(weighted.addAndGet(w), Math::max);
     req.body().onSuccess(body -> {
       String id = req.getHeader("x-conveyor-invocation-id");
       String attempt = req.getHeader("x-conveyor-attempt");
@@ -75,6 +91,7 @@ public final class FunctionServer implements AutoCloseable {
       Answer a = behaviour.apply(call);
       Runnable reply = () -> {
         concurrent.decrementAndGet();
+        weighted.addAndGet(-w);
         var resp = req.response().setStatusCode(a.status());
         String ct = req.getHeader("content-type");
         if (ct != null) resp.putHeader("content-type", ct);
