@@ -69,10 +69,11 @@ class ResourceControlIT {
   }
 
   /**
-   * A monthly budget of 3 GiB-s, spent by sync calls of a 1 GiB function that take 100 ms each: each
-   * threshold event arrives once, new invocations are refused with {@code budget_exhausted} and the
-   * period's end as Retry-After, the overspend stays within the lag of the rollups, the work
-   * accepted before runs and is billed, and a raised budget takes effect without a restart.
+   * A monthly budget of 3 GiB-s, spent through two replicas by sync calls of a 1 GiB function that
+   * take 100 ms each, sent to each replica in turn: each threshold event arrives once, new
+   * invocations are refused with {@code budget_exhausted} and the period's end as Retry-After on
+   * both, the overspend stays within the lag of the rollups, the work accepted before runs and is
+   * billed, and a raised budget takes effect on both without a restart.
    */
   @Test
   void aSpentBudgetRefusesNewWorkRaisesEachThresholdOnceAndARaiseTakesEffect() throws Exception {
@@ -85,21 +86,25 @@ class ResourceControlIT {
           "- { namespace: acme, name: big, memoryMiB: 1024, url: \"" + fn.url("/big") + "\" }", null)
           .replace("limits: { maxPayloadBytes: 65536 }", limits.formatted("3"));
       Files.writeString(file, original);
-      try (Conveyor gw = Conveyor.start(Gateways.config(original), new Conveyor.Runtime(dir.resolve("data"), 1).watching(file, Map.of()))) {
+      try (Conveyor gw = Conveyor.start(Gateways.config(original), new Conveyor.Runtime(dir.resolve("data"), 1).watching(file, Map.of()));
+           Conveyor other = Conveyor.start(Gateways.config(original),
+               new Conveyor.Runtime(dir.resolve("data-other"), 1).watching(file, Map.of()))) {
         Http http = new Http(gw.httpPort());
+        Http[] replicas = {http, new Http(other.httpPort())};
         List<String> queued = new ArrayList<>();
         int calls = 0;
         HttpResponse<String> refused = null;
         long start = System.nanoTime();
         while (refused == null && System.nanoTime() - start < Duration.ofSeconds(60).toNanos()) {
-          HttpResponse<String> r = http.send(http.request("/v1/namespaces/acme/functions/big", ACME_KEY)
+          Http to = replicas[calls % 2];
+          HttpResponse<String> r = to.send(to.request("/v1/namespaces/acme/functions/big", ACME_KEY)
               .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build());
           if (r.statusCode() == 429) {
             refused = r;
           } else {
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             calls++;
-            if (calls % 5 == 0) queued.add(accepted(http.invoke(ACME_KEY, "acme", "big", "{}"))); // async work along
+            if (calls % 5 == 0) queued.add(accepted(to.invoke(ACME_KEY, "acme", "big", "{}"))); // async work along
           }
         }
         assertThat(refused).as("refused within a minute").isNotNull();
@@ -108,9 +113,15 @@ class ResourceControlIT {
         Instant monthEnd = java.time.LocalDate.now(java.time.ZoneOffset.UTC).withDayOfMonth(1).plusMonths(1)
             .atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
         assertThat(Instant.now().plusSeconds(retryAfter)).isBetween(monthEnd.minusSeconds(5), monthEnd.plusSeconds(5));
-        HttpResponse<String> async = http.invoke(ACME_KEY, "acme", "big", "{}");
-        assertThat(async.statusCode()).isEqualTo(429);
-        assertThat(new JsonObject(async.body()).getString("error")).isEqualTo("budget_exhausted");
+        for (Http replica : replicas) {
+          // Both replicas refuse, within the lag of the rollups (each follows them on its own).
+          await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            HttpResponse<String> async = replica.invoke(ACME_KEY, "acme", "big", "{}");
+            if (async.statusCode() == 202) queued.add(new JsonObject(async.body()).getString("id"));
+            assertThat(async.statusCode()).isEqualTo(429);
+            assertThat(new JsonObject(async.body()).getString("error")).isEqualTo("budget_exhausted");
+          });
+        }
 
         // Accepted work still runs, and is billed.
         await().atMost(Duration.ofSeconds(30)).until(() -> queued.stream()
@@ -124,7 +135,7 @@ class ResourceControlIT {
         JsonObject budget = usage[0].getJsonArray("budgets").getJsonObject(0);
         BigDecimal used = new BigDecimal(budget.getJsonObject("used").getString("gibSeconds"));
         BigDecimal over = used.subtract(new BigDecimal("3"));
-        System.out.printf("budget: 3 GiB-s, used %s GiB-s by %d attempts (%d sync, %d async): overspend %s GiB-s%n",
+        System.out.printf("budget: 3 GiB-s, two replicas, used %s GiB-s by %d attempts (%d sync, %d async): overspend %s GiB-s%n",
             used, attempts, calls, queued.size(), over);
         assertThat(budget.getBoolean("refusing")).isTrue();
         assertThat(budget.getJsonObject("left").getString("gibSeconds")).isEqualTo("0");
@@ -134,7 +145,9 @@ class ResourceControlIT {
 
         // Raised without a restart: new work is accepted again.
         Files.writeString(file, original.replace("gibSeconds: 3", "gibSeconds: 1000"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> http.invoke(ACME_KEY, "acme", "big", "{}").statusCode() == 202);
+        for (Http replica : replicas) {
+          await().atMost(Duration.ofSeconds(20)).until(() -> replica.invoke(ACME_KEY, "acme", "big", "{}").statusCode() == 202);
+        }
 
         // Each threshold once: 0.8 and 1.0 of the 3 GiB-s budget, none of the raised one (under 80 %).
         List<JsonObject> events = new ArrayList<>();
