@@ -10,10 +10,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.cli.Cli;
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
+import dev.conveyor.engine.testing.Ports;
 import dev.conveyor.engine.testing.TestKafka;
 import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
@@ -311,7 +311,7 @@ class CliIT {
     assertThat(none.err()).contains("no token: give --token, set CONVEYOR_TOKEN").hasLineCount(1);
 
     String secret = "s3cret-token-" + System.nanoTime();
-    int closed = EmbeddedKafka.freePort();
+    int closed = Ports.free();
     Run unreachable = cli(Map.of(), "", "status", id, "--url", "http://127.0.0.1:" + closed, "--token", secret);
     assertThat(unreachable.code()).isEqualTo(Cli.UNREACHABLE);
     assertThat(unreachable.err()).contains("cannot reach the gateway at http://127.0.0.1:" + closed).hasLineCount(1).doesNotContain(secret);

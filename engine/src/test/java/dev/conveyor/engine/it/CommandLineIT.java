@@ -3,8 +3,8 @@ package dev.conveyor.engine.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.Ports;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -38,7 +38,7 @@ class CommandLineIT {
   void upServesAnInvocationOfEchoWithTheShippedConfigAndStopsCleanly() throws Exception {
     Assumptions.assumeTrue(free(8081), "the shipped config serves the samples on 8081, which is taken here");
     Path dir = Files.createTempDirectory("conveyor-up");
-    int[] ports = EmbeddedKafka.freePorts(3);
+    int[] ports = Ports.free(3);
     int http = ports[0];
     int admin = ports[1];
     ProcessBuilder pb = conveyor(dir, "up");

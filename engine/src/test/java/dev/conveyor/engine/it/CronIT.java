@@ -3,10 +3,10 @@ package dev.conveyor.engine.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.GatewayProcess;
 import dev.conveyor.engine.testing.Gateways;
+import dev.conveyor.engine.testing.Ports;
 import dev.conveyor.engine.testing.TestKafka;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -50,7 +50,7 @@ class CronIT {
       Map<String, GatewayProcess> replicas = new HashMap<>();
       try {
         for (String name : List.of("replica-a", "replica-b")) {
-          int[] ports = EmbeddedKafka.freePorts(3);
+          int[] ports = Ports.free(3);
           Map<String, String> env = new HashMap<>();
           env.put("CONVEYOR_CONFIG", config.toString());
           env.put("CONVEYOR_DATA_DIR", dir.resolve(name).toString());

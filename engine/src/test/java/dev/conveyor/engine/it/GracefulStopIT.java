@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.GatewayProcess;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.Ports;
 import dev.conveyor.engine.testing.TestKafka;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -82,7 +82,7 @@ class GracefulStopIT {
           """.formatted(TestKafka.bootstrap(), prefix, order % 2 == 0 ? acme + zeta : zeta + acme, fn.url("/work"), fn.url("/slow"),
           prefix);
       Files.writeString(config, yaml.apply(0));
-      int[] ports = EmbeddedKafka.freePorts(4);
+      int[] ports = Ports.free(4);
       Replica[] replicas = new Replica[2];
       for (int i = 0; i < 2; i++) {
         Map<String, String> env = Map.of("CONVEYOR_CONFIG", config.toString(),

@@ -7,6 +7,7 @@ import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.testing.Committed;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
+import dev.conveyor.engine.testing.Ports;
 import dev.conveyor.engine.testing.TestKafka;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -218,7 +219,7 @@ class KafkaTriggerIT {
           connectors:
             - { type: kafka, name: stream, topic: "%s", maxInFlight: 32, target: { namespace: acme, function: echo } }
           """.formatted(topic)));
-      int[] ports = dev.conveyor.engine.kafka.EmbeddedKafka.freePorts(3);
+      int[] ports = Ports.free(3);
       Map<String, String> env = Map.of("CONVEYOR_CONFIG", config.toString(), "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
           "CONVEYOR_HTTP_PORT", Integer.toString(ports[0]), "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
           "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
@@ -266,7 +267,7 @@ class KafkaTriggerIT {
   void theConfigsOwnKafkaTriggerExampleRunsOnTheEmbeddedBroker() throws Exception {
     // config/conveyor.yaml as a new user has it, with its Kafka trigger example uncommented.
     String example = Files.readString(Path.of("..", "config", "conveyor.yaml"));
-    int[] ports = dev.conveyor.engine.kafka.EmbeddedKafka.freePorts(2);
+    int[] ports = Ports.free(2);
     String yaml = example.replace("# connectors:", "connectors:")
         .replace("#   - { type: kafka, name: orders", "  - { type: kafka, name: orders")
         .replace("8081", Integer.toString(ports[0]));

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.GatewayProcess;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.Ports;
 import dev.conveyor.engine.testing.TestKafka;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
@@ -98,7 +98,7 @@ class LanesIT {
           group));
       List<Http> apis = new ArrayList<>();
       for (int r = 0; r < 3; r++) {
-        int[] ports = EmbeddedKafka.freePorts(3);
+        int[] ports = Ports.free(3);
         Map<String, String> env = new HashMap<>();
         env.put("CONVEYOR_CONFIG", config.toString());
         env.put("CONVEYOR_DATA_DIR", dir.resolve("r" + r).toString());

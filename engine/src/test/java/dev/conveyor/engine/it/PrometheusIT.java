@@ -7,10 +7,10 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.conveyor.engine.Conveyor;
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.Ports;
 import dev.conveyor.engine.testing.TestKafka;
 import java.io.File;
 import java.net.URI;
@@ -48,7 +48,7 @@ class PrometheusIT {
       Http http = new Http(gw.httpPort());
       for (int i = 0; i < 5; i++) assertThat(http.invoke(ACME_KEY, "acme", "echo", "{}").statusCode()).isEqualTo(202);
 
-      int port = EmbeddedKafka.freePort();
+      int port = Ports.free();
       Files.writeString(dir.resolve("prometheus.yml"), """
           global: { scrape_interval: 1s, evaluation_interval: 1s }
           scrape_configs:

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.GatewayProcess;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.Ports;
 import io.vertx.core.json.JsonObject;
 import java.math.BigDecimal;
 import java.net.http.HttpResponse;
@@ -65,7 +65,7 @@ class ReconciliationIT {
             - { namespace: acme, name: flaky, url: "%s", memoryMiB: 256, delivery: { retry: 3, backoffDelay: PT0.05S, backoffMax: PT0.2S },
                 circuitBreaker: { failureRateThreshold: 90, minimumCalls: 100, openFor: PT1S } }
           """.formatted(ApiKeyAuthenticator.sha256Hex(KEY), fn.url("/flaky")));
-      int[] ports = EmbeddedKafka.freePorts(3);
+      int[] ports = Ports.free(3);
       Map<String, String> env = Map.of("CONVEYOR_CONFIG", config.toString(), "CONVEYOR_DATA_DIR", dir.resolve("data").toString(),
           "CONVEYOR_HTTP_PORT", Integer.toString(ports[0]), "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
           "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));

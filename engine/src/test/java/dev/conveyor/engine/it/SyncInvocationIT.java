@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
-import dev.conveyor.engine.kafka.EmbeddedKafka;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
+import dev.conveyor.engine.testing.Ports;
 import dev.conveyor.engine.testing.TestKafka;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
@@ -42,7 +42,7 @@ class SyncInvocationIT {
         - { namespace: acme, name: gone, url: "http://127.0.0.1:%d/nothing-listens", delivery: { backoffDelay: PT0.05S } }
         - { namespace: acme, name: flaky, url: "%s", delivery: { retry: 3, backoffDelay: PT0.05S, timeout: PT10S } }
         - { namespace: acme, name: later, url: "%s", delivery: { retry: 3, backoffDelay: PT0.05S, timeout: PT10S } }
-        """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/slow"), EmbeddedKafka.freePort(), fn.url("/flaky"), fn.url("/later"));
+        """.formatted(fn.url("/echo"), fn.url("/bad"), fn.url("/slow"), Ports.free(), fn.url("/flaky"), fn.url("/later"));
     gateway = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("sync"), functions, null));
     http = new Http(gateway.httpPort());
   }

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BrokerProcess implements AutoCloseable {
   private final Path dir;
-  private final int[] ports = EmbeddedKafka.freePorts(2);
+  private final int[] ports = Ports.free(2);
   private final int port = ports[0];
   private final int controllerPort = ports[1];
   private Process process;

@@ -9,8 +9,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -49,15 +51,40 @@ public final class GatewayProcess implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Waits for {@code /readyz} to answer 200. A gateway that exits, or is not ready in time, fails the
+   * test at once with the end of its log, so the reason shows in the test report.
+   */
   public GatewayProcess awaitReady(Duration atMost) {
     HttpClient client = HttpClient.newHttpClient();
-    await().atMost(atMost).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
-      if (!process.isAlive()) throw new IllegalStateException("the gateway exited with " + process.exitValue() + "; see " + log);
-      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/readyz"))
-          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200;
-    });
+    try {
+      await().atMost(atMost).pollInterval(Duration.ofMillis(250)).ignoreExceptionsMatching(e -> !(e instanceof GatewayExited)).until(() -> {
+        if (!process.isAlive()) throw new GatewayExited(process.exitValue());
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/readyz"))
+            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        return r.statusCode() == 200;
+      });
+    } catch (GatewayExited | org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError((e instanceof GatewayExited ? e.getMessage() : "the gateway was not ready within " + atMost)
+          + "; the end of " + log + ":\n" + tail(40), e);
+    }
     return this;
+  }
+
+  private static final class GatewayExited extends RuntimeException {
+    GatewayExited(int code) {
+      super("the gateway exited with " + code);
+    }
+  }
+
+  /** The last {@code lines} lines of the log. */
+  public String tail(int lines) {
+    try {
+      List<String> all = Files.readAllLines(log);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(unreadable: " + e.getMessage() + ")";
+    }
   }
 
   /** SIGKILL: no drain, no flush, no goodbye. */

@@ -30,7 +30,7 @@ import org.apache.kafka.common.Uuid;
  */
 public final class KafkaCluster implements AutoCloseable {
   private final Path dir;
-  private final int[] ports = EmbeddedKafka.freePorts(6);
+  private final int[] ports = Ports.free(6);
   private final List<Process> nodes = new ArrayList<>();
 
   public KafkaCluster(Path dir) {

@@ -19,7 +19,7 @@ public final class TestKafka {
     if (broker == null) {
       try {
         Path dir = Files.createTempDirectory("conveyor-it-kafka");
-        broker = new EmbeddedKafka(dir, EmbeddedKafka.freePort()).start();
+        broker = new EmbeddedKafka(dir, Ports.free()).start();
         EmbeddedKafka b = broker;
         Runtime.getRuntime().addShutdownHook(new Thread(b::close));
       } catch (IOException e) {
