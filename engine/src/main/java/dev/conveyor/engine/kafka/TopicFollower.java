@@ -54,8 +54,11 @@ public final class TopicFollower implements AutoCloseable {
 
   private void run() {
     try {
-      List<TopicPartition> parts = new ArrayList<>();
-      consumer.partitionsFor(topic, Duration.ofMinutes(5)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      List<TopicPartition> parts = partitions();
+      if (parts.isEmpty()) { // closed while waiting for it
+        caughtUp.completeExceptionally(new IllegalStateException("closed before " + topic + " was known"));
+        return;
+      }
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
       Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(parts, Duration.ofMinutes(5)));
@@ -74,12 +77,38 @@ public final class TopicFollower implements AutoCloseable {
       }
     } catch (WakeupException e) {
       // closing
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // closing
     } catch (Exception e) {
       if (running) LOG.error("following {} stopped: {}", topic, e.toString());
       caughtUp.completeExceptionally(e);
     } finally {
       consumer.close(Duration.ofSeconds(2));
     }
+  }
+
+  /**
+   * The topic's partitions. The client answers an empty list, at once, for a topic the broker does
+   * not know (yet: a broker that just restarted may answer before its metadata has it, and the topics
+   * followed are all created before). Following an empty assignment would read nothing for good and
+   * look caught up, so it asks again, backing off to a second, until the topic is there.
+   */
+  private List<TopicPartition> partitions() throws InterruptedException {
+    long backoffMs = 50;
+    boolean warned = false;
+    while (running) {
+      List<TopicPartition> parts = new ArrayList<>();
+      consumer.partitionsFor(topic, Duration.ofMinutes(5)).forEach(p -> parts.add(new TopicPartition(topic, p.partition())));
+      if (!parts.isEmpty()) {
+        if (warned) LOG.info("{} is known now: following its {} partitions", topic, parts.size());
+        return parts;
+      }
+      if (!warned) LOG.warn("{} has no partitions in the broker's metadata yet; asking again until it has", topic);
+      warned = true;
+      Thread.sleep(backoffMs); // this follower's own thread: nothing else waits on it
+      backoffMs = Math.min(1000, backoffMs * 2);
+    }
+    return List.of();
   }
 
   @Override

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * unknown (some were replicated before it died, some not). Every answer must still be true
  * ({@link AnswerAudit}).
  */
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
 class ClusterNodeLossIT {
 
   @Test

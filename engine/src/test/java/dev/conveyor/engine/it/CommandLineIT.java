@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * config serves an async invocation of {@code echo} end to end and stops with exit 0 on SIGTERM;
  * {@code bin/conveyor demo} runs its tour and exits 0. Runs after {@code package}, so the jar exists.
  */
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
 class CommandLineIT {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 

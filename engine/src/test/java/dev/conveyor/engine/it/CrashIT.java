@@ -174,11 +174,13 @@ class CrashIT {
   void aCallbackParkedBeforeSigkillIsStillDeliveredAfterTheRestart() throws Exception {
     Path dir = Files.createTempDirectory("conveyor-crash-callback");
     AtomicBoolean refused = new AtomicBoolean();
-    // The receiver is down once, and asks for 15 s: longer than the shortest tier, so the retry is parked,
-    // and long enough that the kill comes before it is due even on a loaded machine (6 s was not).
+    // The receiver is down once, and asks for 40 s: the retry is parked on the 30 s tier, and the kill
+    // comes long before it is due even on a loaded machine (it came 27 s after the refusal in one run;
+    // a kill after the due time may find the post forwarded back but not yet committed, and the restart
+    // then sends it twice: at-least-once, not this test's case).
     try (FunctionServer fn = new FunctionServer();
          FunctionServer receiver = new FunctionServer().behave(c -> refused.compareAndSet(false, true)
-             ? new Answer(503, 0, "down for maintenance", "15") : Answer.ok())) {
+             ? new Answer(503, 0, "down for maintenance", "40") : Answer.ok())) {
       Path config = dir.resolve("conveyor.yaml");
       Files.writeString(config, """
           tenants:
@@ -200,11 +202,8 @@ class CrashIT {
             .header("x-callback-url", receiver.url("/hook")).POST(HttpRequest.BodyPublishers.ofString("{\"n\":1}")).build())
             .body()).getString("id");
         await().atMost(Duration.ofSeconds(20)).until(() -> receiver.callsFor(id) == 1);
-        // Parked: the post waits on the 5 s tier, marked to come back to conveyor.callbacks for try 2.
-        // (It may wait there more than once before it is due: the first is enough.)
-        AtomicBoolean first = new AtomicBoolean(true);
-        var parked = AsyncInvocationIT.records("127.0.0.1:" + ports[2], "conveyor.retry.5s",
-            r -> id.equals(r.key()) && first.getAndSet(false), 1).get(0);
+        // Parked: the post waits on the 30 s tier, marked to come back to conveyor.callbacks for try 2.
+        var parked = AsyncInvocationIT.records("127.0.0.1:" + ports[2], "conveyor.retry.30s", r -> id.equals(r.key()), 1).get(0);
         assertThat(new String(parked.headers().lastHeader("conveyor-return-to").value())).isEqualTo("conveyor.callbacks");
         assertThat(new String(parked.headers().lastHeader("conveyor-attempt").value())).isEqualTo("2");
         // Its first try is committed (else the restart would send that one too: at-least-once, not this test's case).
@@ -214,7 +213,11 @@ class CrashIT {
       assertThat(receiver.callsFor(id)).isEqualTo(1);
       try (GatewayProcess gw = new GatewayProcess(env, log).start()) {
         gw.awaitReady(Duration.ofSeconds(90));
-        await().atMost(Duration.ofSeconds(60)).until(() -> receiver.callsFor(id) == 2);
+        try {
+          await().atMost(Duration.ofSeconds(90)).until(() -> receiver.callsFor(id) == 2);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+          throw new AssertionError("the parked callback was not delivered after the restart\n" + callbackDiagnosis(ports[1], gw), e);
+        }
         FunctionServer.Call delivered = receiver.calls().get(receiver.calls().size() - 1);
         assertThat(delivered.body()).isEqualTo("{\"n\":1}");
         assertThat(delivered.headers().get("x-conveyor-status")).isEqualTo("succeeded");
@@ -233,5 +236,21 @@ class CrashIT {
         "CONVEYOR_HTTP_PORT", Integer.toString(ports[0]),
         "CONVEYOR_ADMIN_PORT", Integer.toString(ports[1]),
         "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
+  }
+
+  /** The callback path's consumers and posts as the gateway's /metrics shows them, and the end of its log. */
+  private static String callbackDiagnosis(int adminPort, GatewayProcess gw) {
+    StringBuilder out = new StringBuilder();
+    try {
+      new Http(adminPort).get("/metrics", "").body().lines()
+          .filter(l -> !l.startsWith("#") && (l.startsWith("conveyor_posts") || l.startsWith("conveyor_callback")
+              || (l.contains("conveyor-callbacks") || l.contains("conveyor-retry"))
+              && (l.startsWith("kafka_consumer_coordinator_assigned_partitions") || l.startsWith("kafka_consumer_fetch_manager_records_consumed_total")
+                  || l.startsWith("kafka_consumer_last_poll_seconds_ago") || l.startsWith("kafka_consumer_coordinator_rebalance_total"))))
+          .limit(40).forEach(l -> out.append(l).append('\n'));
+    } catch (RuntimeException x) {
+      out.append("metrics: ").append(x).append('\n');
+    }
+    return out.append("the end of ").append(gw.logFile()).append(":\n").append(gw.tail(40)).toString();
   }
 }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * ({@link AnswerAudit}): nothing told "not stored" runs, every unknown outcome settles by lookup, and
  * clients that retry with an idempotency key get one run per key.
  */
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
 class FrozenBrokerIT {
 
   @Test

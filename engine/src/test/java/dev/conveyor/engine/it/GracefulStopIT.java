@@ -44,6 +44,7 @@ import org.junit.jupiter.api.Test;
  * its place in the list). Delivery is at least once: an invocation a replica is running when its
  * partition moves may run again on the new owner, so runs twice are counted, not forbidden.
  */
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
 class GracefulStopIT {
   private static final String KEY = "stop-key";
 

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
  * {@code trigger: kafka}, their CloudEvents headers passed on; the source offsets are committed
  * once queued; and a full replay of the topic (offsets reset to the beginning) queues nothing twice.
  */
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
 class KafkaTriggerIT {
 
   @Test

@@ -48,6 +48,7 @@ import org.junit.jupiter.api.Test;
  *
  * Figures in {@code engine/target/lanes-report.txt}.
  */
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
 class LanesIT {
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled", "voided");
 

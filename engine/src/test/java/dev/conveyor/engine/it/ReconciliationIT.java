@@ -26,10 +26,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionListing;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,6 +43,7 @@ import org.junit.jupiter.api.Test;
  * has two, and the usage API's totals equal the sum of the distinct raw records. Figures in
  * {@code engine/target/reconciliation-report.txt}.
  */
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
 class ReconciliationIT {
   private static final String KEY = "reconcile-key";
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled");
@@ -122,16 +126,20 @@ class ReconciliationIT {
               .map(p -> new TopicPartition("conveyor.usage", p.partition())).toList();
           c.assign(parts);
           c.seekToBeginning(parts);
-          await().atMost(Duration.ofSeconds(120)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
-              JsonObject ce = new JsonObject(r.value());
-              usage.putIfAbsent(ce.getString("id"), ce.getJsonObject("data"));
-            }
-            assertThat(usage.keySet()).as("no attempt the function received lacks its usage record").containsAll(received);
-            total[0] = new JsonObject(http.get(query, KEY).body()).getJsonObject("total");
-            assertThat(total[0].getLong("attempts")).as("the usage API's attempts, beside the distinct raw records")
-                .isEqualTo(usage.size());
-          });
+          try {
+            await().atMost(Duration.ofSeconds(120)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+              for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
+                JsonObject ce = new JsonObject(r.value());
+                usage.putIfAbsent(ce.getString("id"), ce.getJsonObject("data"));
+              }
+              assertThat(usage.keySet()).as("no attempt the function received lacks its usage record").containsAll(received);
+              total[0] = new JsonObject(http.get(query, KEY).body()).getJsonObject("total");
+              assertThat(total[0].getLong("attempts")).as("the usage API's attempts, beside the distinct raw records")
+                  .isEqualTo(usage.size());
+            });
+          } catch (ConditionTimeoutException e) {
+            throw new AssertionError(e.getMessage() + "\n" + rollupsDiagnosis("127.0.0.1:" + ports[2], gw, ports[1]), e);
+          }
         }
         Set<String> extra = new java.util.TreeSet<>(usage.keySet());
         extra.removeAll(received);
@@ -150,5 +158,44 @@ class ReconciliationIT {
         assertThat(total[0].getLong("invocations")).isEqualTo(firstAttempts).isGreaterThanOrEqualTo(ids.size());
       }
     }
+  }
+
+  /**
+   * Why the usage API may not have caught up, for the failure message: the rollups topic's end as a
+   * read_committed reader sees it beside the log end (an open transaction holds the first back), the
+   * transactions the broker knows, the gateway's rollups consumer metrics and the end of its log.
+   */
+  private static String rollupsDiagnosis(String bootstrap, GatewayProcess gw, int adminPort) {
+    StringBuilder out = new StringBuilder();
+    String topic = "conveyor.usage-rollups";
+    for (String isolation : List.of("read_committed", "read_uncommitted")) {
+      try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.<String, Object>of("bootstrap.servers", bootstrap,
+          "isolation.level", isolation), new StringDeserializer(), new StringDeserializer())) {
+        List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+            .map(p -> new TopicPartition(topic, p.partition())).toList();
+        out.append(topic).append(" end offsets, ").append(isolation).append(": ")
+            .append(c.endOffsets(parts, Duration.ofSeconds(10)).entrySet().stream()
+                .map(en -> en.getKey().partition() + "=" + en.getValue()).sorted().toList()).append('\n');
+      } catch (RuntimeException x) {
+        out.append(isolation).append(" end offsets: ").append(x).append('\n');
+      }
+    }
+    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", bootstrap))) {
+      for (TransactionListing t : admin.listTransactions().all().get(10, TimeUnit.SECONDS)) {
+        out.append("transaction ").append(t.transactionalId()).append(' ').append(t.state()).append('\n');
+      }
+    } catch (Exception x) {
+      out.append("transactions: ").append(x).append('\n');
+    }
+    try {
+      String metrics = new Http(adminPort).get("/metrics", "").body();
+      // The rollups' consumers (the Streams thread's, the follower's that the usage API reads): how far behind, how much read.
+      metrics.lines().filter(l -> l.contains("usage-rollups") && (l.startsWith("kafka_consumer_fetch_manager_records_lag_max")
+          || l.startsWith("kafka_consumer_fetch_manager_records_consumed_total") || l.startsWith("kafka_consumer_last_poll_seconds_ago")))
+          .limit(30).forEach(l -> out.append(l).append('\n'));
+    } catch (RuntimeException x) {
+      out.append("metrics: ").append(x).append('\n');
+    }
+    return out.append("the end of ").append(gw.logFile()).append(":\n").append(gw.tail(60)).toString();
   }
 }

@@ -64,9 +64,11 @@ public final class GatewayProcess implements AutoCloseable {
             .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
         return r.statusCode() == 200;
       });
-    } catch (GatewayExited | org.awaitility.core.ConditionTimeoutException e) {
-      throw new AssertionError((e instanceof GatewayExited ? e.getMessage() : "the gateway was not ready within " + atMost)
-          + "; the end of " + log + ":\n" + tail(40), e);
+    } catch (GatewayExited e) {
+      throw new AssertionError(e.getMessage() + "; the end of " + log + ":\n" + tail(40), e);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("the gateway was not ready within " + atMost + "; the end of " + log + ":\n" + tail(40)
+          + "\nits main thread:\n" + mainThread(), e);
     }
     return this;
   }
@@ -74,6 +76,31 @@ public final class GatewayProcess implements AutoCloseable {
   private static final class GatewayExited extends RuntimeException {
     GatewayExited(int code) {
       super("the gateway exited with " + code);
+    }
+  }
+
+  /**
+   * Where a gateway that does not get ready is stuck: its threads ({@code jcmd Thread.print}) go to
+   * {@code <log>.threads.txt}, and the main thread's stack (the one that starts it) is returned.
+   */
+  private String mainThread() {
+    Path dump = Path.of(log + ".threads.txt");
+    try {
+      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(process.pid()), "Thread.print").redirectErrorStream(true).redirectOutput(dump.toFile()).start();
+      if (!jcmd.waitFor(30, TimeUnit.SECONDS)) jcmd.destroyForcibly();
+      StringBuilder main = new StringBuilder();
+      boolean in = false;
+      for (String line : Files.readAllLines(dump)) {
+        if (line.startsWith("\"")) in = line.startsWith("\"main\"");
+        if (in) main.append(line).append('\n');
+      }
+      return main + "(all threads in " + dump + ")";
+    } catch (IOException e) {
+      return "(no thread dump: " + e.getMessage() + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "(no thread dump: interrupted)";
     }
   }
 
