@@ -33,7 +33,7 @@ public final class AdminRoutes {
       ctx.response().setStatusCode(why == null ? 200 : 503).putHeader("content-type", "application/json")
           .end(new JsonObject().put("status", why == null ? "ready" : "not ready").put("reason", why == null ? "ok" : why).encode());
     });
-    r.get("/metrics").handler(ctx -> vertx.<String>executeBlocking(metrics::scrape, false)
+    r.get("/metrics").handler(ctx -> vertx.<String>executeBlocking(() -> metrics.scrape(ctx.queryParam("name[]")), false)
         .onSuccess(text -> ctx.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(text))
         .onFailure(ctx::fail));
     r.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader("content-type", "application/yaml; charset=utf-8").end(openapi));

@@ -175,6 +175,21 @@ public final class Metrics implements AutoCloseable {
   }
 
   /**
+   * Only the metric families named, as {@code /metrics?name[]=...} asks (the Prometheus client's
+   * convention): a counter by its name with or without {@code _total}. A scrape of every family
+   * reads every Kafka client metric too; a reader that wants two counters once a second should not
+   * pay for that. Empty: all of them.
+   */
+  public String scrape(java.util.Collection<String> names) {
+    if (names.isEmpty()) return registry.scrape();
+    java.util.Set<String> families = new java.util.HashSet<>(names);
+    for (String n : names) {
+      if (n.endsWith("_total")) families.add(n.substring(0, n.length() - "_total".length()));
+    }
+    return registry.scrape("text/plain; version=0.0.4; charset=utf-8", families);
+  }
+
+  /**
    * A function's labels. A tagged route ({@code resize@canary}) is labelled with its Knative Service
    * ({@code kn_service_name="resize"}) so that it joins Knative's own series; the revision label, where
    * a series has one, tells the tag's calls apart. (Another label only for tags is not possible: every

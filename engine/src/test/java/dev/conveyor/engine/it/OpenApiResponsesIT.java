@@ -140,6 +140,12 @@ class OpenApiResponsesIT {
     valid("healthz", admin.get("/healthz", null), 200);
     valid("readyz", admin.get("/readyz", null), 200);
     valid("metrics", admin.get("/metrics", null), 200);
+    // Only the families named: a counter with its _total, a gauge as it is.
+    HttpResponse<String> some = valid("metrics", admin.get("/metrics?name%5B%5D=conveyor_invocations_accepted_total&name%5B%5D=conveyor_ready", null), 200);
+    assertThat(some.body().lines().filter(l -> !l.startsWith("#")))
+        .isNotEmpty()
+        .allSatisfy(l -> assertThat(l).matches("(conveyor_invocations_accepted_total|conveyor_ready)[{ ].*"))
+        .anySatisfy(l -> assertThat(l).startsWith("conveyor_ready"));
     HttpResponse<String> served = valid("openapi", admin.get("/openapi.yaml", null), 200);
     assertThat(served.body()).isEqualTo(Files.readString(Path.of("..", "docs", "openapi.yaml")));
   }
