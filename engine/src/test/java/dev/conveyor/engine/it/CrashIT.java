@@ -216,7 +216,7 @@ class CrashIT {
         try {
           await().atMost(Duration.ofSeconds(90)).until(() -> receiver.callsFor(id) == 2);
         } catch (org.awaitility.core.ConditionTimeoutException e) {
-          throw new AssertionError("the parked callback was not delivered after the restart\n" + callbackDiagnosis(ports[1], gw), e);
+          throw new AssertionError("the parked callback was not delivered after the restart\n" + callbackDiagnosis(gw), e);
         }
         FunctionServer.Call delivered = receiver.calls().get(receiver.calls().size() - 1);
         assertThat(delivered.body()).isEqualTo("{\"n\":1}");
@@ -238,19 +238,10 @@ class CrashIT {
         "CONVEYOR_EMBEDDED_KAFKA_PORT", Integer.toString(ports[2]));
   }
 
-  /** The callback path's consumers and posts as the gateway's /metrics shows them, and the end of its log. */
-  private static String callbackDiagnosis(int adminPort, GatewayProcess gw) {
-    StringBuilder out = new StringBuilder();
-    try {
-      new Http(adminPort).get("/metrics", "").body().lines()
-          .filter(l -> !l.startsWith("#") && (l.startsWith("conveyor_posts") || l.startsWith("conveyor_callback")
-              || (l.contains("conveyor-callbacks") || l.contains("conveyor-retry"))
-              && (l.startsWith("kafka_consumer_coordinator_assigned_partitions") || l.startsWith("kafka_consumer_fetch_manager_records_consumed_total")
-                  || l.startsWith("kafka_consumer_last_poll_seconds_ago") || l.startsWith("kafka_consumer_coordinator_rebalance_total"))))
-          .limit(40).forEach(l -> out.append(l).append('\n'));
-    } catch (RuntimeException x) {
-      out.append("metrics: ").append(x).append('\n');
-    }
-    return out.append("the end of ").append(gw.logFile()).append(":\n").append(gw.tail(40)).toString();
+  /** The callback path's posts and consumers as the gateway's /metrics shows them, and the end of its log. */
+  private static String callbackDiagnosis(GatewayProcess gw) {
+    return gw.metrics("conveyor_callbacks_total", "kafka_consumer_coordinator_assigned_partitions",
+        "kafka_consumer_fetch_manager_records_consumed_total", "kafka_consumer_last_poll_seconds_ago") + "\nthe end of "
+        + gw.logFile() + ":\n" + gw.tail(40);
   }
 }

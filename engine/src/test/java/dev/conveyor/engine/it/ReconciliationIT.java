@@ -138,7 +138,7 @@ class ReconciliationIT {
                   .isEqualTo(usage.size());
             });
           } catch (ConditionTimeoutException e) {
-            throw new AssertionError(e.getMessage() + "\n" + rollupsDiagnosis("127.0.0.1:" + ports[2], gw, ports[1]), e);
+            throw new AssertionError(e.getMessage() + "\n" + rollupsDiagnosis("127.0.0.1:" + ports[2], gw), e);
           }
         }
         Set<String> extra = new java.util.TreeSet<>(usage.keySet());
@@ -165,7 +165,7 @@ class ReconciliationIT {
    * read_committed reader sees it beside the log end (an open transaction holds the first back), the
    * transactions the broker knows, the gateway's rollups consumer metrics and the end of its log.
    */
-  private static String rollupsDiagnosis(String bootstrap, GatewayProcess gw, int adminPort) {
+  private static String rollupsDiagnosis(String bootstrap, GatewayProcess gw) {
     StringBuilder out = new StringBuilder();
     String topic = "conveyor.usage-rollups";
     for (String isolation : List.of("read_committed", "read_uncommitted")) {
@@ -187,15 +187,10 @@ class ReconciliationIT {
     } catch (Exception x) {
       out.append("transactions: ").append(x).append('\n');
     }
-    try {
-      String metrics = new Http(adminPort).get("/metrics", "").body();
-      // The rollups' consumers (the Streams thread's, the follower's that the usage API reads): how far behind, how much read.
-      metrics.lines().filter(l -> l.contains("usage-rollups") && (l.startsWith("kafka_consumer_fetch_manager_records_lag_max")
-          || l.startsWith("kafka_consumer_fetch_manager_records_consumed_total") || l.startsWith("kafka_consumer_last_poll_seconds_ago")))
-          .limit(30).forEach(l -> out.append(l).append('\n'));
-    } catch (RuntimeException x) {
-      out.append("metrics: ").append(x).append('\n');
-    }
+    // The rollups' Streams consumers: how far behind, how much read, when they last polled.
+    gw.metrics("kafka_consumer_fetch_manager_records_lag_max", "kafka_consumer_fetch_manager_records_consumed_total",
+        "kafka_consumer_last_poll_seconds_ago").lines().filter(l -> l.contains("usage-rollups")).limit(30)
+        .forEach(l -> out.append(l).append('\n'));
     return out.append("the end of ").append(gw.logFile()).append(":\n").append(gw.tail(60)).toString();
   }
 }

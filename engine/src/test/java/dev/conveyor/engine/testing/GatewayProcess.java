@@ -104,6 +104,22 @@ public final class GatewayProcess implements AutoCloseable {
     }
   }
 
+  /** The named metric families from its {@code /metrics} ({@code name[]=...}), without comments; the error when it does not answer. */
+  public String metrics(String... families) {
+    StringBuilder query = new StringBuilder();
+    for (String f : families) query.append(query.length() == 0 ? "?" : "&").append("name%5B%5D=").append(f);
+    try {
+      return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics" + query))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body()
+          .lines().filter(l -> !l.startsWith("#")).collect(java.util.stream.Collectors.joining("\n"));
+    } catch (IOException e) {
+      return "(no metrics: " + e + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "(no metrics: interrupted)";
+    }
+  }
+
   /** The last {@code lines} lines of the log. */
   public String tail(int lines) {
     try {
