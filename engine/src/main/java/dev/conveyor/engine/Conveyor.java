@@ -223,7 +223,10 @@ public final class Conveyor implements AutoCloseable {
         "tenants {} have lanes on the same queue partition {}: a flood of one past dispatch.maxWaiting holds up the "
             + "others' records there; give tenants that must be isolated partitions of their own (tenants[].partition)", names, p));
     SyncSlots syncSlots = new SyncSlots(clock);
-    Dispatcher dispatcher = new Dispatcher(clients.consumerConfig("conveyor-dispatch", config.dispatch().group()),
+    // Queue fetches wait up to 5 ms for 16 KiB: an invocation starts at most that much later, and
+    // a replica at a moderate rate stops paying a fetch and a poll for every few records.
+    Dispatcher dispatcher = new Dispatcher(clients.waitingFetches(clients.consumerConfig("conveyor-dispatch",
+        config.dispatch().group()), 16 * 1024, 5),
         topics.invocations(), config.dispatch().maxInFlight(), config.dispatch().maxWaiting(), runner, metrics, store,
         t -> tenants.tenant(t).map(x -> x.limits().maxConcurrency()).orElse(1),
         t -> tenants.tenant(t).map(x -> x.limits().weight()).orElse(1),
