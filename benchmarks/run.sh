@@ -5,7 +5,7 @@
 #   benchmarks/run.sh admission [--connections 64] [--seconds 10] [--rounds 3]   (auth and quotas on vs off)
 #   benchmarks/run.sh drain     [--count 100000] [--warmup 300000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
 #   benchmarks/run.sh sync      [--connections 64] [--seconds 10] [--rounds 3]   (sync invoke through the gateway vs direct calls)
-#   benchmarks/run.sh sustained [--start 2000] [--seconds 10] [--warmup 30] [--budget 240] [--connections 128]
+#   benchmarks/run.sh sustained [--start 2000] [--seconds 10] [--warmup 300] [--budget 600] [--connections 128]
 #                               (open loop: the highest rate one replica accepts and delivers without a growing backlog, accept p99 < 50 ms)
 #   benchmarks/run.sh warm      [--connections 64] [--seconds 60] [--prewarm 20]   (a fresh gateway from /readyz 200: first 10 s vs steady)
 #   benchmarks/run.sh fairness  [--flood 40000] [--seconds 20]  (one tenant's queue wait, alone and behind another's flood)

@@ -60,8 +60,8 @@ public final class Bench {
       case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
       case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 300_000), connections, seconds, out);
       // open loop: enough connections to carry the rate while a few are slow
-      case "sustained" -> Sustained.run(intArg(args, "--start", 2_000), seconds, intArg(args, "--warmup", 30),
-          intArg(args, "--budget", 240), intArg(args, "--connections", 128), out);
+      case "sustained" -> Sustained.run(intArg(args, "--start", 2_000), seconds, intArg(args, "--warmup", 300),
+          intArg(args, "--budget", 600), intArg(args, "--connections", 128), out);
       case "warm" -> Warm.run(connections, intArg(args, "--seconds", 60), intArg(args, "--prewarm", 20), out);
       default -> {
         System.err.println("unknown scenario '" + scenario

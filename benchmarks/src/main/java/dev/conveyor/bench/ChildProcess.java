@@ -76,6 +76,32 @@ final class ChildProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * CPU seconds spent so far by the JIT compiler threads of {@code pid} (HotSpot names them
+   * {@code C1 CompilerThread<n>} and {@code C2 CompilerThread<n>}; Linux cuts a thread's name to 15
+   * characters). A JVM keeps compiling for a minute or more under load on 2 busy cores: this says how
+   * much of a measured window was that rather than the requests.
+   */
+  static double compilerCpuSeconds(long pid) {
+    double ticks = 0;
+    try (var tasks = java.nio.file.Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          String comm = java.nio.file.Files.readString(task.resolve("comm")).strip();
+          if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) continue;
+          String stat = java.nio.file.Files.readString(task.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        } catch (java.io.IOException gone) {
+          // a thread that ended between the listing and the read: its time is no longer counted anywhere
+        }
+      }
+    } catch (java.io.IOException e) {
+      return Double.NaN;
+    }
+    return ticks / 100.0; // USER_HZ ticks
+  }
+
   @Override
   public void close() throws InterruptedException {
     process.destroy();

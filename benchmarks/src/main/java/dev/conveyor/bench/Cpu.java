@@ -23,8 +23,8 @@ final class Cpu {
   /** One interval of one target (a round, a step, a window): CPU ms per 1,000 requests by process. */
   record Sample(String target, int round, Map<String, Double> msPer1k) {}
 
-  /** CPU seconds of every process at one instant, in {@link #pids}' order. */
-  record Mark(double[] seconds) {}
+  /** CPU seconds of every process at one instant, in {@link #pids}' order, and of the server's JIT compiler threads. */
+  record Mark(double[] seconds, double serverJitSeconds) {}
 
   private final Map<String, Long> pids;
 
@@ -48,7 +48,14 @@ final class Cpu {
   }
 
   Mark mark() {
-    return new Mark(pids.values().stream().mapToDouble(ChildProcess::cpuSeconds).toArray());
+    return new Mark(pids.values().stream().mapToDouble(ChildProcess::cpuSeconds).toArray(),
+        ChildProcess.compilerCpuSeconds(pids.get(SERVER)));
+  }
+
+  /** Of the server's CPU between {@code from} and {@code to}, what its JIT compiler threads spent, in ms per 1,000 of {@code requests}. */
+  double serverJitPer1k(Mark from, Mark to, long requests) {
+    double k = Math.max(1, requests) / 1000.0;
+    return Math.round((to.serverJitSeconds() - from.serverJitSeconds()) * 1000 / k * 10) / 10.0;
   }
 
   /** Each process's CPU between {@code from} and {@code to}, in ms per 1,000 of {@code requests}. */

@@ -33,6 +33,12 @@ final class Sustained {
   static final int MAX_LAG_MS = 2000;
   /** Seconds each step sends before it is measured: connections opened, the rate reached. */
   private static final int LEAD = 2;
+  /** The warm-up's climb: seconds at a quarter and at a half of the start rate. */
+  private static final int CLIMB_SECONDS = 20;
+  /** The warm-up at the start rate goes on in these slices until the gateway's JIT settled. */
+  private static final int SETTLE_SECONDS = 10;
+  /** Settled: its compiler threads used less than this share of a core over a slice. */
+  private static final double JIT_SETTLED = 0.05;
   private static final String ACCEPTED = "conveyor_invocations_accepted_total{";
   private static final String COMPLETED = "conveyor_invocations_completed_total{";
   private static final String[] COUNTERS = {"conveyor_invocations_accepted_total", "conveyor_invocations_completed_total"};
@@ -41,14 +47,14 @@ final class Sustained {
 
   /** One offered rate tried: what was accepted and delivered, the latency, the backlog, the CPU, and whether it held. */
   record Step(int offered, LoadGenerator.Run run, double deliveredPerSecond, double backlogGrowthPerSecond, long deliveredWithinMs,
-      Map<String, Double> cpu, boolean held, String why) {
+      Map<String, Double> cpu, double gatewayJit, boolean held, String why) {
     JsonObject json() {
       return new JsonObject().put("offeredPerSecond", offered).put("acceptedPerSecond", Math.round(run.throughput()))
           .put("deliveredPerSecond", Math.round(deliveredPerSecond)).put("p50Ms", ms(run, 50)).put("p99Ms", ms(run, 99))
           .put("p999Ms", ms(run, 99.9)).put("failed", run.failed())
           .put("backlogGrowthPerSecond", Math.round(backlogGrowthPerSecond * 10) / 10.0)
           .put("deliveredWithinMs", deliveredWithinMs < 0 ? null : deliveredWithinMs).put("cpuMsPer1000", new JsonObject(
-              new java.util.LinkedHashMap<>(cpu))).put("held", held).put("why", why);
+              new java.util.LinkedHashMap<>(cpu))).put("gatewayJitCpuMsPer1000", gatewayJit).put("held", held).put("why", why);
     }
   }
 
@@ -71,15 +77,25 @@ final class Sustained {
          LoadGenerator load = new LoadGenerator()) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(budget);
       long stepNanos = TimeUnit.SECONDS.toNanos(LEAD + seconds + MAX_LAG_MS / 1000 + 1);
-      // The warm-up climbs to the start rate (a quarter, a half, all of it, a third of the time each):
-      // a gateway just started runs interpreted, and the start rate at once piles up a backlog that
-      // the first step would wait for.
-      for (int part = 4; part >= 1; part /= 2) {
-        System.err.printf("warm-up: %d/s for %d s ...%n", start / part, Math.max(1, warmup / 3));
-        load.open("warm-up", 0, ports[1], Bench.PATH, Bench.KEY, Bench.BODY, start / part, 0, Math.max(1, warmup / 3), connections, 202,
+      // The warm-up climbs to the start rate (a quarter, then a half of it, 20 s each): a gateway just
+      // started runs interpreted, and the start rate at once piles up a backlog that the first step
+      // would wait for. Then the start rate, 10 s at a time, until the gateway's JIT compiler threads
+      // used under 5% of a core over the last 10 s, or --warmup seconds in all: on 2 busy cores a
+      // gateway keeps compiling for two minutes or more, and a step measured meanwhile measures that.
+      Cpu meter = Cpu.of(gateway, Map.of(Cpu.BROKER, broker, Cpu.FUNCTION, bare));
+      long warmEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmup);
+      for (int part = 4; part >= 2; part /= 2) {
+        System.err.printf("warm-up: %d/s for %d s ...%n", start / part, CLIMB_SECONDS);
+        load.open("warm-up", 0, ports[1], Bench.PATH, Bench.KEY, Bench.BODY, start / part, 0, CLIMB_SECONDS, connections, 202,
             n -> {});
       }
-      Cpu meter = Cpu.of(gateway, Map.of(Cpu.BROKER, broker, Cpu.FUNCTION, bare));
+      while (System.nanoTime() < warmEnd) {
+        Cpu.Mark before = meter.mark();
+        load.open("warm-up", 0, ports[1], Bench.PATH, Bench.KEY, Bench.BODY, start, 0, SETTLE_SECONDS, connections, 202, n -> {});
+        double jitShare = (meter.mark().serverJitSeconds() - before.serverJitSeconds()) / SETTLE_SECONDS;
+        System.err.printf("warm-up: %d/s for %d s, the gateway's JIT used %.0f%% of a core%n", start, SETTLE_SECONDS, jitShare * 100);
+        if (jitShare < JIT_SETTLED) break;
+      }
       int held = 0;
       int failed = Integer.MAX_VALUE;
       int rate = start;
@@ -88,9 +104,9 @@ final class Sustained {
         Step s = step(load, meter, ports[1], adminPort, rate, seconds, connections);
         steps.add(s);
         System.err.printf("%6d/s offered: accepted %.0f/s delivered %.0f/s  p50 %.2f ms p99 %.2f ms  failed %d  backlog %+.0f/s  "
-                + "delivered within %s  CPU ms per 1k: %s  %s%n", rate, s.run().throughput(), s.deliveredPerSecond(), ms(s.run(), 50),
+                + "delivered within %s  CPU ms per 1k: %s (gateway's JIT %.0f)  %s%n", rate, s.run().throughput(), s.deliveredPerSecond(), ms(s.run(), 50),
             ms(s.run(), 99), s.run().failed(), s.backlogGrowthPerSecond(), s.deliveredWithinMs() < 0 ? "-" : s.deliveredWithinMs() + " ms",
-            Cpu.format(s.cpu()), s.held() ? "held" : "NOT HELD: " + s.why());
+            Cpu.format(s.cpu()), s.gatewayJit(), s.held() ? "held" : "NOT HELD: " + s.why());
         if (s.held()) held = Math.max(held, rate);
         else failed = Math.min(failed, rate);
         int next;
@@ -112,7 +128,7 @@ final class Sustained {
             if (n == LEAD) from[0] = direct.mark();
           });
       Map<String, Double> cpu = direct.per1k(from[0], direct.mark(), run.ok());
-      baseline = new Step(baseRate, run, 0, 0, -1, cpu, run.failed() == 0, "");
+      baseline = new Step(baseRate, run, 0, 0, -1, cpu, 0, run.failed() == 0, "");
       System.err.printf("baseline %d/s: p50 %.2f ms p99 %.2f ms  CPU ms per 1k: %s%n", baseRate, ms(run, 50), ms(run, 99),
           Cpu.format(cpu));
     }
@@ -166,7 +182,8 @@ final class Sustained {
     if (p99 >= MAX_P99_MS) why.add("accept p99 %.0f ms ≥ %d".formatted(p99, MAX_P99_MS));
     if (within < 0) why.add("not all delivered within %d ms".formatted(MAX_LAG_MS) + (leftOver > 0 ? " (" + leftOver
         + " left from before)" : ""));
-    return new Step(rate, run, delivered, growth(samples), within, cpu, why.isEmpty(), String.join("; ", why));
+    double jit = meter.serverJitPer1k(from[0] == null ? to : from[0], to, run.ok());
+    return new Step(rate, run, delivered, growth(samples), within, cpu, jit, why.isEmpty(), String.join("; ", why));
   }
 
   /** Accepted but not completed, by the gateway's own counters. */
@@ -223,20 +240,22 @@ final class Sustained {
         .formatted(sustained > 0 ? "%,d/s".formatted(sustained) : "none of the rates tried", MAX_P99_MS, MAX_LAG_MS)
         + "last request).\n\n");
     md.append("| step | offered/s | accepted/s | delivered/s | p50 ms | p99 ms | backlog growth /s | all delivered within ms |")
-        .append(Report.cpuHeader(List.of(Cpu.SERVER, Cpu.BROKER, Cpu.FUNCTION))).append(" |\n")
-        .append("|---:|---:|---:|---:|---:|---:|---:|---:|").append(Report.cpuAlign(List.of(Cpu.SERVER, Cpu.BROKER, Cpu.FUNCTION)))
-        .append("---|\n");
+        .append(Report.cpuHeader(List.of(Cpu.SERVER))).append(" of which its JIT |")
+        .append(Report.cpuHeader(List.of(Cpu.BROKER, Cpu.FUNCTION)).replace(" CPU ms/1k:", "")).append(" |\n")
+        .append("|---:|---:|---:|---:|---:|---:|---:|---:|").append(Report.cpuAlign(List.of(Cpu.SERVER, Cpu.SERVER, Cpu.BROKER,
+            Cpu.FUNCTION))).append("---|\n");
     int i = 1;
     for (Step s : steps) {
       JsonObject server = new JsonObject(new java.util.LinkedHashMap<>(s.cpu()));
-      md.append("| %d | %d | %.0f | %.0f | %.2f | %.2f | %+.0f | %s | %.0f | %.0f | %.0f | %s |%n".formatted(i++, s.offered(),
+      md.append("| %d | %d | %.0f | %.0f | %.2f | %.2f | %+.0f | %s | %.0f | %.0f | %.0f | %.0f | %s |%n".formatted(i++, s.offered(),
           s.run().throughput(), s.deliveredPerSecond(), ms(s.run(), 50), ms(s.run(), 99), s.backlogGrowthPerSecond(),
-          s.deliveredWithinMs() < 0 ? "-" : Long.toString(s.deliveredWithinMs()), server.getDouble(Cpu.SERVER, 0.0),
+          s.deliveredWithinMs() < 0 ? "-" : Long.toString(s.deliveredWithinMs()), server.getDouble(Cpu.SERVER, 0.0), s.gatewayJit(),
           server.getDouble(Cpu.BROKER, 0.0), server.getDouble(Cpu.FUNCTION, 0.0), s.held() ? "held" : "not held: " + s.why()));
     }
     md.append("\nEach step: %d s at the rate (not measured), then %d s measured; latency from each request's scheduled send. "
         .formatted(LEAD, seconds) + Bench.CPU_NOTE.replace("(median of rounds, from /proc)", "(from /proc)")
-        + " In the steps, server under test is the gateway.\n`" + command + "` on " + result.getString("machine") + ".\n");
+        + " In the steps, server under test is the gateway; of which its JIT: what its JIT compiler threads spent (on 2 busy cores a"
+        + " gateway keeps compiling for minutes; the warm-up goes on until its JIT used under 5% of a core over 10 s, or --warmup s).\n`" + command + "` on " + result.getString("machine") + ".\n");
     Files.createDirectories(out);
     Files.writeString(out.resolve("sustained.json"), result.encodePrettily() + "\n");
     Files.writeString(out.resolve("sustained.md"), md);
