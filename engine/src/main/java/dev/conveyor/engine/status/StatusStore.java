@@ -285,7 +285,10 @@ public final class StatusStore {
     return write(new ProducerRecord<>(topic, queued.id() + ACCEPTED_SUFFIX, StatusCodec.encode(queued, null)), queued, null, sender);
   }
 
-  /** Stores a change durably; it becomes visible when the reader applies it (milliseconds). */
+  /**
+   * Stores a change durably. Here it shows as soon as the broker acknowledged it; on other replicas
+   * once their reader applies it (a fetch waits up to 100 ms: {@link StatusReader}).
+   */
   public Future<InvocationStatus> write(InvocationStatus s, StoredResult result) {
     return write(s, result, sender);
   }
@@ -304,7 +307,12 @@ public final class StatusStore {
     // Kept until the reader meets it: as many as are in flight to the topic. Should the reader stall
     // (the replica is then not ready), past MAX_SENT the reader decodes instead of this growing.
     if (sent.size() < MAX_SENT) sent.put(seq, new StatusCodec.Envelope(s, result));
-    return via.send(r).map(md -> s).onFailure(err -> sent.remove(seq));
+    // Applied here once stored (read your writes): the reader's copy, later, changes nothing, since
+    // a change applies only over an older version.
+    return via.send(r).map(md -> {
+      apply(s, result, true, r.value());
+      return s;
+    }).onFailure(err -> sent.remove(seq));
   }
 
   /**
