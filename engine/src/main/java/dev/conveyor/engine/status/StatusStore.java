@@ -286,8 +286,10 @@ public final class StatusStore {
   }
 
   /**
-   * Stores a change durably. Here it shows as soon as the broker acknowledged it; on other replicas
-   * once their reader applies it (a fetch waits up to 100 ms: {@link StatusReader}).
+   * Stores a change durably; it shows, here and on other replicas, once their reader applies it (a
+   * fetch waits up to 100 ms: {@link StatusReader}). Applying it here on the broker's acknowledgement
+   * as well cost the drain a fifth of its rate (7,285 → 5,821 invocations/s): the status cache's
+   * work moved onto the dispatcher's event loop.
    */
   public Future<InvocationStatus> write(InvocationStatus s, StoredResult result) {
     return write(s, result, sender);
@@ -307,12 +309,7 @@ public final class StatusStore {
     // Kept until the reader meets it: as many as are in flight to the topic. Should the reader stall
     // (the replica is then not ready), past MAX_SENT the reader decodes instead of this growing.
     if (sent.size() < MAX_SENT) sent.put(seq, new StatusCodec.Envelope(s, result));
-    // Applied here once stored (read your writes): the reader's copy, later, changes nothing, since
-    // a change applies only over an older version.
-    return via.send(r).map(md -> {
-      apply(s, result, true, r.value());
-      return s;
-    }).onFailure(err -> sent.remove(seq));
+    return via.send(r).map(md -> s).onFailure(err -> sent.remove(seq));
   }
 
   /**

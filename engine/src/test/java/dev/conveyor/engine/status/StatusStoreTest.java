@@ -152,28 +152,4 @@ class StatusStoreTest {
       }
     }
   }
-
-  @Test
-  void aWriteShowsHereOnceStoredWithoutWaitingForTheReader() throws Exception {
-    var producer = new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(false, null,
-        new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer());
-    try (var sender = new dev.conveyor.engine.kafka.KafkaSender(producer)) {
-      StatusStore writing = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), time, sender, "status");
-      InvocationStatus queued = InvocationStatus.queued(inv("w", null));
-      writing.apply(queued, null);
-      InvocationStatus succeeded = queued.running(1, time.now()).attemptEnded(InvocationState.succeeded, time.now(), 5, 200, null);
-      var written = writing.write(succeeded, new StoredResult(200, "text/plain", "ok".getBytes(StandardCharsets.UTF_8)));
-      assertThat(writing.get("w").orElseThrow().status().status()).as("not stored yet").isEqualTo(InvocationState.queued);
-      org.awaitility.Awaitility.await().until(() -> producer.history().size() == 1);
-      producer.completeNext();
-      written.toCompletionStage().toCompletableFuture().get();
-      assertThat(writing.get("w").orElseThrow().status().status()).isEqualTo(InvocationState.succeeded);
-      // the reader meets the same record later: nothing changes
-      var r = producer.history().get(0);
-      var h = r.headers().lastHeader(StatusStore.WRITER);
-      String writer = new String(h.value(), StandardCharsets.US_ASCII);
-      StatusCodec.Envelope e = writing.read(r.value(), writer);
-      assertThat(writing.apply(e.status(), e.result(), writing.own(writer), r.value())).isFalse();
-    }
-  }
 }
