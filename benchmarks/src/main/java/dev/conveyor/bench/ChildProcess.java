@@ -68,12 +68,17 @@ final class ChildProcess implements AutoCloseable {
 
   static double cpuSeconds(long pid) {
     try {
-      String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime in USER_HZ ticks
+      return statSeconds(Path.of("/proc/" + pid + "/stat"));
     } catch (Exception e) {
       return Double.NaN;
     }
+  }
+
+  /** User + system CPU seconds from a process's or a thread's {@code stat} file (utime, stime in USER_HZ ticks). */
+  private static double statSeconds(Path statFile) throws java.io.IOException {
+    String stat = java.nio.file.Files.readString(statFile);
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
   }
 
   /**
@@ -83,15 +88,12 @@ final class ChildProcess implements AutoCloseable {
    * much of a measured window was that rather than the requests.
    */
   static double compilerCpuSeconds(long pid) {
-    double ticks = 0;
+    double seconds = 0;
     try (var tasks = java.nio.file.Files.list(Path.of("/proc/" + pid + "/task"))) {
       for (Path task : (Iterable<Path>) tasks::iterator) {
         try {
           String comm = java.nio.file.Files.readString(task.resolve("comm")).strip();
-          if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) continue;
-          String stat = java.nio.file.Files.readString(task.resolve("stat"));
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+          if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) seconds += statSeconds(task.resolve("stat"));
         } catch (java.io.IOException gone) {
           // a thread that ended between the listing and the read: its time is no longer counted anywhere
         }
@@ -99,7 +101,7 @@ final class ChildProcess implements AutoCloseable {
     } catch (java.io.IOException e) {
       return Double.NaN;
     }
-    return ticks / 100.0; // USER_HZ ticks
+    return seconds;
   }
 
   @Override

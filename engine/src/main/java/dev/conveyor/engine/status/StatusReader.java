@@ -18,7 +18,7 @@ public final class StatusReader implements AutoCloseable {
 
   public StatusReader(KafkaClients clients, StatusStore store, String topic) {
     // Fetch in batches, skip CRC checks (the broker checked them). A fetch waits for 64 KiB or
-    // 100 ms: another replica's status shows here at most that much later (a lane's new owner
+    // 100 ms: a status, this replica's own too, shows here at most that much later (a lane's new owner
     // waits longer, Dispatcher.STATUS_READ_BACK), and an idle replica pays ten empty fetches a
     // second. Answered at the first record instead, a replica at 1,500 invocations a second
     // fetched a few hundred times a second. (20 ms waits cost an idle replica 50 empty fetches a

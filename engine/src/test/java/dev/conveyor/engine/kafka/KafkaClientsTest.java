@@ -15,7 +15,8 @@ class KafkaClientsTest {
 
   @Test
   void aConsumerThatMayWaitFetchesForBytesUpToItsWait() {
-    Map<String, String> c = clients(Map.of()).waitingFetches(clients(Map.of()).consumerConfig("dispatch", "g"), 16 * 1024, 5);
+    KafkaClients defaults = clients(Map.of());
+    Map<String, String> c = defaults.waitingFetches(defaults.consumerConfig("dispatch", "g"), 16 * 1024, 5);
     assertThat(c).containsEntry("fetch.min.bytes", "16384").containsEntry("fetch.max.wait.ms", "5")
         .containsEntry("group.id", "g").containsEntry("isolation.level", "read_committed");
   }
