@@ -58,7 +58,7 @@ public final class Bench {
       case "coldstart" -> Coldstart.run(intArg(args, "--calls", 10), out);
       case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
       case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
-      case "drain" -> drain(intArg(args, "--count", 100_000), intArg(args, "--warmup", 300_000), connections, seconds, out);
+      case "drain" -> drain(intArg(args, "--count", 300_000), intArg(args, "--warmup", 300_000), connections, seconds, out);
       // open loop: enough connections to carry the rate while a few are slow
       case "sustained" -> Sustained.run(intArg(args, "--start", 2_000), seconds, intArg(args, "--warmup", 300),
           intArg(args, "--budget", 600), intArg(args, "--connections", 128), out);
@@ -255,11 +255,12 @@ public final class Bench {
 
   static void accept(int connections, int seconds, int rounds, boolean dispatch, Path out) throws Exception {
     Path dir = workdir("conveyor-bench");
-    int[] ports = EmbeddedKafka.freePorts(6);
+    int[] ports = EmbeddedKafka.freePorts(7);
     int brokerPort = ports[0];
     int gatewayPort = ports[1];
     int adminPort = ports[2];
     int barePort = ports[4];
+    int storePort = ports[6];
     Path config = gatewayConfig(dir, "gateway", gatewayPort, adminPort, ports[3], dispatch, "conveyor.");
     Measured measured;
     String heap;
@@ -268,13 +269,21 @@ public final class Bench {
          ChildProcess gateway = gateway(dir, "gateway", config, brokerPort, gatewayPort, "dev.conveyor.engine.Main");
          ChildProcess bare = ChildProcess.java("bare", "512m", Map.of(), dir.resolve("bare.log"), "dev.conveyor.bench.BareServer",
              Integer.toString(barePort)).awaitPort(barePort, 60);
+         // accept-only: also the floor of storing before answering (Vert.x and an acks=all producer, nothing else)
+         ChildProcess store = dispatch ? null : ChildProcess.java("store", "512m", Map.of(), dir.resolve("store.log"),
+             "dev.conveyor.bench.StoreServer", Integer.toString(storePort), "127.0.0.1:" + brokerPort, "bench.store-only")
+             .awaitPort(storePort, 60);
          LoadGenerator load = new LoadGenerator()) {
-      measured = measure(load, Map.of(Cpu.BROKER, broker), List.of(new Target("baseline", barePort, bare),
-          new Target("gateway", gatewayPort, gateway)), "gateway", connections, seconds, rounds);
+      List<Target> targets = new ArrayList<>(List.of(new Target("baseline", barePort, bare)));
+      if (store != null) targets.add(new Target("store-only", storePort, store));
+      targets.add(new Target("gateway", gatewayPort, gateway));
+      measured = measure(load, Map.of(Cpu.BROKER, broker), targets, "gateway", connections, seconds, rounds);
       heap = gatewayHeap(adminPort);
     }
     JsonObject base = measured.summary("baseline");
     JsonObject gw = measured.summary("gateway");
+    JsonObject storeOnly = dispatch ? null : measured.summary("store-only");
+    Double storeCpuRatio = storeOnly == null ? null : Report.cpuRatio(storeOnly, base);
     Double cpuRatio = Report.cpuRatio(gw, base);
     List<String> procs = Report.processes(List.of(base, gw));
     double ratio = gw.getLong("medianPerSecond") / (double) base.getLong("medianPerSecond");
@@ -293,16 +302,19 @@ public final class Bench {
         .put("gateway", gw)
         .put("ratio", Math.round(ratio * 1000) / 1000.0)
         .put("cpuRatio", cpuRatio);
+    if (storeOnly != null) result.put("storeOnly", storeOnly).put("storeOnlyCpuRatio", storeCpuRatio);
     // with the dispatcher on, a result of its own: both are measured, and one must not overwrite the other
     String name = dispatch ? "accept-with-dispatch" : "accept";
     String md = header("accept, %d connections (%s)".formatted(connections, result.getString("when")),
         "requests/s (median of %d rounds)".formatted(rounds), procs)
         + row("bare Vert.x 202 (baseline)", base, procs)
+        + (storeOnly == null ? "" : row("store only: bare Vert.x + acks=all producer, 202 on the ack", storeOnly, procs))
         + row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on (and delivering)" : "off"), gw, procs)
         + ratioRow("**ratio gateway / baseline**", "**%.2f** | | | |".formatted(ratio), procs)
+        + (storeOnly == null ? "" : cpuRatioRow("CPU per request, store only / baseline", storeCpuRatio, procs))
         + cpuRatioRow("**CPU per request, gateway / baseline** (goal ≤ 2.0)", cpuRatio, procs)
         + "\n" + CPU_NOTE + "\n`%s` on %s.\n".formatted(command, result.getString("machine"));
-    Report.write(out, name, result, md, measured.runs(), List.of(base, gw));
+    Report.write(out, name, result, md, measured.runs(), storeOnly == null ? List.of(base, gw) : List.of(base, storeOnly, gw));
     System.out.println(md);
   }
 
@@ -419,6 +431,7 @@ public final class Bench {
     List<LoadGenerator.Run> runs = new ArrayList<>();
     double drainSeconds;
     long measured;
+    double jit;
     List<Cpu.Sample> cpu = new ArrayList<>();
     String heap;
     System.err.printf("drain: %d invocations; baseline %d connections x %d s%n", count, connections, seconds);
@@ -479,7 +492,8 @@ public final class Bench {
         Cpu.Mark cpu1 = meter.mark();
         Map<String, Double> per1k = meter.per1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
         cpu.add(new Cpu.Sample("gateway drain", 1, per1k));
-        System.err.printf("CPU ms per 1k invocations: %s%n", Cpu.format(per1k));
+        jit = meter.serverJitPer1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
+        System.err.printf("CPU ms per 1k invocations: %s (of the gateway's, its JIT compiler threads %.1f)%n", Cpu.format(per1k), jit);
         heap = gatewayHeap(ports[4]);
         if (done < total) throw new IllegalStateException("only " + done + " of " + total + " completed within 15 minutes");
       }
@@ -510,7 +524,7 @@ public final class Bench {
         .put("cpuMsPer1000", new JsonObject().put("gateway", gwCpu.getDouble(Cpu.SERVER, 0.0))
             .put("broker", gwCpu.getDouble(Cpu.BROKER, 0.0)).put("function", gwCpu.getDouble(Cpu.FUNCTION, 0.0)))
         .put("baselineCpuMsPer1000", base.getJsonObject("cpuMsPer1000")).put("gatewayCpuMsPer1000", gwCpu)
-        .put("cpuRatio", cpuRatio);
+        .put("cpuRatio", cpuRatio).put("gatewayJitCpuMsPer1000", jit);
     String md = "| drain (%s) | invocations/s | |%s%n|---|---:|---|%s%n".formatted(result.getString("when"),
         Report.cpuHeader(procs), Report.cpuAlign(procs))
         + "| direct calls to the no-op function (baseline, %d connections) | %d | |%s%n".formatted(connections, Math.round(direct),
@@ -521,15 +535,21 @@ public final class Bench {
         + "| **CPU per invocation, gateway / function called directly** | | |%s%n".formatted(
             Report.cpuRatioCells(cpuRatio == null ? "-" : "**%.2f**".formatted(cpuRatio), procs))
         + "\nCPU ms/1k: the CPU each process spent per 1,000 invocations delivered (the gateway's) or calls (direct) while "
-        + "measured, from /proc.\n`%s` on %s.\n".formatted(command, result.getString("machine"));
+        + "measured, from /proc; of the gateway's, its JIT compiler threads spent %.1f.\n`%s` on %s.\n".formatted(jit, command,
+            result.getString("machine"));
     Report.write(out, "drain", result, md, runs, "invocations delivered (gateway) or calls (direct) per second",
         "direct calls' latency percentiles", "ms", List.of(base, gw));
     System.out.println(md);
   }
 
-  /** The gateway's {@code conveyor_invocations_completed_total}, summed. */
+  /**
+   * The gateway's {@code conveyor_invocations_completed_total}, summed: that family alone, as
+   * {@code sustained} reads its counters. A whole scrape (every Kafka client metric, over half a
+   * megabyte) once a second, and every 50 ms near the clock's start and stop, was G1 humongous
+   * allocations that started concurrent cycles: a cost the gateway does not have under Prometheus.
+   */
   private static long completed(int adminPort) {
-    return sum(scrape(adminPort), "conveyor_invocations_completed_total{");
+    return sum(scrape(adminPort, "conveyor_invocations_completed_total"), "conveyor_invocations_completed_total{");
   }
 
   private static String gatewayHeap(int adminPort) {

@@ -21,7 +21,9 @@ final class ChildProcess implements AutoCloseable {
   }
 
   static ChildProcess java(String name, String heap, Map<String, String> env, Path log, String... mainAndArgs) {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    // e.g. -Dbench.drain.java=/usr/lib/jvm/temurin-25-jdk-amd64 runs that child on another JDK
+    String home = System.getProperty("bench." + name + ".java", System.getProperty("java.home"));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(home, "bin", "java").toString(),
         "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("java.class.path"),
         // temporary files (the RocksDB library a gateway unpacks) in the run's directory, removed with it
         "-Djava.io.tmpdir=" + log.toAbsolutePath().getParent()));

@@ -73,7 +73,7 @@ public record ConveyorConfig(
       @Range(max = 1000) int lingerMs,
       @Range(max = 1000) int backgroundLingerMs,
       Map<String, String> clientProperties) {
-    static final KafkaSettings DEFAULTS = new KafkaSettings("", "conveyor.", 6, (short) 1, Duration.ofSeconds(10), 0, 5, Map.of());
+    static final KafkaSettings DEFAULTS = new KafkaSettings("", "conveyor.", 6, (short) 1, Duration.ofSeconds(10), 1, 5, Map.of());
 
     public KafkaSettings {
       bootstrapServers = bootstrapServers == null ? null : bootstrapServers.trim();

@@ -58,7 +58,7 @@ class ConfigLoaderTest {
         """.formatted(SHA);
     ConveyorConfig c = ConfigLoader.parse(yaml, Map.of());
     assertThat(c.kafka().embedded()).isTrue();
-    assertThat(c.kafka().lingerMs()).as("accepts wait for their write: no linger").isZero();
+    assertThat(c.kafka().lingerMs()).as("accepts wait for their write: 1 ms of linger at most").isEqualTo(1);
     assertThat(c.kafka().backgroundLingerMs()).as("nobody waits for these").isEqualTo(5);
     assertThat(c.status().cacheMaxBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
     assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
