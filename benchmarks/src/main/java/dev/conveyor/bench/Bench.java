@@ -159,6 +159,11 @@ public final class Bench {
     return config;
   }
 
+  /** The gateway's {@code kafka.lingerMs} in these runs: {@code -Dbench.lingerMs}, else its default (1). */
+  static int gatewayLingerMs() {
+    return Integer.getInteger("bench.lingerMs", 1);
+  }
+
   static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main) throws Exception {
     return gateway(dir, name, config, brokerPort, port, main, Map.of());
   }
@@ -271,7 +276,8 @@ public final class Bench {
              Integer.toString(barePort)).awaitPort(barePort, 60);
          // accept-only: also the floor of storing before answering (Vert.x and an acks=all producer, nothing else)
          ChildProcess store = dispatch ? null : ChildProcess.java("store", "512m", Map.of(), dir.resolve("store.log"),
-             "dev.conveyor.bench.StoreServer", Integer.toString(storePort), "127.0.0.1:" + brokerPort, "bench.store-only")
+             "dev.conveyor.bench.StoreServer", Integer.toString(storePort), "127.0.0.1:" + brokerPort, "bench.store-only",
+             Integer.toString(gatewayLingerMs()))
              .awaitPort(storePort, 60);
          LoadGenerator load = new LoadGenerator()) {
       List<Target> targets = new ArrayList<>(List.of(new Target("baseline", barePort, bare)));
@@ -308,7 +314,8 @@ public final class Bench {
     String md = header("accept, %d connections (%s)".formatted(connections, result.getString("when")),
         "requests/s (median of %d rounds)".formatted(rounds), procs)
         + row("bare Vert.x 202 (baseline)", base, procs)
-        + (storeOnly == null ? "" : row("store only: bare Vert.x + acks=all producer, 202 on the ack", storeOnly, procs))
+        + (storeOnly == null ? "" : row("store only: bare Vert.x + acks=all producer (linger %d ms), 202 on the ack"
+            .formatted(gatewayLingerMs()), storeOnly, procs))
         + row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on (and delivering)" : "off"), gw, procs)
         + ratioRow("**ratio gateway / baseline**", "**%.2f** | | | |".formatted(ratio), procs)
         + (storeOnly == null ? "" : cpuRatioRow("CPU per request, store only / baseline", storeCpuRatio, procs))

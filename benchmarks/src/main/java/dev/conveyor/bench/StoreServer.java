@@ -26,11 +26,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * does nothing else: no authentication, no limits, no headers carried, no tracing, no status. It is
  * what the receiver of Knative Eventing's Kafka Broker does per event (a Vert.x server and a
  * {@code KafkaProducer} on the same stack), with the gateway's producer settings: {@code acks=all},
- * idempotent, {@code linger.ms=0}, 64 KiB batches, no compression, one partition (as one tenant's
- * invocations go to its lane's partition). One producer for the process, completions handed back
- * to the request's event loop.
+ * idempotent, the gateway's {@code linger.ms}, 64 KiB batches, no compression, one partition (as one
+ * tenant's invocations go to its lane's partition). One producer for the process, completions handed
+ * back to the request's event loop.
  *
- * <p>Args: port, bootstrap servers, topic (created with 6 partitions if missing).
+ * <p>Args: port, bootstrap servers, topic (created with 6 partitions if missing), linger.ms.
  */
 public final class StoreServer extends VerticleBase {
   private final int port;
@@ -64,6 +64,7 @@ public final class StoreServer extends VerticleBase {
     int port = Integer.parseInt(args[0]);
     String bootstrap = args[1];
     String topic = args[2];
+    int lingerMs = Integer.parseInt(args[3]);
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       admin.createTopics(List.of(new NewTopic(topic, 6, (short) 1))).all().get();
     } catch (ExecutionException e) {
@@ -73,7 +74,7 @@ public final class StoreServer extends VerticleBase {
         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
         ProducerConfig.ACKS_CONFIG, "all",
         ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-        ProducerConfig.LINGER_MS_CONFIG, 0,
+        ProducerConfig.LINGER_MS_CONFIG, lingerMs,
         ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024,
         ProducerConfig.COMPRESSION_TYPE_CONFIG, "none",
         ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,

@@ -24,9 +24,6 @@ import java.util.regex.Pattern;
  * (503: nothing is stored, nor metered, without it). Then the invocation as the function will get it.
  */
 public final class Admission {
-  private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-  /** A function, or one of its Knative Service's tagged routes: {@code name@tag}. */
-  private static final Pattern FUNCTION = Pattern.compile(NAME.pattern() + "(@" + NAME.pattern() + ")?");
   private static final Pattern TRACEPARENT = Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
 
   /** A request that may go on: who, to what, with which payload. */
@@ -68,9 +65,30 @@ public final class Admission {
   }
 
   static void checkName(String what, String value) {
-    if (value == null || !NAME.matcher(value).matches()) {
+    if (value == null || !label(value, 0, value.length())) {
       throw ApiError.badRequest("invalid_name", "The " + what + " must be a DNS label: lower-case letters, digits and '-', at most 63.");
     }
+  }
+
+  /**
+   * Whether {@code s[from, to)} is a DNS label, {@code [a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?}: checked
+   * char by char, as every invoke checks two names (the regular expression was 1% of an accept's CPU).
+   */
+  static boolean label(String s, int from, int to) {
+    int n = to - from;
+    if (n < 1 || n > 63 || s.charAt(from) == '-' || s.charAt(to - 1) == '-') return false;
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')) return false;
+    }
+    return true;
+  }
+
+  /** A function, or one of its Knative Service's tagged routes: {@code name@tag}, each a DNS label. */
+  static boolean function(String fn) {
+    if (fn == null) return false;
+    int at = fn.indexOf('@');
+    return at < 0 ? label(fn, 0, fn.length()) : label(fn, 0, at) && label(fn, at + 1, fn.length());
   }
 
   /** @throws ApiError when the request may not go on */
@@ -82,7 +100,7 @@ public final class Admission {
   public Admitted admit(RoutingContext ctx, String ns, String fn, boolean queues) {
     Principal p = AuthHandler.require(ctx, Role.invoke);
     checkName("namespace", ns);
-    if (fn == null || !FUNCTION.matcher(fn).matches()) {
+    if (!function(fn)) {
       throw ApiError.badRequest("invalid_name", "The function name must be a DNS label (lower-case letters, digits and '-', "
           + "at most 63), optionally with a Knative traffic tag: name@tag.");
     }
