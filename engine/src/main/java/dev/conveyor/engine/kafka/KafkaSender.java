@@ -119,7 +119,10 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
       producer.send(p.record(), (md, err) -> {
         // Once a send to a topic failed for a reason that may pass (metadata or broker missing), its
         // records go through the thread until one is stored again.
-        if (err == null) ready.add(p.record().topic());
+        // (a read first: adding a key already there locks its bin, on every ack)
+        if (err == null) {
+          if (!ready.contains(p.record().topic())) ready.add(p.record().topic());
+        }
         else if (err instanceof org.apache.kafka.common.errors.RetriableException
             || err instanceof OutcomeUnknownException) ready.remove(p.record().topic());
         // KafkaProducer reports a record it did not take through the callback, on the caller's
