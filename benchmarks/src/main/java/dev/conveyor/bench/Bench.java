@@ -319,7 +319,9 @@ public final class Bench {
         + row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on (and delivering)" : "off"), gw, procs)
         + ratioRow("**ratio gateway / baseline**", "**%.2f** | | | |".formatted(ratio), procs)
         + (storeOnly == null ? "" : cpuRatioRow("CPU per request, store only / baseline", storeCpuRatio, procs))
-        + cpuRatioRow("**CPU per request, gateway / baseline** (goal ≤ 2.0)", cpuRatio, procs)
+        // the goal is the accept-only replica's; with the dispatcher on, each request is also delivered
+        + cpuRatioRow(dispatch ? "**CPU per request, gateway (accepting and delivering) / baseline**"
+            : "**CPU per request, gateway / baseline** (goal ≤ 2.0)", cpuRatio, procs)
         + "\n" + CPU_NOTE + "\n`%s` on %s.\n".formatted(command, result.getString("machine"));
     Report.write(out, name, result, md, measured.runs(), storeOnly == null ? List.of(base, gw) : List.of(base, storeOnly, gw));
     System.out.println(md);
