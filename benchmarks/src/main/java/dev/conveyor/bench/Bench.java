@@ -553,9 +553,10 @@ public final class Bench {
 
   /**
    * The gateway's {@code conveyor_invocations_completed_total}, summed: that family alone, as
-   * {@code sustained} reads its counters. A whole scrape (every Kafka client metric, over half a
-   * megabyte) once a second, and every 50 ms near the clock's start and stop, was G1 humongous
-   * allocations that started concurrent cycles: a cost the gateway does not have under Prometheus.
+   * {@code sustained} reads its counters. A whole scrape (every Kafka client metric, 155 KB of text,
+   * built in buffers that grow past half a G1 region) once a second, and every 50 ms near the clock's
+   * start and stop, was G1 humongous allocations that started concurrent cycles: a cost the gateway
+   * does not have under Prometheus.
    */
   private static long completed(int adminPort) {
     return sum(scrape(adminPort, "conveyor_invocations_completed_total"), "conveyor_invocations_completed_total{");
