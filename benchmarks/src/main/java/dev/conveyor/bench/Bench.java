@@ -159,11 +159,6 @@ public final class Bench {
     return config;
   }
 
-  /** The gateway's {@code kafka.lingerMs} in these runs: {@code -Dbench.lingerMs}, else its default (1). */
-  static int gatewayLingerMs() {
-    return Integer.getInteger("bench.lingerMs", 1);
-  }
-
   static ChildProcess gateway(Path dir, String name, Path config, int brokerPort, int port, String main) throws Exception {
     return gateway(dir, name, config, brokerPort, port, main, Map.of());
   }
@@ -267,6 +262,8 @@ public final class Bench {
     int barePort = ports[4];
     int storePort = ports[6];
     Path config = gatewayConfig(dir, "gateway", gatewayPort, adminPort, ports[3], dispatch, "conveyor.");
+    // the linger the gateway runs with (its config file read as it reads it): the store-only server lingers as long
+    int lingerMs = dev.conveyor.engine.config.ConfigLoader.load(config, Map.of()).kafka().lingerMs();
     Measured measured;
     String heap;
     System.err.printf("accept: %d connections, %d s rounds x %d, dispatcher %s%n", connections, seconds, rounds, dispatch ? "on" : "off");
@@ -277,7 +274,7 @@ public final class Bench {
          // accept-only: also the floor of storing before answering (Vert.x and an acks=all producer, nothing else)
          ChildProcess store = dispatch ? null : ChildProcess.java("store", "512m", Map.of(), dir.resolve("store.log"),
              "dev.conveyor.bench.StoreServer", Integer.toString(storePort), "127.0.0.1:" + brokerPort, "bench.store-only",
-             Integer.toString(gatewayLingerMs()))
+             Integer.toString(lingerMs))
              .awaitPort(storePort, 60);
          LoadGenerator load = new LoadGenerator()) {
       List<Target> targets = new ArrayList<>(List.of(new Target("baseline", barePort, bare)));
@@ -315,7 +312,7 @@ public final class Bench {
         "requests/s (median of %d rounds)".formatted(rounds), procs)
         + row("bare Vert.x 202 (baseline)", base, procs)
         + (storeOnly == null ? "" : row("store only: bare Vert.x + acks=all producer (linger %d ms), 202 on the ack"
-            .formatted(gatewayLingerMs()), storeOnly, procs))
+            .formatted(lingerMs), storeOnly, procs))
         + row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on (and delivering)" : "off"), gw, procs)
         + ratioRow("**ratio gateway / baseline**", "**%.2f** | | | |".formatted(ratio), procs)
         + (storeOnly == null ? "" : cpuRatioRow("CPU per request, store only / baseline", storeCpuRatio, procs))

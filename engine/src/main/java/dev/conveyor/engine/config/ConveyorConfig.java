@@ -46,7 +46,7 @@ public record ConveyorConfig(
       LeaderElection.DEFAULTS, null);
 
   /** A DNS label: tenants, namespaces, functions. */
-  static final String NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
+  public static final String NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
   static final String BAD_NAME = "is not a valid name (lower-case letters, digits and '-', at most 63)";
   static final String REQUIRED = "is required";
   static final String POSITIVE = "must be positive";

@@ -118,13 +118,12 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
     try {
       producer.send(p.record(), (md, err) -> {
         // Once a send to a topic failed for a reason that may pass (metadata or broker missing), its
-        // records go through the thread until one is stored again.
-        // (a read first: adding a key already there locks its bin, on every ack)
-        if (err == null) {
-          if (!ready.contains(p.record().topic())) ready.add(p.record().topic());
-        }
-        else if (err instanceof org.apache.kafka.common.errors.RetriableException
-            || err instanceof OutcomeUnknownException) ready.remove(p.record().topic());
+        // records go through the thread until one is stored again. (Read before adding: adding a key
+        // already there locks its bin, on every ack.)
+        String topic = p.record().topic();
+        if (err == null && !ready.contains(topic)) ready.add(topic);
+        else if (err != null && (err instanceof org.apache.kafka.common.errors.RetriableException
+            || err instanceof OutcomeUnknownException)) ready.remove(topic);
         // KafkaProducer reports a record it did not take through the callback, on the caller's
         // thread, before send returns; a record it took completes on its I/O thread (or later).
         boolean taken = Thread.currentThread() != caller || !inSend[0];

@@ -6,9 +6,12 @@ import java.util.Random;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** The names an invoke carries, checked char by char, agree with the DNS label grammar they implement. */
+/**
+ * The names an invoke carries, checked char by char, agree with the DNS label grammar the config
+ * validates names with.
+ */
 class AdmissionNamesTest {
-  private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  private static final Pattern NAME = Pattern.compile(dev.conveyor.engine.config.ConveyorConfig.NAME);
   private static final Pattern FUNCTION = Pattern.compile(NAME.pattern() + "(@" + NAME.pattern() + ")?");
 
   @Test
