@@ -19,7 +19,7 @@ public final class DeadLetters {
   }
 
   public Future<Void> write(String topic, Invocation inv, int attempts, Integer httpStatus, String lastError) {
-    ProducerRecord<String, byte[]> r = InvocationCodec.encode(topic, inv);
+    ProducerRecord<String, byte[]> r = InvocationCodec.readable(topic, inv);
     r.headers().add("conveyor-attempts", Integer.toString(attempts).getBytes(StandardCharsets.UTF_8));
     if (httpStatus != null) {
       r.headers().add("knativeerrorcode", Integer.toString(httpStatus).getBytes(StandardCharsets.UTF_8));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.api.InvocationBuilder;
 import java.time.Instant;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -24,6 +25,57 @@ class InvocationCodecTest {
         new RecordHeaders(out.headers().toArray()), java.util.Optional.empty());
     Invocation back = InvocationCodec.decode(in);
     assertThat(back).usingRecursiveComparison().isEqualTo(inv);
+  }
+
+  @Test
+  void queueRecordsCarryOnePackedHeaderBesideTraceparent() {
+    Invocation inv = new Invocation("id-1", "acme", "acme", "echo", "application/json", new byte[] {1}, null, Map.of(),
+        Instant.ofEpochMilli(1234), null, "00-abc", null, null);
+    var out = InvocationCodec.encode("q", 3, inv);
+    assertThat(out.headers().toArray()).extracting(h -> h.key()).containsExactly("conveyor-invocation", "traceparent");
+    assertThat(out.partition()).isEqualTo(3);
+    assertThat(out.timestamp()).isEqualTo(1234L);
+    assertThat(InvocationCodec.decode(out.headers(), out.value())).usingRecursiveComparison().isEqualTo(inv);
+  }
+
+  @Test
+  void everyFieldSurvivesThePackedHeaderNonAsciiAndLongOnesToo() {
+    String longQuery = "q=" + "x".repeat(70_000);
+    Invocation inv = InvocationBuilder.builder().id("id-ü").tenant("acme").namespace("ns").function("fn").contentType("text/plain; charset=utf-8")
+        .payload(new byte[0]).query(longQuery).passHeaders(Map.of("ce-subject", "Grüße ✓", "tracestate", "a=1"))
+        .acceptedAt(Instant.ofEpochMilli(1_700_000_000_123L)).idempotencyKey("k€y").traceparent(null)
+        .callbackUrl("http://127.0.0.1:9/cb?x=ä").trigger("cron").maxAttempts(0).build();
+    var out = InvocationCodec.encode("q", inv);
+    assertThat(InvocationCodec.decode(out.headers(), out.value())).usingRecursiveComparison().isEqualTo(inv);
+    Invocation noCap = InvocationBuilder.builder(inv).maxAttempts(null).build();
+    var again = InvocationCodec.encode("q", noCap);
+    assertThat(InvocationCodec.decode(again.headers(), again.value()).maxAttempts()).isNull();
+  }
+
+  @Test
+  void deadLettersGetOneReadableHeaderPerFieldAndStillDecode() {
+    Invocation inv = new Invocation("id-1", "acme", "ns", "echo", "application/json", new byte[] {7}, "a=b",
+        Map.of("ce-type", "t"), Instant.ofEpochMilli(99), "key-1", "00-abc", null, "kafka");
+    var out = InvocationCodec.readable("dlq", inv);
+    Map<String, String> h = new java.util.HashMap<>();
+    out.headers().forEach(x -> h.put(x.key(), new String(x.value(), java.nio.charset.StandardCharsets.UTF_8)));
+    assertThat(h).containsEntry("conveyor-id", "id-1").containsEntry("conveyor-tenant", "acme")
+        .containsEntry("conveyor-namespace", "ns").containsEntry("conveyor-function", "echo")
+        .containsEntry("conveyor-accepted-at", "99").containsEntry("conveyor-idempotency-key", "key-1")
+        .containsEntry("traceparent", "00-abc").containsEntry("pass-ce-type", "t").doesNotContainKey("conveyor-invocation");
+    assertThat(InvocationCodec.decode(out.headers(), out.value())).usingRecursiveComparison().isEqualTo(inv);
+  }
+
+  @Test
+  void aDamagedPackedHeaderIsRefusedNotMisread() {
+    Invocation inv = new Invocation("id-1", "acme", "ns", "echo", "application/json", new byte[0], null, Map.of(),
+        Instant.ofEpochMilli(99), null, null, null, null);
+    byte[] packed = InvocationCodec.pack(inv);
+    for (byte[] bad : new byte[][] {java.util.Arrays.copyOf(packed, packed.length / 2), new byte[] {9, 1, 2}, new byte[0]}) {
+      RecordHeaders h = new RecordHeaders();
+      h.add("conveyor-invocation", bad);
+      assertThatThrownBy(() -> InvocationCodec.decode(h, null)).isInstanceOf(IllegalArgumentException.class);
+    }
   }
 
   @Test
