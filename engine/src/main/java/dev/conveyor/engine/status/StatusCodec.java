@@ -38,4 +38,9 @@ public final class StatusCodec {
   public static Envelope decode(byte[] value) throws IOException {
     return JSON.readValue(value, Envelope.class);
   }
+
+  /** From {@code length} bytes of {@code value} at {@code offset}. */
+  public static Envelope decode(byte[] value, int offset, int length) throws IOException {
+    return JSON.readValue(value, offset, length, Envelope.class);
+  }
 }

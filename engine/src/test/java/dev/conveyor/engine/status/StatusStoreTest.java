@@ -116,6 +116,49 @@ class StatusStoreTest {
   }
 
   @Test
+  void mintedIdsAreKeyedAsUuidsAndAnythingElseAsItself() {
+    for (int i = 0; i < 1000; i++) {
+      String id = dev.conveyor.engine.api.InvocationIds.next(time.millis() + i);
+      assertThat(StatusStore.cacheKey(id)).isEqualTo(java.util.UUID.fromString(id));
+    }
+    String id = dev.conveyor.engine.api.InvocationIds.next(time.millis());
+    for (String other : new String[] {id.toUpperCase(java.util.Locale.ROOT), "id-1", id.replace('-', '_'), id.substring(1) + "g",
+        id + "0", ""}) {
+      assertThat(StatusStore.cacheKey(other)).as(other).isEqualTo(other);
+    }
+  }
+
+  @Test
+  void aStatusUnderAMintedIdIsFoundByThatIdOnly() {
+    String id = dev.conveyor.engine.api.InvocationIds.next(time.millis());
+    InvocationStatus queued = InvocationStatus.queued(inv(id, null));
+    InvocationStatus running = queued.running(1, time.now());
+    assertThat(store.apply(running, null)).isTrue();
+    assertThat(store.apply(queued, null)).isFalse();
+    assertThat(store.get(id).orElseThrow().status()).isEqualTo(running);
+    assertThat(store.get(id.toUpperCase(java.util.Locale.ROOT))).isEmpty();
+    InvocationStatus upper = InvocationStatus.queued(inv(id.toUpperCase(java.util.Locale.ROOT), null));
+    assertThat(store.apply(upper, null)).as("another id, another entry").isTrue();
+    assertThat(store.get(id).orElseThrow().status()).isEqualTo(running);
+  }
+
+  @Test
+  void entriesUnderMintedIdsAreWeighedAtTheirArrayAndAbout140BytesBesideIt() {
+    long maxBytes = 64 * 1024;
+    StatusStore small = new StatusStore(maxBytes, Duration.ofHours(24), time, null, "status");
+    String first = dev.conveyor.engine.api.InvocationIds.next(time.millis());
+    long entryBytes = StatusCodec.encode(InvocationStatus.queued(inv(first, null)), null).length + 9 + 140;
+    String last = null;
+    for (int i = 0; i < 5_000; i++) {
+      last = dev.conveyor.engine.api.InvocationIds.next(time.millis() + i);
+      small.apply(InvocationStatus.queued(inv(last, null)), null);
+      assertThat(small.size()).isLessThanOrEqualTo(maxBytes / entryBytes);
+    }
+    assertThat(small.size()).as("filled to its bound, give or take its sampling").isGreaterThan(maxBytes / entryBytes * 9 / 10);
+    assertThat(small.get(last)).as("the newest entry").isPresent();
+  }
+
+  @Test
   void shouldStayWithinItsBoundAfterEveryWriteWithoutAnotherThread() {
     long maxBytes = 64 * 1024;
     StatusStore small = new StatusStore(maxBytes, Duration.ofHours(24), time, null, "status");
