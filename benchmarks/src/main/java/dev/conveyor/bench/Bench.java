@@ -438,6 +438,7 @@ public final class Bench {
     double drainSeconds;
     long measured;
     double jit;
+    Map<String, Double> threads;
     List<Cpu.Sample> cpu = new ArrayList<>();
     String heap;
     System.err.printf("drain: %d invocations; baseline %d connections x %d s%n", count, connections, seconds);
@@ -499,7 +500,11 @@ public final class Bench {
         Map<String, Double> per1k = meter.per1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
         cpu.add(new Cpu.Sample("gateway drain", 1, per1k));
         jit = meter.serverJitPer1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
-        System.err.printf("CPU ms per 1k invocations: %s (of the gateway's, its JIT compiler threads %.1f)%n", Cpu.format(per1k), jit);
+        threads = meter.serverThreadsPer1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
+        // "other": what the process spent beyond the named groups (threads that ended in between included)
+        double named = threads.entrySet().stream().filter(e -> !e.getKey().equals("other")).mapToDouble(Map.Entry::getValue).sum();
+        threads.put("other", Math.round((per1k.get(Cpu.SERVER) - named) * 10) / 10.0);
+        System.err.printf("CPU ms per 1k invocations: %s (of the gateway's: %s)%n", Cpu.format(per1k), byThreads(threads));
         heap = gatewayHeap(ports[4]);
         if (done < total) throw new IllegalStateException("only " + done + " of " + total + " completed within 15 minutes");
       }
@@ -530,7 +535,8 @@ public final class Bench {
         .put("cpuMsPer1000", new JsonObject().put("gateway", gwCpu.getDouble(Cpu.SERVER, 0.0))
             .put("broker", gwCpu.getDouble(Cpu.BROKER, 0.0)).put("function", gwCpu.getDouble(Cpu.FUNCTION, 0.0)))
         .put("baselineCpuMsPer1000", base.getJsonObject("cpuMsPer1000")).put("gatewayCpuMsPer1000", gwCpu)
-        .put("cpuRatio", cpuRatio).put("gatewayJitCpuMsPer1000", jit);
+        .put("cpuRatio", cpuRatio).put("gatewayJitCpuMsPer1000", jit)
+        .put("gatewayCpuMsPer1000ByThreads", new JsonObject(new java.util.LinkedHashMap<>(threads)));
     String md = "| drain (%s) | invocations/s | |%s%n|---|---:|---|%s%n".formatted(result.getString("when"),
         Report.cpuHeader(procs), Report.cpuAlign(procs))
         + "| direct calls to the no-op function (baseline, %d connections) | %d | |%s%n".formatted(connections, Math.round(direct),
@@ -541,11 +547,17 @@ public final class Bench {
         + "| **CPU per invocation, gateway / function called directly** | | |%s%n".formatted(
             Report.cpuRatioCells(cpuRatio == null ? "-" : "**%.2f**".formatted(cpuRatio), procs))
         + "\nCPU ms/1k: the CPU each process spent per 1,000 invocations delivered (the gateway's) or calls (direct) while "
-        + "measured, from /proc; of the gateway's, its JIT compiler threads spent %.1f.\n`%s` on %s.\n".formatted(jit, command,
-            result.getString("machine"));
+        + "measured, from /proc. Of the gateway's, by its threads (ms per 1,000): %s.\n`%s` on %s.\n".formatted(
+            byThreads(threads), command, result.getString("machine"));
     Report.write(out, "drain", result, md, runs, "invocations delivered (gateway) or calls (direct) per second",
         "direct calls' latency percentiles", "ms", List.of(base, gw));
     System.out.println(md);
+  }
+
+  /** {@code event loops 43.4, usage pipeline (Kafka Streams, RocksDB) 24.7, ...}, largest first. */
+  static String byThreads(Map<String, Double> threads) {
+    return threads.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+        .map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
   }
 
   /**

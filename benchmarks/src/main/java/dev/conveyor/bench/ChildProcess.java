@@ -84,26 +84,44 @@ final class ChildProcess implements AutoCloseable {
   }
 
   /**
-   * CPU seconds spent so far by the JIT compiler threads of {@code pid} (HotSpot names them
-   * {@code C1 CompilerThread<n>} and {@code C2 CompilerThread<n>}; Linux cuts a thread's name to 15
-   * characters). A JVM keeps compiling for a minute or more under load on 2 busy cores: this says how
-   * much of a measured window was that rather than the requests.
+   * The CPU seconds of {@code pid}'s threads by what they do, from each thread's name in
+   * {@code /proc/<pid>/task/<tid>/comm} (cut to 15 characters by the kernel): {@link #THREAD_GROUPS} in
+   * order, the first whose prefix matches, else {@code other}. Empty if the process is gone.
    */
-  static double compilerCpuSeconds(long pid) {
-    double seconds = 0;
+  static Map<String, Double> threadGroupCpuSeconds(long pid) {
+    Map<String, Double> seconds = new java.util.LinkedHashMap<>();
+    THREAD_GROUPS.forEach((group, prefixes) -> seconds.put(group, 0.0));
+    seconds.put("other", 0.0);
     try (var tasks = java.nio.file.Files.list(Path.of("/proc/" + pid + "/task"))) {
       for (Path task : (Iterable<Path>) tasks::iterator) {
         try {
           String comm = java.nio.file.Files.readString(task.resolve("comm")).strip();
-          if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) seconds += statSeconds(task.resolve("stat"));
+          double cpu = statSeconds(task.resolve("stat"));
+          String group = THREAD_GROUPS.entrySet().stream().filter(e -> e.getValue().stream().anyMatch(comm::startsWith))
+              .map(Map.Entry::getKey).findFirst().orElse("other");
+          seconds.merge(group, cpu, Double::sum);
         } catch (java.io.IOException gone) {
           // a thread that ended between the listing and the read: its time is no longer counted anywhere
         }
       }
     } catch (java.io.IOException e) {
-      return Double.NaN;
+      return Map.of();
     }
     return seconds;
+  }
+
+  /** A gateway's threads by what they do, as {@link #threadGroupCpuSeconds} groups them (names as the kernel cuts them). */
+  static final Map<String, List<String>> THREAD_GROUPS;
+
+  static {
+    Map<String, List<String>> m = new java.util.LinkedHashMap<>();
+    m.put("event loops", List.of("vert.x-eventloo"));
+    m.put("usage pipeline (Kafka Streams, RocksDB)", List.of("conveyor-usage-", "rocksdb:"));
+    m.put("Kafka producer I/O", List.of("kafka-producer-"));
+    m.put("status reader", List.of("conveyor-status"));
+    m.put(Cpu.JIT, List.of("C1 CompilerThre", "C2 CompilerThre"));
+    m.put("garbage collector", List.of("GC Thread", "G1 "));
+    THREAD_GROUPS = java.util.Collections.unmodifiableMap(m);
   }
 
   @Override

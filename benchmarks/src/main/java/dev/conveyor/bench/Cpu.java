@@ -23,8 +23,15 @@ final class Cpu {
   /** One interval of one target (a round, a step, a window): CPU ms per 1,000 requests by process. */
   record Sample(String target, int round, Map<String, Double> msPer1k) {}
 
-  /** CPU seconds of every process at one instant, in {@link #pids}' order, and of the server's JIT compiler threads. */
-  record Mark(double[] seconds, double serverJitSeconds) {}
+  /** The server's threads that compile (HotSpot's C1 and C2): a JVM keeps compiling for a minute or more under load. */
+  static final String JIT = "JIT compiler";
+
+  /** CPU seconds of every process at one instant, in {@link #pids}' order, and of the server's threads by group. */
+  record Mark(double[] seconds, Map<String, Double> serverThreads) {
+    double serverJitSeconds() {
+      return serverThreads.getOrDefault(JIT, Double.NaN);
+    }
+  }
 
   private final Map<String, Long> pids;
 
@@ -49,13 +56,25 @@ final class Cpu {
 
   Mark mark() {
     return new Mark(pids.values().stream().mapToDouble(ChildProcess::cpuSeconds).toArray(),
-        ChildProcess.compilerCpuSeconds(pids.get(SERVER)));
+        ChildProcess.threadGroupCpuSeconds(pids.get(SERVER)));
   }
 
   /** Of the server's CPU between {@code from} and {@code to}, what its JIT compiler threads spent, in ms per 1,000 of {@code requests}. */
   double serverJitPer1k(Mark from, Mark to, long requests) {
     double k = Math.max(1, requests) / 1000.0;
     return Math.round((to.serverJitSeconds() - from.serverJitSeconds()) * 1000 / k * 10) / 10.0;
+  }
+
+  /**
+   * The server's CPU between {@code from} and {@code to} by thread group ({@link ChildProcess#THREAD_GROUPS}),
+   * in ms per 1,000 of {@code requests}: where a gateway's time went.
+   */
+  Map<String, Double> serverThreadsPer1k(Mark from, Mark to, long requests) {
+    Map<String, Double> ms = new LinkedHashMap<>();
+    double k = Math.max(1, requests) / 1000.0;
+    to.serverThreads().forEach((group, s) -> ms.put(group,
+        Math.round((s - from.serverThreads().getOrDefault(group, 0.0)) * 1000 / k * 10) / 10.0));
+    return ms;
   }
 
   /** Each process's CPU between {@code from} and {@code to}, in ms per 1,000 of {@code requests}. */
