@@ -264,6 +264,11 @@ public final class Bench {
     Path config = gatewayConfig(dir, "gateway", gatewayPort, adminPort, ports[3], dispatch, "conveyor.");
     // the linger the gateway runs with (its config file read as it reads it): the store-only server lingers as long
     int lingerMs = dev.conveyor.engine.config.ConfigLoader.load(config, Map.of()).kafka().lingerMs();
+    // -Dbench.before.classpath=<another build's jars>: that build's gateway too, as a fourth target measured in the same
+    // rounds ("before"), for an A/B of a change smaller than the run-to-run spread
+    boolean ab = System.getProperty("bench.before.classpath") != null && !dispatch;
+    int[] abPorts = ab ? EmbeddedKafka.freePorts(3) : null;
+    Path abConfig = ab ? gatewayConfig(dir, "before", abPorts[0], abPorts[1], abPorts[2], false, "conveyor.") : null;
     Measured measured;
     String heap;
     System.err.printf("accept: %d connections, %d s rounds x %d, dispatcher %s%n", connections, seconds, rounds, dispatch ? "on" : "off");
@@ -276,9 +281,11 @@ public final class Bench {
              "dev.conveyor.bench.StoreServer", Integer.toString(storePort), "127.0.0.1:" + brokerPort, "bench.store-only",
              Integer.toString(lingerMs))
              .awaitPort(storePort, 60);
+         ChildProcess before = ab ? gateway(dir, "before", abConfig, brokerPort, abPorts[0], "dev.conveyor.engine.Main") : null;
          LoadGenerator load = new LoadGenerator()) {
       List<Target> targets = new ArrayList<>(List.of(new Target("baseline", barePort, bare)));
       if (store != null) targets.add(new Target("store-only", storePort, store));
+      if (before != null) targets.add(new Target("before", abPorts[0], before));
       targets.add(new Target("gateway", gatewayPort, gateway));
       measured = measure(load, Map.of(Cpu.BROKER, broker), targets, "gateway", connections, seconds, rounds);
       heap = gatewayHeap(adminPort);
@@ -306,6 +313,11 @@ public final class Bench {
         .put("ratio", Math.round(ratio * 1000) / 1000.0)
         .put("cpuRatio", cpuRatio);
     if (storeOnly != null) result.put("storeOnly", storeOnly).put("storeOnlyCpuRatio", storeCpuRatio);
+    JsonObject beforeGw = ab ? measured.summary("before") : null;
+    if (beforeGw != null) {
+      result.put("before", beforeGw).put("beforeClasspath", System.getProperty("bench.before.classpath"))
+          .put("beforeCpuRatio", Report.cpuRatio(beforeGw, base));
+    }
     // with the dispatcher on, a result of its own: both are measured, and one must not overwrite the other
     String name = dispatch ? "accept-with-dispatch" : "accept";
     String md = header("accept, %d connections (%s)".formatted(connections, result.getString("when")),
@@ -313,9 +325,11 @@ public final class Bench {
         + row("bare Vert.x 202 (baseline)", base, procs)
         + (storeOnly == null ? "" : row("store only: bare Vert.x + acks=all producer (linger %d ms), 202 on the ack"
             .formatted(lingerMs), storeOnly, procs))
+        + (beforeGw == null ? "" : row("the same, another build (bench.before.classpath)", beforeGw, procs))
         + row("Conveyor, acks=all, heap 512 MB, dispatcher " + (dispatch ? "on (and delivering)" : "off"), gw, procs)
         + ratioRow("**ratio gateway / baseline**", "**%.2f** | | | |".formatted(ratio), procs)
         + (storeOnly == null ? "" : cpuRatioRow("CPU per request, store only / baseline", storeCpuRatio, procs))
+        + (beforeGw == null ? "" : cpuRatioRow("CPU per request, the other build / baseline", result.getDouble("beforeCpuRatio"), procs))
         // the goal is the accept-only replica's; with the dispatcher on, each request is also delivered
         + cpuRatioRow(dispatch ? "**CPU per request, gateway (accepting and delivering) / baseline**"
             : "**CPU per request, gateway / baseline** (goal ≤ 2.0)", cpuRatio, procs)

@@ -24,7 +24,8 @@ final class ChildProcess implements AutoCloseable {
     // e.g. -Dbench.drain.java=/usr/lib/jvm/temurin-25-jdk-amd64 runs that child on another JDK
     String home = System.getProperty("bench." + name + ".java", System.getProperty("java.home"));
     List<String> cmd = new ArrayList<>(List.of(Path.of(home, "bin", "java").toString(),
-        "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("java.class.path"),
+        // e.g. -Dbench.before.classpath=<an older build's jars> runs that child from another build
+        "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("bench." + name + ".classpath", System.getProperty("java.class.path")),
         // temporary files (the RocksDB library a gateway unpacks) in the run's directory, removed with it
         "-Djava.io.tmpdir=" + log.toAbsolutePath().getParent()));
     // e.g. -Dbench.gateway.jvm=-XX:StartFlightRecording=filename=/tmp/gw.jfr to profile one child
