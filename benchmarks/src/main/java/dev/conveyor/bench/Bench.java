@@ -333,7 +333,9 @@ public final class Bench {
         // the goal is the accept-only replica's; with the dispatcher on, each request is also delivered
         + cpuRatioRow(dispatch ? "**CPU per request, gateway (accepting and delivering) / baseline**"
             : "**CPU per request, gateway / baseline** (goal ≤ 2.0)", cpuRatio, procs)
-        + "\n" + CPU_NOTE + "\n`%s` on %s.\n".formatted(command, result.getString("machine"));
+        + "\n" + CPU_NOTE + "\n`%s` on %s.\n".formatted(command, result.getString("machine"))
+        + (beforeGw == null ? "" : "The other build's gateway: `-Dbench.before.classpath=%s`.\n".formatted(
+            System.getProperty("bench.before.classpath")));
     Report.write(out, name, result, md, measured.runs(), storeOnly == null ? List.of(base, gw) : List.of(base, storeOnly, gw));
     System.out.println(md);
   }

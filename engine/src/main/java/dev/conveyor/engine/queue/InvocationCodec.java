@@ -21,8 +21,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * ({@link #pack}), beside {@code traceparent} (kept apart so that Kafka tracing tools read it): the
  * producer measures every header name several times and encodes it once per record, and the consumer
  * makes a string of every name, so a header per field cost more than the payload (the
- * {@code QueueRecords} microbenchmark: appended 775 ns a record with a header per field, 491 packed;
- * read and decoded 669 and 269 ns). Dead letters, which people read, get one readable header per
+ * {@code QueueRecords} microbenchmark: appended 806 ns a record with a header per field, 461 packed;
+ * read and decoded 650 and 246 ns). Dead letters, which people read, get one readable header per
  * field ({@link #readable}); {@link #decode} reads both, and so reads records of either kind already
  * on a topic.
  */
