@@ -141,7 +141,7 @@ public final class Bench {
     Path config = dir.resolve(name + ".yaml");
     Files.writeString(config, """
         server: { port: %d, adminPort: %d }
-        kafka: { topicPrefix: "%s"%s }
+        kafka: { topicPrefix: "%s"%s%s }
         tenants:
         %s
         functions:
@@ -150,6 +150,10 @@ public final class Bench {
         dispatch: { enabled: %s, maxInFlight: %d }
         %s
         """.formatted(port, adminPort, prefix,
+        // packed, as a deployment whose replicas all run this version should; -Dbench.queueHeaders=perField for the
+        // default, -Dbench.queueHeaders= (empty) to leave the key out (a build before it, as bench.before.classpath)
+        System.getProperty("bench.queueHeaders", "packed").isEmpty() ? ""
+            : ", queueHeaders: " + System.getProperty("bench.queueHeaders", "packed"),
         // -Dbench.lingerMs=N: the gateway's kafka.lingerMs (its default otherwise)
         System.getProperty("bench.lingerMs") == null ? "" : ", lingerMs: " + Integer.getInteger("bench.lingerMs"),
         tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
@@ -255,7 +259,7 @@ public final class Bench {
 
   static void accept(int connections, int seconds, int rounds, boolean dispatch, Path out) throws Exception {
     Path dir = workdir("conveyor-bench");
-    int[] ports = EmbeddedKafka.freePorts(7);
+    int[] ports = EmbeddedKafka.freePorts(10); // 7-9: the other build's gateway (-Dbench.before.classpath)
     int brokerPort = ports[0];
     int gatewayPort = ports[1];
     int adminPort = ports[2];
@@ -267,8 +271,8 @@ public final class Bench {
     // -Dbench.before.classpath=<another build's jars>: that build's gateway too, as a fourth target measured in the same
     // rounds ("before"), for an A/B of a change smaller than the run-to-run spread
     boolean ab = System.getProperty("bench.before.classpath") != null && !dispatch;
-    int[] abPorts = ab ? EmbeddedKafka.freePorts(3) : null;
-    Path abConfig = ab ? gatewayConfig(dir, "before", abPorts[0], abPorts[1], abPorts[2], false, "conveyor.") : null;
+    int[] abPorts = ab ? java.util.Arrays.copyOfRange(ports, 7, 10) : null;
+    Path abConfig = ab ? gatewayConfig(dir, "before", abPorts[0], abPorts[1], abPorts[2], false, "before.") : null;
     Measured measured;
     String heap;
     System.err.printf("accept: %d connections, %d s rounds x %d, dispatcher %s%n", connections, seconds, rounds, dispatch ? "on" : "off");

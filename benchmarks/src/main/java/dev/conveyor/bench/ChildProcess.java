@@ -118,7 +118,8 @@ final class ChildProcess implements AutoCloseable {
     Map<String, List<String>> m = new java.util.LinkedHashMap<>();
     m.put("event loops", List.of("vert.x-eventloo"));
     m.put("usage pipeline (Kafka Streams, RocksDB)", List.of("conveyor-usage-", "rocksdb:"));
-    m.put("Kafka producer I/O", List.of("kafka-producer-"));
+    // every producer's network thread: the gateway's and the rollups' (Kafka names them all alike)
+    m.put("Kafka producers' I/O", List.of("kafka-producer-"));
     m.put("status reader", List.of("conveyor-status"));
     m.put(Cpu.JIT, List.of("C1 CompilerThre", "C2 CompilerThre"));
     m.put("garbage collector", List.of("GC Thread", "G1 "));

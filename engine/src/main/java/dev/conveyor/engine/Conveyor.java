@@ -217,7 +217,8 @@ public final class Conveyor implements AutoCloseable {
     capacity = new FunctionCapacity();
     InvocationRunner runner = InvocationRunner.builder().time(clock).store(store).sink(sender, topics).functions(functions)
         .attempts(new AttemptPath(functions, invoker, capacity, metrics, tracing, clock)).breakers(breakers).usage(usage)
-        .observability(metrics, tracing).runningStatusAfter(config.dispatch().runningStatusAfter()).build();
+        .observability(metrics, tracing).runningStatusAfter(config.dispatch().runningStatusAfter())
+        .queueHeaders(config.kafka().queueHeaders()).build();
     tenants = new Tenants(config.tenants());
     tenants.sharedPartitions(queuePartitions).forEach((p, names) -> LOG.warn(
         "tenants {} have lanes on the same queue partition {}: a flood of one past dispatch.maxWaiting holds up the "
@@ -280,7 +281,7 @@ public final class Conveyor implements AutoCloseable {
     if (runtime.configFile() != null) {
       components.add(new ConfigWatcher(vertx, clock, runtime.configFile(), runtime.env(), 2000, next -> tenants.replace(next.tenants())));
     }
-    Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions);
+    Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions, config.kafka().queueHeaders());
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing, clock, queueLookup);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
     HttpInvoker syncInvoker = new HttpInvoker(vertx, clock, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
@@ -337,7 +338,7 @@ public final class Conveyor implements AutoCloseable {
     WarmUp.Result warm;
     try {
       warm = await(WarmUp.run(vertx, config.server().warmUp(), new WarmUp.Shared(sender, health, queueLookup, tracing, clock,
-          topics.warmUp(), queuePartitions)), (int) config.server().warmUp().toSeconds() + 30,
+          topics.warmUp(), queuePartitions, config.kafka().queueHeaders())), (int) config.server().warmUp().toSeconds() + 30,
           "warming up");
     } catch (IllegalStateException e) {
       if (Thread.currentThread().isInterrupted()) throw e;

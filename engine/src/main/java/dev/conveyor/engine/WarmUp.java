@@ -84,7 +84,7 @@ public final class WarmUp {
 
   /** Everything the warm-up shares with the real API: the sender, Kafka's health, the clock. */
   record Shared(KafkaSender sender, KafkaHealth health, QueueLookup queue, Tracing tracing, Time clock,
-      String topic, int partitions) {}
+      String topic, int partitions, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders) {}
 
   static Future<Result> run(Vertx vertx, Duration budget, Shared shared) {
     if (budget.isZero() || budget.isNegative()) return Future.succeededFuture(Result.NONE);
@@ -107,7 +107,7 @@ public final class WarmUp {
     Placement placement = new Placement(tenants, shared.partitions(), Duration.ofHours(1), f -> Integer.MAX_VALUE);
     Backlog backlog = new Backlog(store, shared.clock(), placement::mine, metrics::queued);
     Admission admission = new Admission(functions, shared.health(), new RateQuotas(shared.clock()), metrics, shared.clock(), placement, backlog, true);
-    Enqueuer enqueuer = new Enqueuer(shared.sender(), store, shared.topic(), shared.partitions());
+    Enqueuer enqueuer = new Enqueuer(shared.sender(), store, shared.topic(), shared.partitions(), shared.queueHeaders());
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, shared.health(), metrics, tracing, shared.clock(), shared.queue());
     AuthHandler auth = new AuthHandler(tenants);
     int port = EmbeddedKafka.freePorts(1)[0];

@@ -72,11 +72,14 @@ public record ConveyorConfig(
       @DurationMin(seconds = 2, message = "must be at least PT2S") Duration deliveryTimeout,
       @Range(max = 1000) int lingerMs,
       @Range(max = 1000) int backgroundLingerMs,
-      Map<String, String> clientProperties) {
-    static final KafkaSettings DEFAULTS = new KafkaSettings("", "conveyor.", 6, (short) 1, Duration.ofSeconds(10), 1, 5, Map.of());
+      Map<String, String> clientProperties,
+      QueueHeaders queueHeaders) {
+    static final KafkaSettings DEFAULTS = new KafkaSettings("", "conveyor.", 6, (short) 1, Duration.ofSeconds(10), 1, 5, Map.of(),
+        QueueHeaders.perField);
 
     public KafkaSettings {
       bootstrapServers = bootstrapServers == null ? null : bootstrapServers.trim();
+      queueHeaders = queueHeaders == null ? QueueHeaders.perField : queueHeaders;
     }
 
     public boolean embedded() {
@@ -85,6 +88,12 @@ public record ConveyorConfig(
   }
 
   public enum Role { invoke, read, usage, admin }
+
+  /**
+   * How a queued invocation's metadata is written: a header per field (what every version reads), or
+   * packed into one header (cheaper to write and read; read only by versions that write it).
+   */
+  public enum QueueHeaders { perField, packed }
 
   public record ApiKey(
       @NotBlank(message = REQUIRED)

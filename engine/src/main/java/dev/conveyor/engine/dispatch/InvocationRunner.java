@@ -67,6 +67,7 @@ public final class InvocationRunner {
   private final Waits waits;
   private final Tracing tracing;
   private final long runningStatusAfterMs;
+  private final dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders;
 
   private InvocationRunner(Builder b) {
     this.clock = java.util.Objects.requireNonNull(b.time, "time");
@@ -81,6 +82,7 @@ public final class InvocationRunner {
     this.tracing = b.tracing;
     this.backoff = b.backoff;
     this.runningStatusAfterMs = b.runningStatusAfter.toMillis();
+    this.queueHeaders = b.queueHeaders;
     this.deadLetters = new DeadLetters(sender);
     this.defaultDeadLetterTopic = topics.deadletter();
     this.waits = new Waits(clock, LOG);
@@ -104,6 +106,9 @@ public final class InvocationRunner {
     private Tracing tracing = Tracing.off();
     private Backoff backoff = Backoff.withJitter();
     private Duration runningStatusAfter = Duration.ZERO;
+
+    private dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders =
+        dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField;
 
     private Builder() {}
 
@@ -156,6 +161,12 @@ public final class InvocationRunner {
     /** The waits between attempts (with full jitter by default). */
     public Builder backoff(Backoff backoff) {
       this.backoff = backoff;
+      return this;
+    }
+
+    /** The form of the retry records it parks ({@code kafka.queueHeaders}; a header per field by default). */
+    public Builder queueHeaders(dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders) {
+      this.queueHeaders = queueHeaders;
       return this;
     }
 
@@ -314,7 +325,7 @@ public final class InvocationRunner {
       // Park the next attempt on a retry tier: the queue's offset moves on, a restart keeps it.
       long due = end.toEpochMilli() + delay;
       var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(delay)).topic(), null, inv, next, due,
-          clock.millis());
+          clock.millis(), queueHeaders);
       return durably(() -> sender.send(parked))
           .compose(md -> durably(() -> store.write(retrying.parked(Instant.ofEpochMilli(due)), null)))
           .mapEmpty();
@@ -337,7 +348,7 @@ public final class InvocationRunner {
     if (wait >= topics.shortestTier().toMillis()) {
       long now = clock.millis();
       long due = now + wait;
-      var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(wait)).topic(), null, inv, n, due, now);
+      var parked = InvocationCodec.retry(topics.tierFor(Duration.ofMillis(wait)).topic(), null, inv, n, due, now, queueHeaders);
       return durably(() -> sender.send(parked))
           .compose(md -> durably(() -> store.write(cur.waiting(Instant.ofEpochMilli(due)), null)))
           .mapEmpty();

@@ -3,6 +3,7 @@ package dev.conveyor.engine.queue;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.config.ConveyorConfig.QueueHeaders;
 import dev.conveyor.engine.kafka.KafkaSender;
 import dev.conveyor.engine.status.StatusStore;
 import io.vertx.core.Future;
@@ -19,12 +20,15 @@ public final class Enqueuer {
   private final StatusStore status;
   private final String topic;
   private final int partitions;
+  private final QueueHeaders headers;
 
-  public Enqueuer(KafkaSender sender, StatusStore status, String topic, int partitions) {
+  /** {@code headers}: the records' form ({@code kafka.queueHeaders}). */
+  public Enqueuer(KafkaSender sender, StatusStore status, String topic, int partitions, QueueHeaders headers) {
     this.sender = sender;
     this.status = status;
     this.topic = topic;
     this.partitions = partitions;
+    this.headers = headers;
   }
 
   public String topic() {
@@ -40,7 +44,7 @@ public final class Enqueuer {
   public Future<InvocationStatus> reserveThenEnqueue(Invocation inv) {
     InvocationStatus queued = InvocationStatus.queued(inv);
     return status.write(queued, null)
-        .compose(md -> sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv)))
+        .compose(md -> sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv, headers)))
         .map(md -> {
           status.apply(queued, null);
           return queued;
@@ -49,12 +53,12 @@ public final class Enqueuer {
 
   /** Only the invocation record (its status is stored already): a replay completing a reservation. */
   public Future<Void> store(Invocation inv) {
-    return sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv)).mapEmpty();
+    return sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv, headers)).mapEmpty();
   }
 
   public Future<InvocationStatus> enqueue(Invocation inv) {
     InvocationStatus queued = InvocationStatus.queued(inv);
-    Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv));
+    Future<?> stored = sender.send(InvocationCodec.encode(topic, InvocationIds.partition(inv.id(), partitions), inv, headers));
     if (inv.idempotencyKey() != null) {
       // Only after the invocation is stored: a key must never name an invocation that is not. Should
       // this write fail, the invocation is stored all the same (the answer is 202): other replicas

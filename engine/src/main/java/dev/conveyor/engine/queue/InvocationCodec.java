@@ -2,6 +2,7 @@ package dev.conveyor.engine.queue;
 
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationBuilder;
+import dev.conveyor.engine.config.ConveyorConfig.QueueHeaders;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
@@ -18,9 +19,11 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * re-encoding, no base64), everything else travels in record headers. Key = invocation id.
  *
  * <p>On the queue and the retry tiers the metadata is one binary header, {@code conveyor-invocation}
- * ({@link #pack}), beside {@code traceparent} (kept apart so that Kafka tracing tools read it): the
+ * ({@link #pack}), beside {@code traceparent} (kept apart so that Kafka tracing tools read it), when
+ * {@code kafka.queueHeaders} is {@code packed}; by default a header per field ({@link #readable}),
+ * which versions before the packed header read too, so a rolling upgrade loses nothing. Why pack: the
  * producer measures every header name several times and encodes it once per record, and the consumer
- * makes a string of every name, so a header per field cost more than the payload (the
+ * makes a string of every name, so a header per field costs more than the payload (the
  * {@code QueueRecords} microbenchmark: appended 806 ns a record with a header per field, 461 packed;
  * read and decoded 650 and 246 ns). Dead letters, which people read, get one readable header per
  * field ({@link #readable}); {@link #decode} reads both, and so reads records of either kind already
@@ -57,19 +60,32 @@ public final class InvocationCodec {
 
   private InvocationCodec() {}
 
+  /** Packed: see {@link #encode(String, Integer, Invocation, QueueHeaders)}. */
   public static ProducerRecord<String, byte[]> encode(String topic, Invocation inv) {
-    return encode(topic, null, inv);
+    return encode(topic, null, inv, QueueHeaders.packed);
   }
 
-  /** With an explicit partition: the queue's is derived from the id (see InvocationIds). */
+  /** Packed, with an explicit partition: the queue's is derived from the id (see InvocationIds). */
   public static ProducerRecord<String, byte[]> encode(String topic, Integer partition, Invocation inv) {
+    return encode(topic, partition, inv, QueueHeaders.packed);
+  }
+
+  /** In {@code headers}' form: one packed header beside {@code traceparent}, or {@link #readable}'s header per field. */
+  public static ProducerRecord<String, byte[]> encode(String topic, Integer partition, Invocation inv, QueueHeaders headers) {
+    if (headers == QueueHeaders.perField) {
+      ProducerRecord<String, byte[]> r = readable(topic, inv);
+      return new ProducerRecord<>(topic, partition, r.timestamp(), r.key(), r.value(), r.headers());
+    }
     Headers h = new RecordHeaders();
     h.add(PACKED, pack(inv));
     put(h, TRACEPARENT, inv.traceparent());
     return new ProducerRecord<>(topic, partition, inv.acceptedAt().toEpochMilli(), inv.id(), inv.payload(), h);
   }
 
-  /** One header per field, named as they are documented: for records people read (dead letters). */
+  /**
+   * One header per field, named as they are documented: for records people read (dead letters), and
+   * the queue's default form, which every version reads.
+   */
   public static ProducerRecord<String, byte[]> readable(String topic, Invocation inv) {
     Headers h = new RecordHeaders();
     put(h, ID, inv.id());
@@ -137,10 +153,16 @@ public final class InvocationCodec {
         .callbackUrl(callback).trigger(trigger).maxAttempts(maxAttempts).build();
   }
 
-  /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}. */
+  /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}, packed. */
   public static ProducerRecord<String, byte[]> retry(String topic, Integer partition, Invocation inv, int attempt, long dueAt,
       long now) {
-    ProducerRecord<String, byte[]> r = encode(topic, partition, inv);
+    return retry(topic, partition, inv, attempt, dueAt, now, QueueHeaders.packed);
+  }
+
+  /** The same in {@code headers}' form. */
+  public static ProducerRecord<String, byte[]> retry(String topic, Integer partition, Invocation inv, int attempt, long dueAt,
+      long now, QueueHeaders headers) {
+    ProducerRecord<String, byte[]> r = encode(topic, partition, inv, headers);
     put(r.headers(), ATTEMPT, Integer.toString(attempt));
     put(r.headers(), DUE_AT, Long.toString(dueAt));
     return new ProducerRecord<>(topic, partition, now, r.key(), r.value(), r.headers());
@@ -180,8 +202,11 @@ public final class InvocationCodec {
     p.string(inv.id()).string(inv.tenant()).string(inv.namespace()).string(inv.function()).string(inv.contentType())
         .string(inv.idempotencyKey()).string(inv.query()).string(inv.callbackUrl()).string(inv.trigger())
         .varint(inv.acceptedAt().toEpochMilli()).varint(inv.maxAttempts() == null ? 0 : inv.maxAttempts() + 1L)
-        .varint(inv.passHeaders().size());
-    inv.passHeaders().forEach((k, v) -> p.string(k).string(v));
+        .varint(inv.passHeaders().values().stream().filter(java.util.Objects::nonNull).count());
+    // a header without a value is not passed on (as in the per-field form, which drops it)
+    inv.passHeaders().forEach((k, v) -> {
+      if (v != null) p.string(k).string(v);
+    });
     return Arrays.copyOf(p.out, p.at);
   }
 

@@ -60,6 +60,11 @@ class ConfigLoaderTest {
     assertThat(c.kafka().embedded()).isTrue();
     assertThat(c.kafka().lingerMs()).as("accepts wait for their write: 1 ms of linger at most").isEqualTo(1);
     assertThat(c.kafka().backgroundLingerMs()).as("nobody waits for these").isEqualTo(5);
+    assertThat(c.kafka().queueHeaders()).as("the form every version reads, so a rolling upgrade loses nothing")
+        .isEqualTo(ConveyorConfig.QueueHeaders.perField);
+    assertThat(ConfigLoader.parse(yaml.replace("kafka: { bootstrapServers: \"\" }",
+        "kafka: { bootstrapServers: \"\", queueHeaders: packed }"), Map.of()).kafka().queueHeaders())
+        .isEqualTo(ConveyorConfig.QueueHeaders.packed);
     assertThat(c.status().cacheMaxBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
     assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
     assertThat(c.tenants().get(0).limits().lanes()).isEqualTo(1);

@@ -28,8 +28,9 @@ class DeadLetterIT {
   void aDeadLetterIsListedToItsTenantsAdminAndCanBeRedriven() {
     AtomicBoolean fixed = new AtomicBoolean(false);
     try (FunctionServer fn = new FunctionServer().behave(c -> fixed.get() ? Answer.ok() : new Answer(400, 0, "bad order"));
-         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("dlq"),
-             "- { namespace: acme, name: orders, url: \"" + fn.url("/orders") + "\" }", null))) {
+         // queued in the packed form; dead-lettered with a header per field
+         Conveyor gw = Gateways.start(Gateways.packed(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("dlq"),
+             "- { namespace: acme, name: orders, url: \"" + fn.url("/orders") + "\" }", null)))) {
       Http http = new Http(gw.httpPort());
       String id = new JsonObject(http.send(http.request("/v1/namespaces/acme/functions/orders/invocations", ACME_KEY)
           .header("content-type", "application/json").header("ce-type", "order.created")

@@ -33,9 +33,10 @@ class RetryTierIT {
     String prefix = Gateways.prefix("tiers");
     try (FunctionServer fn = new FunctionServer().behave(c -> failedOnce.add(c.invocationId())
             ? new Answer(503, 0, "not yet", "7") : Answer.ok());
-         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), prefix,
+         // queued and parked in the packed form: the retry comes back from its tier and runs
+         Conveyor gw = Gateways.start(Gateways.packed(Gateways.yaml(TestKafka.bootstrap(), prefix,
              "- { namespace: acme, name: later, url: \"" + fn.url("/later") + "\", delivery: { retry: 2, backoffDelay: PT0.1S, backoffMax: PT1M } }",
-             null))) {
+             null)))) {
       Http http = new Http(gw.httpPort());
       String id = new JsonObject(http.invoke(ACME_KEY, "acme", "later", "{}").body()).getString("id");
       await().atMost(Duration.ofSeconds(20)).until(() -> "retrying".equals(http.status(id, ACME_KEY).getString("status")));

@@ -39,6 +39,23 @@ class InvocationCodecTest {
   }
 
   @Test
+  void byDefaultTheQueueGetsAHeaderPerFieldWhichEveryVersionReads() {
+    Invocation inv = new Invocation("id-1", "acme", "ns", "echo", "application/json", new byte[] {1}, null, Map.of("ce-type", "t"),
+        Instant.ofEpochMilli(1234), "k", "00-abc", null, null);
+    var out = InvocationCodec.encode("q", 2, inv, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField);
+    assertThat(out.partition()).isEqualTo(2);
+    assertThat(out.timestamp()).isEqualTo(1234L);
+    assertThat(out.key()).isEqualTo("id-1");
+    assertThat(out.headers().toArray()).extracting(h -> h.key())
+        .contains("conveyor-id", "conveyor-tenant", "conveyor-namespace", "conveyor-function", "conveyor-accepted-at", "traceparent")
+        .doesNotContain("conveyor-invocation");
+    assertThat(InvocationCodec.decode(out.headers(), out.value())).usingRecursiveComparison().isEqualTo(inv);
+    var retry = InvocationCodec.retry("tier", null, inv, 2, 99L, 50L, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField);
+    assertThat(retry.headers().toArray()).extracting(h -> h.key()).contains("conveyor-id", "conveyor-attempt", "conveyor-due-at")
+        .doesNotContain("conveyor-invocation");
+  }
+
+  @Test
   void everyFieldSurvivesThePackedHeaderNonAsciiAndLongOnesToo() {
     String longQuery = "q=" + "x".repeat(70_000);
     Invocation inv = InvocationBuilder.builder().id("id-ü").tenant("acme").namespace("ns").function("fn").contentType("text/plain; charset=utf-8")
