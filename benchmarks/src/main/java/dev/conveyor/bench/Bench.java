@@ -519,11 +519,8 @@ public final class Bench {
         Cpu.Mark cpu1 = meter.mark();
         Map<String, Double> per1k = meter.per1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
         cpu.add(new Cpu.Sample("gateway drain", 1, per1k));
-        jit = meter.serverJitPer1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
         threads = meter.serverThreadsPer1k(cpu0 == null ? cpu1 : cpu0, cpu1, measured);
-        // "other": what the process spent beyond the named groups (threads that ended in between included)
-        double named = threads.entrySet().stream().filter(e -> !e.getKey().equals("other")).mapToDouble(Map.Entry::getValue).sum();
-        threads.put("other", Math.round((per1k.get(Cpu.SERVER) - named) * 10) / 10.0);
+        jit = threads.get(Cpu.JIT);
         System.err.printf("CPU ms per 1k invocations: %s (of the gateway's: %s)%n", Cpu.format(per1k), byThreads(threads));
         heap = gatewayHeap(ports[4]);
         if (done < total) throw new IllegalStateException("only " + done + " of " + total + " completed within 15 minutes");

@@ -87,20 +87,18 @@ final class ChildProcess implements AutoCloseable {
   /**
    * The CPU seconds of {@code pid}'s threads by what they do, from each thread's name in
    * {@code /proc/<pid>/task/<tid>/comm} (cut to 15 characters by the kernel): {@link #THREAD_GROUPS} in
-   * order, the first whose prefix matches, else {@code other}. Empty if the process is gone.
+   * order, the first whose prefix matches; threads in none are left out. Empty if the process is gone.
    */
   static Map<String, Double> threadGroupCpuSeconds(long pid) {
     Map<String, Double> seconds = new java.util.LinkedHashMap<>();
     THREAD_GROUPS.forEach((group, prefixes) -> seconds.put(group, 0.0));
-    seconds.put("other", 0.0);
     try (var tasks = java.nio.file.Files.list(Path.of("/proc/" + pid + "/task"))) {
       for (Path task : (Iterable<Path>) tasks::iterator) {
         try {
           String comm = java.nio.file.Files.readString(task.resolve("comm")).strip();
-          double cpu = statSeconds(task.resolve("stat"));
           String group = THREAD_GROUPS.entrySet().stream().filter(e -> e.getValue().stream().anyMatch(comm::startsWith))
-              .map(Map.Entry::getKey).findFirst().orElse("other");
-          seconds.merge(group, cpu, Double::sum);
+              .map(Map.Entry::getKey).findFirst().orElse(null);
+          if (group != null) seconds.merge(group, statSeconds(task.resolve("stat")), Double::sum);
         } catch (java.io.IOException gone) {
           // a thread that ended between the listing and the read: its time is no longer counted anywhere
         }

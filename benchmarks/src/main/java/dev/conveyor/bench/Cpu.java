@@ -26,7 +26,7 @@ final class Cpu {
   /** The server's threads that compile (HotSpot's C1 and C2): a JVM keeps compiling for a minute or more under load. */
   static final String JIT = "JIT compiler";
 
-  /** CPU seconds of every process at one instant, in {@link #pids}' order, and of the server's threads by group. */
+  /** CPU seconds of every process at one instant, in {@link #pids}' order (the server first), and of the server's threads by group. */
   record Mark(double[] seconds, Map<String, Double> serverThreads) {
     double serverJitSeconds() {
       return serverThreads.getOrDefault(JIT, Double.NaN);
@@ -67,13 +67,19 @@ final class Cpu {
 
   /**
    * The server's CPU between {@code from} and {@code to} by thread group ({@link ChildProcess#THREAD_GROUPS}),
-   * in ms per 1,000 of {@code requests}: where a gateway's time went.
+   * in ms per 1,000 of {@code requests}: where a gateway's time went. {@code other} is the process's
+   * CPU beyond the named groups (threads that ended in between included), so the groups add up to it.
    */
   Map<String, Double> serverThreadsPer1k(Mark from, Mark to, long requests) {
     Map<String, Double> ms = new LinkedHashMap<>();
     double k = Math.max(1, requests) / 1000.0;
-    to.serverThreads().forEach((group, s) -> ms.put(group,
-        Math.round((s - from.serverThreads().getOrDefault(group, 0.0)) * 1000 / k * 10) / 10.0));
+    double named = 0;
+    for (String group : ChildProcess.THREAD_GROUPS.keySet()) {
+      double s = to.serverThreads().getOrDefault(group, 0.0) - from.serverThreads().getOrDefault(group, 0.0);
+      named += s;
+      ms.put(group, Math.round(s * 1000 / k * 10) / 10.0);
+    }
+    ms.put("other", Math.round((to.seconds()[0] - from.seconds()[0] - named) * 1000 / k * 10) / 10.0);
     return ms;
   }
 

@@ -84,7 +84,7 @@ public final class WarmUp {
 
   /** Everything the warm-up shares with the real API: the sender, Kafka's health, the clock. */
   record Shared(KafkaSender sender, KafkaHealth health, QueueLookup queue, Tracing tracing, Time clock,
-      String topic, int partitions, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders) {}
+      String topic, int partitions, ConveyorConfig.QueueHeaders queueHeaders) {}
 
   static Future<Result> run(Vertx vertx, Duration budget, Shared shared) {
     if (budget.isZero() || budget.isNegative()) return Future.succeededFuture(Result.NONE);

@@ -8,6 +8,7 @@ import dev.conveyor.engine.metering.AttemptOutcome;
 import dev.conveyor.engine.metering.InvocationMode;
 import dev.conveyor.engine.metering.UsageEmitter;
 import dev.conveyor.engine.metering.UsageEmitterAttemptBuilder;
+import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.queue.InvocationCodec;
 import dev.conveyor.engine.status.StatusCodec;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +57,7 @@ public class Codecs {
         200, null);
     result = new StoredResult(200, "application/json", "{\"ok\":true}".getBytes(StandardCharsets.UTF_8));
     statusBytes = StatusCodec.encode(succeeded, result);
-    ProducerRecord<String, byte[]> p = InvocationCodec.encode("conveyor.invocations", 0, inv);
+    ProducerRecord<String, byte[]> p = InvocationCodec.encode("conveyor.invocations", 0, inv, ConveyorConfig.QueueHeaders.packed);
     queueRecord = new ConsumerRecord<>(p.topic(), 0, 42L, p.key(), p.value());
     p.headers().forEach(h -> queueRecord.headers().add(h));
     usage = new UsageEmitter(null, "conveyor.usage", "//conveyor/bench", 1);

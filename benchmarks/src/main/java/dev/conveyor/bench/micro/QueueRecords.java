@@ -1,6 +1,7 @@
 package dev.conveyor.bench.micro;
 
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.queue.InvocationCodec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -66,7 +67,7 @@ public class QueueRecords {
   }
 
   private ProducerRecord<String, byte[]> record() {
-    return format.equals("packed") ? InvocationCodec.encode("conveyor.invocations", 0, inv)
+    return format.equals("packed") ? InvocationCodec.encode("conveyor.invocations", 0, inv, ConveyorConfig.QueueHeaders.packed)
         : InvocationCodec.readable("conveyor.invocations", inv);
   }
 

@@ -103,6 +103,29 @@ public final class InvocationIds {
     }
   }
 
+  /**
+   * {@code id} as a UUID if it is one in the canonical lowercase form every minted id has (the
+   * strings for which {@code UUID.fromString(id).toString()} gives {@code id} back), else null.
+   * {@code UUID.fromString} alone also takes upper case and short groups, which name other ids.
+   */
+  public static UUID uuid(String id) {
+    if (id.length() != 36) return null;
+    long hi = 0;
+    long lo = 0;
+    for (int i = 0; i < 36; i++) {
+      char c = id.charAt(i);
+      if (i == 8 || i == 13 || i == 18 || i == 23) {
+        if (c != '-') return null;
+        continue;
+      }
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0) return null;
+      if (i < 19) hi = hi << 4 | d;
+      else lo = lo << 4 | d;
+    }
+    return new UUID(hi, lo);
+  }
+
   /** Whether {@code id} was {@link #derived} from an idempotency key. */
   public static boolean derived(String id) {
     try {

@@ -8,6 +8,7 @@ import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.config.ConveyorConfig.Delivery;
+import dev.conveyor.engine.config.ConveyorConfig.QueueHeaders;
 import dev.conveyor.engine.functions.FunctionRegistry;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.invoke.AttemptResult;
@@ -67,7 +68,7 @@ public final class InvocationRunner {
   private final Waits waits;
   private final Tracing tracing;
   private final long runningStatusAfterMs;
-  private final dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders;
+  private final QueueHeaders queueHeaders;
 
   private InvocationRunner(Builder b) {
     this.clock = java.util.Objects.requireNonNull(b.time, "time");
@@ -107,8 +108,8 @@ public final class InvocationRunner {
     private Backoff backoff = Backoff.withJitter();
     private Duration runningStatusAfter = Duration.ZERO;
 
-    private dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders =
-        dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField;
+    private QueueHeaders queueHeaders =
+        QueueHeaders.perField;
 
     private Builder() {}
 
@@ -165,7 +166,7 @@ public final class InvocationRunner {
     }
 
     /** The form of the retry records it parks ({@code kafka.queueHeaders}; a header per field by default). */
-    public Builder queueHeaders(dev.conveyor.engine.config.ConveyorConfig.QueueHeaders queueHeaders) {
+    public Builder queueHeaders(QueueHeaders queueHeaders) {
       this.queueHeaders = queueHeaders;
       return this;
     }

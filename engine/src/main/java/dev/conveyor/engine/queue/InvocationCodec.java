@@ -60,22 +60,13 @@ public final class InvocationCodec {
 
   private InvocationCodec() {}
 
-  /** Packed: see {@link #encode(String, Integer, Invocation, QueueHeaders)}. */
-  public static ProducerRecord<String, byte[]> encode(String topic, Invocation inv) {
-    return encode(topic, null, inv, QueueHeaders.packed);
-  }
-
-  /** Packed, with an explicit partition: the queue's is derived from the id (see InvocationIds). */
-  public static ProducerRecord<String, byte[]> encode(String topic, Integer partition, Invocation inv) {
-    return encode(topic, partition, inv, QueueHeaders.packed);
-  }
-
-  /** In {@code headers}' form: one packed header beside {@code traceparent}, or {@link #readable}'s header per field. */
+  /**
+   * In {@code headers}' form (every caller names it: {@code kafka.queueHeaders}), with an explicit
+   * partition (the queue's is derived from the id, see InvocationIds) or none: one packed header
+   * beside {@code traceparent}, or {@link #readable}'s header per field.
+   */
   public static ProducerRecord<String, byte[]> encode(String topic, Integer partition, Invocation inv, QueueHeaders headers) {
-    if (headers == QueueHeaders.perField) {
-      ProducerRecord<String, byte[]> r = readable(topic, inv);
-      return new ProducerRecord<>(topic, partition, r.timestamp(), r.key(), r.value(), r.headers());
-    }
+    if (headers == QueueHeaders.perField) return perField(topic, partition, inv);
     Headers h = new RecordHeaders();
     h.add(PACKED, pack(inv));
     put(h, TRACEPARENT, inv.traceparent());
@@ -87,6 +78,10 @@ public final class InvocationCodec {
    * the queue's default form, which every version reads.
    */
   public static ProducerRecord<String, byte[]> readable(String topic, Invocation inv) {
+    return perField(topic, null, inv);
+  }
+
+  private static ProducerRecord<String, byte[]> perField(String topic, Integer partition, Invocation inv) {
     Headers h = new RecordHeaders();
     put(h, ID, inv.id());
     put(h, TENANT, inv.tenant());
@@ -101,7 +96,7 @@ public final class InvocationCodec {
     put(h, TRIGGER, inv.trigger());
     put(h, MAX_ATTEMPTS, inv.maxAttempts() == null ? null : inv.maxAttempts().toString());
     inv.passHeaders().forEach((k, v) -> put(h, PASS + k, v));
-    return new ProducerRecord<>(topic, null, inv.acceptedAt().toEpochMilli(), inv.id(), inv.payload(), h);
+    return new ProducerRecord<>(topic, partition, inv.acceptedAt().toEpochMilli(), inv.id(), inv.payload(), h);
   }
 
   /** @throws IllegalArgumentException when a required header is missing (not a Conveyor record) */
@@ -153,13 +148,7 @@ public final class InvocationCodec {
         .callbackUrl(callback).trigger(trigger).maxAttempts(maxAttempts).build();
   }
 
-  /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}, packed. */
-  public static ProducerRecord<String, byte[]> retry(String topic, Integer partition, Invocation inv, int attempt, long dueAt,
-      long now) {
-    return retry(topic, partition, inv, attempt, dueAt, now, QueueHeaders.packed);
-  }
-
-  /** The same in {@code headers}' form. */
+  /** The invocation as a retry of attempt {@code attempt}, due at {@code dueAt}, for {@code topic}, in {@code headers}' form. */
   public static ProducerRecord<String, byte[]> retry(String topic, Integer partition, Invocation inv, int attempt, long dueAt,
       long now, QueueHeaders headers) {
     ProducerRecord<String, byte[]> r = encode(topic, partition, inv, headers);

@@ -137,21 +137,8 @@ public final class StatusStore {
    * never equal each other, and each id maps to one key.
    */
   static Object cacheKey(String id) {
-    if (id.length() != 36) return id;
-    long hi = 0;
-    long lo = 0;
-    for (int i = 0; i < 36; i++) {
-      char c = id.charAt(i);
-      if (i == 8 || i == 13 || i == 18 || i == 23) {
-        if (c != '-') return id;
-        continue;
-      }
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      if (d < 0) return id;
-      if (i < 19) hi = hi << 4 | d;
-      else lo = lo << 4 | d;
-    }
-    return new java.util.UUID(hi, lo);
+    java.util.UUID u = dev.conveyor.engine.api.InvocationIds.uuid(id);
+    return u == null ? id : u;
   }
 
   private static byte[] held(long version, boolean terminal, boolean hasResult, byte[] record) {

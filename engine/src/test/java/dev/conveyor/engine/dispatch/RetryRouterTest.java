@@ -55,7 +55,7 @@ class RetryRouterTest {
   private String park(TopicPartition tp, int attempt, Duration dueIn) {
     String id = InvocationIds.next(time.millis());
     ProducerRecord<String, byte[]> r = InvocationCodec.retry(tp.topic(), null, invocation(id), attempt,
-        time.millis() + dueIn.toMillis(), time.millis());
+        time.millis() + dueIn.toMillis(), time.millis(), dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.packed);
     List<ConsumerRecord<String, byte[]>> records = log.computeIfAbsent(tp, k -> new ArrayList<>());
     records.add(new ConsumerRecord<>(tp.topic(), tp.partition(), records.size(), r.timestamp(), TimestampType.CREATE_TIME, -1, -1,
         r.key(), r.value(), r.headers(), Optional.empty()));

@@ -82,7 +82,8 @@ class StoreOutcomeIT {
   private static void copy(String id, int partition, String payload) throws Exception {
     Invocation inv = new Invocation(id, "acme", "acme", "one", "application/json", payload.getBytes(StandardCharsets.UTF_8), null,
         Map.of(), Instant.ofEpochMilli(InvocationIds.millis(id).getAsLong()), null, null, null, "http");
-    raw.send(InvocationCodec.encode(prefix + "invocations", partition, inv)).get(10, TimeUnit.SECONDS);
+    raw.send(InvocationCodec.encode(prefix + "invocations", partition, inv,
+        dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField)).get(10, TimeUnit.SECONDS);
   }
 
   /** A later invocation that has run: the partition has been dispatched past everything before it. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationBuilder;
+import dev.conveyor.engine.config.ConveyorConfig.QueueHeaders;
 import java.time.Instant;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -13,12 +14,14 @@ import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.Test;
 
 class InvocationCodecTest {
+  private static final QueueHeaders PACKED = QueueHeaders.packed;
+
   @Test
   void shouldCarryThePayloadUntouchedAndEverythingElseInHeaders() {
     byte[] payload = {0, 1, 2, (byte) 0xff};
     Invocation inv = new Invocation("id-1", "acme", "acme", "echo", "application/octet-stream", payload, "ms=5",
         Map.of("ce-type", "t", "tracestate", "x=1"), Instant.ofEpochMilli(1234), "key-1", "00-abc", "http://127.0.0.1:9/cb", "kafka");
-    var out = InvocationCodec.encode("q", inv);
+    var out = InvocationCodec.encode("q", null, inv, PACKED);
     assertThat(out.value()).isSameAs(payload);
     assertThat(out.key()).isEqualTo("id-1");
     var in = new ConsumerRecord<>("q", 0, 0L, 0L, TimestampType.CREATE_TIME, 0, 0, out.key(), out.value(),
@@ -31,7 +34,7 @@ class InvocationCodecTest {
   void queueRecordsCarryOnePackedHeaderBesideTraceparent() {
     Invocation inv = new Invocation("id-1", "acme", "acme", "echo", "application/json", new byte[] {1}, null, Map.of(),
         Instant.ofEpochMilli(1234), null, "00-abc", null, null);
-    var out = InvocationCodec.encode("q", 3, inv);
+    var out = InvocationCodec.encode("q", 3, inv, PACKED);
     assertThat(out.headers().toArray()).extracting(h -> h.key()).containsExactly("conveyor-invocation", "traceparent");
     assertThat(out.partition()).isEqualTo(3);
     assertThat(out.timestamp()).isEqualTo(1234L);
@@ -42,7 +45,7 @@ class InvocationCodecTest {
   void byDefaultTheQueueGetsAHeaderPerFieldWhichEveryVersionReads() {
     Invocation inv = new Invocation("id-1", "acme", "ns", "echo", "application/json", new byte[] {1}, null, Map.of("ce-type", "t"),
         Instant.ofEpochMilli(1234), "k", "00-abc", null, null);
-    var out = InvocationCodec.encode("q", 2, inv, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField);
+    var out = InvocationCodec.encode("q", 2, inv, QueueHeaders.perField);
     assertThat(out.partition()).isEqualTo(2);
     assertThat(out.timestamp()).isEqualTo(1234L);
     assertThat(out.key()).isEqualTo("id-1");
@@ -50,7 +53,7 @@ class InvocationCodecTest {
         .contains("conveyor-id", "conveyor-tenant", "conveyor-namespace", "conveyor-function", "conveyor-accepted-at", "traceparent")
         .doesNotContain("conveyor-invocation");
     assertThat(InvocationCodec.decode(out.headers(), out.value())).usingRecursiveComparison().isEqualTo(inv);
-    var retry = InvocationCodec.retry("tier", null, inv, 2, 99L, 50L, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField);
+    var retry = InvocationCodec.retry("tier", null, inv, 2, 99L, 50L, QueueHeaders.perField);
     assertThat(retry.headers().toArray()).extracting(h -> h.key()).contains("conveyor-id", "conveyor-attempt", "conveyor-due-at")
         .doesNotContain("conveyor-invocation");
   }
@@ -62,10 +65,10 @@ class InvocationCodecTest {
         .payload(new byte[0]).query(longQuery).passHeaders(Map.of("ce-subject", "Grüße ✓", "tracestate", "a=1"))
         .acceptedAt(Instant.ofEpochMilli(1_700_000_000_123L)).idempotencyKey("k€y").traceparent(null)
         .callbackUrl("http://127.0.0.1:9/cb?x=ä").trigger("cron").maxAttempts(0).build();
-    var out = InvocationCodec.encode("q", inv);
+    var out = InvocationCodec.encode("q", null, inv, PACKED);
     assertThat(InvocationCodec.decode(out.headers(), out.value())).usingRecursiveComparison().isEqualTo(inv);
     Invocation noCap = InvocationBuilder.builder(inv).maxAttempts(null).build();
-    var again = InvocationCodec.encode("q", noCap);
+    var again = InvocationCodec.encode("q", null, noCap, PACKED);
     assertThat(InvocationCodec.decode(again.headers(), again.value()).maxAttempts()).isNull();
   }
 
