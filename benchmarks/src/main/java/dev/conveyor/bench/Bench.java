@@ -179,7 +179,21 @@ public final class Bench {
     env.put("CONVEYOR_CONFIG", config.toString());
     env.put("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:" + brokerPort);
     env.put("CONVEYOR_DATA_DIR", dir.resolve(name + "-data").toString());
-    return ChildProcess.java(name, "512m", env, dir.resolve(name + ".log"), main, "up");
+    return ChildProcess.java(name, "512m", gatewayOptions(), env, dir.resolve(name + ".log"), main, "up");
+  }
+
+  /**
+   * The JVM options the gateway ships with ({@code config/jvm.options}, as bin/conveyor and the image
+   * start it), for every gateway a scenario starts, another build's included;
+   * {@code -Dbench.gateway.options=<file>} reads another file, empty for none.
+   */
+  static List<String> gatewayOptions() {
+    String file = System.getProperty("bench.gateway.options", "config/jvm.options");
+    if (file.isBlank()) return List.of();
+    if (!Files.isRegularFile(Path.of(file))) {
+      throw new IllegalStateException(file + " not found: run from the repository's root (benchmarks/run.sh does)");
+    }
+    return List.of("@" + Path.of(file).toAbsolutePath());
   }
 
   /** What {@link #measure} measured: every round of every target, and the CPU each process spent in each. */

@@ -21,16 +21,24 @@ final class ChildProcess implements AutoCloseable {
   }
 
   static ChildProcess java(String name, String heap, Map<String, String> env, Path log, String... mainAndArgs) {
+    return java(name, heap, List.of(), env, log, mainAndArgs);
+  }
+
+  /** The same with {@code options} (e.g. an @-file) before the heap and {@code -Dbench.<name>.jvm}, which win over them. */
+  static ChildProcess java(String name, String heap, List<String> options, Map<String, String> env, Path log, String... mainAndArgs) {
     // e.g. -Dbench.drain.java=/usr/lib/jvm/temurin-25-jdk-amd64 runs that child on another JDK
     String home = System.getProperty("bench." + name + ".java", System.getProperty("java.home"));
-    List<String> cmd = new ArrayList<>(List.of(Path.of(home, "bin", "java").toString(),
+    List<String> cmd = new ArrayList<>(List.of(Path.of(home, "bin", "java").toString()));
+    cmd.addAll(options);
+    int extraAt = cmd.size() + 2;
+    cmd.addAll(List.of(
         // e.g. -Dbench.before.classpath=<an older build's jars> runs that child from another build
         "-Xmx" + heap, "-Xms" + heap, "-cp", System.getProperty("bench." + name + ".classpath", System.getProperty("java.class.path")),
         // temporary files (the RocksDB library a gateway unpacks) in the run's directory, removed with it
         "-Djava.io.tmpdir=" + log.toAbsolutePath().getParent()));
     // e.g. -Dbench.gateway.jvm=-XX:StartFlightRecording=filename=/tmp/gw.jfr to profile one child
     String extra = System.getProperty("bench." + name + ".jvm");
-    if (extra != null && !extra.isBlank()) cmd.addAll(3, List.of(extra.trim().split("\\s+")));
+    if (extra != null && !extra.isBlank()) cmd.addAll(extraAt, List.of(extra.trim().split("\\s+")));
     cmd.addAll(List.of(mainAndArgs));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().putAll(env);

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.metering;
 
+import dev.conveyor.engine.kafka.KafkaClients;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
@@ -50,12 +51,23 @@ public final class UsageStreams implements AutoCloseable {
     // rollups are behind by a second or two anyway (they go out once a second, in a transaction).
     p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MIN_BYTES_CONFIG), 64 * 1024);
     p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), 500);
+    // Fetch responses below the collector's humongous size, as the gateway's other consumers' (KafkaClients.FETCH_MAX_BYTES).
+    if (!clientProperties.containsKey(ConsumerConfig.FETCH_MAX_BYTES_CONFIG)) {
+      p.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG), KafkaClients.FETCH_MAX_BYTES);
+    }
     this.props = p;
     this.usageTopic = usageTopic;
     this.rollupTopic = rollupTopic;
     this.dedupeDays = dedupeDays;
     this.budgets = budgets;
     this.appStateDir = stateDir.resolve(applicationId);
+  }
+
+  /** The Kafka Streams configuration it starts with (a copy). */
+  Properties properties() {
+    Properties copy = new Properties();
+    copy.putAll(props);
+    return copy;
   }
 
   /**

@@ -34,4 +34,18 @@ class KafkaClientsTest {
     assertThat(c).containsOnly(Map.entry("max.poll.records", "5000"), Map.entry("fetch.min.bytes", "65536"),
         Map.entry("fetch.max.wait.ms", "100"));
   }
+
+  @Test
+  void aFetchResponseStaysBelowHalfAG1RegionOfAHeapUpTo2GiB() {
+    Map<String, String> c = clients(Map.of()).consumerConfig("status", null);
+    // G1's regions are 1 MiB up to a 2 GiB heap; an array of half a region or more is humongous
+    assertThat(Integer.parseInt(c.get("fetch.max.bytes"))).isEqualTo(KafkaClients.FETCH_MAX_BYTES).isLessThan(512 * 1024 - 16 * 1024);
+    assertThat(new org.apache.kafka.clients.consumer.ConsumerConfig(new java.util.HashMap<String, Object>(c))
+        .getInt("fetch.max.bytes")).isEqualTo(KafkaClients.FETCH_MAX_BYTES);
+  }
+
+  @Test
+  void anOperatorsFetchSizeWins() {
+    assertThat(clients(Map.of("fetch.max.bytes", "1048576")).consumerConfig("status", null)).containsEntry("fetch.max.bytes", "1048576");
+  }
 }
