@@ -3,7 +3,7 @@
 # accept --with-dispatch writes accept-with-dispatch.*). Every scenario with a baseline reports CPU ms per 1,000 requests by process.
 #   benchmarks/run.sh accept    [--connections 64] [--seconds 10] [--rounds 3] [--with-dispatch]
 #   benchmarks/run.sh admission [--connections 64] [--seconds 10] [--rounds 3]   (auth and quotas on vs off)
-#   benchmarks/run.sh drain     [--count 300000] [--warmup 300000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
+#   benchmarks/run.sh drain     [--count 300000] [--warmup 900000] [--connections 64] [--seconds 10]  (queued invocations delivered vs direct calls)
 #   benchmarks/run.sh sync      [--connections 64] [--seconds 10] [--rounds 3]   (sync invoke through the gateway vs direct calls)
 #   benchmarks/run.sh sustained [--start 2000] [--seconds 10] [--warmup 300] [--budget 600] [--connections 128]
 #                               (open loop: the highest rate one replica accepts and delivers without a growing backlog, accept p99 < 50 ms)

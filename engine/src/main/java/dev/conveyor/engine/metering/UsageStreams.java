@@ -52,7 +52,8 @@ public final class UsageStreams implements AutoCloseable {
     p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MIN_BYTES_CONFIG), 64 * 1024);
     p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), 500);
     // Fetch responses below the collector's humongous size, as the gateway's other consumers' (KafkaClients.FETCH_MAX_BYTES).
-    if (!clientProperties.containsKey(ConsumerConfig.FETCH_MAX_BYTES_CONFIG)) {
+    if (!clientProperties.containsKey(ConsumerConfig.FETCH_MAX_BYTES_CONFIG)
+        && !clientProperties.containsKey(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG))) {
       p.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG), KafkaClients.FETCH_MAX_BYTES);
     }
     this.props = p;
