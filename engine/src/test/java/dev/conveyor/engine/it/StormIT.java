@@ -18,8 +18,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -59,19 +61,27 @@ class StormIT {
           .header("authorization", "Bearer " + ACME_KEY).POST(HttpRequest.BodyPublishers.ofString("{}")).build();
       AtomicInteger accepted = new AtomicInteger();
       AtomicInteger sent = new AtomicInteger();
+      Map<String, Integer> outcomes = new ConcurrentSkipListMap<>();
       ScheduledExecutorService load = Executors.newSingleThreadScheduledExecutor();
       long start = System.nanoTime();
       load.scheduleAtFixedRate(() -> {
         if (sent.incrementAndGet() > SECONDS * PER_SECOND) return;
-        client.sendAsync(invoke, HttpResponse.BodyHandlers.discarding()).thenAccept(r -> {
-          if (r.statusCode() == 202) accepted.incrementAndGet();
+        client.sendAsync(invoke, HttpResponse.BodyHandlers.discarding()).whenComplete((r, e) -> {
+          String outcome = e != null ? e.getClass().getSimpleName() : String.valueOf(r.statusCode());
+          outcomes.merge(outcome, 1, Integer::sum);
+          if (r != null && r.statusCode() == 202) accepted.incrementAndGet();
         });
       }, 0, 1000 / PER_SECOND, TimeUnit.MILLISECONDS);
       await().atMost(Duration.ofSeconds(SECONDS + 30)).until(() -> sent.get() > SECONDS * PER_SECOND);
       load.shutdownNow();
       // The window is the load's 30 s, measured on the function's side.
       long end = start + TimeUnit.SECONDS.toNanos(SECONDS);
-      await().atMost(Duration.ofSeconds(10)).until(() -> accepted.get() >= SECONDS * PER_SECOND * 0.99);
+      // Every request answered first: late in the whole suite (one broker, a busy machine) answers can come
+      // seconds after the load ends, and a late 202 is still a 202. Anything but 202 is named in the failure.
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(
+          outcomes.values().stream().mapToInt(Integer::intValue).sum()).as("answers so far: %s", outcomes)
+          .isGreaterThanOrEqualTo(SECONDS * PER_SECOND));
+      assertThat(accepted.get()).as("answers: %s", outcomes).isGreaterThanOrEqualTo((int) (SECONDS * PER_SECOND * 0.99));
       List<Long> inWindow = new ArrayList<>(calls.stream().filter(t -> t >= start && t < end).toList());
       int[] perSecond = new int[SECONDS];
       for (long t : inWindow) perSecond[(int) ((t - start) / 1_000_000_000L)]++;
@@ -85,9 +95,9 @@ class StormIT {
       int bound = MINIMUM_CALLS + 2 * PER_SECOND + PROBES * (SECONDS / OPEN_FOR_SECONDS + 1);
       String report = ("storm: %d invocations accepted in %d s (%d/s) at a function failing 100%%, retry %d, breaker "
           + "minimumCalls %d openFor %ds: the function received %d attempts (unchecked: up to %d); peak %d/s; "
-          + "seconds 10-30: %d attempts (%.2f/s); per second: %s").formatted(accepted.get(), SECONDS, PER_SECOND, RETRY,
+          + "seconds 10-30: %d attempts (%.2f/s); per second: %s; answers %s").formatted(accepted.get(), SECONDS, PER_SECOND, RETRY,
           MINIMUM_CALLS, OPEN_FOR_SECONDS, inWindow.size(), unbounded, peak, lastTwenty, lastTwenty / 20.0,
-          java.util.Arrays.toString(perSecond));
+          java.util.Arrays.toString(perSecond), outcomes);
       System.out.println(report);
       Files.writeString(Path.of("target", "storm-report.txt"), report + "\n");
       assertThat(inWindow.size()).as(report).isLessThanOrEqualTo(bound);
