@@ -11,7 +11,7 @@
 #   benchmarks/run.sh fairness  [--flood 40000] [--seconds 20]  (one tenant's queue wait, alone and behind another's flood)
 #   benchmarks/run.sh coldstart [--calls 10]   (scale from zero emulated: measured vs injected wait, fabric8 mock API)
 #   benchmarks/run.sh backlog   [--count 1000000]   (a 512 MB gateway accepts and delivers them: heap over time, live heap after GC)
-#   benchmarks/run.sh micro     [regex]   (JMH microbenchmarks of the hot paths; writes results/micro.md)
+#   benchmarks/run.sh micro     [regex]   (JMH microbenchmarks of the hot paths; writes results/micro.md, keeping the rows of those not run)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

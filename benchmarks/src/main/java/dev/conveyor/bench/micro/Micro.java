@@ -9,7 +9,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
  * {@code benchmarks/run.sh micro [regex]}: runs the JMH microbenchmarks (all, or those matching
- * the regex) and writes benchmarks/results/micro.md.
+ * the regex) and writes benchmarks/results/micro.md: the rows of the benchmarks that ran replace
+ * theirs, the others' rows stay.
  */
 public final class Micro {
   private Micro() {}
@@ -17,19 +18,31 @@ public final class Micro {
   public static void main(String[] args) throws Exception {
     String include = args.length > 0 ? args[0] : "dev.conveyor.bench.micro.*";
     Collection<RunResult> results = new Runner(new OptionsBuilder().include(include).build()).run();
-    StringBuilder md = new StringBuilder("| JMH benchmark | parameters | score | error (99.9%) | unit |\n|---|---|---:|---:|---|\n");
-    for (RunResult r : results) {
-      var p = r.getParams();
-      String params = String.join(", ", p.getParamsKeys().stream().map(k -> k + "=" + p.getParam(k)).toList());
-      var s = r.getPrimaryResult();
-      md.append("| %s | %s | %.3f | %.3f | %s |%n".formatted(p.getBenchmark().replace("dev.conveyor.bench.micro.", ""), params,
-          s.getScore(), s.getScoreError(), s.getScoreUnit()));
-    }
-    md.append("\n`benchmarks/run.sh micro` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, Java ")
-        .append(System.getProperty("java.version")).append(".\n");
     Path out = Path.of("benchmarks/results");
     Files.createDirectories(out);
-    Files.writeString(out.resolve("micro.md"), md);
+    Path file = out.resolve("micro.md");
+    // Rows by benchmark: what ran now, and the earlier rows of the benchmarks that did not run.
+    java.util.TreeMap<String, java.util.List<String>> rows = new java.util.TreeMap<>();
+    if (Files.exists(file)) {
+      for (String line : Files.readAllLines(file)) {
+        if (!line.startsWith("| ") || line.startsWith("| JMH benchmark")) continue;
+        rows.computeIfAbsent(line.substring(2, line.indexOf(" |", 2)), k -> new java.util.ArrayList<>()).add(line);
+      }
+    }
+    java.util.Set<String> ran = new java.util.HashSet<>();
+    for (RunResult r : results) {
+      var p = r.getParams();
+      String name = p.getBenchmark().replace("dev.conveyor.bench.micro.", "");
+      if (ran.add(name)) rows.put(name, new java.util.ArrayList<>());
+      String params = String.join(", ", p.getParamsKeys().stream().map(k -> k + "=" + p.getParam(k)).toList());
+      var s = r.getPrimaryResult();
+      rows.get(name).add("| %s | %s | %.3f | %.3f | %s |".formatted(name, params, s.getScore(), s.getScoreError(), s.getScoreUnit()));
+    }
+    StringBuilder md = new StringBuilder("| JMH benchmark | parameters | score | error (99.9%) | unit |\n|---|---|---:|---:|---|\n");
+    rows.values().forEach(list -> list.forEach(line -> md.append(line).append('\n')));
+    md.append("\n`benchmarks/run.sh micro` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, Java ")
+        .append(System.getProperty("java.version")).append(".\n");
+    Files.writeString(file, md);
     System.out.println(md);
   }
 }
