@@ -25,8 +25,9 @@ public final class Micro {
     java.util.TreeMap<String, java.util.List<String>> rows = new java.util.TreeMap<>();
     if (Files.exists(file)) {
       for (String line : Files.readAllLines(file)) {
-        if (!line.startsWith("| ") || line.startsWith("| JMH benchmark")) continue;
-        rows.computeIfAbsent(line.substring(2, line.indexOf(" |", 2)), k -> new java.util.ArrayList<>()).add(line);
+        int end = line.indexOf(" |", 2);
+        if (!line.startsWith("| ") || line.startsWith("| JMH benchmark") || end < 0) continue;
+        rows.computeIfAbsent(line.substring(2, end), k -> new java.util.ArrayList<>()).add(line);
       }
     }
     java.util.Set<String> ran = new java.util.HashSet<>();

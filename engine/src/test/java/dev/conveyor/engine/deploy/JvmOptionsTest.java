@@ -20,9 +20,11 @@ class JvmOptionsTest {
   private static final Path OPTIONS = ROOT.resolve("config/jvm.options");
 
   @Test
-  void aJvmStartsWithItAndRunsG1WithAFixedMarkingThreshold() throws Exception {
+  void aJvmStartsWithItAndRunsG1WithAFixedMarkingThresholdAndAPauseTarget() throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process p = new ProcessBuilder(java.toString(), "@" + OPTIONS.toAbsolutePath(), "-XX:+PrintFlagsFinal", "-version")
+    // One CPU, as a pod with a CPU limit of 1 has: the JVM alone would pick the serial collector.
+    Process p = new ProcessBuilder(java.toString(), "-XX:ActiveProcessorCount=1", "@" + OPTIONS.toAbsolutePath(),
+        "-XX:+PrintFlagsFinal", "-version")
         .redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -30,6 +32,7 @@ class JvmOptionsTest {
     assertThat(flag(out, "UseG1GC")).isEqualTo("true");
     assertThat(flag(out, "G1UseAdaptiveIHOP")).isEqualTo("false");
     assertThat(flag(out, "InitiatingHeapOccupancyPercent")).isEqualTo("55");
+    assertThat(flag(out, "MaxGCPauseMillis")).isEqualTo("50");
   }
 
   @Test

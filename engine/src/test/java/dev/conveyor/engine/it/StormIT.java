@@ -67,7 +67,8 @@ class StormIT {
       load.scheduleAtFixedRate(() -> {
         if (sent.incrementAndGet() > SECONDS * PER_SECOND) return;
         client.sendAsync(invoke, HttpResponse.BodyHandlers.discarding()).whenComplete((r, e) -> {
-          String outcome = e != null ? e.getClass().getSimpleName() : String.valueOf(r.statusCode());
+          Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+          String outcome = cause != null ? cause.getClass().getSimpleName() : String.valueOf(r.statusCode());
           outcomes.merge(outcome, 1, Integer::sum);
           if (r != null && r.statusCode() == 202) accepted.incrementAndGet();
         });
