@@ -2,7 +2,13 @@ package dev.conveyor.bench.micro;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -22,19 +28,19 @@ public final class Micro {
     Files.createDirectories(out);
     Path file = out.resolve("micro.md");
     // Rows by benchmark: what ran now, and the earlier rows of the benchmarks that did not run.
-    java.util.TreeMap<String, java.util.List<String>> rows = new java.util.TreeMap<>();
+    Map<String, List<String>> rows = new TreeMap<>();
     if (Files.exists(file)) {
       for (String line : Files.readAllLines(file)) {
         int end = line.indexOf(" |", 2);
         if (!line.startsWith("| ") || line.startsWith("| JMH benchmark") || end < 0) continue;
-        rows.computeIfAbsent(line.substring(2, end), k -> new java.util.ArrayList<>()).add(line);
+        rows.computeIfAbsent(line.substring(2, end), k -> new ArrayList<>()).add(line);
       }
     }
-    java.util.Set<String> ran = new java.util.HashSet<>();
+    Set<String> ran = new HashSet<>();
     for (RunResult r : results) {
       var p = r.getParams();
       String name = p.getBenchmark().replace("dev.conveyor.bench.micro.", "");
-      if (ran.add(name)) rows.put(name, new java.util.ArrayList<>());
+      if (ran.add(name)) rows.put(name, new ArrayList<>());
       String params = String.join(", ", p.getParamsKeys().stream().map(k -> k + "=" + p.getParam(k)).toList());
       var s = r.getPrimaryResult();
       rows.get(name).add("| %s | %s | %.3f | %.3f | %s |".formatted(name, params, s.getScore(), s.getScoreError(), s.getScoreUnit()));
