@@ -231,12 +231,14 @@ public final class Bench {
         Cpu meter = Cpu.of(t.process(), shared);
         Cpu.Mark before = meter.mark();
         LoadGenerator.Run run = load.run(t.name(), r, t.port(), t.path(), KEY, BODY, connections, seconds, 202);
-        Map<String, Double> per1k = meter.per1k(before, meter.mark(), run.ok());
+        Cpu.Mark after = meter.mark();
+        Map<String, Double> per1k = meter.per1k(before, after, run.ok());
         runs.add(run);
         cpu.add(new Cpu.Sample(t.name(), r, per1k));
-        System.err.printf("round %d %-14s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: %s%n",
+        System.err.printf("round %d %-14s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: %s  server by thread: %s%n",
             r, t.name(), run.throughput(), run.latencyMicros().getValueAtPercentile(50) / 1000.0,
-            run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(), Cpu.format(per1k));
+            run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(), Cpu.format(per1k),
+            meter.serverThreadsPer1k(before, after, run.ok()));
       }
     }
     return new Measured(runs, cpu);

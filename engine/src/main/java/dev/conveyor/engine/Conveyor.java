@@ -189,7 +189,7 @@ public final class Conveyor implements AutoCloseable {
 
     var producer = clients.producer("conveyor-producer");
     metrics.kafkaClient(producer); // kafka_producer_* in /metrics
-    KafkaSender sender = components.add(new KafkaSender(producer));
+    KafkaSender sender = components.add(new KafkaSender(producer, clients.producerBatchSize()));
     java.util.List<String> written = new java.util.ArrayList<>(java.util.List.of(topics.invocations(), topics.status(), topics.usage(), topics.deadletter(), topics.callbacks(), topics.warmUp()));
     topics.retryTiers().forEach(t -> written.add(t.topic()));
     written.addAll(destinationTopics());
@@ -198,7 +198,7 @@ public final class Conveyor implements AutoCloseable {
     // through a producer that lingers: the broker pays per request, and these come one per call.
     var lingering = clients.producer("conveyor-producer-background", k.backgroundLingerMs());
     metrics.kafkaClient(lingering);
-    KafkaSender background = components.add("background sender", new KafkaSender(lingering));
+    KafkaSender background = components.add("background sender", new KafkaSender(lingering, clients.producerBatchSize()));
     background.warm(java.util.List.of(topics.usage(), topics.status()));
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
     reader = components.add(new StatusReader(clients, store, topics.status()).start());

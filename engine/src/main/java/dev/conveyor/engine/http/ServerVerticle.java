@@ -45,7 +45,13 @@ public final class ServerVerticle extends VerticleBase {
             .setMaxHeaderSize(16 * 1024)
             .setMaxInitialLineLength(8 * 1024)
             .setDecoderInitialBufferSize(256)
-            .setIdleTimeout(120))
+            // No WebSocket routes: without these, Vert.x adds a WebSocket extension handler to every
+            // connection's pipeline, which every response passes through.
+            .setPerMessageWebSocketCompressionSupported(false)
+            .setPerFrameWebSocketCompressionSupported(false)
+            // A connection that sent nothing for 2 minutes is closed. (Counting writes too, as
+            // setIdleTimeout does, makes Netty's idle handler hang a listener on every write.)
+            .setReadIdleTimeout(120))
         .requestHandler(routes.apply(vertx));
     return server.listen(port);
   }

@@ -42,6 +42,15 @@ public final class KafkaClients {
     return bootstrap;
   }
 
+  /** The producers' {@code batch.size} unless {@code kafka.clientProperties} sets another. */
+  static final int BATCH_SIZE = 64 * 1024;
+
+  /** The producers' {@code batch.size}: what one new batch takes from a producer's buffer, at least. */
+  public int producerBatchSize() {
+    Object v = settings.clientProperties().get(ProducerConfig.BATCH_SIZE_CONFIG);
+    return v == null ? BATCH_SIZE : Integer.parseInt(v.toString().trim());
+  }
+
   public Map<String, Object> common(String clientId) {
     Map<String, Object> m = new HashMap<>(settings.clientProperties());
     m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -64,7 +73,7 @@ public final class KafkaClients {
     Map<String, Object> m = new HashMap<>();
     int delivery = (int) settings.deliveryTimeout().toMillis();
     m.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
-    m.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
+    m.put(ProducerConfig.BATCH_SIZE_CONFIG, BATCH_SIZE);
     m.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
     m.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 64 * 1024);
     m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1000, delivery / 2));

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -26,7 +27,10 @@ import org.slf4j.LoggerFactory;
  * and while the buffer ({@code buffer.memory}) is full. Neither may happen on an event loop. So a
  * record is appended on the caller's thread only when neither can: its topic's metadata is loaded
  * ({@link #warm}, or the last send to it succeeded; the producer keeps it, see {@link KafkaClients}),
- * at least half the buffer is free, and no record is waiting for the thread.
+ * at least half the buffer is free, and no record is waiting for the thread. (The producer's free
+ * buffer is read under two locks, so it is read again only once appends since it was last found
+ * half free may have taken an eighth of it, each counted as a new batch or its own size if larger:
+ * in between, at least three eighths stay free.)
  * Otherwise it goes to a thread of its own, which may block, and which drains every queued record
  * in one wake-up. The last condition keeps the order of sends: a record never overtakes one sent
  * before it. Handing every record to the thread cost the accept path a thread wake-up per request
@@ -53,11 +57,24 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
   /** The producer's free buffer bytes and its size (null when it reports none, as a mock). */
   private final Metric bufferAvailable;
   private final Metric bufferTotal;
+  /**
+   * Bytes that may still be appended on callers' threads before the free buffer is read again
+   * (negative: read it at the next send).
+   */
+  private final AtomicLong appendCredit = new AtomicLong(-1);
+  private final int batchSize;
   private final Thread thread;
   private volatile boolean closed;
 
+  /** With a producer of {@link KafkaClients}' default {@code batch.size}. */
   public KafkaSender(Producer<String, byte[]> producer) {
+    this(producer, KafkaClients.BATCH_SIZE);
+  }
+
+  /** @param batchSize the producer's {@code batch.size} */
+  public KafkaSender(Producer<String, byte[]> producer, int batchSize) {
     this.producer = producer;
+    this.batchSize = Math.max(1, batchSize);
     this.bufferAvailable = producerMetric(producer, "buffer-available-bytes");
     this.bufferTotal = producerMetric(producer, "buffer-total-bytes");
     this.thread = new Thread(this::run, "conveyor-kafka-sender");
@@ -92,7 +109,7 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
       return promise.future();
     }
     Pending p = new Pending(record, ctx, promise);
-    if (waiting.get() == 0 && ready.contains(record.topic()) && bufferMostlyFree()) {
+    if (waiting.get() == 0 && ready.contains(record.topic()) && bufferMostlyFree(record)) {
       append(p); // cannot block: see the class comment
     } else {
       waiting.incrementAndGet();
@@ -106,10 +123,28 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
     return waiting.get();
   }
 
-  /** Whether at least half of {@code buffer.memory} is free: an append then finds room at once. */
-  private boolean bufferMostlyFree() {
+  /**
+   * Whether {@code record} finds room in the producer's buffer at once: at least half of
+   * {@code buffer.memory} was free when last read, and appends since took an eighth at most.
+   */
+  private boolean bufferMostlyFree(ProducerRecord<String, byte[]> record) {
     if (bufferAvailable == null || bufferTotal == null) return true;
-    return ((Number) bufferAvailable.metricValue()).doubleValue() * 2 >= ((Number) bufferTotal.metricValue()).doubleValue();
+    // an append takes a new batch from the buffer (batch.size, or the record's size if larger) or nothing
+    long takes = Math.max(batchSize, size(record));
+    if (appendCredit.addAndGet(-takes) >= 0) return true;
+    double total = ((Number) bufferTotal.metricValue()).doubleValue();
+    if (((Number) bufferAvailable.metricValue()).doubleValue() * 2 < total) return false;
+    appendCredit.set((long) (total / 8) - takes);
+    return true;
+  }
+
+  /** At least the bytes a record takes in the producer's buffer (a key's or header name's character counted as UTF-8's most). */
+  private static long size(ProducerRecord<String, byte[]> record) {
+    long n = 64 + (record.value() == null ? 0 : record.value().length) + (record.key() == null ? 0 : 3L * record.key().length());
+    for (org.apache.kafka.common.header.Header h : record.headers()) {
+      n += 3L * h.key().length() + (h.value() == null ? 0 : h.value().length) + 8;
+    }
+    return n;
   }
 
   private void append(Pending p) {

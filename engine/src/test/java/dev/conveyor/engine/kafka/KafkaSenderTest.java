@@ -91,16 +91,35 @@ class KafkaSenderTest {
 
   @Test
   void shouldLeaveTheCallersThreadWhenLessThanHalfTheBufferIsFree() throws Exception {
-    Recording producer = new Recording();
     double[] available = {32e6};
-    producer.setMockMetrics(name("buffer-total-bytes"), metric(name("buffer-total-bytes"), () -> 32e6));
-    producer.setMockMetrics(name("buffer-available-bytes"), metric(name("buffer-available-bytes"), () -> available[0]));
-    try (KafkaSender sender = new KafkaSender(producer)) {
+    Recording producer = withBuffer(32e6, available);
+    // batches of 1 MB: an eighth of the buffer (4 MB) is four appends, after which the free buffer is read again
+    try (KafkaSender sender = new KafkaSender(producer, 1_000_000)) {
       sender.warm(List.of("known"));
       String caller = Thread.currentThread().getName();
       await(sender.send(record("known", "a")));
       available[0] = 15e6;
-      await(sender.send(record("known", "b")));
+      for (String key : List.of("b", "c", "d")) await(sender.send(record("known", key)));
+      await(sender.send(record("known", "e")));
+      awaitThreadDone(sender);
+      available[0] = 32e6;
+      await(sender.send(record("known", "f")));
+      assertThat(producer.threads).containsExactly("known@" + caller, "known@" + caller, "known@" + caller, "known@" + caller,
+          "known@conveyor-kafka-sender", "known@" + caller);
+    }
+  }
+
+  @Test
+  void shouldCountARecordLargerThanABatchAtItsOwnSize() throws Exception {
+    double[] available = {32e6};
+    Recording producer = withBuffer(32e6, available);
+    try (KafkaSender sender = new KafkaSender(producer, 1_000)) {
+      sender.warm(List.of("known"));
+      String caller = Thread.currentThread().getName();
+      await(sender.send(new ProducerRecord<>("known", "a", new byte[3_000_000])));
+      available[0] = 15e6;
+      // 3 MB, then 2 MB: past the eighth (4 MB), so the buffer is read again, and found half taken
+      await(sender.send(new ProducerRecord<>("known", "b", new byte[2_000_000])));
       assertThat(producer.threads).containsExactly("known@" + caller, "known@conveyor-kafka-sender");
     }
   }
@@ -129,6 +148,14 @@ class KafkaSenderTest {
 
   private static void awaitThreadDone(KafkaSender sender) {
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> sender.waiting() == 0);
+  }
+
+  /** A producer whose buffer is {@code total} bytes, of which {@code available[0]} are free. */
+  private static Recording withBuffer(double total, double[] available) {
+    Recording producer = new Recording();
+    producer.setMockMetrics(name("buffer-total-bytes"), metric(name("buffer-total-bytes"), () -> total));
+    producer.setMockMetrics(name("buffer-available-bytes"), metric(name("buffer-available-bytes"), () -> available[0]));
+    return producer;
   }
 
   private static MetricName name(String n) {
