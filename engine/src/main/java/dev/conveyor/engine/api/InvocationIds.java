@@ -34,9 +34,10 @@ public final class InvocationIds {
   /**
    * An id whose queue partition ({@link #partition}) is {@code partition}, with {@code tag} (12 bits)
    * in its {@code rand_a} field. Random bits are drawn until the id hashes there, on average
-   * {@code partitions} draws of well under a microsecond each; the id stays a random UUIDv7, and any
-   * replica still finds its partition from the id alone. The tag marks the replica that minted it,
-   * so that replica can tell its own ids from a terminal status alone (see {@code Backlog}).
+   * {@code partitions} draws; the id stays a random UUIDv7, and any replica still finds its partition
+   * from the id alone. The tag marks the replica that minted it, so that replica can tell its own ids
+   * from a terminal status alone (see {@code Backlog}). A draw writes the id's text into one array
+   * and hashes it there (no {@code UUID} or string per draw: the accept path mints one id per request).
    */
   public static String next(long acceptedAtMillis, int partition, int partitions, int tag) {
     return next(acceptedAtMillis, partition, partitions, tag, false);
@@ -47,10 +48,30 @@ public final class InvocationIds {
     ThreadLocalRandom r = ThreadLocalRandom.current();
     long hi = (acceptedAtMillis << 16) | 0x7000L | (tag & 0x0fffL);
     long mark = fenceable ? FENCEABLE : 0;
+    // UUID.toString's form: 8-4-4-4-12 lowercase hex digits, the high long in the first three groups
+    byte[] text = new byte[36];
+    hex(hi >>> 32, 8, text, 0);
+    text[8] = '-';
+    hex(hi >>> 16, 4, text, 9);
+    text[13] = '-';
+    hex(hi, 4, text, 14);
+    text[18] = '-';
+    text[23] = '-';
     while (true) {
       long lo = (r.nextLong() & 0x1fffffffffffffffL) | 0x8000000000000000L | mark;
-      String id = new UUID(hi, lo).toString();
-      if (partition(id, partitions) == partition) return id;
+      hex(lo >>> 48, 4, text, 19);
+      hex(lo, 12, text, 24);
+      if (Utils.toPositive(Utils.murmur2(text)) % partitions == partition) return new String(text, StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+  /** The low {@code digits} hex digits of {@code v}, most significant first, at {@code at}. */
+  private static void hex(long v, int digits, byte[] out, int at) {
+    for (int i = at + digits - 1; i >= at; i--) {
+      out[i] = HEX[(int) (v & 0xf)];
+      v >>>= 4;
     }
   }
 

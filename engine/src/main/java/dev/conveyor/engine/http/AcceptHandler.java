@@ -116,7 +116,9 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     Invocation inv = admission.invocation(ctx, a, idem, Tracing.traceparent(producer.getSpanContext()), true);
     out[0] = inv;
     producer.setAttribute("faas.invocation_id", inv.id());
-    return enqueuer.enqueue(inv).onComplete(ar -> {
+    Future<InvocationStatus> stored = enqueuer.enqueue(inv);
+    if (!producer.isRecording()) return stored; // its end would be ignored
+    return stored.onComplete(ar -> {
       if (ar.failed()) producer.setStatus(StatusCode.ERROR, ar.cause().getClass().getSimpleName());
       producer.end();
     });
@@ -149,9 +151,36 @@ public final class AcceptHandler implements Handler<RoutingContext> {
         .putHeader("content-type", "application/json")
         .putHeader("location", "/v1/invocations/" + s.id());
     if (replayed) resp.putHeader("idempotent-replayed", "true");
-    // Every field is a UUID, a state name, a validated DNS label or an ISO instant: nothing to escape.
-    resp.end("{\"id\":\"" + s.id() + "\",\"status\":\"" + (replayed ? s.status().name() : "queued")
-        + "\",\"namespace\":\"" + s.namespace() + "\",\"function\":\"" + s.function()
-        + "\",\"acceptedAt\":\"" + dev.conveyor.engine.api.Rfc3339.instant(s.acceptedAt()) + "\"}");
+    resp.end(io.vertx.core.buffer.Buffer.buffer(body(s.id(), replayed ? s.status().name() : "queued", s.namespace(), s.function(),
+        dev.conveyor.engine.api.Rfc3339.instant(s.acceptedAt()))));
+  }
+
+  /**
+   * A 202's JSON body, written as bytes at once (no string to concatenate, then encode, then copy):
+   * every value is a UUID, a state name, a validated DNS label or an ISO instant, so ASCII with
+   * nothing to escape.
+   */
+  static byte[] body(String id, String status, String namespace, String function, String acceptedAt) {
+    byte[] b = new byte[BODY_FIXED + id.length() + status.length() + namespace.length() + function.length() + acceptedAt.length()];
+    int at = ascii("{\"id\":\"", b, 0);
+    at = ascii(id, b, at);
+    at = ascii("\",\"status\":\"", b, at);
+    at = ascii(status, b, at);
+    at = ascii("\",\"namespace\":\"", b, at);
+    at = ascii(namespace, b, at);
+    at = ascii("\",\"function\":\"", b, at);
+    at = ascii(function, b, at);
+    at = ascii("\",\"acceptedAt\":\"", b, at);
+    at = ascii(acceptedAt, b, at);
+    ascii("\"}", b, at);
+    return b;
+  }
+
+  /** The characters of {@link #body} besides its values. */
+  private static final int BODY_FIXED = "{\"id\":\"\",\"status\":\"\",\"namespace\":\"\",\"function\":\"\",\"acceptedAt\":\"\"}".length();
+
+  private static int ascii(String s, byte[] out, int at) {
+    for (int i = 0; i < s.length(); i++) out[at++] = (byte) s.charAt(i);
+    return at;
   }
 }

@@ -19,7 +19,10 @@ final class ServerSpans {
     Span server = tracing.tracer().spanBuilder(req.method().name() + " " + route).setSpanKind(SpanKind.SERVER)
         .setParent(caller).setAttribute("http.request.method", req.method().name()).setAttribute("http.route", route)
         .setAttribute("tenant", tenant).startSpan();
-    ctx.addEndHandler(v -> server.setAttribute("http.response.status_code", ctx.response().getStatusCode()).end());
+    // a span that does not record (tracing off, or not sampled) ignores its end: nothing to hang on the response
+    if (server.isRecording()) {
+      ctx.addEndHandler(v -> server.setAttribute("http.response.status_code", ctx.response().getStatusCode()).end());
+    }
     return caller.with(server);
   }
 }

@@ -64,6 +64,25 @@ class InvocationIdsTest {
   }
 
   @Test
+  void idsMintedForAPartitionAreCanonicalUuidsWithEveryBitWhereUuidPutsIt() {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 2_000; i++) {
+      long millis = 1_700_000_000_000L + i * 7_919L;
+      String id = InvocationIds.next(millis, i % 12, 12, i % 4096, i % 2 == 0);
+      UUID u = UUID.fromString(id);
+      assertThat(u.toString()).as("the canonical form").isEqualTo(id);
+      assertThat(InvocationIds.uuid(id)).isEqualTo(u);
+      assertThat(u.version()).isEqualTo(7);
+      assertThat(u.variant()).isEqualTo(2);
+      assertThat(u.getMostSignificantBits() >>> 16).isEqualTo(millis);
+      assertThat(InvocationIds.tag(id)).isEqualTo(i % 4096);
+      assertThat(InvocationIds.fenceable(id)).isEqualTo(i % 2 == 0);
+      assertThat(InvocationIds.partition(id, 12)).isEqualTo(i % 12);
+      assertThat(seen.add(id)).as("random bits drawn for each id").isTrue();
+    }
+  }
+
+  @Test
   void onlyAcceptIdsMintedSoAreFenceable() {
     for (int i = 0; i < 200; i++) {
       String fence = InvocationIds.next(1_700_000_000_000L, i % 5, 5, 7, true);
