@@ -21,19 +21,70 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * reset. Response bodies above {@code maxResponseBytes} are cut off (the attempt still counts).
  * https URLs of Knative revisions with cluster-local TLS are trusted by the CA the Service gives in
  * {@code status.address.CACerts}, and by the configured trust bundle.
+ *
+ * <p>A host's connections are split over a few clients ({@link Shards}): Vert.x 5's client picks a
+ * pooled connection by scanning every connection it holds to the host
+ * ({@code SharedHttpClientConnectionGroup}'s LIFO selector), once per request, and a replica holds up
+ * to {@code maxInFlight} connections to one function, or to a shared ingress. With 512 that scan
+ * was 5% of the event loops' time while delivering.
  */
 public final class HttpInvoker implements Invoker {
   /** Clients per trusted CA set: a cluster has one or a few CAs, so this stays small. */
   private static final int MAX_TRUST_CLIENTS = 32;
+  /** About the connections one client scans per request, at most. */
+  static final int CONNECTIONS_PER_SHARD = 64;
+  /** The most clients a host's connections are split over (a bigger pool scans more per request). */
+  static final int MAX_SHARDS = 16;
 
   private final Vertx vertx;
-  private final HttpClientAgent client;
+  private final Shards client;
   private final int maxResponseBytes;
   private final Time clock;
   private final int maxConnectionsPerHost;
   private final String trustBundle;
   /** Clients per CA set; one evicted (CAs rotated many times) is closed a minute later, after its calls. */
-  private final com.github.benmanes.caffeine.cache.Cache<String, HttpClientAgent> trusting;
+  private final com.github.benmanes.caffeine.cache.Cache<String, Shards> trusting;
+
+  /**
+   * Clients of the same options, each request sent by the one with the fewest requests in flight, so
+   * each holds about its share of the connections to a host. Each may open up to the whole
+   * {@code maxConnectionsPerHost}, so a request never waits for a connection while another client
+   * has one free; the connections open at once stay bounded by the requests in flight.
+   */
+  static final class Shards {
+    private final HttpClientAgent[] clients;
+    private final java.util.concurrent.atomic.AtomicInteger[] inFlight;
+
+    Shards(int count, java.util.function.Supplier<HttpClientAgent> create) {
+      clients = new HttpClientAgent[count];
+      inFlight = new java.util.concurrent.atomic.AtomicInteger[count];
+      for (int i = 0; i < count; i++) {
+        clients[i] = create.get();
+        inFlight[i] = new java.util.concurrent.atomic.AtomicInteger();
+      }
+    }
+
+    /** How many clients for {@code maxConnectionsPerHost}: one per {@link #CONNECTIONS_PER_SHARD}, up to {@link #MAX_SHARDS}. */
+    static int count(int maxConnectionsPerHost) {
+      return Math.max(1, Math.min(MAX_SHARDS, (maxConnectionsPerHost + CONNECTIONS_PER_SHARD - 1) / CONNECTIONS_PER_SHARD));
+    }
+
+    /** The client with the fewest requests in flight, counted until {@code done} completes. */
+    HttpClientAgent take(Future<?> done) {
+      int best = 0;
+      for (int i = 1; i < inFlight.length; i++) {
+        if (inFlight[i].get() < inFlight[best].get()) best = i;
+      }
+      var counter = inFlight[best];
+      counter.incrementAndGet();
+      done.onComplete(x -> counter.decrementAndGet());
+      return clients[best];
+    }
+
+    Future<Void> close() {
+      return Future.all(java.util.Arrays.stream(clients).map(HttpClientAgent::close).toList()).mapEmpty();
+    }
+  }
 
   public HttpInvoker(Vertx vertx, Time clock, int maxConnectionsPerHost, int maxResponseBytes) {
     this(vertx, clock, maxConnectionsPerHost, maxResponseBytes, null);
@@ -52,19 +103,20 @@ public final class HttpInvoker implements Invoker {
     this.client = trustBundle == null ? create(null) : create(trustBundle);
     this.trusting = com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(MAX_TRUST_CLIENTS)
         .executor(Runnable::run)
-        .<String, HttpClientAgent>removalListener((pem, c, cause) -> {
+        .<String, Shards>removalListener((pem, c, cause) -> {
           if (c != null) clock.setTimer(60_000, c::close);
         }).build();
   }
 
-  private HttpClientAgent create(String pem) {
+  private Shards create(String pem) {
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5000).setTcpNoDelay(true);
     if (pem != null) options.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(pem)));
-    return vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1));
+    return new Shards(Shards.count(maxConnectionsPerHost),
+        () -> vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1)));
   }
 
-  /** The client for a target: one trusting the revision's own CA (and the bundle) when it gives one. */
-  private HttpClientAgent client(FunctionTarget target) {
+  /** The clients for a target: ones trusting the revision's own CA (and the bundle) when it gives one. */
+  private Shards client(FunctionTarget target) {
     String ca = target.serving().caCerts();
     if (ca == null || !"https".equalsIgnoreCase(target.url().getScheme())) return client;
     String pem = trustBundle == null ? ca : ca + "\n" + trustBundle;
@@ -74,11 +126,8 @@ public final class HttpInvoker implements Invoker {
   @Override
   public Future<AttemptResult> invoke(Invocation inv, FunctionTarget target, int attempt, long timeoutMs,
       java.util.Map<String, String> trace) {
-    String uri = target.url().toString();
-    if (inv.query() != null && !inv.query().isEmpty()) {
-      uri += (uri.contains("?") ? "&" : "?") + inv.query();
-    }
-    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(uri);
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST);
+    address(opts, target.url(), inv.query());
     if (inv.contentType() != null) opts.putHeader("content-type", inv.contentType());
     opts.putHeader("x-conveyor-invocation-id", inv.id());
     opts.putHeader("x-conveyor-attempt", Integer.toString(attempt));
@@ -89,7 +138,7 @@ public final class HttpInvoker implements Invoker {
     Promise<AttemptResult> result = Promise.promise();
     AtomicBoolean timedOut = new AtomicBoolean();
     long[] timer = {-1};
-    client(target).request(opts).onComplete(ar -> {
+    client(target).take(result.future()).request(opts).onComplete(ar -> {
       if (ar.failed()) {
         result.tryComplete(new AttemptResult.TransportError(describe(target, ar.cause())));
         return;
@@ -127,6 +176,23 @@ public final class HttpInvoker implements Invoker {
       });
     });
     return result.future();
+  }
+
+  /**
+   * Host, port, TLS and request URI from the target's parsed URL, as {@code setAbsoluteURI} sets them
+   * (which parses the URL's text again into a {@code java.net.URL}, on every call), with
+   * {@code query} (the invocation's) after the URL's own.
+   */
+  static void address(RequestOptions opts, java.net.URI url, String query) {
+    boolean https = "https".equalsIgnoreCase(url.getScheme());
+    if (!https && !"http".equalsIgnoreCase(url.getScheme())) {
+      throw new IllegalArgumentException("not an http(s) URL: " + url.getScheme());
+    }
+    String path = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath();
+    String own = url.getRawQuery();
+    boolean more = query != null && !query.isEmpty();
+    String uri = own == null ? (more ? path + "?" + query : path) : path + "?" + own + (more ? "&" + query : "");
+    opts.setHost(url.getHost()).setPort(url.getPort() != -1 ? url.getPort() : https ? 443 : 80).setSsl(https).setURI(uri);
   }
 
   private static String describe(FunctionTarget target, Throwable t) {

@@ -48,6 +48,9 @@ public final class Tenants {
    */
   public Lanes lanes(String tenant, int partitions) {
     State s = state;
+    var byTenant = s.lanes().get(partitions);
+    Lanes known = byTenant == null ? null : byTenant.get(tenant); // every accept asks: no lambdas to build when known
+    if (known != null) return known;
     return s.lanes().computeIfAbsent(partitions, n -> new java.util.concurrent.ConcurrentHashMap<>()).computeIfAbsent(tenant, name -> {
       Tenant t = s.byName().get(name);
       int first = t != null && t.partition() != null ? Math.floorMod(t.partition(), partitions) : Lanes.hashed(name, partitions);
