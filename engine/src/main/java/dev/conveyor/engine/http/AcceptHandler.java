@@ -156,11 +156,16 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   }
 
   /**
-   * A 202's JSON body, written as bytes at once (no string to concatenate, then encode, then copy):
-   * every value is a UUID, a state name, a validated DNS label or an ISO instant, so ASCII with
-   * nothing to escape.
+   * A 202's JSON body, written as bytes at once (no string to concatenate, then encode): every value
+   * is a UUID, a state name, a validated DNS label or an ISO instant, so ASCII with nothing to
+   * escape. (A value that is not ASCII after all is written as JSON by Jackson.)
    */
   static byte[] body(String id, String status, String namespace, String function, String acceptedAt) {
+    if (!ascii(id) || !ascii(status) || !ascii(namespace) || !ascii(function) || !ascii(acceptedAt)) {
+      var o = JSON.createObjectNode().put("id", id).put("status", status).put("namespace", namespace).put("function", function)
+          .put("acceptedAt", acceptedAt);
+      return o.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
     byte[] b = new byte[BODY_FIXED + id.length() + status.length() + namespace.length() + function.length() + acceptedAt.length()];
     int at = ascii("{\"id\":\"", b, 0);
     at = ascii(id, b, at);
@@ -178,6 +183,15 @@ public final class AcceptHandler implements Handler<RoutingContext> {
 
   /** The characters of {@link #body} besides its values. */
   private static final int BODY_FIXED = "{\"id\":\"\",\"status\":\"\",\"namespace\":\"\",\"function\":\"\",\"acceptedAt\":\"\"}".length();
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  private static boolean ascii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) >= 0x80) return false;
+    }
+    return true;
+  }
 
   private static int ascii(String s, byte[] out, int at) {
     for (int i = 0; i < s.length(); i++) out[at++] = (byte) s.charAt(i);

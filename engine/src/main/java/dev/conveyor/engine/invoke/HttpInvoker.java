@@ -47,9 +47,8 @@ public final class HttpInvoker implements Invoker {
 
   /**
    * Clients of the same options, each request sent by the one with the fewest requests in flight, so
-   * each holds about its share of the connections to a host. Each may open up to the whole
-   * {@code maxConnectionsPerHost}, so a request never waits for a connection while another client
-   * has one free; the connections open at once stay bounded by the requests in flight.
+   * each holds its share of the connections to a host: {@code maxConnectionsPerHost} split evenly
+   * (rounded up), and a request waits for a connection only when every client has its share busy.
    */
   static final class Shards {
     private final HttpClientAgent[] clients;
@@ -111,8 +110,9 @@ public final class HttpInvoker implements Invoker {
   private Shards create(String pem) {
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5000).setTcpNoDelay(true);
     if (pem != null) options.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(pem)));
-    return new Shards(Shards.count(maxConnectionsPerHost),
-        () -> vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1)));
+    int shards = Shards.count(maxConnectionsPerHost);
+    int share = (maxConnectionsPerHost + shards - 1) / shards;
+    return new Shards(shards, () -> vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(share).setMaxWaitQueueSize(-1)));
   }
 
   /** The clients for a target: ones trusting the revision's own CA (and the bundle) when it gives one. */
@@ -181,13 +181,15 @@ public final class HttpInvoker implements Invoker {
   /**
    * Host, port, TLS and request URI from the target's parsed URL, as {@code setAbsoluteURI} sets them
    * (which parses the URL's text again into a {@code java.net.URL}, on every call), with
-   * {@code query} (the invocation's) after the URL's own.
+   * {@code query} (the invocation's) after the URL's own. A fragment is left out (appended to the
+   * URL's text, the invocation's query would have become part of it).
    */
   static void address(RequestOptions opts, java.net.URI url, String query) {
     boolean https = "https".equalsIgnoreCase(url.getScheme());
     if (!https && !"http".equalsIgnoreCase(url.getScheme())) {
       throw new IllegalArgumentException("not an http(s) URL: " + url.getScheme());
     }
+    if (url.getHost() == null) throw new IllegalArgumentException("no host in the function's URL");
     String path = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath();
     String own = url.getRawQuery();
     boolean more = query != null && !query.isEmpty();

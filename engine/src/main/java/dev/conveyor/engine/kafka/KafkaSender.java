@@ -28,9 +28,10 @@ import org.slf4j.LoggerFactory;
  * record is appended on the caller's thread only when neither can: its topic's metadata is loaded
  * ({@link #warm}, or the last send to it succeeded; the producer keeps it, see {@link KafkaClients}),
  * at least half the buffer is free, and no record is waiting for the thread. (The producer's free
- * buffer is read under two locks, so it is read again only once appends since it was last found
- * half free may have taken an eighth of it, each counted as a new batch or its own size if larger:
- * in between, at least three eighths stay free.)
+ * buffer is read under two locks, so it is read again only once appends on callers' threads since
+ * it was last found half free may have taken an eighth of it, each counted as a new batch or its
+ * own size if larger, and after any append by the thread: in between, about three eighths stay
+ * free, less only the few appends of threads that raced to read it.)
  * Otherwise it goes to a thread of its own, which may block, and which drains every queued record
  * in one wake-up. The last condition keeps the order of sends: a record never overtakes one sent
  * before it. Handing every record to the thread cost the accept path a thread wake-up per request
@@ -138,9 +139,13 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
     return true;
   }
 
-  /** At least the bytes a record takes in the producer's buffer (a key's or header name's character counted as UTF-8's most). */
+  /**
+   * At least the bytes a record takes in the producer's buffer: Kafka's batch and record overheads
+   * (61 and 21 bytes) and length varints within 128, a key's or header name's character counted as
+   * UTF-8's most.
+   */
   private static long size(ProducerRecord<String, byte[]> record) {
-    long n = 64 + (record.value() == null ? 0 : record.value().length) + (record.key() == null ? 0 : 3L * record.key().length());
+    long n = 128 + (record.value() == null ? 0 : record.value().length) + (record.key() == null ? 0 : 3L * record.key().length());
     for (org.apache.kafka.common.header.Header h : record.headers()) {
       n += 3L * h.key().length() + (h.value() == null ? 0 : h.value().length) + 8;
     }
@@ -208,6 +213,9 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
         for (Pending p : batch) {
           if (p == STOP) return;
           append(p);
+          // This thread's appends are not counted against the credit: the next append on a
+          // caller's thread reads the free buffer again.
+          appendCredit.set(-1);
           waiting.decrementAndGet(); // only now may a later record be appended on its caller's thread
         }
       } catch (InterruptedException e) {

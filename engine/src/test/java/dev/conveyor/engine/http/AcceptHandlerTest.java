@@ -19,5 +19,9 @@ class AcceptHandlerTest {
     byte[] body = AcceptHandler.body(fields.get("id"), fields.get("status"), fields.get("namespace"), fields.get("function"),
         fields.get("acceptedAt"));
     assertThat(new String(body, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo(new ObjectMapper().writeValueAsString(fields));
+    fields.put("function", "größe\"");
+    byte[] other = AcceptHandler.body(fields.get("id"), fields.get("status"), fields.get("namespace"), fields.get("function"),
+        fields.get("acceptedAt"));
+    assertThat(new ObjectMapper().readValue(other, Map.class)).as("not ASCII after all: still JSON").isEqualTo(fields);
   }
 }

@@ -55,7 +55,7 @@ class HttpInvokerTest {
   @Test
   void theRequestGoesWhereVertxWouldSendItsAbsoluteUri() {
     for (String url : List.of("http://h", "http://h/", "http://h:8080/f", "https://h/f?a=1", "https://h:8443", "http://h/f?",
-        "http://[::1]:9000/p%20q?x=%2F", "http://resize.acme.svc.cluster.local/v1/run")) {
+        "http://[::1]:9000/p%20q?x=%2F", "http://resize.acme.svc.cluster.local/v1/run", "HTTP://h/f", "http://u:p@h/f")) {
       for (String query : java.util.Arrays.asList(null, "", "b=2&c=%20")) {
         String absolute = url + (query == null || query.isEmpty() ? "" : (url.contains("?") ? "&" : "?") + query);
         io.vertx.core.http.RequestOptions expected = new io.vertx.core.http.RequestOptions().setAbsoluteURI(absolute);
@@ -65,9 +65,14 @@ class HttpInvokerTest {
             .isEqualTo(List.of(expected.getHost(), expected.getPort(), expected.isSsl(), expected.getURI()));
       }
     }
-    org.assertj.core.api.Assertions.assertThatThrownBy(
-        () -> HttpInvoker.address(new io.vertx.core.http.RequestOptions(), URI.create("ftp://h/f"), null))
-        .isInstanceOf(IllegalArgumentException.class);
+    io.vertx.core.http.RequestOptions fragment = new io.vertx.core.http.RequestOptions();
+    HttpInvoker.address(fragment, URI.create("http://h/f#part"), "b=2");
+    assertThat(fragment.getURI()).as("the query kept, the fragment left out").isEqualTo("/f?b=2");
+    for (String bad : List.of("ftp://h/f", "http://under_score/f")) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+          () -> HttpInvoker.address(new io.vertx.core.http.RequestOptions(), URI.create(bad), null)).as(bad)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
   }
 
   @Test

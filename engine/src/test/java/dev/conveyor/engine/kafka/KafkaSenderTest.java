@@ -110,6 +110,22 @@ class KafkaSenderTest {
   }
 
   @Test
+  void shouldReadTheBufferAgainAfterTheThreadAppended() throws Exception {
+    double[] available = {32e6};
+    Recording producer = withBuffer(32e6, available);
+    try (KafkaSender sender = new KafkaSender(producer, 1_000)) {
+      sender.warm(List.of("known"));
+      String caller = Thread.currentThread().getName();
+      await(sender.send(record("known", "a"))); // found free: credit for 4 MB of appends here
+      await(sender.send(record("cold", "b"))); // no metadata yet: through the thread, which may fill the buffer
+      awaitThreadDone(sender);
+      available[0] = 15e6;
+      await(sender.send(record("known", "c")));
+      assertThat(producer.threads).containsExactly("known@" + caller, "cold@conveyor-kafka-sender", "known@conveyor-kafka-sender");
+    }
+  }
+
+  @Test
   void shouldCountARecordLargerThanABatchAtItsOwnSize() throws Exception {
     double[] available = {32e6};
     Recording producer = withBuffer(32e6, available);
