@@ -238,7 +238,7 @@ public final class Bench {
         System.err.printf("round %d %-14s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  failed %d  CPU ms per 1k requests: %s  server by thread: %s%n",
             r, t.name(), run.throughput(), run.latencyMicros().getValueAtPercentile(50) / 1000.0,
             run.latencyMicros().getValueAtPercentile(99) / 1000.0, run.failed(), Cpu.format(per1k),
-            meter.serverThreadsPer1k(before, after, run.ok()));
+            byThreads(meter.serverThreadsPer1k(before, after, run.ok())));
       }
     }
     return new Measured(runs, cpu);

@@ -158,13 +158,13 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   /**
    * A 202's JSON body, written as bytes at once (no string to concatenate, then encode): every value
    * is a UUID, a state name, a validated DNS label or an ISO instant, so ASCII with nothing to
-   * escape. (A value that is not ASCII after all is written as JSON by Jackson.)
+   * escape. (A value with anything else after all, or with a character JSON escapes, is written by
+   * Vert.x's JSON encoder.)
    */
   static byte[] body(String id, String status, String namespace, String function, String acceptedAt) {
-    if (!ascii(id) || !ascii(status) || !ascii(namespace) || !ascii(function) || !ascii(acceptedAt)) {
-      var o = JSON.createObjectNode().put("id", id).put("status", status).put("namespace", namespace).put("function", function)
-          .put("acceptedAt", acceptedAt);
-      return o.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (!plain(id) || !plain(status) || !plain(namespace) || !plain(function) || !plain(acceptedAt)) {
+      return new io.vertx.core.json.JsonObject().put("id", id).put("status", status).put("namespace", namespace)
+          .put("function", function).put("acceptedAt", acceptedAt).toBuffer().getBytes();
     }
     byte[] b = new byte[BODY_FIXED + id.length() + status.length() + namespace.length() + function.length() + acceptedAt.length()];
     int at = ascii("{\"id\":\"", b, 0);
@@ -184,11 +184,11 @@ public final class AcceptHandler implements Handler<RoutingContext> {
   /** The characters of {@link #body} besides its values. */
   private static final int BODY_FIXED = "{\"id\":\"\",\"status\":\"\",\"namespace\":\"\",\"function\":\"\",\"acceptedAt\":\"\"}".length();
 
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
-
-  private static boolean ascii(String s) {
+  /** Printable ASCII that a JSON string holds as it is (no quote, backslash or control character). */
+  private static boolean plain(String s) {
     for (int i = 0; i < s.length(); i++) {
-      if (s.charAt(i) >= 0x80) return false;
+      char c = s.charAt(i);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
     }
     return true;
   }

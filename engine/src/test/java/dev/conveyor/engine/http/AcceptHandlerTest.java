@@ -19,9 +19,11 @@ class AcceptHandlerTest {
     byte[] body = AcceptHandler.body(fields.get("id"), fields.get("status"), fields.get("namespace"), fields.get("function"),
         fields.get("acceptedAt"));
     assertThat(new String(body, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo(new ObjectMapper().writeValueAsString(fields));
-    fields.put("function", "größe\"");
-    byte[] other = AcceptHandler.body(fields.get("id"), fields.get("status"), fields.get("namespace"), fields.get("function"),
-        fields.get("acceptedAt"));
-    assertThat(new ObjectMapper().readValue(other, Map.class)).as("not ASCII after all: still JSON").isEqualTo(fields);
+    for (String odd : java.util.List.of("größe", "a\"b", "a\\b", "a\nb")) {
+      fields.put("function", odd);
+      byte[] other = AcceptHandler.body(fields.get("id"), fields.get("status"), fields.get("namespace"), fields.get("function"),
+          fields.get("acceptedAt"));
+      assertThat(new ObjectMapper().readValue(other, Map.class)).as("%s: still JSON, the value as it was", odd).isEqualTo(fields);
+    }
   }
 }
