@@ -42,7 +42,12 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>Each record id counts once: the first record of an id is kept in {@code usage-seen} (with
  *       its contribution and rollup key) for {@code dedupeDays}; a later record with that id (an
- *       attempt re-emitted after a crash) is skipped.
+ *       attempt re-emitted after a crash) is skipped. {@code usage-seen-by-day} lists the ids by the
+ *       day they were first seen, so that they can be forgotten: up to {@link #IDS_PER_ENTRY} ids per
+ *       entry, keyed {@code day|firstId}, the others in its value. The store is cached, so an entry
+ *       that grows with every record reaches RocksDB and its changelog once per commit, in the same
+ *       transaction as the ids it lists; an entry of one id (the form before entries grouped ids)
+ *       is read the same way.
  *   <li>A record adds to the hour of its {@code time} (the attempt's end), whenever it arrives:
  *       late records update their own hour.
  *   <li>Corrections ({@link #ADJUSTMENT}) are new events, never edits: {@code action: void}
@@ -77,6 +82,10 @@ public final class UsageRollupTopology {
   /** A key of {@link #PENDING} that no rollup has: present once the rollups made before it existed were re-sent. */
   static final String RESENT = "\u0000resent";
   private static final byte[] EMPTY = new byte[0];
+  /** How many ids one entry of {@link #SEEN_BY_DAY} lists (each record rewrites its entry in the cache). */
+  static final int IDS_PER_ENTRY = 32;
+  /** Separates the ids in an entry's value; an id containing it gets an entry of its own (in the key). */
+  private static final byte ID_SEPARATOR = '\n';
   private static final Logger LOG = LoggerFactory.getLogger(UsageRollupTopology.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -191,8 +200,9 @@ public final class UsageRollupTopology {
     t.addSource("usage", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), usageTopic);
     t.addProcessor("rollup", () -> new Rollup(dedupeDays, budgets), "usage");
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()), "rollup");
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray()),
-        "rollup");
+    // Cached: an entry lists many ids and is rewritten with each (see IDS_PER_ENTRY).
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray())
+        .withCachingEnabled(), "rollup");
     // Cached, like the pending hours and the tenant hours: an hour's totals change with every
     // record, but reach the changelog once per commit.
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROLLUPS), Serdes.String(), Serdes.ByteArray())
@@ -211,8 +221,60 @@ public final class UsageRollupTopology {
 
   /** The rollup key of a record: {@code tenant/namespace/function/hour}. */
   public static String key(String tenant, String namespace, String function, Instant time) {
-    return tenant + "/" + namespace + "/" + function + "/" + time.truncatedTo(ChronoUnit.HOURS);
+    return key(tenant, namespace, function, time.truncatedTo(ChronoUnit.HOURS).toString());
   }
+
+  private static String key(String tenant, String namespace, String function, String hour) {
+    return tenant + "/" + namespace + "/" + function + "/" + hour;
+  }
+
+  /**
+   * The hour of a record's {@code time} as {@link Instant#toString} writes it (the rollup key's last
+   * part). {@link Instant#parse} was a twentieth of the rollups thread (drain profile), and nearly
+   * every record falls in the hour of the one before: a time in the usage records' own form
+   * ({@code yyyy-MM-ddTHH:mm:ss[.fraction]Z}) whose first 13 characters are those of the last time
+   * parsed in that form, and whose minutes and seconds are valid, has that time's hour; any other is
+   * parsed.
+   */
+  static final class Hours {
+    private String prefix;
+    private String hour;
+
+    String of(String time) {
+      if (prefix != null && time.regionMatches(0, prefix, 0, 13) && canonical(time)) return hour;
+      String h = Instant.parse(time).truncatedTo(ChronoUnit.HOURS).toString();
+      if (canonical(time)) {
+        prefix = time.substring(0, 13);
+        hour = h;
+      }
+      return h;
+    }
+
+    /** {@code ????-??-??T??:mm:ss[.f{1,9}]Z} with minutes and seconds 00-59 (a leap second is parsed). */
+    private static boolean canonical(String t) {
+      int n = t.length();
+      if (n < 20 || n > 30 || t.charAt(13) != ':' || t.charAt(16) != ':' || t.charAt(n - 1) != 'Z') return false;
+      if (!sixty(t, 14) || !sixty(t, 17)) return false;
+      if (n == 20) return true;
+      if (n == 21 || t.charAt(19) != '.') return false;
+      for (int i = 20; i < n - 1; i++) {
+        if (!digit(t.charAt(i))) return false;
+      }
+      return true;
+    }
+
+    private static boolean sixty(String t, int at) {
+      char a = t.charAt(at);
+      return a >= '0' && a <= '5' && digit(t.charAt(at + 1));
+    }
+
+    private static boolean digit(char c) {
+      return c >= '0' && c <= '9';
+    }
+  }
+
+  /** Totals as written to a store, with the array they were written as. */
+  private record Read(byte[] bytes, UsageTotals totals) {}
 
   static final class Rollup implements Processor<String, byte[], String, byte[]> {
     private final int dedupeDays;
@@ -231,6 +293,18 @@ public final class UsageRollupTopology {
     private Map<String, List<Budget>> lastBudgets = Map.of();
     /** When every tenant's budgets were last looked at (a period may have ended): -1 before the first time. */
     private long allLookedAt = -1;
+    /** The entry of {@link #SEEN_BY_DAY} being filled ({@code day|firstId}); null: the next id starts one. */
+    private String entryKey;
+    private String entryDay;
+    private int entryIds;
+    /** The ids of that entry after its first, each followed by {@link #ID_SEPARATOR}. */
+    private final java.io.ByteArrayOutputStream entryValue = new java.io.ByteArrayOutputStream(IDS_PER_ENTRY * 40);
+    private final Hours hours = new Hours();
+    /** The totals last written to {@link #ROLLUPS} by key, with the array written; emptied once a second. */
+    private final Map<String, Read> read = new java.util.HashMap<>();
+    /** Today's date ({@code yyyy-MM-dd}, UTC) and its epoch day, for the ids first seen today. */
+    private String day;
+    private long epochDay = Long.MIN_VALUE;
 
     Rollup(int dedupeDays) {
       this(dedupeDays, null);
@@ -250,6 +324,7 @@ public final class UsageRollupTopology {
       this.pending = context.getStateStore(PENDING);
       this.tenantHours = context.getStateStore(TENANT_HOURS);
       this.alerts = context.getStateStore(ALERTS);
+      this.entryKey = null; // entries are only ever extended within one run of the task
       context.schedule(Duration.ofMinutes(10), PunctuationType.WALL_CLOCK_TIME, this::purge);
       context.schedule(Duration.ofSeconds(1), PunctuationType.WALL_CLOCK_TIME, this::emit);
       resendDue = pending.get(RESENT) == null; // sent at the first punctuation (init may not forward)
@@ -311,6 +386,7 @@ public final class UsageRollupTopology {
         }
       }
       for (String key : sent) pending.delete(key);
+      read.clear(); // bounded by the hours that change within a second
       if (budgetEvents != null) budgets(now);
     }
 
@@ -431,8 +507,7 @@ public final class UsageRollupTopology {
 
     private void usage(Event ce) {
       Data d = ce.data();
-      Instant time = Instant.parse(ce.time());
-      String key = key(d.tenant(), d.namespace(), d.function(), time);
+      String key = key(d.tenant(), d.namespace(), d.function(), hours.of(ce.time()));
       UsageTotals contribution = d.totals();
       remember(ce.id(), key, contribution);
       add(key, contribution);
@@ -471,7 +546,7 @@ public final class UsageRollupTopology {
 
     /** Keeps {@code {"key", "totals", "day"}} for a record id (written field by field: one per usage record). */
     private void remember(String id, String key, UsageTotals totals) {
-      String day = LocalDate.ofInstant(Instant.ofEpochMilli(context.currentSystemTimeMs()), ZoneOffset.UTC).toString();
+      String day = today();
       seen.put(id, JsonBytes.of(320, g -> {
         g.writeStartObject();
         g.writeStringField("key", key);
@@ -480,15 +555,80 @@ public final class UsageRollupTopology {
         g.writeStringField("day", day);
         g.writeEndObject();
       }));
-      seenByDay.put(day + "|" + id, new byte[0]);
+      index(day, id);
+    }
+
+    /**
+     * Lists {@code id} under {@code day} in {@link #SEEN_BY_DAY}: in the entry being filled, or in a
+     * new one ({@code day|id}) when there is none yet in this run, the day changed, the entry is full
+     * or the id contains the separator.
+     */
+    private void index(String day, String id) {
+      byte[] bytes = id.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      boolean fits = entryKey != null && day.equals(entryDay) && entryIds < IDS_PER_ENTRY;
+      if (!fits || contains(bytes, ID_SEPARATOR)) {
+        entryKey = day + "|" + id;
+        entryDay = day;
+        entryIds = 1;
+        entryValue.reset();
+        seenByDay.put(entryKey, EMPTY);
+        return;
+      }
+      entryValue.write(bytes, 0, bytes.length);
+      entryValue.write(ID_SEPARATOR);
+      entryIds++;
+      seenByDay.put(entryKey, entryValue.toByteArray());
+    }
+
+    private static boolean contains(byte[] bytes, byte b) {
+      for (byte x : bytes) {
+        if (x == b) return true;
+      }
+      return false;
+    }
+
+    /** The ids an entry of {@link #SEEN_BY_DAY} lists: the one in its key, then those in its value. */
+    static List<String> ids(String entryKey, byte[] value) {
+      List<String> ids = new ArrayList<>();
+      ids.add(entryKey.substring(entryKey.indexOf('|') + 1));
+      int from = 0;
+      for (int i = 0; i < value.length; i++) {
+        if (value[i] != ID_SEPARATOR) continue;
+        ids.add(new String(value, from, i - from, java.nio.charset.StandardCharsets.UTF_8));
+        from = i + 1;
+      }
+      return ids;
+    }
+
+    /** Today (UTC) by this thread's clock, as {@code yyyy-MM-dd}: made once a day. */
+    private String today() {
+      long d = Math.floorDiv(context.currentSystemTimeMs(), 86_400_000L);
+      if (d != epochDay) {
+        day = LocalDate.ofEpochDay(d).toString();
+        epochDay = d;
+      }
+      return day;
     }
 
     private void add(String key, UsageTotals change) {
       byte[] cur = rollups.get(key);
-      UsageTotals next = (cur == null ? UsageTotals.ZERO : UsageTotals.parse(cur)).plus(change);
-      rollups.put(key, next.bytes());
+      UsageTotals next = (cur == null ? UsageTotals.ZERO : totals(key, cur)).plus(change);
+      byte[] bytes = next.bytes();
+      rollups.put(key, bytes);
+      read.put(key, new Read(bytes, next));
       pending.put(key, EMPTY);
       if (budgetEvents != null) addTenantHour(key, change);
+    }
+
+    /**
+     * The totals in {@code bytes}, the value of {@code key} in {@link #ROLLUPS}: the ones this
+     * processor wrote, when the store gives back the very array they were written as (its cache
+     * does), else parsed. Parsing and writing each hour's totals for every record cost a twelfth of
+     * the rollups thread; a store restored, or read from RocksDB, returns other arrays and is parsed.
+     */
+    private UsageTotals totals(String key, byte[] bytes) {
+      Read r = read.get(key);
+      return r != null && r.bytes() == bytes ? r.totals() : UsageTotals.parse(bytes);
     }
 
     /** Adds the change to the tenant's hour ({@code "tenant|hour"} = {@code "invocations gibSeconds"}). */
@@ -515,11 +655,16 @@ public final class UsageRollupTopology {
       try (KeyValueIterator<String, byte[]> it = seenByDay.range("", cutoff + "|")) {
         while (it.hasNext()) old.add(it.next());
       }
+      int forgotten = 0;
       for (KeyValue<String, byte[]> kv : old) {
         seenByDay.delete(kv.key);
-        seen.delete(kv.key.substring(kv.key.indexOf('|') + 1));
+        for (String id : ids(kv.key, kv.value)) {
+          seen.delete(id);
+          forgotten++;
+        }
       }
-      if (!old.isEmpty()) LOG.info("usage dedupe: forgot {} ids first seen before {}", old.size(), cutoff);
+      if (entryKey != null && entryDay.compareTo(cutoff) < 0) entryKey = null; // deleted above
+      if (forgotten > 0) LOG.info("usage dedupe: forgot {} ids first seen before {}", forgotten, cutoff);
       forgetOldPeriods(now);
     }
 

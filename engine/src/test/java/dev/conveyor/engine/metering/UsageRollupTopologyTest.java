@@ -34,11 +34,16 @@ class UsageRollupTopologyTest {
 
   /** A driver on {@link #state}: a replica (re)starting with the local stores it left. */
   private void open() {
+    open(java.time.Instant.now());
+  }
+
+  /** The same, its wall clock (what the dedupe's days are counted by) starting at {@code wallClock}. */
+  private void open(java.time.Instant wallClock) {
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "rollup-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    driver = new TopologyTestDriver(UsageRollupTopology.build("usage", "rollups", 7), p);
+    driver = new TopologyTestDriver(UsageRollupTopology.build("usage", "rollups", 7), p, wallClock);
     usage = driver.createInputTopic("usage", Serdes.String().serializer(), Serdes.ByteArray().serializer());
     rollups = driver.createOutputTopic("rollups", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
   }
@@ -183,6 +188,19 @@ class UsageRollupTopologyTest {
   }
 
   @Test
+  void anHourIsAddedToWhatItsStoreHoldsNotToWhatThisProcessorLastWrote() throws Exception {
+    String hour = "acme/acme/f/2026-11-27T10:00:00Z";
+    usage.pipeInput("acme", record("acme", "f", "m1", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    // The store's value replaced under the processor (as a restore from the changelog would).
+    driver.<String, byte[]>getKeyValueStore(UsageRollupTopology.ROLLUPS)
+        .put(hour, new UsageTotals(5, 5, 5, 0, 0, 50, new BigDecimal("0.5"), 0, 0, 0).bytes());
+    usage.pipeInput("acme", record("acme", "f", "m2", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    UsageTotals t = latest(hour);
+    assertThat(t.attempts()).isEqualTo(6);
+    assertThat(t.billedDurationMs()).isEqualTo(51);
+  }
+
+  @Test
   void theRollupsReadWhatTheEmitterWrites() throws Exception {
     var inv = new dev.conveyor.engine.api.Invocation("0197ab2c-1111-7222-8333-444455556666", "acme", "acme", "resize", null,
         new byte[12], null, Map.of(), java.time.Instant.parse("2026-03-01T10:00:00Z"), null, null, null, "http");
@@ -212,5 +230,95 @@ class UsageRollupTopologyTest {
         .isInstanceOf(java.io.IOException.class);
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> UsageRollupTopology.Event.read("{\"id\":{\"a\":1}}".getBytes()))
         .isInstanceOf(java.io.IOException.class);
+  }
+
+  /** The ids {@code usage-seen-by-day} lists under {@code day}, and how many entries list them. */
+  private java.util.List<String> listed(String day, int[] entries) {
+    KeyValueStore<String, byte[]> byDay = driver.getKeyValueStore(UsageRollupTopology.SEEN_BY_DAY);
+    java.util.List<String> ids = new java.util.ArrayList<>();
+    try (var it = byDay.range(day + "|", day + "|\uffff")) {
+      while (it.hasNext()) {
+        var kv = it.next();
+        ids.addAll(UsageRollupTopology.Rollup.ids(kv.key, kv.value));
+        entries[0]++;
+      }
+    }
+    return ids;
+  }
+
+  @Test
+  void idsAreListedByDayManyToAnEntryAndForgottenWholeAfterTheDedupeWindow() throws Exception {
+    driver.close();
+    java.time.Instant day0 = java.time.Instant.parse("2026-11-20T12:00:00Z");
+    open(day0);
+    String hour = "acme/acme/f/2026-11-20T11:00:00Z";
+    for (int i = 0; i < 40; i++) {
+      usage.pipeInput("acme", record("acme", "f", "a" + i, 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+    }
+    // What a version that kept an entry per id left behind, and an id with the separator in it.
+    KeyValueStore<String, byte[]> seen = driver.getKeyValueStore(UsageRollupTopology.SEEN);
+    KeyValueStore<String, byte[]> byDay = driver.getKeyValueStore(UsageRollupTopology.SEEN_BY_DAY);
+    seen.put("legacy:1", "{}".getBytes());
+    byDay.put("2026-11-20|legacy:1", new byte[0]);
+    usage.pipeInput("acme", record("acme", "f", "odd\nid", 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+    for (int i = 40; i < 70; i++) {
+      usage.pipeInput("acme", record("acme", "f", "a" + i, 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+    }
+    int[] entries = {0};
+    java.util.List<String> ids = listed("2026-11-20", entries);
+    java.util.List<String> expected = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, 70).mapToObj(i -> "a" + i + ":1").toList());
+    expected.add("legacy:1");
+    expected.add("odd\nid:1");
+    assertThat(ids).containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(entries[0]).as("32 ids, 8, the odd id (in its key) and the 30 after it, the legacy id").isEqualTo(4);
+    assertThat(latest(hour).attempts()).isEqualTo(71);
+
+    // Three days on: a record of that day; a copy of an old one is still a duplicate.
+    driver.advanceWallClockTime(java.time.Duration.ofDays(3));
+    usage.pipeInput("acme", record("acme", "f", "b0", 1, "success", "2026-11-23T12:00:00.000Z", 1, "0.000125000", false));
+    usage.pipeInput("acme", record("acme", "f", "a5", 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+    driver.advanceWallClockTime(java.time.Duration.ofMinutes(10)); // the purge runs every 10 minutes
+    assertThat(seen.get("a5:1")).as("within the window").isNotNull();
+    assertThat(sent()).doesNotContainKey(hour);
+
+    // Eight days after the first: every id of that day is forgotten, the later one is not.
+    driver.advanceWallClockTime(java.time.Duration.ofDays(5));
+    for (String id : expected) assertThat(seen.get(id)).as(id).isNull();
+    assertThat(listed("2026-11-20", new int[1])).isEmpty();
+    assertThat(seen.get("b0:1")).isNotNull();
+    assertThat(listed("2026-11-23", new int[1])).containsExactly("b0:1");
+    // A copy arriving after the window counts again, as documented.
+    usage.pipeInput("acme", record("acme", "f", "a5", 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+    assertThat(latest(hour).attempts()).isEqualTo(72);
+  }
+
+  @Test
+  void theHourOfATimeIsTheHourInstantParseGives() {
+    var hours = new UsageRollupTopology.Hours();
+    java.util.Random random = new java.util.Random(7);
+    java.util.List<String> times = new java.util.ArrayList<>();
+    java.time.Instant t = java.time.Instant.parse("2026-11-27T09:58:00Z");
+    for (int i = 0; i < 2_000; i++) {
+      t = t.plusMillis(random.nextInt(20_000));
+      times.add(dev.conveyor.engine.api.Rfc3339.millis(t));
+      times.add(t.toString());
+    }
+    // The same hours written otherwise, or not times at all, after a time of that hour.
+    times.addAll(java.util.List.of("2026-11-27T10:00:00Z", "2026-11-27T10:05:00.5Z", "2026-11-27T10:05:00.123456789Z",
+        "2026-11-27T10:05:00+01:00", "2026-11-27T10:05:00.000+00:00", "2026-12-31T23:59:60Z", "2026-11-27T10:00:00Z",
+        "2026-11-27T10:60:00Z", "2026-11-27T10:05:61Z", "2026-11-27T10:05:00.Z", "2026-11-27T10:05:00.1234567890Z",
+        "2026-11-27T10:05:0aZ", "2026-11-27T10:05:00z", "2026-11-27T10:05:00.12aZ", "2026-11-27T10:05Z", "2026-11-27T10",
+        "2026-11-27T10:05:00.000Z", "2026-02-30T10:05:00Z", "2026-11-27T10:5:00.000Z", "+12026-11-27T10:05:00Z"));
+    for (String time : times) {
+      String expected;
+      try {
+        expected = java.time.Instant.parse(time).truncatedTo(java.time.temporal.ChronoUnit.HOURS).toString();
+      } catch (java.time.format.DateTimeParseException e) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> hours.of(time)).as(time)
+            .isInstanceOf(java.time.format.DateTimeParseException.class);
+        continue;
+      }
+      assertThat(hours.of(time)).as(time).isEqualTo(expected);
+    }
   }
 }

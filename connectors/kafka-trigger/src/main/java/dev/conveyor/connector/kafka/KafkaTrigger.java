@@ -102,22 +102,31 @@ final class KafkaTrigger implements TriggerConnector {
     this.context = ctx;
     this.vertx = ctx.vertx();
     this.metrics = ctx.metrics(name, "kafka");
-    Map<String, String> config = new HashMap<>();
-    config.put("bootstrap.servers", bootstrap.isBlank() ? ctx.kafkaBootstrapServers() : bootstrap);
-    config.put("group.id", group);
-    config.put("enable.auto.commit", "false");
-    config.put("auto.offset.reset", "earliest");
-    config.put("client.id", "conveyor-trigger-" + name);
-    config.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
-    config.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
-    config.putAll(properties);
-    consumer = KafkaConsumer.create(vertx, config);
+    consumer = KafkaConsumer.create(vertx, consumerConfig(bootstrap.isBlank() ? ctx.kafkaBootstrapServers() : bootstrap));
     consumer.handler(this::onRecord);
     consumer.exceptionHandler(err -> LOG.warn("trigger {}: {}", name, err.toString()));
     consumer.partitionsRevokedHandler(this::revoked);
     commitTimer = vertx.setPeriodic(500, id -> commit());
     lagTimer = vertx.setPeriodic(LAG_EVERY_MS, id -> measureLag());
     return consumer.subscribe(topic);
+  }
+
+  /** The source consumer's configuration: the trigger's {@code properties} over these defaults. */
+  Map<String, String> consumerConfig(String bootstrapServers) {
+    Map<String, String> config = new HashMap<>();
+    config.put("bootstrap.servers", bootstrapServers);
+    config.put("group.id", group);
+    config.put("enable.auto.commit", "false");
+    config.put("auto.offset.reset", "earliest");
+    config.put("client.id", "conveyor-trigger-" + name);
+    config.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
+    config.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    // As the gateway's own consumers: a replica killed holds its partitions until its session
+    // times out, and Kafka's default (45 s) is that long without records from them.
+    config.put("session.timeout.ms", "10000");
+    config.put("heartbeat.interval.ms", "3000");
+    config.putAll(properties);
+    return config;
   }
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {

@@ -74,4 +74,14 @@ class KafkaTriggerConfigTest {
     assertThatThrownBy(() -> bind(entry().put("maxInFlight", 10_001)))
         .hasMessage("maxInFlight: must be between 1 and 10000, got 10001");
   }
+
+  @Test
+  void aKilledReplicasPartitionsMoveAfterTenSecondsUnlessThePropertiesSayOtherwise() {
+    KafkaTrigger t = (KafkaTrigger) factory.create("orders", bind(entry()));
+    assertThat(t.consumerConfig("k:9092")).containsEntry("session.timeout.ms", "10000").containsEntry("bootstrap.servers", "k:9092")
+        .containsEntry("group.id", "conveyor-orders").containsEntry("enable.auto.commit", "false");
+    KafkaTrigger own = (KafkaTrigger) factory.create("orders",
+        bind(entry().put("properties", new JsonObject().put("session.timeout.ms", 30000))));
+    assertThat(own.consumerConfig("k:9092")).containsEntry("session.timeout.ms", "30000");
+  }
 }
