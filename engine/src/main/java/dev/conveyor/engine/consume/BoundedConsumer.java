@@ -53,7 +53,10 @@ public final class BoundedConsumer {
       onRevoked.handle(parts);
     });
     // Run on the context before any record of these partitions is handed over.
-    consumer.partitionsAssignedHandler(parts -> onAssigned.handle(parts));
+    consumer.partitionsAssignedHandler(parts -> {
+      commits.assigned(parts);
+      onAssigned.handle(parts);
+    });
     commitTimer = time.setPeriodic(500, () -> commits.commit(consumer));
     return consumer.subscribe(topic);
   }
@@ -61,6 +64,15 @@ public final class BoundedConsumer {
   /** A record that arrived; {@link OffsetTracker.Slot#done()} once its outcome is stored (or it is skipped). */
   public OffsetTracker.Slot track(KafkaConsumerRecord<String, byte[]> rec) {
     return commits.track(rec);
+  }
+
+  /**
+   * Whether a tracked record finished here already: read again after a rebalance gave its partition
+   * straight back, before a commit past it (see {@link Commits#finishedHere}). Its slot is to be
+   * marked done without running it again.
+   */
+  public boolean finishedHere(KafkaConsumerRecord<String, byte[]> rec) {
+    return commits.finishedHere(rec);
   }
 
   /** Called with partitions given by a rebalance, before their first record. */

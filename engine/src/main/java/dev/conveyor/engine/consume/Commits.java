@@ -19,6 +19,13 @@ import org.slf4j.LoggerFactory;
 final class Commits {
   private static final Logger LOG = LoggerFactory.getLogger(Commits.class);
   private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
+  /**
+   * Partitions revoked lately, while they may come straight back: their slots since the last commit
+   * the broker took, which the new assignment reads again.
+   */
+  private final Map<TopicPartition, HandedOver> handedOver = new HashMap<>();
+
+  private record HandedOver(Map<Long, OffsetTracker.Slot> slots, long next) {}
 
   OffsetTracker.Slot track(KafkaConsumerRecord<?, ?> rec) {
     return trackers.computeIfAbsent(new TopicPartition(rec.topic(), rec.partition()), k -> new OffsetTracker()).track(rec.offset());
@@ -41,6 +48,32 @@ final class Commits {
 
   /** Work still running for these partitions finishes, but their offsets are the new owner's now. */
   void revoked(Set<TopicPartition> parts) {
-    trackers.keySet().removeAll(parts);
+    for (TopicPartition tp : parts) {
+      OffsetTracker t = trackers.remove(tp);
+      if (t == null) handedOver.remove(tp);
+      else handedOver.put(tp, new HandedOver(t.byOffset(), t.next()));
+    }
+  }
+
+  /** Partitions given by a rebalance: those handed over and not among them are another owner's. */
+  void assigned(Set<TopicPartition> parts) {
+    if (!handedOver.isEmpty()) handedOver.keySet().retainAll(parts);
+  }
+
+  /**
+   * Whether {@code rec}, read again after its partition was revoked and given straight back (an
+   * eager rebalance revokes every partition), finished here before: its outcome is stored, though
+   * it may not show in the status store yet. Its offset was not committed: the commit on revocation
+   * is sent after the new assignment's positions were fetched, and the periodic one is up to 500 ms
+   * old. Records that were waiting when the partition was revoked did not finish: they run.
+   */
+  boolean finishedHere(KafkaConsumerRecord<?, ?> rec) {
+    if (handedOver.isEmpty()) return false;
+    TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
+    HandedOver h = handedOver.get(tp);
+    if (h == null) return false;
+    if (rec.offset() >= h.next() - 1) handedOver.remove(tp); // read up to where it was: done with it
+    OffsetTracker.Slot s = h.slots().get(rec.offset());
+    return s != null && s.done;
   }
 }

@@ -288,6 +288,13 @@ public final class Dispatcher extends VerticleBase {
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
     OffsetTracker.Slot slot = consumer.track(rec);
+    // Read again after a rebalance gave its partition straight back: it ran to its end here moments
+    // ago (its id left `here` when it ended, and its outcome shows in the store only once read back
+    // from the status topic), so running it would call the function twice.
+    if (consumer.finishedHere(rec)) {
+      slot.done();
+      return;
+    }
     if (InvocationCodec.fence(rec.record().headers())) {
       fenced(rec, slot);
       return;

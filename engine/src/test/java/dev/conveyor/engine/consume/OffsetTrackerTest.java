@@ -36,4 +36,21 @@ class OffsetTrackerTest {
     t.committed(2);
     assertThat(t.advance()).isEqualTo(-1);
   }
+
+  @Test
+  void shouldKeepFinishedRecordsUntilTheBrokerTookACommitPastThem() {
+    OffsetTracker t = new OffsetTracker();
+    t.track(0).done();
+    var running = t.track(1);
+    t.track(2).done();
+    assertThat(t.committable()).isEqualTo(1);
+    assertThat(t.byOffset()).containsOnlyKeys(0L, 1L, 2L);
+    t.committed(1);
+    assertThat(t.byOffset()).as("below the commit: never read again").containsOnlyKeys(1L, 2L);
+    running.done();
+    assertThat(t.committable()).isEqualTo(3);
+    t.committed(3);
+    assertThat(t.byOffset()).isEmpty();
+    assertThat(t.next()).isEqualTo(3);
+  }
 }

@@ -25,7 +25,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -57,6 +60,17 @@ class StoreOutcomeIT {
         "- { namespace: acme, name: one, url: \"" + fn.url("/one") + "\", concurrency: 1 }", null);
     a = Gateways.start(yaml);
     b = Gateways.start(yaml);
+    // B's joining rebalances the dispatch group, and A learns of it only at its next heartbeat (3 s):
+    // an eager rebalance then hands the queue's partitions over while these tests run, and a handover
+    // may deliver an invocation twice (at least once). These tests are about fences, not handovers.
+    String group = prefix + "dispatch";
+    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()))) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> {
+        ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
+        return g.groupState() == GroupState.STABLE && g.members().size() == 2
+            && g.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty());
+      });
+    }
     httpA = new Http(a.httpPort());
     httpB = new Http(b.httpPort());
     raw = new KafkaProducer<>(Map.of("bootstrap.servers", TestKafka.bootstrap(), "acks", "all"), new StringSerializer(),
@@ -74,7 +88,8 @@ class StoreOutcomeIT {
   /** The acme tenant's queue partition, read off an id the gateway minted. */
   private static int partition() {
     String id = new JsonObject(httpA.invoke(ACME_KEY, "acme", "one", "{\"probe\":1}").body()).getString("id");
-    await().atMost(Duration.ofSeconds(30)).until(() -> fn.callsFor(id) == 1);
+    // At least once: a wait for exactly one call never ends if a second comes before it looks.
+    await().atMost(Duration.ofSeconds(30)).until(() -> fn.callsFor(id) >= 1);
     return InvocationIds.partition(id, 3);
   }
 
@@ -89,7 +104,7 @@ class StoreOutcomeIT {
   /** A later invocation that has run: the partition has been dispatched past everything before it. */
   private static void passed() {
     String marker = new JsonObject(httpA.invoke(ACME_KEY, "acme", "one", "{\"marker\":1}").body()).getString("id");
-    await().atMost(Duration.ofSeconds(30)).until(() -> fn.callsFor(marker) == 1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> fn.callsFor(marker) >= 1);
   }
 
   @Test
@@ -125,7 +140,7 @@ class StoreOutcomeIT {
     HttpResponse<String> r = httpB.get("/v1/invocations/" + stored, ACME_KEY);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     assertThat(new JsonObject(r.body()).getString("status")).isIn("queued", "running", "succeeded");
-    await().atMost(Duration.ofSeconds(30)).until(() -> fn.callsFor(stored) == 1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> fn.callsFor(stored) >= 1);
     passed();
     assertThat(fn.callsFor(stored)).isEqualTo(1);
   }
