@@ -67,12 +67,12 @@ public final class BoundedConsumer {
   }
 
   /**
-   * Whether a tracked record finished here already: read again after a rebalance gave its partition
-   * straight back, before a commit past it (see {@link Commits#finishedHere}). Its slot is to be
-   * marked done without running it again.
+   * The slot a record read again had here before a rebalance gave its partition straight back, or
+   * null (see {@link Commits#before}): done if it finished here, neither done nor abandoned if it is
+   * still running here.
    */
-  public boolean finishedHere(KafkaConsumerRecord<String, byte[]> rec) {
-    return commits.finishedHere(rec);
+  public OffsetTracker.Slot before(KafkaConsumerRecord<String, byte[]> rec) {
+    return commits.before(rec);
   }
 
   /** Called with partitions given by a rebalance, before their first record. */

@@ -25,7 +25,7 @@ final class Commits {
    */
   private final Map<TopicPartition, HandedOver> handedOver = new HashMap<>();
 
-  private record HandedOver(Map<Long, OffsetTracker.Slot> slots, long next) {}
+  private record HandedOver(OffsetTracker.Slot[] slots, long next) {}
 
   OffsetTracker.Slot track(KafkaConsumerRecord<?, ?> rec) {
     return trackers.computeIfAbsent(new TopicPartition(rec.topic(), rec.partition()), k -> new OffsetTracker()).track(rec.offset());
@@ -46,12 +46,18 @@ final class Commits {
         .onFailure(err -> LOG.warn("offset commit failed: {}", err.toString()));
   }
 
+  /** The offset a commit of {@code tp} would take now, or -1 (tests). */
+  long committable(TopicPartition tp) {
+    OffsetTracker t = trackers.get(tp);
+    return t == null ? -1 : t.committable();
+  }
+
   /** Work still running for these partitions finishes, but their offsets are the new owner's now. */
   void revoked(Set<TopicPartition> parts) {
     for (TopicPartition tp : parts) {
       OffsetTracker t = trackers.remove(tp);
       if (t == null) handedOver.remove(tp);
-      else handedOver.put(tp, new HandedOver(t.byOffset(), t.next()));
+      else handedOver.put(tp, new HandedOver(t.kept(), t.next()));
     }
   }
 
@@ -61,19 +67,28 @@ final class Commits {
   }
 
   /**
-   * Whether {@code rec}, read again after its partition was revoked and given straight back (an
-   * eager rebalance revokes every partition), finished here before: its outcome is stored, though
-   * it may not show in the status store yet. Its offset was not committed: the commit on revocation
-   * is sent after the new assignment's positions were fetched, and the periodic one is up to 500 ms
-   * old. Records that were waiting when the partition was revoked did not finish: they run.
+   * The slot {@code rec} had here before its partition was revoked and given straight back (an
+   * eager rebalance revokes every partition), or null: read again from the last commit the broker
+   * took, since the commit on revocation is sent after the new assignment's positions were fetched,
+   * and the periodic one is up to 500 ms old. Done: its outcome is stored, though it may not show in
+   * the status store yet. Neither done nor abandoned: it is still running here.
    */
-  boolean finishedHere(KafkaConsumerRecord<?, ?> rec) {
-    if (handedOver.isEmpty()) return false;
+  OffsetTracker.Slot before(KafkaConsumerRecord<?, ?> rec) {
+    if (handedOver.isEmpty()) return null;
     TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
     HandedOver h = handedOver.get(tp);
-    if (h == null) return false;
+    if (h == null) return null;
     if (rec.offset() >= h.next() - 1) handedOver.remove(tp); // read up to where it was: done with it
-    OffsetTracker.Slot s = h.slots().get(rec.offset());
-    return s != null && s.done;
+    OffsetTracker.Slot[] slots = h.slots();
+    int lo = 0;
+    int hi = slots.length - 1;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      long o = slots[mid].offset;
+      if (o < rec.offset()) lo = mid + 1;
+      else if (o > rec.offset()) hi = mid - 1;
+      else return slots[mid];
+    }
+    return null;
   }
 }

@@ -7,7 +7,7 @@ import java.util.ArrayDeque;
  * offset still in flight (or one past the last record seen when nothing is). Records arrive in
  * offset order, so a deque suffices; finished records at its head are dropped once the broker took
  * a commit past them (until then a partition revoked and given straight back, which is read again
- * from that commit, can tell what finished here: {@link #byOffset}). Not thread-safe: the
+ * from that commit, can tell what finished here: {@link #kept}). Not thread-safe: the
  * dispatcher uses it from its own context.
  */
 public final class OffsetTracker {
@@ -15,17 +15,39 @@ public final class OffsetTracker {
   public static final class Slot {
     final long offset;
     boolean done;
+    private boolean abandoned;
+    private Runnable then;
 
     Slot(long offset) {
       this.offset = offset;
     }
 
     public void done() {
+      if (done) return;
       done = true;
+      if (then != null) then.run();
+    }
+
+    /** Its record will not finish here (its partition was revoked before it started): it never becomes done. */
+    public void abandon() {
+      abandoned = true;
+    }
+
+    public boolean abandoned() {
+      return abandoned;
+    }
+
+    /** Runs {@code next} when this slot is done: now if it is (one follower). */
+    public void then(Runnable next) {
+      if (done) next.run();
+      else then = next;
     }
   }
 
-  /** Finished slots kept at most (a commit failing for long): beyond it the oldest finished ones are dropped. */
+  /**
+   * Slots kept at most (a commit failing for long): beyond it the finished ones at the head are
+   * dropped (those behind a slot still running stay, as its offset holds the commit).
+   */
   static final int MAX_KEPT = 100_000;
   private final ArrayDeque<Slot> slots = new ArrayDeque<>();
   private long next = -1;
@@ -63,13 +85,11 @@ public final class OffsetTracker {
   }
 
   /**
-   * The slots since the last commit the broker took, by offset: a record read again after its
-   * partition came back finished here if its slot is done (now, or by the time it is read again).
+   * The slots since the last commit the broker took, in offset order (records arrive in it): what a
+   * record read again after its partition came back had here.
    */
-  java.util.Map<Long, Slot> byOffset() {
-    java.util.Map<Long, Slot> m = new java.util.HashMap<>(slots.size() * 2);
-    for (Slot s : slots) m.put(s.offset, s);
-    return m;
+  Slot[] kept() {
+    return slots.toArray(new Slot[0]);
   }
 
   /** One past the last offset seen. */

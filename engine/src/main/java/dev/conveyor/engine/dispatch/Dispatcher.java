@@ -81,6 +81,8 @@ public final class Dispatcher extends VerticleBase {
    * replica's.
    */
   private final Map<String, Integer> here = new HashMap<>();
+  /** Records waiting on a timer (a retry not yet due, a partition just gained), with the timer's id. */
+  private final Map<Held, Long> timed = new java.util.IdentityHashMap<>();
   private final Cache<String, Boolean> ranHere;
   /**
    * Ids whose first copies this replica drops, and why: {@link Drop#FENCED}, fenced before any copy of
@@ -288,11 +290,13 @@ public final class Dispatcher extends VerticleBase {
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> rec) {
     OffsetTracker.Slot slot = consumer.track(rec);
-    // Read again after a rebalance gave its partition straight back: it ran to its end here moments
-    // ago (its id left `here` when it ended, and its outcome shows in the store only once read back
-    // from the status topic), so running it would call the function twice.
-    if (consumer.finishedHere(rec)) {
-      slot.done();
+    // Read again after a rebalance gave its partition straight back. If it ran to its end here (its
+    // id left `here` when it ended, and its outcome shows in the store only once read back from the
+    // status topic), running it would call the function twice; if it is still running here, its
+    // outcome is that run's, and this offset must wait for it like the one it had.
+    OffsetTracker.Slot before = consumer.before(rec);
+    if (before != null && !before.abandoned()) {
+      before.then(slot::done);
       return;
     }
     if (InvocationCodec.fence(rec.record().headers())) {
@@ -337,10 +341,12 @@ public final class Dispatcher extends VerticleBase {
     // attempts are not all visible yet).
     long wait = Math.max(dueAt, shares.heldUntil(rec.partition())) - clock.millis();
     if (wait > 0) {
-      clock.setTimer(wait, () -> {
-        if (current(job.value())) offer(job);
-        else forget(job.value());
-      });
+      Held held = job.value();
+      timed.put(held, clock.setTimer(wait, () -> {
+        timed.remove(held);
+        if (current(held)) offer(job);
+        else forget(held);
+      }));
     } else {
       offer(job);
     }
@@ -431,10 +437,20 @@ public final class Dispatcher extends VerticleBase {
     for (Job<Held> dropped : scheduler.drop(numbers)) {
       forget(dropped.value());
     }
+    // Those waiting on a timer too, now: the partition may come straight back and be read again
+    // before their timers would have fired.
+    for (var it = timed.entrySet().iterator(); it.hasNext();) {
+      var e = it.next();
+      if (!numbers.contains(e.getKey().tp().getPartition())) continue;
+      clock.cancelTimer(e.getValue());
+      forget(e.getKey());
+      it.remove();
+    }
   }
 
   /** A record held here that will not start here (its partition moved): it no longer waits. */
   private void forget(Held h) {
+    h.slot().abandon();
     release(h.inv().id());
     h.lane().backlog().decrementAndGet();
     if (h.stray()) shares.stray(h.inv().tenant(), -1);

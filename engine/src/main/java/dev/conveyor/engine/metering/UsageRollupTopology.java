@@ -250,10 +250,14 @@ public final class UsageRollupTopology {
       return h;
     }
 
-    /** {@code ????-??-??T??:mm:ss[.f{1,9}]Z} with minutes and seconds 00-59 (a leap second is parsed). */
+    /**
+     * {@code ????-??-??THH:mm:ss[.f{1,9}]Z} with hours 00-23, minutes and seconds 00-59 (a leap
+     * second is parsed; so is 24:00, which {@link Instant#parse} takes as the next day's midnight).
+     */
     private static boolean canonical(String t) {
       int n = t.length();
       if (n < 20 || n > 30 || t.charAt(13) != ':' || t.charAt(16) != ':' || t.charAt(n - 1) != 'Z') return false;
+      if (!digit(t.charAt(11)) || !digit(t.charAt(12)) || (t.charAt(11) - '0') * 10 + (t.charAt(12) - '0') > 23) return false;
       if (!sixty(t, 14) || !sixty(t, 17)) return false;
       if (n == 20) return true;
       if (n == 21 || t.charAt(19) != '.') return false;
@@ -297,8 +301,9 @@ public final class UsageRollupTopology {
     private String entryKey;
     private String entryDay;
     private int entryIds;
-    /** The ids of that entry after its first, each followed by {@link #ID_SEPARATOR}. */
-    private final java.io.ByteArrayOutputStream entryValue = new java.io.ByteArrayOutputStream(IDS_PER_ENTRY * 40);
+    /** The ids of that entry after its first, each followed by {@link #ID_SEPARATOR}: its first {@link #entryLength} bytes. */
+    private byte[] entryValue = new byte[IDS_PER_ENTRY * 40];
+    private int entryLength;
     private final Hours hours = new Hours();
     /** The totals last written to {@link #ROLLUPS} by key, with the array written; emptied once a second. */
     private final Map<String, Read> read = new java.util.HashMap<>();
@@ -325,6 +330,7 @@ public final class UsageRollupTopology {
       this.tenantHours = context.getStateStore(TENANT_HOURS);
       this.alerts = context.getStateStore(ALERTS);
       this.entryKey = null; // entries are only ever extended within one run of the task
+      this.read.clear();
       context.schedule(Duration.ofMinutes(10), PunctuationType.WALL_CLOCK_TIME, this::purge);
       context.schedule(Duration.ofSeconds(1), PunctuationType.WALL_CLOCK_TIME, this::emit);
       resendDue = pending.get(RESENT) == null; // sent at the first punctuation (init may not forward)
@@ -570,14 +576,18 @@ public final class UsageRollupTopology {
         entryKey = day + "|" + id;
         entryDay = day;
         entryIds = 1;
-        entryValue.reset();
+        entryLength = 0;
         seenByDay.put(entryKey, EMPTY);
         return;
       }
-      entryValue.write(bytes, 0, bytes.length);
-      entryValue.write(ID_SEPARATOR);
+      if (entryLength + bytes.length + 1 > entryValue.length) {
+        entryValue = java.util.Arrays.copyOf(entryValue, Math.max(entryValue.length * 2, entryLength + bytes.length + 1));
+      }
+      System.arraycopy(bytes, 0, entryValue, entryLength, bytes.length);
+      entryLength += bytes.length;
+      entryValue[entryLength++] = ID_SEPARATOR;
       entryIds++;
-      seenByDay.put(entryKey, entryValue.toByteArray());
+      seenByDay.put(entryKey, java.util.Arrays.copyOf(entryValue, entryLength));
     }
 
     private static boolean contains(byte[] bytes, byte b) {

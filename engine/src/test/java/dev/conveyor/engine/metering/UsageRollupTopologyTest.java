@@ -246,6 +246,11 @@ class UsageRollupTopologyTest {
     return ids;
   }
 
+  /** Ids longer than usage ids (an invocation id and the attempt): an entry grows past its first buffer. */
+  private static String longId(int i) {
+    return "a" + i + "-" + "x".repeat(60);
+  }
+
   @Test
   void idsAreListedByDayManyToAnEntryAndForgottenWholeAfterTheDedupeWindow() throws Exception {
     driver.close();
@@ -253,7 +258,7 @@ class UsageRollupTopologyTest {
     open(day0);
     String hour = "acme/acme/f/2026-11-20T11:00:00Z";
     for (int i = 0; i < 40; i++) {
-      usage.pipeInput("acme", record("acme", "f", "a" + i, 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+      usage.pipeInput("acme", record("acme", "f", longId(i), 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
     }
     // What a version that kept an entry per id left behind, and an id with the separator in it.
     KeyValueStore<String, byte[]> seen = driver.getKeyValueStore(UsageRollupTopology.SEEN);
@@ -262,11 +267,11 @@ class UsageRollupTopologyTest {
     byDay.put("2026-11-20|legacy:1", new byte[0]);
     usage.pipeInput("acme", record("acme", "f", "odd\nid", 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
     for (int i = 40; i < 70; i++) {
-      usage.pipeInput("acme", record("acme", "f", "a" + i, 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+      usage.pipeInput("acme", record("acme", "f", longId(i), 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
     }
     int[] entries = {0};
     java.util.List<String> ids = listed("2026-11-20", entries);
-    java.util.List<String> expected = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, 70).mapToObj(i -> "a" + i + ":1").toList());
+    java.util.List<String> expected = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, 70).mapToObj(i -> longId(i) + ":1").toList());
     expected.add("legacy:1");
     expected.add("odd\nid:1");
     assertThat(ids).containsExactlyInAnyOrderElementsOf(expected);
@@ -276,9 +281,9 @@ class UsageRollupTopologyTest {
     // Three days on: a record of that day; a copy of an old one is still a duplicate.
     driver.advanceWallClockTime(java.time.Duration.ofDays(3));
     usage.pipeInput("acme", record("acme", "f", "b0", 1, "success", "2026-11-23T12:00:00.000Z", 1, "0.000125000", false));
-    usage.pipeInput("acme", record("acme", "f", "a5", 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+    usage.pipeInput("acme", record("acme", "f", longId(5), 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
     driver.advanceWallClockTime(java.time.Duration.ofMinutes(10)); // the purge runs every 10 minutes
-    assertThat(seen.get("a5:1")).as("within the window").isNotNull();
+    assertThat(seen.get(longId(5) + ":1")).as("within the window").isNotNull();
     assertThat(sent()).doesNotContainKey(hour);
 
     // Eight days after the first: every id of that day is forgotten, the later one is not.
@@ -288,7 +293,7 @@ class UsageRollupTopologyTest {
     assertThat(seen.get("b0:1")).isNotNull();
     assertThat(listed("2026-11-23", new int[1])).containsExactly("b0:1");
     // A copy arriving after the window counts again, as documented.
-    usage.pipeInput("acme", record("acme", "f", "a5", 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
+    usage.pipeInput("acme", record("acme", "f", longId(5), 1, "success", "2026-11-20T11:30:00.000Z", 1, "0.000125000", false));
     assertThat(latest(hour).attempts()).isEqualTo(72);
   }
 
@@ -308,7 +313,8 @@ class UsageRollupTopologyTest {
         "2026-11-27T10:05:00+01:00", "2026-11-27T10:05:00.000+00:00", "2026-12-31T23:59:60Z", "2026-11-27T10:00:00Z",
         "2026-11-27T10:60:00Z", "2026-11-27T10:05:61Z", "2026-11-27T10:05:00.Z", "2026-11-27T10:05:00.1234567890Z",
         "2026-11-27T10:05:0aZ", "2026-11-27T10:05:00z", "2026-11-27T10:05:00.12aZ", "2026-11-27T10:05Z", "2026-11-27T10",
-        "2026-11-27T10:05:00.000Z", "2026-02-30T10:05:00Z", "2026-11-27T10:5:00.000Z", "+12026-11-27T10:05:00Z"));
+        "2026-11-27T10:05:00.000Z", "2026-02-30T10:05:00Z", "2026-11-27T10:5:00.000Z", "+12026-11-27T10:05:00Z",
+        "2026-11-27T24:00:00Z", "2026-11-27T24:30:00Z", "2026-11-27T24:00:00.000Z", "2026-11-27T25:00:00Z"));
     for (String time : times) {
       String expected;
       try {

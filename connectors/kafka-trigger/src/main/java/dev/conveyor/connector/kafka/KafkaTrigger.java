@@ -121,11 +121,14 @@ final class KafkaTrigger implements TriggerConnector {
     config.put("client.id", "conveyor-trigger-" + name);
     config.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
     config.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
-    // As the gateway's own consumers: a replica killed holds its partitions until its session
-    // times out, and Kafka's default (45 s) is that long without records from them.
-    config.put("session.timeout.ms", "10000");
-    config.put("heartbeat.interval.ms", "3000");
     config.putAll(properties);
+    // As the gateway's own consumers: a replica killed holds its partitions until its session
+    // times out, and Kafka's default (45 s) is that long without records from them. The broker
+    // sets both for groups on the newer protocol, whose consumers refuse them.
+    if (!"consumer".equalsIgnoreCase(config.get("group.protocol"))) {
+      config.putIfAbsent("session.timeout.ms", "10000");
+      config.putIfAbsent("heartbeat.interval.ms", "3000");
+    }
     return config;
   }
 

@@ -83,5 +83,10 @@ class KafkaTriggerConfigTest {
     KafkaTrigger own = (KafkaTrigger) factory.create("orders",
         bind(entry().put("properties", new JsonObject().put("session.timeout.ms", 30000))));
     assertThat(own.consumerConfig("k:9092")).containsEntry("session.timeout.ms", "30000");
+    // The newer group protocol: the broker sets the session, and the consumer refuses both keys.
+    KafkaTrigger next = (KafkaTrigger) factory.create("orders",
+        bind(entry().put("properties", new JsonObject().put("group.protocol", "consumer"))));
+    assertThat(next.consumerConfig("k:9092")).doesNotContainKeys("session.timeout.ms", "heartbeat.interval.ms");
+    new org.apache.kafka.clients.consumer.ConsumerConfig(new java.util.HashMap<String, Object>(next.consumerConfig("k:9092")));
   }
 }
