@@ -37,10 +37,17 @@ public final class OffsetTracker {
       return abandoned;
     }
 
-    /** Runs {@code next} when this slot is done: now if it is (one follower). */
+    /** Runs {@code next} when this slot is done: now if it is. */
     public void then(Runnable next) {
-      if (done) next.run();
-      else then = next;
+      if (done) {
+        next.run();
+        return;
+      }
+      Runnable first = then;
+      then = first == null ? next : () -> {
+        first.run();
+        next.run();
+      };
     }
   }
 

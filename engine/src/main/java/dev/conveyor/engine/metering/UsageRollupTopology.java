@@ -233,8 +233,8 @@ public final class UsageRollupTopology {
    * part). {@link Instant#parse} was a twentieth of the rollups thread (drain profile), and nearly
    * every record falls in the hour of the one before: a time in the usage records' own form
    * ({@code yyyy-MM-ddTHH:mm:ss[.fraction]Z}) whose first 13 characters are those of the last time
-   * parsed in that form, and whose minutes and seconds are valid, has that time's hour; any other is
-   * parsed.
+   * parsed in that form, and whose hour, minutes and seconds are valid, has that time's hour; any
+   * other is parsed.
    */
   static final class Hours {
     private String prefix;

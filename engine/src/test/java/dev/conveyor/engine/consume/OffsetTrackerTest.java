@@ -53,4 +53,19 @@ class OffsetTrackerTest {
     assertThat(t.kept()).isEmpty();
     assertThat(t.next()).isEqualTo(3);
   }
+
+  @Test
+  void everySlotWaitingOnAnotherIsDoneWhenItIs() {
+    OffsetTracker t = new OffsetTracker();
+    OffsetTracker.Slot running = t.track(0);
+    java.util.List<String> ran = new java.util.ArrayList<>();
+    running.then(() -> ran.add("first"));
+    running.then(() -> ran.add("second"));
+    assertThat(ran).isEmpty();
+    running.done();
+    running.done();
+    assertThat(ran).containsExactly("first", "second");
+    running.then(() -> ran.add("after"));
+    assertThat(ran).containsExactly("first", "second", "after");
+  }
 }

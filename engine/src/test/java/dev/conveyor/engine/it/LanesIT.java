@@ -26,9 +26,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ConsumerGroupDescription;
-import org.apache.kafka.common.GroupState;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -110,13 +107,7 @@ class LanesIT {
         apis.add(new Http(ports[0]));
       }
       for (GatewayProcess p : replicas) p.awaitReady(Duration.ofSeconds(90));
-      try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()))) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> {
-          ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
-          return g.groupState() == GroupState.STABLE && g.members().size() == 3
-              && g.members().stream().allMatch(m -> m.assignment().topicPartitions().size() == 2);
-        });
-      }
+      TestKafka.awaitStableGroup(group, 3, n -> n == 2);
       // One invocation of each tenant through each replica, run to its end: dispatch works everywhere
       // (and the lanes just gained are past their hand-over hold) before anything is measured.
       Map<String, String> tenantOf = new ConcurrentHashMap<>(); // id -> tenant (its key too)

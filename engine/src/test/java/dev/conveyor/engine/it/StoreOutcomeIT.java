@@ -25,10 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -63,14 +60,7 @@ class StoreOutcomeIT {
     // B's joining rebalances the dispatch group, and A learns of it only at its next heartbeat (3 s):
     // an eager rebalance then hands the queue's partitions over while these tests run, and a handover
     // may deliver an invocation twice (at least once). These tests are about fences, not handovers.
-    String group = prefix + "dispatch";
-    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", TestKafka.bootstrap()))) {
-      await().atMost(Duration.ofSeconds(60)).until(() -> {
-        ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
-        return g.groupState() == GroupState.STABLE && g.members().size() == 2
-            && g.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty());
-      });
-    }
+    TestKafka.awaitStableGroup(prefix + "dispatch", 2, n -> n > 0);
     httpA = new Http(a.httpPort());
     httpB = new Http(b.httpPort());
     raw = new KafkaProducer<>(Map.of("bootstrap.servers", TestKafka.bootstrap(), "acks", "all"), new StringSerializer(),

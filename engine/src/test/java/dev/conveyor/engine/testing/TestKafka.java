@@ -28,4 +28,20 @@ public final class TestKafka {
     }
     return broker.bootstrapServers();
   }
+
+  /**
+   * Waits (up to a minute) until consumer group {@code group} on this broker is stable with
+   * {@code members} members, each holding a number of partitions that {@code partitionsEach}
+   * accepts: a rebalance still under way would move partitions while a test measures.
+   */
+  public static void awaitStableGroup(String group, int members, java.util.function.IntPredicate partitionsEach) {
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(java.util.Map.<String, Object>of("bootstrap.servers", bootstrap()))) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> {
+        var g = admin.describeConsumerGroups(java.util.List.of(group)).all().get(10, java.util.concurrent.TimeUnit.SECONDS).get(group);
+        return g.groupState() == org.apache.kafka.common.GroupState.STABLE && g.members().size() == members
+            && g.members().stream().allMatch(m -> partitionsEach.test(m.assignment().topicPartitions().size()));
+      });
+    }
+  }
 }
