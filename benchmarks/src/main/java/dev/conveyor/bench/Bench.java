@@ -141,7 +141,7 @@ public final class Bench {
     Path config = dir.resolve(name + ".yaml");
     Files.writeString(config, """
         server: { port: %d, adminPort: %d }
-        kafka: { topicPrefix: "%s"%s%s }
+        kafka: { topicPrefix: "%s"%s%s%s }
         tenants:
         %s
         functions:
@@ -154,6 +154,9 @@ public final class Bench {
         // default, -Dbench.queueHeaders= (empty) to leave the key out (a build before it, as bench.before.classpath)
         System.getProperty("bench.queueHeaders", "packed").isEmpty() ? ""
             : ", queueHeaders: " + System.getProperty("bench.queueHeaders", "packed"),
+        // status records packed too, for the same reason; -Dbench.statusRecords=json or = (empty) likewise
+        System.getProperty("bench.statusRecords", "packed").isEmpty() ? ""
+            : ", statusRecords: " + System.getProperty("bench.statusRecords", "packed"),
         // -Dbench.lingerMs=N: the gateway's kafka.lingerMs (its default otherwise)
         System.getProperty("bench.lingerMs") == null ? "" : ", lingerMs: " + Integer.getInteger("bench.lingerMs"),
         tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,

@@ -51,6 +51,7 @@ import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.samples.SampleFunctions;
 import dev.conveyor.engine.queue.QueueLookup;
+import dev.conveyor.engine.status.StatusCodec;
 import dev.conveyor.engine.status.StatusReader;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.knative.KnativeDiscovery;
@@ -200,7 +201,8 @@ public final class Conveyor implements AutoCloseable {
     metrics.kafkaClient(lingering);
     KafkaSender background = components.add("background sender", new KafkaSender(lingering, clients.producerBatchSize()));
     background.warm(java.util.List.of(topics.usage(), topics.status()));
-    store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status());
+    store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status(),
+        StatusCodec.Form.valueOf(config.kafka().statusRecords().name()));
     reader = components.add(new StatusReader(clients, store, topics.status()).start());
     health = components.add(new KafkaHealth(clock, admin, 1000));
     await(reader.caughtUp(), 120, "replaying " + topics.status());

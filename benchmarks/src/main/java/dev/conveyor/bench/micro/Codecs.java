@@ -30,7 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What every delivered invocation costs in encoding: its queue record read back, its final status
- * written and read back (with a small result), its usage record. Per operation, in microseconds.
+ * written and read back (with a small result; as JSON and packed), its usage record. Per operation,
+ * in microseconds.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -43,6 +44,7 @@ public class Codecs {
   private InvocationStatus succeeded;
   private StoredResult result;
   private byte[] statusBytes;
+  private byte[] packedStatusBytes;
   private ConsumerRecord<String, byte[]> queueRecord;
   private UsageEmitter usage;
   private UsageEmitter.Attempt attempt;
@@ -57,6 +59,7 @@ public class Codecs {
         200, null);
     result = new StoredResult(200, "application/json", "{\"ok\":true}".getBytes(StandardCharsets.UTF_8));
     statusBytes = StatusCodec.encode(succeeded, result);
+    packedStatusBytes = StatusCodec.encode(StatusCodec.Form.packed, succeeded, result);
     ProducerRecord<String, byte[]> p = InvocationCodec.encode("conveyor.invocations", 0, inv, ConveyorConfig.QueueHeaders.packed);
     queueRecord = new ConsumerRecord<>(p.topic(), 0, 42L, p.key(), p.value());
     p.headers().forEach(h -> queueRecord.headers().add(h));
@@ -74,6 +77,16 @@ public class Codecs {
   @Benchmark
   public StatusCodec.Envelope statusDecode() throws Exception {
     return StatusCodec.decode(statusBytes);
+  }
+
+  @Benchmark
+  public byte[] statusEncodePacked() {
+    return StatusCodec.encode(StatusCodec.Form.packed, succeeded, result);
+  }
+
+  @Benchmark
+  public StatusCodec.Envelope statusDecodePacked() throws Exception {
+    return StatusCodec.decode(packedStatusBytes);
   }
 
   @Benchmark

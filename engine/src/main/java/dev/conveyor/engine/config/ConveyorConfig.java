@@ -73,13 +73,15 @@ public record ConveyorConfig(
       @Range(max = 1000) int lingerMs,
       @Range(max = 1000) int backgroundLingerMs,
       Map<String, String> clientProperties,
-      QueueHeaders queueHeaders) {
+      QueueHeaders queueHeaders,
+      StatusRecords statusRecords) {
     static final KafkaSettings DEFAULTS = new KafkaSettings("", "conveyor.", 6, (short) 1, Duration.ofSeconds(10), 1, 5, Map.of(),
-        QueueHeaders.perField);
+        QueueHeaders.perField, StatusRecords.json);
 
     public KafkaSettings {
       bootstrapServers = bootstrapServers == null ? null : bootstrapServers.trim();
       queueHeaders = queueHeaders == null ? QueueHeaders.perField : queueHeaders;
+      statusRecords = statusRecords == null ? StatusRecords.json : statusRecords;
     }
 
     public boolean embedded() {
@@ -94,6 +96,12 @@ public record ConveyorConfig(
    * packed into one header (cheaper to write and read; read only by versions that write it).
    */
   public enum QueueHeaders { perField, packed }
+
+  /**
+   * How status records are written: JSON (what every version reads), or packed in a binary form
+   * (cheaper to write and to read; read only by versions that have this setting). Both are read.
+   */
+  public enum StatusRecords { json, packed }
 
   public record ApiKey(
       @NotBlank(message = REQUIRED)

@@ -283,7 +283,7 @@ public final class InvocationRunner {
     return before.compose(r -> {
       RunningShown shown = showAfter == 0 ? null : new RunningShown();
       if (shown != null) {
-        shown.timer = clock.setTimer(showAfter, () -> shown.written = durably(() -> store.write(running, null)));
+        shown.timer = clock.deadline(showAfter, () -> shown.written = durably(() -> store.write(running, null)));
       }
       long queueWait = running.queueWaitMs() == null ? 0 : running.queueWaitMs();
       var call = new AttemptPath.Call(inv, t, n, InvocationMode.async, inv.triggerOrHttp(), coldSince, queueWait,
@@ -291,7 +291,7 @@ public final class InvocationRunner {
       return path.run(trace, call, cb, res -> {
         // The outcome's status must follow the running one: wait for it if it was started.
         if (shown == null) return Future.succeededFuture(res);
-        clock.cancelTimer(shown.timer);
+        shown.timer.run();
         return shown.written == null ? Future.succeededFuture(res) : shown.written.map(x -> res); // fails only while stopping
       }).compose(e -> {
         if (e.verdict() instanceof Verdict.Platform p) {
@@ -316,7 +316,7 @@ public final class InvocationRunner {
 
   /** The running status of one call, stored by a timer if the call lasts {@code runningStatusAfter}. */
   private static final class RunningShown {
-    long timer;
+    Runnable timer;
     Future<InvocationStatus> written;
   }
 

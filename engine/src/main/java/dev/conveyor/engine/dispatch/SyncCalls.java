@@ -186,9 +186,9 @@ public final class SyncCalls {
     var call = new AttemptPath.Call(inv, t, n, InvocationMode.sync, "http", p.coldSince, 0, remaining);
     InvocationStatus running = p.status.running(n, now, call.cold());
     // Shown (and counted by other replicas) once it has run runningStatusAfter, as an async attempt is.
-    long shown = time.setTimer(Math.max(1, runningStatusAfterMs), () -> show(running));
+    Runnable shown = time.deadline(Math.max(1, runningStatusAfterMs), () -> show(running));
     path.run(p.trace, call, p.cb, Future::succeededFuture).onComplete(ar -> {
-      time.cancelTimer(shown);
+      shown.run();
       if (ar.failed()) { // nothing in the sync path fails the call; answer rather than hang
         end(p, running.failed(time.now(), null, "the call failed: " + ar.cause().getClass().getSimpleName()), new Outcome.Broken());
         return;

@@ -16,7 +16,12 @@ public final class FunctionRegistry {
     Optional<FunctionTarget> find(String namespace, String function);
   }
 
-  private final Map<String, FunctionTarget> targets = new HashMap<>();
+  /**
+   * By namespace, then name: a lookup hashes the two strings an invocation carries (each string keeps
+   * its hash once computed) instead of building and hashing their concatenation on every call, which
+   * a delivery makes several times. Each target is kept as the {@code Optional} a lookup returns.
+   */
+  private final Map<String, Map<String, Optional<FunctionTarget>>> targets = new HashMap<>();
   private final Source discovered;
 
   public FunctionRegistry(List<FunctionSpec> specs) {
@@ -26,18 +31,15 @@ public final class FunctionRegistry {
   public FunctionRegistry(List<FunctionSpec> specs, Source discovered) {
     this.discovered = discovered;
     for (FunctionSpec f : specs) {
-      targets.put(key(f.namespace(), f.name()),
-          new FunctionTarget(f.namespace(), f.name(), f.url(), f.memoryMiB(), f.concurrency(), f.delivery(),
-              f.circuitBreaker(), null, null));
+      targets.computeIfAbsent(f.namespace(), ns -> new HashMap<>()).put(f.name(),
+          Optional.of(new FunctionTarget(f.namespace(), f.name(), f.url(), f.memoryMiB(), f.concurrency(), f.delivery(),
+              f.circuitBreaker(), null, null)));
     }
   }
 
-  private static String key(String ns, String fn) {
-    return ns + '/' + fn;
-  }
-
   public Optional<FunctionTarget> find(String namespace, String function) {
-    FunctionTarget t = targets.get(key(namespace, function));
-    return t != null ? Optional.of(t) : discovered.find(namespace, function);
+    Map<String, Optional<FunctionTarget>> names = targets.get(namespace);
+    Optional<FunctionTarget> t = names == null ? null : names.get(function);
+    return t != null ? t : discovered.find(namespace, function);
   }
 }

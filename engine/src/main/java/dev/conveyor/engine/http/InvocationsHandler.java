@@ -75,10 +75,10 @@ public final class InvocationsHandler {
     io.vertx.core.Context ctx = vertx.getOrCreateContext();
     io.vertx.core.Promise<StatusStore.Entry> p = io.vertx.core.Promise.promise();
     Runnable forget = store.await(id, st -> true, e -> ctx.runOnContext(v -> p.tryComplete(e)));
-    long timer = clock.setTimer(ms, () -> p.tryComplete(store.get(id).orElse(null)));
+    Runnable timer = clock.deadline(ms, () -> p.tryComplete(store.get(id).orElse(null)));
     return p.future().onComplete(ar -> {
       forget.run();
-      clock.cancelTimer(timer);
+      timer.run();
     });
   }
 

@@ -137,14 +137,14 @@ public final class HttpInvoker implements Invoker {
 
     Promise<AttemptResult> result = Promise.promise();
     AtomicBoolean timedOut = new AtomicBoolean();
-    long[] timer = {-1};
+    Runnable[] timer = {null};
     client(target).take(result.future()).request(opts).onComplete(ar -> {
       if (ar.failed()) {
         result.tryComplete(new AttemptResult.TransportError(describe(target, ar.cause())));
         return;
       }
       var req = ar.result();
-      timer[0] = clock.setTimer(timeoutMs, () -> {
+      timer[0] = clock.deadline(timeoutMs, () -> {
         timedOut.set(true);
         result.tryComplete(new AttemptResult.Timeout(timeoutMs));
         req.reset();
@@ -169,7 +169,7 @@ public final class HttpInvoker implements Invoker {
             firstByteMs, serverTiming)));
         return read.future();
       }).onComplete(done -> {
-        clock.cancelTimer(timer[0]);
+        timer[0].run();
         if (timedOut.get()) return;
         if (done.succeeded()) result.tryComplete(done.result());
         else result.tryComplete(new AttemptResult.TransportError(describe(target, done.cause())));

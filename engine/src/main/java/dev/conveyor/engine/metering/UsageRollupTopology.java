@@ -553,7 +553,7 @@ public final class UsageRollupTopology {
     /** Keeps {@code {"key", "totals", "day"}} for a record id (written field by field: one per usage record). */
     private void remember(String id, String key, UsageTotals totals) {
       String day = today();
-      seen.put(id, JsonBytes.of(320, g -> {
+      seen.put(id, JsonBytes.of(g -> {
         g.writeStartObject();
         g.writeStringField("key", key);
         g.writeFieldName("totals");

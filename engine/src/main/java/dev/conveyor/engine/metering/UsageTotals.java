@@ -66,7 +66,7 @@ public record UsageTotals(long invocations, long attempts, long success, long er
 
   /** The JSON of {@link #toJson}, written field by field (the rollups write one per usage record). */
   public byte[] bytes() {
-    return JsonBytes.of(256, this::write);
+    return JsonBytes.of(this::write);
   }
 
   /** Writes these totals as one JSON object, the shape of {@link #toJson}. */

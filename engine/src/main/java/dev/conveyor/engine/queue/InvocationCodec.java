@@ -3,9 +3,9 @@ package dev.conveyor.engine.queue;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationBuilder;
 import dev.conveyor.engine.config.ConveyorConfig.QueueHeaders;
+import dev.conveyor.engine.kafka.Packed;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -186,8 +186,8 @@ public final class InvocationCodec {
    * strings).
    */
   static byte[] pack(Invocation inv) {
-    Packer p = new Packer();
-    p.out[p.at++] = PACKED_VERSION;
+    Packed.Writer p = new Packed.Writer(160);
+    p.put(PACKED_VERSION);
     p.string(inv.id()).string(inv.tenant()).string(inv.namespace()).string(inv.function()).string(inv.contentType())
         .string(inv.idempotencyKey()).string(inv.query()).string(inv.callbackUrl()).string(inv.trigger())
         .varint(inv.acceptedAt().toEpochMilli()).varint(inv.maxAttempts() == null ? 0 : inv.maxAttempts() + 1L)
@@ -196,7 +196,7 @@ public final class InvocationCodec {
     inv.passHeaders().forEach((k, v) -> {
       if (v != null) p.string(k).string(v);
     });
-    return Arrays.copyOf(p.out, p.at);
+    return p.toByteArray();
   }
 
   /** The headers {@link #pack} writes: those with a value (a loop, not a stream: it runs on every accept). */
@@ -210,7 +210,7 @@ public final class InvocationCodec {
     if (b == null || b.length == 0 || b[0] != PACKED_VERSION) {
       throw new IllegalArgumentException("not an invocation record (unknown metadata version)");
     }
-    Unpacker u = new Unpacker(b);
+    Packed.Reader u = new Packed.Reader(b, 1, b.length); // past the version
     try {
       String id = u.string(), tenant = u.string(), ns = u.string(), fn = u.string(), ct = u.string(), idem = u.string(),
           query = u.string(), callback = u.string(), trigger = u.string();
@@ -224,76 +224,7 @@ public final class InvocationCodec {
           .query(query).passHeaders(pass).acceptedAt(Instant.ofEpochMilli(at)).idempotencyKey(idem).traceparent(traceparent)
           .callbackUrl(callback).trigger(trigger).maxAttempts(max == 0 ? null : (int) (max - 1)).build();
     } catch (IndexOutOfBoundsException e) {
-      throw new IllegalArgumentException("not an invocation record (truncated metadata)");
-    }
-  }
-
-  /** Appends to a byte array that grows as needed. */
-  private static final class Packer {
-    byte[] out = new byte[160];
-    int at;
-
-    Packer string(String s) {
-      if (s == null) return varint(0);
-      int n = s.length();
-      boolean ascii = true;
-      for (int i = 0; i < n && ascii; i++) ascii = s.charAt(i) < 0x80;
-      if (!ascii) {
-        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-        varint(utf8.length + 1L);
-        room(utf8.length);
-        System.arraycopy(utf8, 0, out, at, utf8.length);
-        at += utf8.length;
-        return this;
-      }
-      varint(n + 1L);
-      room(n);
-      for (int i = 0; i < n; i++) out[at++] = (byte) s.charAt(i);
-      return this;
-    }
-
-    Packer varint(long v) {
-      room(10);
-      while ((v & ~0x7FL) != 0) {
-        out[at++] = (byte) ((v & 0x7F) | 0x80);
-        v >>>= 7;
-      }
-      out[at++] = (byte) v;
-      return this;
-    }
-
-    private void room(int n) {
-      if (at + n > out.length) out = Arrays.copyOf(out, Math.max(out.length * 2, at + n));
-    }
-  }
-
-  /** Reads what {@link Packer} wrote. */
-  private static final class Unpacker {
-    private final byte[] in;
-    private int at = 1; // past the version
-
-    Unpacker(byte[] in) {
-      this.in = in;
-    }
-
-    String string() {
-      long n = varint();
-      if (n == 0) return null;
-      if (n - 1 > in.length - at) throw new IllegalArgumentException("not an invocation record (truncated metadata)");
-      int len = (int) (n - 1);
-      String s = new String(in, at, len, StandardCharsets.UTF_8);
-      at += len;
-      return s;
-    }
-
-    long varint() {
-      long v = 0;
-      for (int shift = 0; shift < 64; shift += 7) {
-        byte b = in[at++];
-        v |= (long) (b & 0x7F) << shift;
-        if (b >= 0) return v;
-      }
-      throw new IllegalArgumentException("not an invocation record (bad varint)");
+      throw new IllegalArgumentException("not an invocation record (truncated or malformed metadata)");
     }
   }
 

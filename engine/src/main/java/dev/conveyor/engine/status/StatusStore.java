@@ -50,6 +50,7 @@ public final class StatusStore {
   private static final java.lang.invoke.VarHandle LONG_AT =
       java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
 
+  private final StatusCodec.Form form;
   private final Cache<Object, byte[]> entries;
   private final Cache<String, IdemEntry> idempotency;
   private final Duration idempotencyWindow;
@@ -82,6 +83,12 @@ public final class StatusStore {
   private record Waiter(java.util.function.Predicate<InvocationStatus> until, java.util.function.Consumer<Entry> then) {}
 
   public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, RecordSink sender, String topic) {
+    this(maxBytes, idempotencyWindow, clock, sender, topic, StatusCodec.Form.json);
+  }
+
+  /** {@code form}: the form this replica writes its status records in (it reads both). */
+  public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, RecordSink sender, String topic, StatusCodec.Form form) {
+    this.form = form;
     this.idempotencyWindow = idempotencyWindow;
     this.clock = clock;
     this.sender = sender;
@@ -220,9 +227,9 @@ public final class StatusStore {
       }
       applied[0] = true;
       if (result == null && cur != null && hasResult(cur)) { // a change without a result keeps the last one
-        return held(s.version(), s.status().terminal(), true, StatusCodec.encode(s, unpack(cur).result()));
+        return held(s.version(), s.status().terminal(), true, StatusCodec.encode(form, s, unpack(cur).result()));
       }
-      return held(s.version(), s.status().terminal(), result != null, value != null ? value : StatusCodec.encode(s, result));
+      return held(s.version(), s.status().terminal(), result != null, value != null ? value : StatusCodec.encode(form, s, result));
     });
     if (s.idempotencyKey() != null) {
       idempotency.asMap().putIfAbsent(idemKey(s.tenant(), s.namespace(), s.function(), s.idempotencyKey()),
@@ -301,7 +308,7 @@ public final class StatusStore {
    * terminal status is always kept, and it wins over any other whatever the order it is read in.
    */
   public ProducerRecord<String, byte[]> record(InvocationStatus s, StoredResult result) {
-    return new ProducerRecord<>(topic, s.status().terminal() ? s.id() : s.id() + PROGRESS_SUFFIX, StatusCodec.encode(s, result));
+    return new ProducerRecord<>(topic, s.status().terminal() ? s.id() : s.id() + PROGRESS_SUFFIX, StatusCodec.encode(form, s, result));
   }
 
   /** The record key of a status that is not terminal: the id and this suffix ({@link #record}). */
@@ -320,7 +327,7 @@ public final class StatusStore {
    * ended invocation queued.
    */
   public Future<InvocationStatus> writeAccepted(InvocationStatus queued) {
-    return write(new ProducerRecord<>(topic, queued.id() + ACCEPTED_SUFFIX, StatusCodec.encode(queued, null)), queued, null, sender);
+    return write(new ProducerRecord<>(topic, queued.id() + ACCEPTED_SUFFIX, StatusCodec.encode(form, queued, null)), queued, null, sender);
   }
 
   /**

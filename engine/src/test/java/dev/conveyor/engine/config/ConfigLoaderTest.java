@@ -65,6 +65,10 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.parse(yaml.replace("kafka: { bootstrapServers: \"\" }",
         "kafka: { bootstrapServers: \"\", queueHeaders: packed }"), Map.of()).kafka().queueHeaders())
         .isEqualTo(ConveyorConfig.QueueHeaders.packed);
+    assertThat(c.kafka().statusRecords()).as("the form every version reads").isEqualTo(ConveyorConfig.StatusRecords.json);
+    assertThat(ConfigLoader.parse(yaml.replace("kafka: { bootstrapServers: \"\" }",
+        "kafka: { bootstrapServers: \"\", statusRecords: packed }"), Map.of()).kafka().statusRecords())
+        .isEqualTo(ConveyorConfig.StatusRecords.packed);
     assertThat(c.status().cacheMaxBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
     assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
     assertThat(c.tenants().get(0).limits().lanes()).isEqualTo(1);

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class KafkaClientsTest {
   private static KafkaClients clients(Map<String, String> clientProperties) {
     return new KafkaClients("127.0.0.1:9092", new KafkaSettings("127.0.0.1:9092", "t.", 6, (short) 1, Duration.ofSeconds(10), 0, 5,
-        clientProperties, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField));
+        clientProperties, dev.conveyor.engine.config.ConveyorConfig.QueueHeaders.perField,
+        dev.conveyor.engine.config.ConveyorConfig.StatusRecords.json));
   }
 
   @Test

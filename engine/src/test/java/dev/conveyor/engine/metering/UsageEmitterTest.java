@@ -42,4 +42,60 @@ class UsageEmitterTest {
       assertThat(d.has(nullable) && d.get(nullable).isNull()).as(nullable + " is present and null").isTrue();
     }
   }
+
+  @Test
+  void everyMemberReadsBackAsGivenWithCharactersJsonMustEscape() throws Exception {
+    String odd = "q\"b\\s/\u0001\tü\u2028€𝄞";
+    Invocation inv = new Invocation("0197ab2c-1111-7222-8333-444455556666", "t" + odd, "ns" + odd, "f" + odd, null, new byte[3], null,
+        Map.of(), Instant.parse("2026-03-01T10:00:00Z"), "key" + odd, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        null, "kafka:" + odd);
+    UsageEmitter e = new UsageEmitter(null, "conveyor.usage", "//conveyor/" + odd, 1);
+    UsageEmitter.Attempt a = new UsageEmitter.Attempt(inv, 7, InvocationMode.sync, inv.trigger(), AttemptOutcome.success, 201,
+        Instant.parse("2026-03-01T10:00:01.5Z"), Instant.parse("2026-03-01T10:00:03.25Z"), true, 1_500, 90_000_000_000L, 128, 3,
+        Long.MAX_VALUE, "r" + odd);
+    com.fasterxml.jackson.databind.JsonNode ce = new com.fasterxml.jackson.databind.ObjectMapper().readTree(e.record(a).value());
+    Map<String, Object> want = new java.util.LinkedHashMap<>();
+    want.put("specversion", "1.0");
+    want.put("type", UsageEmitter.TYPE);
+    want.put("source", "//conveyor/" + odd);
+    want.put("id", inv.id() + ":7");
+    want.put("subject", inv.tenant());
+    want.put("time", "2026-03-01T10:00:03.250Z");
+    want.put("datacontenttype", "application/json");
+    want.put("partitionkey", inv.tenant());
+    want.put("traceparent", inv.traceparent());
+    for (var m : want.entrySet()) assertThat(ce.path(m.getKey()).asText()).as(m.getKey()).isEqualTo(m.getValue());
+    com.fasterxml.jackson.databind.JsonNode d = ce.path("data");
+    Map<String, Object> data = new java.util.LinkedHashMap<>();
+    data.put("tenant", inv.tenant());
+    data.put("namespace", inv.namespace());
+    data.put("function", inv.function());
+    data.put("revision", "r" + odd);
+    data.put("invocationId", inv.id());
+    data.put("attempt", 7L);
+    data.put("idempotencyKey", "key" + odd);
+    data.put("mode", "sync");
+    data.put("trigger", "kafka:" + odd);
+    data.put("outcome", "success");
+    data.put("httpStatus", 201L);
+    data.put("startTime", "2026-03-01T10:00:01.500Z");
+    data.put("endTime", "2026-03-01T10:00:03.250Z");
+    data.put("durationMs", 1_750L);
+    data.put("billedDurationMs", 1_750L);
+    data.put("coldStart", true);
+    data.put("coldStartMs", 1_500L);
+    data.put("queueWaitMs", 90_000_000_000L);
+    data.put("memoryMiB", 128L);
+    data.put("gibSeconds", Billing.gibSeconds(1_750, 128));
+    data.put("requestBytes", 3L);
+    data.put("responseBytes", Long.MAX_VALUE);
+    data.put("traceId", inv.traceId());
+    for (var m : data.entrySet()) {
+      com.fasterxml.jackson.databind.JsonNode v = d.path(m.getKey());
+      Object got = v.isTextual() ? v.asText() : v.isBoolean() ? (Object) v.asBoolean() : v.isIntegralNumber() ? (Object) v.asLong() : v.toString();
+      assertThat(got).as(m.getKey()).isEqualTo(m.getValue());
+    }
+    assertThat(ce.size()).isEqualTo(want.size() + 1);
+    assertThat(d.size()).isEqualTo(data.size());
+  }
 }

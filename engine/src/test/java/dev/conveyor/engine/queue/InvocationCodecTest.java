@@ -103,4 +103,28 @@ class InvocationCodecTest {
     var in = new ConsumerRecord<String, byte[]>("q", 0, 0L, "k", new byte[0]);
     assertThatThrownBy(() -> InvocationCodec.decode(in)).isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void thePackedHeaderKeepsTheBytesEarlierBuildsWroteAndRead() {
+    // Written by the build before the packed forms shared one writer; queued records outlive builds.
+    Map<String, String> pass = new java.util.LinkedHashMap<>();
+    pass.put("ce-subject", "Grüße ✓");
+    pass.put("tracestate", "a=1");
+    Invocation inv = InvocationBuilder.builder().id("0197ab2c-1111-7222-8333-444455556666").tenant("acme").namespace("ns")
+        .function("fn").contentType("text/plain; charset=utf-8").payload(new byte[0]).query("q=" + "x".repeat(200)).passHeaders(pass)
+        .acceptedAt(Instant.ofEpochMilli(1772359200123L)).idempotencyKey("k-ü").trigger("http").maxAttempts(3).build();
+    byte[] earlier = java.util.HexFormat.of().parseHex(
+        "012530313937616232632d313131312d373232322d383333332d3434343435353535363636360561636d65036e730366" +
+        "6e1a746578742f706c61696e3b20636861727365743d7574662d38056b2dc3bccb01713d787878787878787878787878" +
+        "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878" +
+        "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878" +
+        "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878" +
+        "787878787878787878787878787878787878787878787878787878787878787878787878787878787878787800056874" +
+        "7470fbdadcc6ca3304020b63652d7375626a6563740c4772c3bcc39f6520e29c930b7472616365737461746504613d31");
+    assertThat(InvocationCodec.pack(inv)).isEqualTo(earlier);
+    var r = InvocationCodec.encode("q", null, inv, QueueHeaders.packed);
+    r.headers().remove(InvocationCodec.PACKED);
+    r.headers().add(InvocationCodec.PACKED, earlier);
+    assertThat(InvocationCodec.decode(r.headers(), r.value())).usingRecursiveComparison().isEqualTo(inv);
+  }
 }

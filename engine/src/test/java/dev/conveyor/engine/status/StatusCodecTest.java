@@ -75,4 +75,113 @@ class StatusCodecTest {
       assertThat(store.runningElsewhere("globex", other.id())).isFalse();
     }
   }
+
+  /** Statuses with every field set or null, odd and long strings, several attempts, and instants far from now. */
+  private static InvocationStatus random(java.util.Random rnd) {
+    String[] texts = {null, "", "acme", "ü€𝄞\u0000\"\\", "x".repeat(126), "y".repeat(127), "z".repeat(20_000), "é".repeat(70)};
+    java.util.function.Supplier<String> text = () -> texts[rnd.nextInt(texts.length)];
+    java.util.function.Supplier<Instant> at = () -> rnd.nextInt(5) == 0 ? null
+        : Instant.ofEpochMilli(rnd.nextBoolean() ? T.toEpochMilli() + rnd.nextInt(1_000_000) : rnd.nextLong() >> 20);
+    java.util.function.Supplier<Long> number = () -> switch (rnd.nextInt(5)) {
+      case 0 -> null;
+      case 1 -> Long.MAX_VALUE;
+      case 2 -> Long.MIN_VALUE;
+      case 3 -> -rnd.nextLong(1000);
+      default -> rnd.nextLong(100_000);
+    };
+    java.util.List<dev.conveyor.engine.api.AttemptRecord> history = new java.util.ArrayList<>();
+    for (int i = rnd.nextInt(4); i > 0; i--) {
+      Long http = number.get();
+      history.add(new dev.conveyor.engine.api.AttemptRecord(rnd.nextInt(1, 10), at.get(), number.get(),
+          http == null ? null : (int) (long) http, text.get(), rnd.nextBoolean(), number.get()));
+    }
+    Long http = number.get();
+    return dev.conveyor.engine.api.InvocationStatusBuilder.builder().id(text.get()).tenant(text.get()).namespace(text.get())
+        .function(text.get()).status(InvocationState.values()[rnd.nextInt(InvocationState.values().length)])
+        .version(rnd.nextLong(1, Long.MAX_VALUE)).attempts(rnd.nextInt(100)).acceptedAt(at.get()).startedAt(at.get())
+        .finishedAt(at.get()).durationMs(number.get()).queueWaitMs(number.get()).coldStart(rnd.nextBoolean())
+        .httpStatus(http == null ? null : (int) (long) http).lastError(text.get()).traceId(text.get()).idempotencyKey(text.get())
+        .history(java.util.List.copyOf(history)).parkedUntil(at.get()).platformDelays(rnd.nextInt(50)).coldSince(at.get())
+        .trigger(text.get()).mode(text.get()).build();
+  }
+
+  @Test
+  void aPackedRecordReadsBackAsTheStatusAndResultItWasMadeOf() throws Exception {
+    java.util.Random rnd = new java.util.Random(7);
+    for (int i = 0; i < 2_000; i++) {
+      InvocationStatus s = random(rnd);
+      StoredResult r = rnd.nextBoolean() ? null
+          : new StoredResult(rnd.nextInt(100, 600), rnd.nextBoolean() ? null : "text/plain; charset=ü", new byte[rnd.nextInt(3) * 300]);
+      byte[] packed = StatusCodec.encode(StatusCodec.Form.packed, s, r);
+      assertThat(packed[0]).isEqualTo(StatusCodec.PACKED_VERSION);
+      StatusCodec.Envelope e = StatusCodec.decode(packed);
+      assertThat(e.status()).as("status %d", i).isEqualTo(s);
+      if (r == null) {
+        assertThat(e.result()).isNull();
+      } else {
+        assertThat(e.result().httpStatus()).isEqualTo(r.httpStatus());
+        assertThat(e.result().contentType()).isEqualTo(r.contentType());
+        assertThat(e.result().body()).isEqualTo(r.body());
+      }
+      // The same as the JSON form reads back, from within a larger array as the status cache holds it.
+      byte[] json = StatusCodec.encode(s, r);
+      assertThat(json[0]).isEqualTo((byte) '{');
+      byte[] held = new byte[packed.length + 9];
+      System.arraycopy(packed, 0, held, 9, packed.length);
+      assertThat(StatusCodec.decode(held, 9, packed.length).status()).isEqualTo(StatusCodec.decode(json).status());
+    }
+    InvocationStatus typical = succeeded();
+    assertThat(StatusCodec.encode(StatusCodec.Form.packed, typical, null).length)
+        .as("a fraction of the JSON").isLessThan(StatusCodec.encode(typical, null).length / 2);
+  }
+
+  @Test
+  void aPackedRecordCutShortOrOfALaterVersionIsRefusedAndWhatALaterVersionAppendsIsSkipped() throws Exception {
+    StoredResult r = new StoredResult(200, "application/json", "{\"ok\":true}".getBytes(StandardCharsets.UTF_8));
+    byte[] packed = StatusCodec.encode(StatusCodec.Form.packed, succeeded(), r);
+    for (int n = 1; n < packed.length; n++) {
+      int cut = n;
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> StatusCodec.decode(java.util.Arrays.copyOf(packed, cut)))
+          .as("cut at %d", cut).isInstanceOf(java.io.IOException.class);
+    }
+    byte[] longer = java.util.Arrays.copyOf(packed, packed.length + 5);
+    longer[packed.length] = 42;
+    assertThat(StatusCodec.decode(longer).status()).isEqualTo(succeeded());
+    // the state's position: a state this version does not know
+    byte[] later = packed.clone();
+    int stateAt = 1;
+    for (int i = 0; i < 4; i++) stateAt += later[stateAt] == 0 ? 1 : later[stateAt]; // past id, tenant, namespace, function
+    assertThat(later[stateAt]).isEqualTo((byte) InvocationState.succeeded.ordinal());
+    later[stateAt] = (byte) InvocationState.values().length;
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> StatusCodec.decode(later)).isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("later version");
+  }
+
+  @Test
+  void aStoreThatWritesPackedRecordsKeepsAndServesThemAndReadsJsonOnesAlike() throws Exception {
+    MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    try (KafkaSender sender = new KafkaSender(producer)) {
+      StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), new dev.conveyor.engine.testing.ManualTime(T), sender,
+          "status", StatusCodec.Form.packed);
+      InvocationStatus done = succeeded();
+      StoredResult r = new StoredResult(200, "text/plain", "hi".getBytes(StandardCharsets.UTF_8));
+      store.write(done, r).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      byte[] value = producer.history().get(0).value();
+      assertThat(value[0]).isEqualTo(StatusCodec.PACKED_VERSION);
+      store.apply(done, r, false, value);
+      assertThat(store.get(done.id()).orElseThrow().status()).isEqualTo(done);
+      assertThat(store.get(done.id()).orElseThrow().result().body()).isEqualTo(r.body());
+      // a replica writing JSON: its records are read all the same
+      InvocationStatus other = InvocationStatus.queued(new Invocation("0197ab2c-1111-7222-8333-777755556666", "acme", "acme", "echo",
+          null, new byte[0], null, Map.of(), T, null, null, null, "http")).running(1, T.plusMillis(1));
+      byte[] json = StatusCodec.encode(other, null);
+      store.apply(StatusCodec.decode(json).status(), null, false, json);
+      assertThat(store.get(other.id()).orElseThrow().status()).isEqualTo(other);
+      // a change without a result keeps the last result, stored again in this store's form
+      InvocationStatus progress = other.attemptEnded(InvocationState.retrying, T.plusMillis(5), 4, 503, "busy");
+      store.apply(other.attemptEnded(InvocationState.retrying, T.plusMillis(5), 4, 503, "busy"), r, false, null);
+      store.apply(progress.running(2, T.plusMillis(9)), null, false, null);
+      assertThat(store.get(other.id()).orElseThrow().result().body()).isEqualTo(r.body());
+    }
+  }
 }

@@ -54,11 +54,14 @@ public final class Gateways {
         functionsYaml.indent(2), prefix, extra == null ? "" : extra);
   }
 
-  /** {@code yaml} with the queue's records packed into one header ({@code kafka.queueHeaders: packed}). */
+  /**
+   * {@code yaml} with the queue's records packed into one header and the status records in their
+   * packed form ({@code kafka.queueHeaders: packed}, {@code kafka.statusRecords: packed}).
+   */
   public static String packed(String yaml) {
     String fixed = "deliveryTimeout: PT5S }";
     if (!yaml.contains(fixed)) throw new IllegalArgumentException("not a yaml of Gateways.yaml");
-    return yaml.replace(fixed, "deliveryTimeout: PT5S, queueHeaders: packed }");
+    return yaml.replace(fixed, "deliveryTimeout: PT5S, queueHeaders: packed, statusRecords: packed }");
   }
 
   public static ConveyorConfig config(String yaml) {
