@@ -27,6 +27,8 @@ public final class BoundedConsumer {
   private int inFlight;
   private boolean paused;
   private boolean stopping;
+  /** close() was called: no consumer operation may follow. */
+  private boolean closing;
   private Promise<Void> drained;
   private final java.util.Set<io.vertx.kafka.client.common.TopicPartition> pausedPartitions = new java.util.HashSet<>();
   private Handler<java.util.Set<io.vertx.kafka.client.common.TopicPartition>> onRevoked = parts -> {};
@@ -47,7 +49,10 @@ public final class BoundedConsumer {
     consumer.handler(handler);
     consumer.exceptionHandler(err -> log.warn("consumer of {}: {}", topic, err.toString()));
     consumer.partitionsRevokedHandler(parts -> {
-      commits.commit(consumer);
+      // Closing revokes every partition, and this runs after close() began: a consumer operation then
+      // would restart the closed read stream on a thread of its own, beside the close (vertx-kafka-client's
+      // KafkaReadStreamImpl.submitTask). stop() committed just before closing.
+      if (!closing) commits.commit(consumer);
       commits.revoked(parts);
       pausedPartitions.removeAll(parts); // a partition assigned again starts unpaused
       onRevoked.handle(parts);
@@ -137,6 +142,9 @@ public final class BoundedConsumer {
           time.cancelTimer(guard);
           return commits.commit(consumer).otherwiseEmpty();
         })
-        .compose(v -> consumer.close());
+        .compose(v -> {
+          closing = true;
+          return consumer.close();
+        });
   }
 }

@@ -62,4 +62,27 @@ class KafkaTriggerContractIT extends ConnectorContract {
   protected String trigger() {
     return "kafka";
   }
+
+  /**
+   * Stopping closes the source consumer, which revokes its partitions; vertx-kafka-client hands the
+   * revoke to the trigger after close() began, and a consumer operation then (a commit) restarts the
+   * closed read stream on a worker thread of its own (KafkaReadStreamImpl.submitTask): the Kafka
+   * client refuses it beside the close, and that thread then waits for tasks forever.
+   */
+  @org.junit.jupiter.api.Test
+  void aStoppedTriggerLeavesNoConsumerThreadWaitingForWork() throws Exception {
+    java.util.Set<Thread> before = java.util.Set.copyOf(Thread.getAllStackTraces().keySet());
+    dev.conveyor.connector.spi.TriggerConnector c = dev.conveyor.connector.testkit.ConnectorConfigs.create(factory(), "stopping", config());
+    c.start(context).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    emit(3);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> context.stored().size() >= 3);
+    c.stop().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    // A consumer's own worker ends with the close; one started for a task after it waits in its
+    // executor's queue for good. (Other tests' consumers poll, and pass through that wait at most.)
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+        org.assertj.core.api.Assertions.assertThat(Thread.getAllStackTraces().entrySet().stream()
+            .filter(e -> !before.contains(e.getKey()) && e.getKey().getName().startsWith("vert.x-kafka-consumer-thread-"))
+            .filter(e -> java.util.Arrays.stream(e.getValue()).anyMatch(f -> f.getMethodName().equals("getTask")))
+            .map(e -> e.getKey().getName()).toList()).as("consumer threads waiting for work after the stop").isEmpty());
+  }
 }

@@ -79,6 +79,8 @@ final class KafkaTrigger implements TriggerConnector {
   private Vertx vertx;
   private int inFlight;
   private boolean paused;
+  /** close() was called: no consumer operation may follow. */
+  private boolean closing;
   private boolean stopping;
   private long commitTimer;
   private long lagTimer;
@@ -229,7 +231,7 @@ final class KafkaTrigger implements TriggerConnector {
 
   /** Another replica takes these partitions: commit what is done, forget the rest (it is replayed there). */
   private void revoked(Set<TopicPartition> parts) {
-    commit();
+    commit(); // not once closing: closing revokes every partition, after stop() committed
     for (TopicPartition tp : parts) {
       Map<String, ArrayDeque<Held>> byKey = chains.remove(tp);
       if (byKey != null) {
@@ -247,9 +249,12 @@ final class KafkaTrigger implements TriggerConnector {
 
   /** Commits, per partition, up to the lowest offset not yet done. */
   private Future<Void> commit() {
+    // Once close() began, a consumer operation would restart the closed read stream on a thread of
+    // its own, beside the close (vertx-kafka-client's KafkaReadStreamImpl.submitTask).
+    if (closing || consumer == null) return Future.succeededFuture();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     next.forEach((tp, n) -> offsets.put(tp, new OffsetAndMetadata(commitPoint(tp, n), "")));
-    if (offsets.isEmpty() || consumer == null) return Future.succeededFuture();
+    if (offsets.isEmpty()) return Future.succeededFuture();
     return consumer.commit(offsets).<Void>mapEmpty().onFailure(err -> LOG.warn("trigger {}: commit failed: {}", name, err.toString()));
   }
 
@@ -260,8 +265,10 @@ final class KafkaTrigger implements TriggerConnector {
 
   /** {@code conveyor_connector_lag_records}: per assigned partition, the end offset minus the commit point. */
   private void measureLag() {
+    if (stopping) return;
     consumer.assignment().compose(parts -> parts.isEmpty() ? Future.succeededFuture(Map.<TopicPartition, Long>of())
         : consumer.endOffsets(parts)).onSuccess(ends -> ends.forEach((tp, end) -> {
+          if (stopping) return;
           Long n = next.get(tp);
           if (n != null) {
             metrics.lagRecords(tp.getTopic() + "-" + tp.getPartition(), Math.max(0, end - commitPoint(tp, n)));
@@ -277,6 +284,9 @@ final class KafkaTrigger implements TriggerConnector {
     if (consumer == null) return Future.succeededFuture();
     vertx.cancelTimer(commitTimer);
     vertx.cancelTimer(lagTimer);
-    return commit().otherwiseEmpty().compose(v -> consumer.close());
+    return commit().otherwiseEmpty().compose(v -> {
+      closing = true;
+      return consumer.close();
+    });
   }
 }
