@@ -176,9 +176,12 @@ public final class Metrics implements AutoCloseable {
 
   /**
    * Only the metric families named, as {@code /metrics?name[]=...} asks (the Prometheus client's
-   * convention): a counter by its name with or without {@code _total}. A scrape of every family
-   * reads every Kafka client metric too; a reader that wants two counters once a second should not
-   * pay for that. Empty: all of them.
+   * convention): a counter by its name with or without {@code _total}. Empty: all of them.
+   *
+   * <p>Counters and gauges are read from just the meters named: the registry's own filtered scrape
+   * reads every meter first and then drops what was not asked for (Micrometer's collectors do not
+   * say their names ahead), and with the Kafka clients' meters that cost a draining replica 1.5% of
+   * its CPU when read once a second. Any other type named is read by the registry's scrape.
    */
   public String scrape(java.util.Collection<String> names) {
     if (names.isEmpty()) return registry.scrape();
@@ -186,7 +189,61 @@ public final class Metrics implements AutoCloseable {
     for (String n : names) {
       if (n.endsWith("_total")) families.add(n.substring(0, n.length() - "_total".length()));
     }
-    return registry.scrape("text/plain; version=0.0.4; charset=utf-8", families);
+    io.micrometer.core.instrument.config.NamingConvention convention = registry.config().namingConvention();
+    Map<String, java.util.List<io.micrometer.core.instrument.Meter>> named = new java.util.TreeMap<>();
+    for (io.micrometer.core.instrument.Meter m : registry.getMeters()) {
+      io.micrometer.core.instrument.Meter.Id id = m.getId();
+      String family = convention.name(id.getName(), id.getType(), id.getBaseUnit());
+      if (!families.contains(family)) continue;
+      if (!(m instanceof Counter || m instanceof io.micrometer.core.instrument.FunctionCounter || m instanceof Gauge)) {
+        return registry.scrape("text/plain; version=0.0.4; charset=utf-8", families);
+      }
+      named.computeIfAbsent(family, f -> new java.util.ArrayList<>()).add(m);
+    }
+    java.util.List<io.prometheus.metrics.model.snapshots.MetricSnapshot> snapshots = new java.util.ArrayList<>();
+    for (var family : named.entrySet()) {
+      io.micrometer.core.instrument.Meter first = family.getValue().get(0);
+      String help = first.getId().getDescription() == null ? " " : first.getId().getDescription();
+      if (first instanceof Gauge) {
+        var b = io.prometheus.metrics.model.snapshots.GaugeSnapshot.builder().name(family.getKey()).help(help);
+        for (var m : family.getValue()) {
+          if (m instanceof Gauge g) {
+            b.dataPoint(io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(labels(m, convention))
+                .value(g.value()).build());
+          }
+        }
+        snapshots.add(b.build());
+      } else {
+        var b = io.prometheus.metrics.model.snapshots.CounterSnapshot.builder().name(family.getKey()).help(help);
+        for (var m : family.getValue()) {
+          double v = m instanceof Counter c ? c.count() : m instanceof io.micrometer.core.instrument.FunctionCounter f ? f.count() : Double.NaN;
+          if (!Double.isNaN(v)) {
+            b.dataPoint(io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot.builder().labels(labels(m, convention))
+                .value(v).build());
+          }
+        }
+        snapshots.add(b.build());
+      }
+    }
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create()
+          .write(out, new io.prometheus.metrics.model.snapshots.MetricSnapshots(snapshots));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // writing to memory
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static io.prometheus.metrics.model.snapshots.Labels labels(io.micrometer.core.instrument.Meter m,
+      io.micrometer.core.instrument.config.NamingConvention convention) {
+    java.util.List<String> keys = new java.util.ArrayList<>();
+    java.util.List<String> values = new java.util.ArrayList<>();
+    for (io.micrometer.core.instrument.Tag t : m.getId().getTagsAsIterable()) {
+      keys.add(convention.tagKey(t.getKey()));
+      values.add(convention.tagValue(t.getValue()));
+    }
+    return io.prometheus.metrics.model.snapshots.Labels.of(keys, values);
   }
 
   /**
