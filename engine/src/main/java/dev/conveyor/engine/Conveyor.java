@@ -202,7 +202,7 @@ public final class Conveyor implements AutoCloseable {
     KafkaSender background = components.add("background sender", new KafkaSender(lingering, clients.producerBatchSize()));
     background.warm(java.util.List.of(topics.usage(), topics.status()));
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status(),
-        StatusCodec.Form.valueOf(config.kafka().statusRecords().name()));
+        statusForm(config.kafka().statusRecords()));
     reader = components.add(new StatusReader(clients, store, topics.status()).start());
     health = components.add(new KafkaHealth(clock, admin, 1000));
     await(reader.caughtUp(), 120, "replaying " + topics.status());
@@ -340,7 +340,8 @@ public final class Conveyor implements AutoCloseable {
     WarmUp.Result warm;
     try {
       warm = await(WarmUp.run(vertx, config.server().warmUp(), new WarmUp.Shared(sender, health, queueLookup, tracing, clock,
-          topics.warmUp(), queuePartitions, config.kafka().queueHeaders())), (int) config.server().warmUp().toSeconds() + 30,
+          topics.warmUp(), queuePartitions, config.kafka().queueHeaders(), statusForm(config.kafka().statusRecords()))),
+          (int) config.server().warmUp().toSeconds() + 30,
           "warming up");
     } catch (IllegalStateException e) {
       if (Thread.currentThread().isInterrupted()) throw e;
@@ -583,5 +584,13 @@ public final class Conveyor implements AutoCloseable {
       vertx = null;
     }
     components.close();
+  }
+
+  /** The status records' form ({@code kafka.statusRecords}) as the status store names it. */
+  static StatusCodec.Form statusForm(ConveyorConfig.StatusRecords records) {
+    return switch (records) {
+      case json -> StatusCodec.Form.json;
+      case packed -> StatusCodec.Form.packed;
+    };
   }
 }

@@ -84,7 +84,7 @@ public final class WarmUp {
 
   /** Everything the warm-up shares with the real API: the sender, Kafka's health, the clock. */
   record Shared(KafkaSender sender, KafkaHealth health, QueueLookup queue, Tracing tracing, Time clock,
-      String topic, int partitions, ConveyorConfig.QueueHeaders queueHeaders) {}
+      String topic, int partitions, ConveyorConfig.QueueHeaders queueHeaders, dev.conveyor.engine.status.StatusCodec.Form statusRecords) {}
 
   static Future<Result> run(Vertx vertx, Duration budget, Shared shared) {
     if (budget.isZero() || budget.isNegative()) return Future.succeededFuture(Result.NONE);
@@ -103,7 +103,8 @@ public final class WarmUp {
     Metrics metrics = new Metrics();
     // Recording spans is part of the path when the operator exports them; exporting never is.
     Tracing tracing = shared.tracing().recording() ? Tracing.discarding() : shared.tracing();
-    StatusStore store = new StatusStore(16L << 20, Duration.ofHours(1), shared.clock(), shared.sender(), shared.topic());
+    StatusStore store = new StatusStore(16L << 20, Duration.ofHours(1), shared.clock(), shared.sender(), shared.topic(),
+        shared.statusRecords());
     Placement placement = new Placement(tenants, shared.partitions(), Duration.ofHours(1), f -> Integer.MAX_VALUE);
     Backlog backlog = new Backlog(store, shared.clock(), placement::mine, metrics::queued);
     Admission admission = new Admission(functions, shared.health(), new RateQuotas(shared.clock()), metrics, shared.clock(), placement, backlog, true);

@@ -95,7 +95,7 @@ public final class BoundedConsumer {
    * consumer's partition, it drops nothing), e.g. while too many of its records wait.
    */
   public void pause(io.vertx.kafka.client.common.TopicPartition tp) {
-    if (pausedPartitions.add(tp)) consumer.pause(java.util.Set.of(tp));
+    if (pausedPartitions.add(tp) && !closing) consumer.pause(java.util.Set.of(tp));
   }
 
   public void resume(io.vertx.kafka.client.common.TopicPartition tp) {

@@ -19,8 +19,8 @@ import java.util.List;
 /**
  * The value of a {@code conveyor.status} record: the status, and the result once there is one. Two
  * forms ({@code kafka.statusRecords}), both always read: JSON, which every version reads, and
- * {@link Form#packed}, a binary form that costs about a third as much to write and a tenth as much
- * to read.
+ * {@link Form#packed}, a binary form that costs about a third as much to write and an eighth to a
+ * tenth as much to read.
  */
 public final class StatusCodec {
   /** What one status record holds. */
@@ -70,6 +70,12 @@ public final class StatusCodec {
   /** From {@code length} bytes of {@code value} at {@code offset}, in either form. */
   public static Envelope decode(byte[] value, int offset, int length) throws IOException {
     if (length > 0 && value[offset] == PACKED_VERSION) return unpack(value, offset, length);
+    // JSON starts with its object's brace (or white space); another control character is the first
+    // byte of a packed form this version does not know.
+    if (length > 0 && value[offset] >= 0 && value[offset] < 0x20 && value[offset] != '\t' && value[offset] != '\n'
+        && value[offset] != '\r') {
+      throw new IOException("a status record of a later version (packed form " + value[offset] + ")");
+    }
     return JSON.readValue(value, offset, length, Envelope.class);
   }
 
@@ -79,6 +85,7 @@ public final class StatusCodec {
    * is its position in {@link InvocationState} (states are only ever added at the end); the history
    * its length and then each attempt's fields; the result a boolean and then its status, content type
    * and body. A reader ignores what follows the fields it knows: a later version may append fields.
+   * A status without a history (JSON records of early versions) reads back with an empty one.
    */
   static byte[] pack(InvocationStatus s, StoredResult result) {
     Packed.Writer p = new Packed.Writer(160 + (result == null ? 0 : result.body().length));
@@ -107,24 +114,24 @@ public final class StatusCodec {
     Packed.Reader u = new Packed.Reader(in, offset + 1, offset + length);
     try {
       String id = u.string(), tenant = u.string(), ns = u.string(), fn = u.string();
-      int state = (int) u.varint();
+      long state = u.varint();
       if (state < 0 || state >= STATES.length) throw new IOException("a status record of a later version (state " + state + ")");
-      var b = InvocationStatusBuilder.builder().id(id).tenant(tenant).namespace(ns).function(fn).status(STATES[state])
-          .version(u.varint()).attempts((int) u.varint()).acceptedAt(u.instant()).startedAt(u.instant()).finishedAt(u.instant())
+      var b = InvocationStatusBuilder.builder().id(id).tenant(tenant).namespace(ns).function(fn).status(STATES[(int) state])
+          .version(u.varint()).attempts(Math.toIntExact(u.varint())).acceptedAt(u.instant()).startedAt(u.instant()).finishedAt(u.instant())
           .durationMs(u.number()).queueWaitMs(u.number()).coldStart(u.bool()).httpStatus(integer(u.number()))
           .lastError(u.string()).traceId(u.string()).idempotencyKey(u.string());
-      int n = (int) u.varint();
+      long n = u.varint();
       if (n < 0 || n > length) throw new IOException("not a status record (history of " + n + ")");
-      List<AttemptRecord> history = new ArrayList<>(n);
+      List<AttemptRecord> history = new ArrayList<>((int) n);
       for (int i = 0; i < n; i++) {
-        history.add(new AttemptRecord((int) u.varint(), u.instant(), u.number(), integer(u.number()), u.string(), u.bool(),
+        history.add(new AttemptRecord(Math.toIntExact(u.varint()), u.instant(), u.number(), integer(u.number()), u.string(), u.bool(),
             u.number()));
       }
-      InvocationStatus status = b.history(List.copyOf(history)).parkedUntil(u.instant()).platformDelays((int) u.varint())
+      InvocationStatus status = b.history(List.copyOf(history)).parkedUntil(u.instant()).platformDelays(Math.toIntExact(u.varint()))
           .coldSince(u.instant()).trigger(u.string()).mode(u.string()).build();
       StoredResult result = null;
       if (u.bool()) {
-        int http = (int) u.varint();
+        int http = Math.toIntExact(u.varint());
         String ct = u.string();
         result = new StoredResult(http, ct, u.bytes());
       }

@@ -161,18 +161,21 @@ public interface Time {
      * On an event loop, a task of its Netty loop, run in the calling context as a Vert.x timer's
      * would be. A Vert.x timer also enters a map of every timer by id and a close hook of its
      * context, and leaves both again when cancelled: for the two deadlines of each call (its timeout,
-     * its running status) that cost a delivering replica 2% of its CPU (profiled). Such a task ends
-     * with its event loop, as Vert.x timers end when Vert.x closes. Off an event loop (a worker, the
-     * command line), a Vert.x timer.
+     * its running status) that cost a delivering replica 2.4% of its CPU (profiled). Such a task does
+     * not run once its context closed (a verticle undeployed) or its event loop shut down, as a Vert.x
+     * timer would not. Off an event loop of this Vert.x instance (a worker, the command line), a
+     * Vert.x timer.
      */
     @Override
     public Runnable deadline(long delayMs, Runnable task) {
       io.vertx.core.internal.ContextInternal ctx = (io.vertx.core.internal.ContextInternal) Vertx.currentContext();
-      if (vertx == null || ctx == null || !ctx.isEventLoopContext() || !ctx.nettyEventLoop().inEventLoop()) {
+      if (vertx == null || ctx == null || ctx.owner() != vertx || !ctx.isEventLoopContext() || !ctx.nettyEventLoop().inEventLoop()) {
         return Time.super.deadline(delayMs, task);
       }
-      io.netty.util.concurrent.ScheduledFuture<?> f =
-          ctx.nettyEventLoop().schedule(() -> ctx.emit(v -> task.run()), Math.max(1, delayMs), java.util.concurrent.TimeUnit.MILLISECONDS);
+      // A Vert.x timer ends when its context closes (a verticle undeployed): so does this, when it is due.
+      io.netty.util.concurrent.ScheduledFuture<?> f = ctx.nettyEventLoop().schedule(() -> {
+        if (!ctx.closeFuture().isClosed()) ctx.emit(v -> task.run());
+      }, Math.max(1, delayMs), java.util.concurrent.TimeUnit.MILLISECONDS);
       return () -> f.cancel(false);
     }
   }

@@ -63,6 +63,13 @@ class ScrapeByNameTest {
           .contains("# TYPE conveyor_ready gauge", "conveyor_queued{tenant=\"acme\"} 7")
           .doesNotContain("jvm_", "conveyor_invocations");
       assertThat(m.scrape(List.of("no_such_family")).lines().filter(l -> !l.startsWith("#"))).isEmpty();
+      // What was not named is not read: a gauge's function runs only in a scrape that names it.
+      java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+      m.budgetUsed("acme", "day", () -> reads.incrementAndGet() * 0.0);
+      m.scrape(List.of("conveyor_invocations_accepted_total", "conveyor_ready"));
+      assertThat(reads).as("reads of a gauge not named").hasValue(0);
+      assertThat(m.scrape(List.of("conveyor_budget_used_ratio"))).contains("conveyor_budget_used_ratio{");
+      assertThat(reads).hasValue(1);
       java.lang.ref.Reference.reachabilityFence(queued);
     }
   }

@@ -7,6 +7,7 @@ import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
 import dev.conveyor.engine.kafka.KafkaSender;
+import dev.conveyor.engine.kafka.Packed;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -155,6 +156,20 @@ class StatusCodecTest {
     later[stateAt] = (byte) InvocationState.values().length;
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> StatusCodec.decode(later)).isInstanceOf(java.io.IOException.class)
         .hasMessageContaining("later version");
+    // a packed form of a later version
+    byte[] next = packed.clone();
+    next[0] = StatusCodec.PACKED_VERSION + 1;
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> StatusCodec.decode(next)).isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("later version");
+    // a state far beyond the enum's: refused, not read modulo 2^32
+    byte[] far = java.util.Arrays.copyOf(packed, stateAt);
+    Packed.Writer w = new Packed.Writer(8).varint((1L << 32) + InvocationState.running.ordinal());
+    byte[] tail = w.toByteArray();
+    far = java.util.Arrays.copyOf(far, stateAt + tail.length + packed.length - stateAt - 1);
+    System.arraycopy(tail, 0, far, stateAt, tail.length);
+    System.arraycopy(packed, stateAt + 1, far, stateAt + tail.length, packed.length - stateAt - 1);
+    byte[] farOff = far;
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> StatusCodec.decode(farOff)).isInstanceOf(java.io.IOException.class);
   }
 
   @Test

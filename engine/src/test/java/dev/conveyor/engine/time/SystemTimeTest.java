@@ -63,4 +63,25 @@ class SystemTimeTest {
         .get(5, TimeUnit.SECONDS);
     assertThat(onWorker.get(5, TimeUnit.SECONDS)).isEqualTo("ran");
   }
+
+  @Test
+  void aDeadlineCancelledFromAnotherThreadOrWhoseVerticleWasUndeployedDoesNotRun() throws Exception {
+    List<String> ran = new CopyOnWriteArrayList<>();
+    CompletableFuture<Runnable> set = new CompletableFuture<>();
+    Context ctx = vertx.getOrCreateContext();
+    ctx.runOnContext(v -> set.complete(time.deadline(30, () -> ran.add("cancelled from the test's thread"))));
+    set.get(5, TimeUnit.SECONDS).run();
+    String id = vertx.deployVerticle(new io.vertx.core.VerticleBase() {
+      @Override
+      public io.vertx.core.Future<?> start() throws Exception {
+        time.deadline(30, () -> ran.add("set by an undeployed verticle"));
+        return super.start();
+      }
+    }).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    CompletableFuture<Void> later = new CompletableFuture<>();
+    ctx.runOnContext(v -> time.deadline(80, () -> later.complete(null)));
+    later.get(5, TimeUnit.SECONDS);
+    assertThat(ran).isEmpty();
+  }
 }

@@ -266,7 +266,7 @@ final class KafkaTrigger implements TriggerConnector {
   /** {@code conveyor_connector_lag_records}: per assigned partition, the end offset minus the commit point. */
   private void measureLag() {
     if (stopping) return;
-    consumer.assignment().compose(parts -> parts.isEmpty() ? Future.succeededFuture(Map.<TopicPartition, Long>of())
+    consumer.assignment().compose(parts -> parts.isEmpty() || stopping ? Future.succeededFuture(Map.<TopicPartition, Long>of())
         : consumer.endOffsets(parts)).onSuccess(ends -> ends.forEach((tp, end) -> {
           if (stopping) return;
           Long n = next.get(tp);
