@@ -51,7 +51,6 @@ import dev.conveyor.engine.observability.Metrics;
 import dev.conveyor.engine.queue.Enqueuer;
 import dev.conveyor.engine.samples.SampleFunctions;
 import dev.conveyor.engine.queue.QueueLookup;
-import dev.conveyor.engine.status.StatusCodec;
 import dev.conveyor.engine.status.StatusReader;
 import dev.conveyor.engine.status.StatusStore;
 import dev.conveyor.engine.knative.KnativeDiscovery;
@@ -202,7 +201,7 @@ public final class Conveyor implements AutoCloseable {
     KafkaSender background = components.add("background sender", new KafkaSender(lingering, clients.producerBatchSize()));
     background.warm(java.util.List.of(topics.usage(), topics.status()));
     store = new StatusStore(config.status().cacheMaxBytes(), config.status().idempotencyWindow(), clock, sender, topics.status(),
-        statusForm(config.kafka().statusRecords()));
+        config.kafka().statusRecords());
     reader = components.add(new StatusReader(clients, store, topics.status()).start());
     health = components.add(new KafkaHealth(clock, admin, 1000));
     await(reader.caughtUp(), 120, "replaying " + topics.status());
@@ -340,7 +339,7 @@ public final class Conveyor implements AutoCloseable {
     WarmUp.Result warm;
     try {
       warm = await(WarmUp.run(vertx, config.server().warmUp(), new WarmUp.Shared(sender, health, queueLookup, tracing, clock,
-          topics.warmUp(), queuePartitions, config.kafka().queueHeaders(), statusForm(config.kafka().statusRecords()))),
+          topics.warmUp(), queuePartitions, config.kafka().queueHeaders(), config.kafka().statusRecords())),
           (int) config.server().warmUp().toSeconds() + 30,
           "warming up");
     } catch (IllegalStateException e) {
@@ -584,13 +583,5 @@ public final class Conveyor implements AutoCloseable {
       vertx = null;
     }
     components.close();
-  }
-
-  /** The status records' form ({@code kafka.statusRecords}) as the status store names it. */
-  static StatusCodec.Form statusForm(ConveyorConfig.StatusRecords records) {
-    return switch (records) {
-      case json -> StatusCodec.Form.json;
-      case packed -> StatusCodec.Form.packed;
-    };
   }
 }

@@ -84,7 +84,7 @@ public final class WarmUp {
 
   /** Everything the warm-up shares with the real API: the sender, Kafka's health, the clock. */
   record Shared(KafkaSender sender, KafkaHealth health, QueueLookup queue, Tracing tracing, Time clock,
-      String topic, int partitions, ConveyorConfig.QueueHeaders queueHeaders, dev.conveyor.engine.status.StatusCodec.Form statusRecords) {}
+      String topic, int partitions, ConveyorConfig.QueueHeaders queueHeaders, ConveyorConfig.StatusRecords statusRecords) {}
 
   static Future<Result> run(Vertx vertx, Duration budget, Shared shared) {
     if (budget.isZero() || budget.isNegative()) return Future.succeededFuture(Result.NONE);

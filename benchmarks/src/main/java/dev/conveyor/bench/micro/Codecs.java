@@ -59,7 +59,7 @@ public class Codecs {
         200, null);
     result = new StoredResult(200, "application/json", "{\"ok\":true}".getBytes(StandardCharsets.UTF_8));
     statusBytes = StatusCodec.encode(succeeded, result);
-    packedStatusBytes = StatusCodec.encode(StatusCodec.Form.packed, succeeded, result);
+    packedStatusBytes = StatusCodec.encode(dev.conveyor.engine.config.ConveyorConfig.StatusRecords.packed, succeeded, result);
     ProducerRecord<String, byte[]> p = InvocationCodec.encode("conveyor.invocations", 0, inv, ConveyorConfig.QueueHeaders.packed);
     queueRecord = new ConsumerRecord<>(p.topic(), 0, 42L, p.key(), p.value());
     p.headers().forEach(h -> queueRecord.headers().add(h));
@@ -81,7 +81,7 @@ public class Codecs {
 
   @Benchmark
   public byte[] statusEncodePacked() {
-    return StatusCodec.encode(StatusCodec.Form.packed, succeeded, result);
+    return StatusCodec.encode(dev.conveyor.engine.config.ConveyorConfig.StatusRecords.packed, succeeded, result);
   }
 
   @Benchmark

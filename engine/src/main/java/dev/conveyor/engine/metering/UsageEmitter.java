@@ -56,7 +56,7 @@ public final class UsageEmitter {
   /** The CloudEvent of one attempt, as a tree (what {@link #record} writes, read back). */
   public ObjectNode event(Attempt a) {
     try {
-      return (ObjectNode) JSON.readTree(json(a));
+      return (ObjectNode) JSON.readTree(json(a, id(a.invocation().id(), a.attempt())));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -99,8 +99,9 @@ public final class UsageEmitter {
    * of these per attempt is on the dispatcher's event loop, and building a tree first cost twice as
    * much (and the time zone rules of a formatter three times per record).
    */
-  byte[] json(Attempt a) {
+  private byte[] json(Attempt a, String id) {
     Invocation inv = a.invocation();
+    String end = rfc3339Millis(a.end());
     long durationMs = Math.max(0, a.end().toEpochMilli() - a.start().toEpochMilli());
     long billed = Billing.billedDurationMs(durationMs, granularityMs);
     return JsonBytes.of(g -> {
@@ -108,9 +109,9 @@ public final class UsageEmitter {
       field(g, F.specversion, SPEC_1_0);
       field(g, F.type, TYPE_JSON);
       field(g, F.source, sourceJson);
-      field(g, F.id, id(inv.id(), a.attempt()));
+      field(g, F.id, id);
       field(g, F.subject, inv.tenant());
-      field(g, F.time, rfc3339Millis(a.end()));
+      field(g, F.time, end);
       field(g, F.datacontenttype, APPLICATION_JSON);
       field(g, F.partitionkey, inv.tenant());
       if (inv.traceparent() != null) field(g, F.traceparent, inv.traceparent());
@@ -129,7 +130,7 @@ public final class UsageEmitter {
       g.writeFieldName(F.httpStatus.json);
       if (a.httpStatus() == null) g.writeNull(); else g.writeNumber(a.httpStatus());
       field(g, F.startTime, rfc3339Millis(a.start()));
-      field(g, F.endTime, rfc3339Millis(a.end()));
+      field(g, F.endTime, end);
       field(g, F.durationMs, durationMs);
       field(g, F.billedDurationMs, billed);
       g.writeFieldName(F.coldStart.json);
@@ -153,7 +154,8 @@ public final class UsageEmitter {
 
   public ProducerRecord<String, byte[]> record(Attempt a) {
     Invocation inv = a.invocation();
-    return record(topic, inv.tenant(), json(a), id(inv.id(), a.attempt()), TYPE, source);
+    String id = id(inv.id(), a.attempt());
+    return record(topic, inv.tenant(), json(a, id), id, TYPE, source);
   }
 
   /**

@@ -10,6 +10,7 @@ import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.InvocationStatusBuilder;
 import dev.conveyor.engine.api.StoredResult;
+import dev.conveyor.engine.config.ConveyorConfig.StatusRecords;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import dev.conveyor.engine.kafka.Packed;
@@ -19,15 +20,12 @@ import java.util.List;
 /**
  * The value of a {@code conveyor.status} record: the status, and the result once there is one. Two
  * forms ({@code kafka.statusRecords}), both always read: JSON, which every version reads, and
- * {@link Form#packed}, a binary form that costs about a third as much to write and an eighth to a
+ * {@code packed}, a binary form that costs about a third as much to write and an eighth to a
  * tenth as much to read.
  */
 public final class StatusCodec {
   /** What one status record holds. */
   public record Envelope(InvocationStatus status, StoredResult result) {}
-
-  /** The form a replica writes its status records in. */
-  public enum Form { json, packed }
 
   // Instants as epoch milliseconds: formatting and parsing ISO-8601 text was a third of the codec's
   // cost. Records written as text by earlier versions still decode (the deserializer takes both).
@@ -51,11 +49,12 @@ public final class StatusCodec {
 
   /** As JSON. */
   public static byte[] encode(InvocationStatus status, StoredResult result) {
-    return encode(Form.json, status, result);
+    return encode(StatusRecords.json, status, result);
   }
 
-  public static byte[] encode(Form form, InvocationStatus status, StoredResult result) {
-    if (form == Form.packed) return pack(status, result);
+  /** In {@code form} ({@code kafka.statusRecords}). */
+  public static byte[] encode(StatusRecords form, InvocationStatus status, StoredResult result) {
+    if (form == StatusRecords.packed) return pack(status, result);
     try {
       return JSON.writeValueAsBytes(new Envelope(status, result));
     } catch (IOException e) {

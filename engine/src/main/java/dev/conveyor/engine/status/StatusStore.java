@@ -7,6 +7,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import dev.conveyor.engine.api.InvocationState;
 import dev.conveyor.engine.api.InvocationStatus;
 import dev.conveyor.engine.api.StoredResult;
+import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.kafka.RecordSink;
 import io.vertx.core.Future;
 import java.io.IOException;
@@ -50,7 +51,7 @@ public final class StatusStore {
   private static final java.lang.invoke.VarHandle LONG_AT =
       java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
 
-  private final StatusCodec.Form form;
+  private final ConveyorConfig.StatusRecords form;
   private final Cache<Object, byte[]> entries;
   private final Cache<String, IdemEntry> idempotency;
   private final Duration idempotencyWindow;
@@ -83,11 +84,11 @@ public final class StatusStore {
   private record Waiter(java.util.function.Predicate<InvocationStatus> until, java.util.function.Consumer<Entry> then) {}
 
   public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, RecordSink sender, String topic) {
-    this(maxBytes, idempotencyWindow, clock, sender, topic, StatusCodec.Form.json);
+    this(maxBytes, idempotencyWindow, clock, sender, topic, ConveyorConfig.StatusRecords.json);
   }
 
   /** {@code form}: the form this replica writes its status records in (it reads both). */
-  public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, RecordSink sender, String topic, StatusCodec.Form form) {
+  public StatusStore(long maxBytes, Duration idempotencyWindow, Time clock, RecordSink sender, String topic, ConveyorConfig.StatusRecords form) {
     this.form = form;
     this.idempotencyWindow = idempotencyWindow;
     this.clock = clock;

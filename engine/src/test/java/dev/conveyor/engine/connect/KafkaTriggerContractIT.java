@@ -77,12 +77,8 @@ class KafkaTriggerContractIT extends ConnectorContract {
     emit(3);
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> context.stored().size() >= 3);
     c.stop().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    // A consumer's own worker ends with the close; one started for a task after it waits in its
-    // executor's queue for good. (Other tests' consumers poll, and pass through that wait at most.)
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
-        org.assertj.core.api.Assertions.assertThat(Thread.getAllStackTraces().entrySet().stream()
-            .filter(e -> !before.contains(e.getKey()) && e.getKey().getName().startsWith("vert.x-kafka-consumer-thread-"))
-            .filter(e -> java.util.Arrays.stream(e.getValue()).anyMatch(f -> f.getMethodName().equals("getTask")))
-            .map(e -> e.getKey().getName()).toList()).as("consumer threads waiting for work after the stop").isEmpty());
+        org.assertj.core.api.Assertions.assertThat(dev.conveyor.engine.testing.ConsumerThreads.waitingForWork(before))
+            .as("consumer threads waiting for work after the stop").isEmpty());
   }
 }

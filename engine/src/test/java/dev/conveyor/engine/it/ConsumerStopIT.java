@@ -5,12 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.consume.BoundedConsumer;
 import dev.conveyor.engine.consume.OffsetTracker;
+import dev.conveyor.engine.testing.ConsumerThreads;
 import dev.conveyor.engine.testing.TestKafka;
 import dev.conveyor.engine.time.Time;
 import io.vertx.core.Vertx;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -67,10 +67,8 @@ class ConsumerStopIT {
         vertx.setTimer(100, id -> c[0].end(slot, true));
       });
       stopped.get(30, TimeUnit.SECONDS);
-      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Thread.getAllStackTraces().entrySet().stream()
-          .filter(e -> !before.contains(e.getKey()) && e.getKey().getName().startsWith("vert.x-kafka-consumer-thread-"))
-          .filter(e -> Arrays.stream(e.getValue()).anyMatch(f -> f.getMethodName().equals("getTask")))
-          .map(e -> e.getKey().getName()).toList()).as("consumer threads waiting for work after the stop").isEmpty());
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ConsumerThreads.waitingForWork(before))
+          .as("consumer threads waiting for work after the stop").isEmpty());
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }

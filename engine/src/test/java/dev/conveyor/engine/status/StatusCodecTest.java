@@ -113,7 +113,7 @@ class StatusCodecTest {
       InvocationStatus s = random(rnd);
       StoredResult r = rnd.nextBoolean() ? null
           : new StoredResult(rnd.nextInt(100, 600), rnd.nextBoolean() ? null : "text/plain; charset=ü", new byte[rnd.nextInt(3) * 300]);
-      byte[] packed = StatusCodec.encode(StatusCodec.Form.packed, s, r);
+      byte[] packed = StatusCodec.encode(dev.conveyor.engine.config.ConveyorConfig.StatusRecords.packed, s, r);
       assertThat(packed[0]).isEqualTo(StatusCodec.PACKED_VERSION);
       StatusCodec.Envelope e = StatusCodec.decode(packed);
       assertThat(e.status()).as("status %d", i).isEqualTo(s);
@@ -132,14 +132,14 @@ class StatusCodecTest {
       assertThat(StatusCodec.decode(held, 9, packed.length).status()).isEqualTo(StatusCodec.decode(json).status());
     }
     InvocationStatus typical = succeeded();
-    assertThat(StatusCodec.encode(StatusCodec.Form.packed, typical, null).length)
+    assertThat(StatusCodec.encode(dev.conveyor.engine.config.ConveyorConfig.StatusRecords.packed, typical, null).length)
         .as("a fraction of the JSON").isLessThan(StatusCodec.encode(typical, null).length / 2);
   }
 
   @Test
   void aPackedRecordCutShortOrOfALaterVersionIsRefusedAndWhatALaterVersionAppendsIsSkipped() throws Exception {
     StoredResult r = new StoredResult(200, "application/json", "{\"ok\":true}".getBytes(StandardCharsets.UTF_8));
-    byte[] packed = StatusCodec.encode(StatusCodec.Form.packed, succeeded(), r);
+    byte[] packed = StatusCodec.encode(dev.conveyor.engine.config.ConveyorConfig.StatusRecords.packed, succeeded(), r);
     for (int n = 1; n < packed.length; n++) {
       int cut = n;
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> StatusCodec.decode(java.util.Arrays.copyOf(packed, cut)))
@@ -177,7 +177,7 @@ class StatusCodecTest {
     MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
     try (KafkaSender sender = new KafkaSender(producer)) {
       StatusStore store = new StatusStore(16 * 1024 * 1024, Duration.ofHours(24), new dev.conveyor.engine.testing.ManualTime(T), sender,
-          "status", StatusCodec.Form.packed);
+          "status", dev.conveyor.engine.config.ConveyorConfig.StatusRecords.packed);
       InvocationStatus done = succeeded();
       StoredResult r = new StoredResult(200, "text/plain", "hi".getBytes(StandardCharsets.UTF_8));
       store.write(done, r).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
