@@ -58,7 +58,14 @@ public final class Bench {
       case "coldstart" -> Coldstart.run(intArg(args, "--calls", 10), out);
       case "backlog" -> Backlog.run(intArg(args, "--count", 1_000_000), out);
       case "fairness" -> Fairness.run(intArg(args, "--flood", 40_000), intArg(args, "--seconds", 20), out);
-      case "drain" -> drain(intArg(args, "--count", 300_000), intArg(args, "--warmup", 900_000), connections, seconds, out);
+      // -Dbench.before.classpath=<another build's jars>: that build drains beside this one (DrainAb)
+      case "drain" -> {
+        if (System.getProperty("bench.before.classpath") != null) {
+          DrainAb.run(intArg(args, "--count", 300_000), intArg(args, "--warmup", 900_000), out);
+        } else {
+          drain(intArg(args, "--count", 300_000), intArg(args, "--warmup", 900_000), connections, seconds, out);
+        }
+      }
       // open loop: enough connections to carry the rate while a few are slow
       case "sustained" -> Sustained.run(intArg(args, "--start", 2_000), seconds, intArg(args, "--warmup", 300),
           intArg(args, "--budget", 600), intArg(args, "--connections", 128), out);
@@ -603,7 +610,7 @@ public final class Bench {
    * start and stop, was G1 humongous allocations that started concurrent cycles: a cost the gateway
    * does not have under Prometheus.
    */
-  private static long completed(int adminPort) {
+  static long completed(int adminPort) {
     return sum(scrape(adminPort, "conveyor_invocations_completed_total"), "conveyor_invocations_completed_total{");
   }
 

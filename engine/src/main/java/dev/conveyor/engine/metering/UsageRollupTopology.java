@@ -280,6 +280,9 @@ public final class UsageRollupTopology {
   /** Totals as written to a store, with the array they were written as. */
   private record Read(byte[] bytes, UsageTotals totals) {}
 
+  /** A tenant hour as last written to {@link #TENANT_HOURS}: the array written and what it says. */
+  private record TenantHour(byte[] bytes, long invocations, BigDecimal gibSeconds) {}
+
   static final class Rollup implements Processor<String, byte[], String, byte[]> {
     private final int dedupeDays;
     private final BudgetEvents budgetEvents;
@@ -307,6 +310,15 @@ public final class UsageRollupTopology {
     private final Hours hours = new Hours();
     /** The totals last written to {@link #ROLLUPS} by key, with the array written; emptied once a second. */
     private final Map<String, Read> read = new java.util.HashMap<>();
+    /** The same for {@link #TENANT_HOURS}; emptied once a second. */
+    private final Map<String, TenantHour> tenantRead = new java.util.HashMap<>();
+    /**
+     * The value this processor marks an hour pending with: an hour whose {@link #PENDING} value is
+     * this very array (the store's cache gives back what was put) is not put again with each record
+     * (each put into a cached store was a twelfth of the rollups thread's work per record). A store
+     * restored, or an hour the emission deleted, gives back another array or none, and is put.
+     */
+    private final byte[] pendingMark = new byte[0];
     /** Today's date ({@code yyyy-MM-dd}, UTC) and its epoch day, for the ids first seen today. */
     private String day;
     private long epochDay = Long.MIN_VALUE;
@@ -331,6 +343,7 @@ public final class UsageRollupTopology {
       this.alerts = context.getStateStore(ALERTS);
       this.entryKey = null; // entries are only ever extended within one run of the task
       this.read.clear();
+      this.tenantRead.clear();
       context.schedule(Duration.ofMinutes(10), PunctuationType.WALL_CLOCK_TIME, this::purge);
       context.schedule(Duration.ofSeconds(1), PunctuationType.WALL_CLOCK_TIME, this::emit);
       resendDue = pending.get(RESENT) == null; // sent at the first punctuation (init may not forward)
@@ -393,6 +406,7 @@ public final class UsageRollupTopology {
       }
       for (String key : sent) pending.delete(key);
       read.clear(); // bounded by the hours that change within a second
+      tenantRead.clear();
       if (budgetEvents != null) budgets(now);
     }
 
@@ -626,7 +640,7 @@ public final class UsageRollupTopology {
       byte[] bytes = next.bytes();
       rollups.put(key, bytes);
       read.put(key, new Read(bytes, next));
-      pending.put(key, EMPTY);
+      if (pending.get(key) != pendingMark) pending.put(key, pendingMark);
       if (budgetEvents != null) addTenantHour(key, change);
     }
 
@@ -650,11 +664,19 @@ public final class UsageRollupTopology {
       long invocations = change.invocations();
       BigDecimal gib = change.gibSeconds();
       if (cur != null) {
-        String[] v = new String(cur, java.nio.charset.StandardCharsets.UTF_8).split(" ", 2);
-        invocations += Long.parseLong(v[0]);
-        gib = gib.add(new BigDecimal(v[1]));
+        TenantHour last = tenantRead.get(key);
+        if (last != null && last.bytes() == cur) { // the store's cache gave back what this processor wrote
+          invocations += last.invocations();
+          gib = gib.add(last.gibSeconds());
+        } else {
+          String[] v = new String(cur, java.nio.charset.StandardCharsets.UTF_8).split(" ", 2);
+          invocations += Long.parseLong(v[0]);
+          gib = gib.add(new BigDecimal(v[1]));
+        }
       }
-      tenantHours.put(key, (invocations + " " + gib.toPlainString()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      byte[] bytes = (invocations + " " + gib.toPlainString()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      tenantHours.put(key, bytes);
+      tenantRead.put(key, new TenantHour(bytes, invocations, gib));
       touched.add(tenant);
     }
 

@@ -86,6 +86,17 @@ class BudgetEventsTest {
   }
 
   @Test
+  void aTenantHourIsAddedToWhatItsStoreHoldsNotToWhatThisProcessorLastWrote() throws Exception {
+    use("acme", "1");
+    // The store's value replaced under the processor (as a restore from the changelog would).
+    driver.<String, byte[]>getKeyValueStore(UsageRollupTopology.TENANT_HOURS)
+        .put("acme|2026-11-27T11:00:00Z", "5 5".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    use("acme", "1");
+    assertThat(new String(driver.<String, byte[]>getKeyValueStore(UsageRollupTopology.TENANT_HOURS).get("acme|2026-11-27T11:00:00Z"),
+        java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("6 6");
+  }
+
+  @Test
   void eachThresholdIsRaisedOnceWhenCrossed() throws Exception {
     budgets.set(Map.of("acme", List.of(gib("10", true))));
     for (int i = 0; i < 7; i++) use("acme", "1");

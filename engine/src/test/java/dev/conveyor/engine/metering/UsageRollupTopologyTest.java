@@ -179,6 +179,31 @@ class UsageRollupTopologyTest {
   }
 
   @Test
+  void anHourThatChangesAgainAfterItWasSentIsPendingAndSentAgain() throws Exception {
+    String hour = "acme/acme/f/2026-11-27T10:00:00Z";
+    usage.pipeInput("acme", record("acme", "f", "a", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    usage.pipeInput("acme", record("acme", "f", "b", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    assertThat(sent()).containsOnlyKeys(hour);
+    usage.pipeInput("acme", record("acme", "f", "c", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    assertThat(driver.<String, byte[]>getKeyValueStore(UsageRollupTopology.PENDING).get(hour)).isNotNull();
+    Map<String, byte[]> out = sent();
+    assertThat(out).containsOnlyKeys(hour);
+    assertThat(UsageTotals.parse(out.get(hour)).attempts()).isEqualTo(3);
+  }
+
+  @Test
+  void anHourIsMarkedPendingAgainWhenItsStoreNoLongerHoldsThisProcessorsMark() throws Exception {
+    String hour = "acme/acme/f/2026-11-27T10:00:00Z";
+    assertThat(sent()).isEmpty(); // the first emission, with the once-only resend of every rollup
+    usage.pipeInput("acme", record("acme", "f", "a", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    KeyValueStore<String, byte[]> pending = driver.getKeyValueStore(UsageRollupTopology.PENDING);
+    pending.delete(hour); // the store changed under the processor (as a restore from the changelog could)
+    usage.pipeInput("acme", record("acme", "f", "b", 1, "success", "2026-11-27T10:00:00.000Z", 1, "0.000125000", false));
+    assertThat(pending.get(hour)).isNotNull();
+    assertThat(sent()).containsOnlyKeys(hour);
+  }
+
+  @Test
   void rollupsMadeBeforeThePendingStoreExistedAreSentOnceWhole() throws Exception {
     // An older version's rollup: in the rollups store, never marked pending.
     KeyValueStore<String, byte[]> stored = driver.getKeyValueStore(UsageRollupTopology.ROLLUPS);
