@@ -99,15 +99,18 @@ final class DrainAb {
     long started = System.nanoTime();
     long t0 = 0;
     long t1 = 0;
+    long polled = started;
     while (System.nanoTime() - started < TimeUnit.MINUTES.toNanos(20)) {
       boolean near = false;
+      long now = System.nanoTime();
       for (Drainer d : both) {
         long before = d.done;
         d.done = completedOf(d);
-        long perSecond = Math.max(1, d.done - before);
+        double perSecond = (d.done - before) * 1e9 / Math.max(1, now - polled);
         long milestone = t0 == 0 ? warmup : total;
-        near |= milestone - d.done < perSecond * 2;
+        near |= d.done < milestone && milestone - d.done < perSecond * 2; // within two seconds of it
       }
+      polled = now;
       if (t0 == 0 && both[0].done >= warmup && both[1].done >= warmup) {
         t0 = System.nanoTime();
         for (Drainer d : both) {
