@@ -44,15 +44,19 @@ final class DrainAb {
     // both of that build's gateways (the one queueing and the one draining) run from its jars
     System.setProperty("bench.beforefill.classpath", before);
     System.setProperty("bench.beforedrain.classpath", before);
+    // and this side's from the build -Dbench.drain.classpath names, if one does (the builds swapped)
+    if (System.getProperty("bench.drain.classpath") != null && System.getProperty("bench.fill.classpath") == null) {
+      System.setProperty("bench.fill.classpath", System.getProperty("bench.drain.classpath"));
+    }
     Path dir = Bench.workdir("conveyor-bench-drain-ab");
     int[] ports = EmbeddedKafka.freePorts(11);
     int brokerPort = ports[0];
     int barePort = ports[9];
     String function = "http://127.0.0.1:" + barePort + "/noop";
     Path fillA = Bench.gatewayConfig(dir, "fill", ports[1], ports[2], 0, function, false, "drain.");
-    Path drainA = Bench.gatewayConfig(dir, "drain", ports[3], ports[4], 0, function, true, "drain.");
+    Path drainA = ownGroups(Bench.gatewayConfig(dir, "drain", ports[3], ports[4], 0, function, true, "drain."), "drain.");
     Path fillB = Bench.gatewayConfig(dir, "beforefill", ports[5], ports[6], 0, function, false, "before.");
-    Path drainB = Bench.gatewayConfig(dir, "beforedrain", ports[7], ports[8], 0, function, true, "before.");
+    Path drainB = ownGroups(Bench.gatewayConfig(dir, "beforedrain", ports[7], ports[8], 0, function, true, "before."), "before.");
     int total = count + warmup;
     System.err.printf("drain A/B: %d invocations each (after %d of warm-up), this build and %s, side by side%n", count, warmup, before);
     JsonObject result;
@@ -69,14 +73,15 @@ final class DrainAb {
         load.send(ports[5], Bench.PATH, Bench.KEY, Bench.BODY, 64, total, 202);
       }
       // started together: the one started first would be further through its warm-up (its compiler
-      // done sooner) when the window opens. What is left of that edge: the side that wins the race
-      // to start; swap the builds (-Dbench.drain.classpath=) and run again to see it.
+      // done sooner) when the window opens. What is left of that edge, the side that wins the race
+      // to start, shows when the builds are swapped (-Dbench.drain.classpath=) and run again.
       try (ChildProcess a = Bench.startGateway(dir, "drain", drainA, brokerPort, "dev.conveyor.engine.Main", Map.of());
            ChildProcess b = Bench.startGateway(dir, "beforedrain", drainB, brokerPort, "dev.conveyor.engine.Main", Map.of())) {
         a.awaitPort(ports[3], 120);
         b.awaitPort(ports[7], 120);
         Drainer[] both = {
-            new Drainer("this build", a, ports[4], Cpu.of(a, Map.of(Cpu.BROKER, broker, Cpu.FUNCTION, bare))),
+            // the broker and the function serve both: neither side's per 1,000
+            new Drainer("this build", a, ports[4], Cpu.of(a, Map.of())),
             new Drainer("other build", b, ports[8], Cpu.of(b, Map.of()))};
         result = measure(both, warmup, total);
       }
@@ -88,6 +93,19 @@ final class DrainAb {
     Files.writeString(out.resolve("drain-ab.json"), result.encodePrettily());
     Files.writeString(out.resolve("drain-ab.md"), md);
     System.out.println(md);
+  }
+
+  /**
+   * The config with consumer groups of the side's own (the dispatcher's group names the retry,
+   * callback and forwarder groups too): in the default group, one side joining or leaving would
+   * pause the other's consumers for the rebalance.
+   */
+  private static Path ownGroups(Path config, String prefix) throws java.io.IOException {
+    String yaml = Files.readString(config);
+    String withGroup = yaml.replace("dispatch: { enabled:", "dispatch: { group: \"" + prefix + "dispatch\", enabled:");
+    if (withGroup.equals(yaml)) throw new IllegalStateException("no dispatch settings in " + config);
+    Files.writeString(config, withGroup);
+    return config;
   }
 
   /**
@@ -105,13 +123,16 @@ final class DrainAb {
       long now = System.nanoTime();
       for (Drainer d : both) {
         long before = d.done;
-        d.done = completedOf(d);
+        d.done = Math.max(d.done, completedOf(d)); // a failed read gives 0
         double perSecond = (d.done - before) * 1e9 / Math.max(1, now - polled);
         long milestone = t0 == 0 ? warmup : total;
         near |= d.done < milestone && milestone - d.done < perSecond * 2; // within two seconds of it
       }
       polled = now;
       if (t0 == 0 && both[0].done >= warmup && both[1].done >= warmup) {
+        if (both[0].done >= total || both[1].done >= total) {
+          throw new IllegalStateException("one side delivered all before the other was past its warm-up: run with a larger --count");
+        }
         t0 = System.nanoTime();
         for (Drainer d : both) {
           d.from = d.meter.mark();
@@ -124,7 +145,8 @@ final class DrainAb {
         break;
       }
       System.err.printf("delivered: this build %d, other build %d of %d%n", both[0].done, both[1].done, total);
-      // polling the gateways' counters (each read costs them a scrape), outside the window's CPU reads
+      // polling the gateways' counters: each read (the completed counter alone) is a small cost to
+      // both, inside the window
       Thread.sleep(near ? 100 : 1000);
     }
     if (t0 == 0 || t1 == 0) throw new IllegalStateException("the drains did not both get through within 20 minutes");
@@ -163,23 +185,24 @@ final class DrainAb {
     md.append("|---|---:|---:|---:|---|\n");
     for (String name : new String[] {"this build", "other build"}) {
       JsonObject d = r.getJsonObject(name);
+      String label = name.equals("this build") ? (System.getProperty("bench.drain.classpath") == null ? "this build" : "bench.drain.classpath")
+          : "bench.before.classpath";
       JsonObject threads = d.getJsonObject("gatewayCpuMsPer1000ByThreads");
       String byThreads = threads.stream().sorted((x, y) -> Double.compare((Double) y.getValue(), (Double) x.getValue()))
           .map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
-      md.append("| %s | %d | %d | **%.1f** | %s |%n".formatted(name, d.getLong("delivered"), d.getLong("perSecond"),
+      md.append("| %s | %d | %d | **%.1f** | %s |%n".formatted(label, d.getLong("delivered"), d.getLong("perSecond"),
           d.getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER), byThreads));
     }
     double a = r.getJsonObject("this build").getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER);
     double b = r.getJsonObject("other build").getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER);
-    md.append("| **this build / other build** | | | **%.3f** | |%n".formatted(a / b));
+    md.append("| **first row / second row** | | | **%.3f** | |%n".formatted(a / b));
     md.append("\nBoth gateways drain their own backlog (%d each after %d of warm-up) at the same time, one broker and one "
         .formatted(count, warmup));
     md.append("function between them; the window opens when both are past their warm-up and closes when the first is done. "
         + "Each has about half the machine: compare the two rows with each other, not with a drain run alone.\n");
     md.append("`java -Dbench.before.classpath=%s ... Bench drain --count %d --warmup %d` on %s.%n".formatted(before, count, warmup,
         r.getString("machine")));
-    md.append("This build's side: %s.%n".formatted(side("drain")));
-    md.append("The other build's side: %s.%n".formatted(side("beforedrain")));
+    md.append("First row: %s. Second row: %s.%n".formatted(side("drain"), side("beforedrain")));
     return md.toString();
   }
 }
