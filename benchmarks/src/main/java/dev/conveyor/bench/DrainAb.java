@@ -73,8 +73,8 @@ final class DrainAb {
         load.send(ports[5], Bench.PATH, Bench.KEY, Bench.BODY, 64, total, 202);
       }
       // started together: the one started first would be further through its warm-up (its compiler
-      // done sooner) when the window opens. What is left of that edge, the side that wins the race
-      // to start, shows when the builds are swapped (-Dbench.drain.classpath=) and run again.
+      // done sooner) when the window opens. What the position still moves shows when the builds are
+      // swapped (-Dbench.drain.classpath=) and run again.
       try (ChildProcess a = Bench.startGateway(dir, "drain", drainA, brokerPort, "dev.conveyor.engine.Main", Map.of());
            ChildProcess b = Bench.startGateway(dir, "beforedrain", drainB, brokerPort, "dev.conveyor.engine.Main", Map.of())) {
         a.awaitPort(ports[3], 120);
