@@ -81,8 +81,8 @@ final class DrainAb {
         b.awaitPort(ports[7], 120);
         Drainer[] both = {
             // the broker and the function serve both: neither side's per 1,000
-            new Drainer("this build", a, ports[4], Cpu.of(a, Map.of())),
-            new Drainer("other build", b, ports[8], Cpu.of(b, Map.of()))};
+            new Drainer("drain", a, ports[4], Cpu.of(a, Map.of())),
+            new Drainer("beforedrain", b, ports[8], Cpu.of(b, Map.of()))};
         result = measure(both, warmup, total);
       }
     }
@@ -144,7 +144,7 @@ final class DrainAb {
         t1 = System.nanoTime();
         break;
       }
-      System.err.printf("delivered: this build %d, other build %d of %d%n", both[0].done, both[1].done, total);
+      System.err.printf("delivered: first row %d, second row %d of %d%n", both[0].done, both[1].done, total);
       // polling the gateways' counters: each read (the completed counter alone) is a small cost to
       // both, inside the window
       Thread.sleep(near ? 100 : 1000);
@@ -159,13 +159,14 @@ final class DrainAb {
       Map<String, Double> threads = d.meter.serverThreadsPer1k(d.from, to, n);
       r.put(d.name, new JsonObject().put("delivered", n).put("perSecond", Math.round(n / seconds))
           .put("cpuMsPer1000", new JsonObject(new LinkedHashMap<>(per1k)))
-          .put("gatewayCpuMsPer1000ByThreads", new JsonObject(new LinkedHashMap<>(threads))));
+          .put("gatewayCpuMsPer1000ByThreads", new JsonObject(new LinkedHashMap<>(threads)))
+          .put("byThreads", Bench.byThreads(threads)).put("ran", side(d.name)));
     }
     return r;
   }
 
   private static long completedOf(Drainer d) {
-    if (!d.process.alive()) throw new IllegalStateException(d.name + "'s gateway exited");
+    if (!d.process.alive()) throw new IllegalStateException("the " + d.name + " gateway exited");
     return Bench.completed(d.adminPort);
   }
 
@@ -183,18 +184,15 @@ final class DrainAb {
     md.append("| drain A/B (%s), side by side over %.1f s | delivered | invocations/s | gateway CPU ms/1k | by its threads (ms/1k) |%n"
         .formatted(r.getString("when"), r.getDouble("windowSeconds")));
     md.append("|---|---:|---:|---:|---|\n");
-    for (String name : new String[] {"this build", "other build"}) {
+    for (String name : new String[] {"drain", "beforedrain"}) {
       JsonObject d = r.getJsonObject(name);
-      String label = name.equals("this build") ? (System.getProperty("bench.drain.classpath") == null ? "this build" : "bench.drain.classpath")
-          : "bench.before.classpath";
-      JsonObject threads = d.getJsonObject("gatewayCpuMsPer1000ByThreads");
-      String byThreads = threads.stream().sorted((x, y) -> Double.compare((Double) y.getValue(), (Double) x.getValue()))
-          .map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
+      String label = name.equals("beforedrain") ? "bench.before.classpath"
+          : System.getProperty("bench.drain.classpath") == null ? "this build" : "bench.drain.classpath";
       md.append("| %s | %d | %d | **%.1f** | %s |%n".formatted(label, d.getLong("delivered"), d.getLong("perSecond"),
-          d.getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER), byThreads));
+          d.getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER), d.getString("byThreads")));
     }
-    double a = r.getJsonObject("this build").getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER);
-    double b = r.getJsonObject("other build").getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER);
+    double a = r.getJsonObject("drain").getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER);
+    double b = r.getJsonObject("beforedrain").getJsonObject("cpuMsPer1000").getDouble(Cpu.SERVER);
     md.append("| **first row / second row** | | | **%.3f** | |%n".formatted(a / b));
     md.append("\nBoth gateways drain their own backlog (%d each after %d of warm-up) at the same time, one broker and one "
         .formatted(count, warmup));
@@ -202,7 +200,8 @@ final class DrainAb {
         + "Each has about half the machine: compare the two rows with each other, not with a drain run alone.\n");
     md.append("`java -Dbench.before.classpath=%s ... Bench drain --count %d --warmup %d` on %s.%n".formatted(before, count, warmup,
         r.getString("machine")));
-    md.append("First row: %s. Second row: %s.%n".formatted(side("drain"), side("beforedrain")));
+    md.append("First row: %s. Second row: %s.%n".formatted(r.getJsonObject("drain").getString("ran"),
+        r.getJsonObject("beforedrain").getString("ran")));
     return md.toString();
   }
 }
