@@ -54,6 +54,14 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("share.coordinator.state.topic.min.isr", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
     p.put("auto.create.topics.enable", "false");
+    // A restart after a crash (SIGKILL, OOM, power loss) waits for the dead incarnation's broker session
+    // to expire: the controller, reloading its metadata, gives every unfenced broker a fresh session,
+    // and refuses another incarnation of that node id while it is valid (Kafka's
+    // ClusterControlManager.registerBroker and BrokerHeartbeatManager.hasValidSession). Here broker and
+    // controller are one process, so a shorter session costs nothing but heartbeats on loopback:
+    // 4 s instead of Kafka's 9 s takes about 5 s off such a restart.
+    p.put("broker.heartbeat.interval.ms", "1000");
+    p.put("broker.session.timeout.ms", "4000");
     return p;
   }
 
