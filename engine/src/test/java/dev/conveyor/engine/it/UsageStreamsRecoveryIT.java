@@ -1,8 +1,10 @@
 package dev.conveyor.engine.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.metering.UsageStreams;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.TestKafka;
 import java.nio.file.Files;
@@ -21,8 +23,10 @@ import org.junit.jupiter.api.Test;
  * A replica killed with SIGKILL can leave a usage-rollups RocksDB store that no longer opens (its
  * {@code CURRENT} naming a manifest whose files are gone: the stores run without a write-ahead log).
  * Seen in a crash test: the gateway then failed every start with "Error opening store". The local
- * state is only a cache of the changelogs, so the start rebuilds it instead.
+ * state is only a cache of the changelogs, so the start rebuilds it instead. A replica that stops
+ * leaves the rollups' group, so the next start is not held until its session runs out.
  */
+@Beside
 class UsageStreamsRecoveryIT {
 
   private static List<Path> stores(Path state) throws Exception {
@@ -46,6 +50,11 @@ class UsageStreamsRecoveryIT {
       await().atMost(Duration.ofSeconds(90)).until(() -> first.streams().state() == KafkaStreams.State.RUNNING && !stores(state).isEmpty());
     } finally {
       first.close();
+    }
+    // It left the group on close: the next start gets the tasks at once, not after the 10 s session.
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrap()))) {
+      assertThat(admin.describeConsumerGroups(List.of(rollups)).all().get(10, TimeUnit.SECONDS).get(rollups).members())
+          .as("members of %s right after close", rollups).isEmpty();
     }
     for (Path store : stores(state)) Files.writeString(store.resolve("CURRENT"), "MANIFEST-999999\n");
 
