@@ -74,6 +74,9 @@ public final class ConfigLoader {
     if (!server.hasNonNull("warmUp") && embedded(kafka)) {
       server.put("warmUp", "PT0S"); // the embedded broker is for trying things out: ready at once
     }
+    if (!server.hasNonNull("drainDelay") && embedded(kafka)) {
+      server.put("drainDelay", "PT0S"); // and stopped at once: no load balancer to tell first
+    }
     if (!kafka.hasNonNull("replicationFactor")) kafka.put("replicationFactor", embedded(kafka) ? 1 : -1);
     for (String section : List.of("tenants", "metering")) secretsFromEnv(root.get(section), section, env);
     ConveyorConfig c = bind(root, ConveyorConfig.class, "");

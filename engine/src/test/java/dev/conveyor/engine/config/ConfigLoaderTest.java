@@ -130,6 +130,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void drainsForLoadBalancersAgainstAnExternalKafkaOnlyUnlessTold() {
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")).server().drainDelay())
+        .isEqualTo(java.time.Duration.ofSeconds(5));
+    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).server().drainDelay()).as("embedded broker").isZero();
+    assertThat(ConfigLoader.parse(minimal("", "[]") + "server: { drainDelay: PT2S }\n", Map.of()).server().drainDelay())
+        .isEqualTo(java.time.Duration.ofSeconds(2));
+  }
+
+  @Test
   void warmsUpAgainstAnExternalKafkaOnlyUnlessTold() {
     assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")).server().warmUp())
         .isEqualTo(java.time.Duration.ofSeconds(60));
