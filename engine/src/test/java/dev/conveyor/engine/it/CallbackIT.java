@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.callback.CallbackSender;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
@@ -21,6 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** X-Callback-Url: the result is POSTed signed, retried until the receiver says 2xx; only to allowed URLs. */
+@Beside
 class CallbackIT {
   private static final String SECRET = "a-callback-secret-for-acme-0001";
 

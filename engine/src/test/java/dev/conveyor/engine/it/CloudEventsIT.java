@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** The CloudEvents ingress: binary, structured and batch mode, routing, redelivery, malformed events. */
+@Beside
 class CloudEventsIT {
 
   private static HttpResponse<String> post(Http http, String key, String ns, String contentType, String body, String... headers) {

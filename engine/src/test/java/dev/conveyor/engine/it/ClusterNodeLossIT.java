@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.api.InvocationIds;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.AnswerAudit;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * unknown (some were replicated before it died, some not). Every answer must still be true
  * ({@link AnswerAudit}).
  */
-@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
+@Alone
 class ClusterNodeLossIT {
 
   @Test
@@ -41,11 +42,11 @@ class ClusterNodeLossIT {
         // Many writes in flight when the leader dies; the partition moves after the broker session
         // timeout (about 9 s), longer than the producer's 5 s delivery timeout.
         AnswerAudit load = new AnswerAudit(http, ACME_KEY, "acme", "work").start(16, 16, 10);
-        await().atMost(Duration.ofSeconds(90)).until(() -> load.answered(202) >= 200);
+        await().atMost(Duration.ofSeconds(90)).until(() -> load.answered(202) >= 100);
         cluster.kill(leader);
         long acceptedBefore = load.answered(202);
         // The partition moves to a survivor after the broker session timeout; writing goes on there.
-        await().atMost(Duration.ofSeconds(120)).until(() -> load.answered(202) >= acceptedBefore + 200);
+        await().atMost(Duration.ofSeconds(120)).until(() -> load.answered(202) >= acceptedBefore + 100);
         load.stop();
         AnswerAudit.Report r = load.audit(fn);
         assertThat(r.plainAnswers()).containsKey("202");

@@ -8,6 +8,7 @@ import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Http;
 import dev.conveyor.engine.testing.KnativeFixtures;
+import dev.conveyor.engine.testing.Lanes;
 import dev.conveyor.engine.testing.OtlpReceiver;
 import dev.conveyor.engine.testing.RevisionEmulator;
 import dev.conveyor.engine.testing.RevisionEmulator.Knobs;
@@ -25,6 +26,8 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceAccessMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A cold start as the real Activator makes it: the request is held 40 s (longer than the default 30 s
@@ -33,7 +36,9 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * the other integration tests ({@code junit-platform.properties}); its figures allow for that.
  */
 @EnableKubernetesMockClient(crud = true)
+@org.junit.jupiter.api.Order(Lanes.FIRST)
 @Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(value = Lanes.BESIDE, mode = ResourceAccessMode.READ) // beside the sequence and CrashIT (Lanes)
 class ColdStartHoldIT {
   static KubernetesClient client;
 

@@ -3,6 +3,7 @@ package dev.conveyor.engine.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.Http;
 import dev.conveyor.engine.testing.Ports;
 import io.vertx.core.json.JsonObject;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * config serves an async invocation of {@code echo} end to end and stops with exit 0 on SIGTERM;
  * {@code bin/conveyor demo} runs its tour and exits 0. Runs after {@code package}, so the jar exists.
  */
-@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
+@Alone
 class CommandLineIT {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 

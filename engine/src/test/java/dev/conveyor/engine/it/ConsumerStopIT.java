@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.consume.BoundedConsumer;
 import dev.conveyor.engine.consume.OffsetTracker;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.ConsumerThreads;
 import dev.conveyor.engine.testing.TestKafka;
 import dev.conveyor.engine.time.Time;
@@ -31,6 +32,7 @@ import org.slf4j.LoggerFactory;
  * for it (KafkaReadStreamImpl.submitTask: a closed stream is started again); the Kafka client
  * refuses it beside the close, and that thread then waits for tasks forever.
  */
+@Alone
 class ConsumerStopIT {
   @Test
   void workThatEndsWhileTheConsumerClosesLeavesNoThreadWaitingForWork() throws Exception {

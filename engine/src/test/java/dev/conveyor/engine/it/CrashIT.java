@@ -33,7 +33,12 @@ import org.junit.jupiter.api.Test;
  * is killed with SIGKILL while accepting and delivering, then restarted on the same data. Every id
  * that got a 202 must reach a terminal status and must have run at least once.
  */
-@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT) // counts outcomes only: runs beside the others
+// Counts outcomes only, its gateways in processes of their own: its tests run side by side, beside the
+// sequence and ColdStartHoldIT, never beside a class marked Alone (dev.conveyor.engine.testing.Lanes).
+@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.Lanes.FIRST)
+@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT)
+@org.junit.jupiter.api.parallel.ResourceLock(value = dev.conveyor.engine.testing.Lanes.BESIDE,
+    mode = org.junit.jupiter.api.parallel.ResourceAccessMode.READ)
 class CrashIT {
   private static final String KEY = "crash-key";
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled");

@@ -65,7 +65,7 @@ class CronIT {
           replicas.put(name, new GatewayProcess(env, Path.of("target", "cron-" + name + ".log")).start());
         }
         for (GatewayProcess p : replicas.values()) p.awaitReady(Duration.ofSeconds(90));
-        await().atMost(Duration.ofSeconds(30)).until(() -> ticks(fn).size() >= 4);
+        await().atMost(Duration.ofSeconds(30)).until(() -> ticks(fn).size() >= 3);
 
         String holder = holder();
         String leader = holder.startsWith("replica-a-") ? "replica-a" : "replica-b";
@@ -74,13 +74,14 @@ class CronIT {
         replicas.get(leader).kill();
         // The survivor leads once the Lease runs out, fires what was missed, then goes on.
         await().atMost(Duration.ofSeconds(60)).until(() -> holder().startsWith(survivor + "-"));
+        Instant tookOverAt = Instant.now();
         // The ticks reach the function as they are dispatched, several at once and in no fixed order
         // (the missed ones queue while the dead replica still owns the partition, and go out together
         // once it is handed over), so a moment's view may have a hole that closes a few ms later; a
         // tick that was never fired keeps its hole open until the wait runs out.
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
           List<Instant> times = List.copyOf(ticks(fn).keySet());
-          assertThat(times).last().matches(t -> t.isAfter(killedAt.plusSeconds(8)), "a tick 8 s after the kill");
+          assertThat(times).last().matches(t -> t.isAfter(tookOverAt.plusSeconds(1)), "a tick the survivor fired on schedule");
           for (int i = 1; i < times.size(); i++) {
             assertThat(Duration.between(times.get(i - 1), times.get(i))).as("the tick after %s", times.get(i - 1))
                 .isEqualTo(Duration.ofSeconds(1));

@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.api.InvocationIds;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
@@ -22,6 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /** Dead letters are listed per tenant for role admin, and a redrive runs the same payload again. */
+@Beside
 class DeadLetterIT {
 
   @Test

@@ -8,6 +8,7 @@ import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationIds;
 import dev.conveyor.engine.api.InvocationStatus;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * and never ends them), a new invocation waits, and runs once those attempts are stale (the
  * function's timeout plus 10 s), with no other event to wake the dispatcher.
  */
+@Beside
 class ElsewhereIT {
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.AnswerAudit;
 import dev.conveyor.engine.testing.BrokerProcess;
 import dev.conveyor.engine.testing.FunctionServer;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * ({@link AnswerAudit}): nothing told "not stored" runs, every unknown outcome settles by lookup, and
  * clients that retry with an idempotency key get one run per key.
  */
-@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
+@Alone
 class FrozenBrokerIT {
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.GatewayProcess;
@@ -44,7 +45,7 @@ import org.junit.jupiter.api.Test;
  * its place in the list). Delivery is at least once: an invocation a replica is running when its
  * partition moves may run again on the new owner, so runs twice are counted, not forbidden.
  */
-@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
+@Alone
 class GracefulStopIT {
   private static final String KEY = "stop-key";
 
@@ -153,14 +154,14 @@ class GracefulStopIT {
       try {
         int restarts = 0;
         for (Replica r : replicas) {
-          await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() > 200);
+          await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() > 100);
           int before = accepted.size();
           assertThat(r.process.terminate()).as("exit code after SIGTERM").isZero();
           assertThat(accepted.size()).as("the other replica took the load").isGreaterThan(before);
           Files.writeString(config, yaml.apply(++restarts)); // the running replica reloads it too
           r.process.start().awaitReady(Duration.ofSeconds(90));
           int restarted = accepted.size();
-          await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() > restarted + 200);
+          await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() > restarted + 100);
         }
       } finally {
         go.set(false);

@@ -4,6 +4,7 @@ import static dev.conveyor.engine.testing.Gateways.ACME_KEY;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.Test;
  * unknown-tenant tokens are 401 and audited without the token; keys from a JWKS URL keep working
  * when the IAM goes down, and so do API keys.
  */
+@Beside
 class JwtIT {
   private static final String ISSUER = "https://iam.example.test/";
   private static final String AUDIENCE = "conveyor";

@@ -45,10 +45,10 @@ class KnativeIT {
   @Test
   void aRevisionThatNeverBecomesReadySpendsThePlatformBudgetNeverTheUsersRetries() {
     KnativeFixtures k = new KnativeFixtures(client, "acme");
-    try (RevisionEmulator rev = new RevisionEmulator(Knobs.of(0, 2_000).neverReady(), 0, false)) {
+    try (RevisionEmulator rev = new RevisionEmulator(Knobs.of(0, 1_000).neverReady(), 0, false)) {
       k.service("never", rev.url(), "never-00001", Map.of("conveyor.dev/retry", "3", "conveyor.dev/backoff-delay", "PT0.05S",
           "conveyor.dev/platform-retries", "2"));
-      k.revision("never-00001", 0, "256Mi", 0, 2);
+      k.revision("never-00001", 0, "256Mi", 0, 1);
       try (Conveyor gw = gateway(client, "knative-never", null)) {
         Http http = new Http(gw.httpPort());
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "never").isPresent());
@@ -109,7 +109,7 @@ class KnativeIT {
       try (Conveyor gw = gateway(client, "knative-busy", null)) {
         Http http = new Http(gw.httpPort());
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "busy").isPresent());
-        List<String> ids = invokeMany(http, "busy", 200);
+        List<String> ids = invokeMany(http, "busy", 100);
         await().atMost(Duration.ofSeconds(90)).until(() -> ids.stream().allMatch(i -> "succeeded".equals(http.status(i, ACME_KEY).getString("status"))));
         assertThat(rev.queueFull()).as("the stale capacity did overflow queue-proxy").isPositive();
         assertThat(ids).as("retry 0, yet every one succeeded: the 503s spent no attempt")

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.GatewayProcess;
 import dev.conveyor.engine.testing.Gateways;
@@ -45,7 +46,7 @@ import org.junit.jupiter.api.Test;
  *
  * Figures in {@code engine/target/lanes-report.txt}.
  */
-@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
+@Alone
 class LanesIT {
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled", "voided");
 

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.api.InvocationIds;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * Two replicas on the same topics, both accept-only, so what one accepts stays queued: the other
  * finds it (status, cancel) without ever having seen it, and idempotency keys hold across them.
  */
+@Beside
 class MultiReplicaIT {
   static FunctionServer fn;
   static Conveyor a;

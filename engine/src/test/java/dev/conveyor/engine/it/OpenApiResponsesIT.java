@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.Gateways;
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.Test;
  * sync, 400, 401, 404, 413, 429, the admin port's) validated with vertx-openapi's ResponseValidator.
  * Requests are not validated by the gateway: the document only describes them.
  */
+@Beside
 class OpenApiResponsesIT {
   static FunctionServer fn;
   static Conveyor gateway;

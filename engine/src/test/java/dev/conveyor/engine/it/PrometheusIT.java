@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.Test;
  * evaluates every query of the Grafana dashboard: each must be valid PromQL, and Conveyor's own
  * series must come back with the values the gateway produced.
  */
+@Beside
 class PrometheusIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.auth.ApiKeyAuthenticator;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.FunctionServer.Answer;
 import dev.conveyor.engine.testing.GatewayProcess;
@@ -43,7 +44,7 @@ import org.junit.jupiter.api.Test;
  * has two, and the usage API's totals equal the sum of the distinct raw records. Figures in
  * {@code engine/target/reconciliation-report.txt}.
  */
-@org.junit.jupiter.api.Order(dev.conveyor.engine.testing.SuiteOrder.AFTER_THE_CONCURRENT_ONES)
+@Alone
 class ReconciliationIT {
   private static final String KEY = "reconcile-key";
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled");

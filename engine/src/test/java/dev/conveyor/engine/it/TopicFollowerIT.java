@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.kafka.TopicFollower;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.TestKafka;
 import java.time.Duration;
 import java.util.List;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.Test;
  * Kafka client answers {@code partitionsFor} of an unknown topic with an empty list at once, and an
  * empty assignment would read nothing for good while looking caught up.
  */
+@Beside
 class TopicFollowerIT {
 
   /** The real client, answering as it does for a topic its broker does not know, the first times it is asked. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * forwarder's timeout), then answers 409 to a batch it already has. Every usage event ends in the
  * ledger, none twice, and the forwarder moved past the duplicate answer.
  */
+@Beside
 class UsageForwarderIT {
 
   @Test

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.conveyor.engine.Conveyor;
+import dev.conveyor.engine.testing.Beside;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.Test;
  * decimal of GiB-seconds; another tenant sees none of it, the role is required, and a void
  * correction takes one record's contribution out.
  */
+@Beside
 class UsageIT {
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.conveyor.engine.Conveyor;
 import dev.conveyor.engine.WarmUp;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.FunctionServer;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.Http;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * writes are on the warm-up topic only, never on the queue, status or usage topics; its tenant
  * appears in no metric; its invocations are unknown to the API; the API works as before after it.
  */
+@Alone
 class WarmUpIT {
   @Test
   void warmsUpThroughTheAcceptPathAndLeavesNoTraceInTenantsData() throws Exception {

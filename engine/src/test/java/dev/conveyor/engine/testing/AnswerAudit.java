@@ -178,7 +178,7 @@ public final class AnswerAudit {
   /** Looks the id up until the answer is certain: stored (true) or never stored (false). */
   private boolean settle(String id) {
     boolean[] stored = {false};
-    await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).until(() -> {
+    await().atMost(Duration.ofMinutes(1)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200)).until(() -> {
       HttpResponse<String> r = http.get("/v1/invocations/" + id, key);
       if (r.statusCode() == 200) {
         stored[0] = true;

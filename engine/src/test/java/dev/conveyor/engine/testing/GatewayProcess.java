@@ -58,7 +58,7 @@ public final class GatewayProcess implements AutoCloseable {
   public GatewayProcess awaitReady(Duration atMost) {
     HttpClient client = HttpClient.newHttpClient();
     try {
-      await().atMost(atMost).pollInterval(Duration.ofMillis(250)).ignoreExceptionsMatching(e -> !(e instanceof GatewayExited)).until(() -> {
+      await().atMost(atMost).pollInterval(Duration.ofMillis(100)).ignoreExceptionsMatching(e -> !(e instanceof GatewayExited)).until(() -> {
         if (!process.isAlive()) throw new GatewayExited(process.exitValue());
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/readyz"))
             .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());

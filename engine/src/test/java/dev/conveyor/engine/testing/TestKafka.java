@@ -44,4 +44,26 @@ public final class TestKafka {
       });
     }
   }
+
+  /**
+   * Removes every member of these consumer groups now, as their sessions running out would a few
+   * seconds later: for a test whose promise is about what a restarted gateway does, not about how
+   * long a dead one's partitions stay with it ({@code session.timeout.ms}).
+   */
+  public static void removeMembers(String... groups) {
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(java.util.Map.<String, Object>of("bootstrap.servers", bootstrap()))) {
+      for (String g : groups) {
+        var d = admin.describeConsumerGroups(java.util.List.of(g)).all().get(10, java.util.concurrent.TimeUnit.SECONDS).get(g);
+        if (d.members().isEmpty()) continue;
+        admin.removeMembersFromConsumerGroup(g, new org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions())
+            .all().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted removing the members of " + java.util.List.of(groups), e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("removing the members of " + java.util.List.of(groups), e);
+    }
+  }
 }
