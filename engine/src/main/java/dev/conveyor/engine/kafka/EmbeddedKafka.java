@@ -58,8 +58,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     // to expire: the controller, reloading its metadata, gives every unfenced broker a fresh session,
     // and refuses another incarnation of that node id while it is valid (Kafka's
     // ClusterControlManager.registerBroker and BrokerHeartbeatManager.hasValidSession). Here broker and
-    // controller are one process, so a shorter session costs nothing but heartbeats on loopback:
-    // 4 s instead of Kafka's 9 s takes about 5 s off such a restart.
+    // controller are one process, and 4 s instead of Kafka's 9 s takes about 5 s off such a restart.
+    // The price: a process stalled 4 s or more (a long GC pause, a starved CPU) comes back fenced
+    // until its next heartbeat, a second, and sends get NOT_LEADER and retry meanwhile.
     p.put("broker.heartbeat.interval.ms", "1000");
     p.put("broker.session.timeout.ms", "4000");
     return p;

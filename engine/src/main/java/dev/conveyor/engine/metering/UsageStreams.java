@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -129,8 +130,8 @@ public final class UsageStreams implements AutoCloseable {
   public void close() {
     KafkaStreams s = streams;
     if (s != null) {
-      s.close(org.apache.kafka.streams.CloseOptions.groupMembershipOperation(
-          org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(java.time.Duration.ofSeconds(20)));
+      s.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+          .withTimeout(java.time.Duration.ofSeconds(20)));
     }
   }
 }

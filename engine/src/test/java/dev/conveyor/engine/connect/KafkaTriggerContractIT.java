@@ -2,7 +2,7 @@ package dev.conveyor.engine.connect;
 
 import dev.conveyor.connector.spi.ConnectorFactory;
 import dev.conveyor.connector.testkit.ConnectorContract;
-import dev.conveyor.engine.testing.Beside;
+import dev.conveyor.engine.testing.Alone;
 import dev.conveyor.engine.testing.Gateways;
 import dev.conveyor.engine.testing.TestKafka;
 import io.vertx.core.json.JsonObject;
@@ -20,7 +20,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * The Kafka topic trigger passes the connector contract against a real broker: each test gets a
  * topic and group of its own, and {@link #emit} produces records to it.
  */
-@Beside
+@Alone
 class KafkaTriggerContractIT extends ConnectorContract {
   private String topic;
   private int sequence;

@@ -40,7 +40,7 @@ class BreakerIT {
         });
          Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("breaker"), """
              - { namespace: acme, name: failing, url: "%s", delivery: { retry: 0 },
-                 circuitBreaker: { failureRateThreshold: 50, minimumCalls: 4, openFor: PT10S } }
+                 circuitBreaker: { failureRateThreshold: 50, minimumCalls: 4, openFor: PT20S } }
              - { namespace: acme, name: healthy, url: "%s" }
              """.formatted(fn.url("/failing"), fn.url("/healthy")), null))) {
       Http http = new Http(gw.httpPort());
@@ -58,9 +58,9 @@ class BreakerIT {
           .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
       assertThat(sync.statusCode()).isEqualTo(503);
       assertThat(new JsonObject(sync.body()).getString("error")).isEqualTo("circuit_open");
-      assertThat(sync.headers().firstValue("retry-after")).contains("10");
+      assertThat(sync.headers().firstValue("retry-after")).contains("20");
 
-      // Another function flows meanwhile (all of this within the breaker's 10 s: it takes about 1 s).
+      // Another function flows meanwhile (all of this within the breaker's 20 s).
       List<String> others = new ArrayList<>();
       for (int i = 0; i < 20; i++) others.add(new JsonObject(http.invoke(ACME_KEY, "acme", "healthy", "{}").body()).getString("id"));
       await().atMost(Duration.ofSeconds(20)).until(() -> others.stream().allMatch(id -> "succeeded".equals(http.status(id, ACME_KEY).getString("status"))));
@@ -71,9 +71,9 @@ class BreakerIT {
         assertThat(s.getInteger("attempts")).isZero();
       }
 
-      // Well again before the breaker's 10 s are over, so the probes find it well.
+      // Well again before the breaker's 20 s are over, so the probes find it well.
       healthy.set(true);
-      // The wait is the breaker's 10 s, hopping through the 5 s retry tier: allow for a loaded machine.
+      // The wait is the breaker's 20 s, hopping through the 5 s retry tier: allow for a loaded machine.
       try {
         await().atMost(Duration.ofSeconds(90)).until(() -> waiting.stream().allMatch(id -> "succeeded".equals(http.status(id, ACME_KEY).getString("status"))));
       } catch (org.awaitility.core.ConditionTimeoutException e) {

@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.parallel.ResourceLock;
  * the other integration tests ({@code junit-platform.properties}); its figures allow for that.
  */
 @EnableKubernetesMockClient(crud = true)
-@org.junit.jupiter.api.Order(Lanes.FIRST)
+@Order(Lanes.FIRST)
 @Execution(ExecutionMode.CONCURRENT)
 @ResourceLock(value = Lanes.BESIDE, mode = ResourceAccessMode.READ) // beside the sequence and CrashIT (Lanes)
 class ColdStartHoldIT {

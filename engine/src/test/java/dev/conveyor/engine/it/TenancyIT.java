@@ -66,10 +66,10 @@ class TenancyIT {
 
   @Test
   void aTenantWithMaxQueuedUnfinishedInvocationsGets429UntilTheyEnd() {
-    // The first three calls take 3 s: the backlog stays full while the test looks at it (under 0.5 s).
+    // The first three calls take 5 s: the backlog stays full while the test looks at it.
     java.util.concurrent.atomic.AtomicInteger slowCalls = new java.util.concurrent.atomic.AtomicInteger();
     try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(200,
-             c.path().equals("/slow") && slowCalls.incrementAndGet() <= 3 ? 3000 : 0, null));
+             c.path().equals("/slow") && slowCalls.incrementAndGet() <= 3 ? 5000 : 0, null));
          Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("queued"), """
              - { namespace: acme, name: slow, url: "%s" }
              - { namespace: acme, name: fast, url: "%s" }

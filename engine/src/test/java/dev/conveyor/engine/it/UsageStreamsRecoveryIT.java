@@ -41,11 +41,12 @@ class UsageStreamsRecoveryIT {
     String prefix = Gateways.prefix("rocks");
     String usage = prefix + "usage";
     String rollups = prefix + "usage-rollups";
+    String application = prefix + "usage-rollups"; // the group's name
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrap()))) {
       admin.createTopics(List.of(new NewTopic(usage, 2, (short) 1), new NewTopic(rollups, 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
     }
     Path state = Files.createTempDirectory("conveyor-streams");
-    UsageStreams first = new UsageStreams(TestKafka.bootstrap(), Map.of(), prefix + "usage-rollups", usage, rollups, 1, 1, state).start();
+    UsageStreams first = new UsageStreams(TestKafka.bootstrap(), Map.of(), application, usage, rollups, 1, 1, state).start();
     try {
       await().atMost(Duration.ofSeconds(90)).until(() -> first.streams().state() == KafkaStreams.State.RUNNING && !stores(state).isEmpty());
     } finally {
@@ -53,12 +54,13 @@ class UsageStreamsRecoveryIT {
     }
     // It left the group on close: the next start gets the tasks at once, not after the 10 s session.
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", TestKafka.bootstrap()))) {
-      assertThat(admin.describeConsumerGroups(List.of(rollups)).all().get(10, TimeUnit.SECONDS).get(rollups).members())
-          .as("members of %s right after close", rollups).isEmpty();
+      var group = admin.describeConsumerGroups(List.of(application)).all().get(10, TimeUnit.SECONDS).get(application);
+      assertThat(group.groupState()).as("the group %s right after close", application).isEqualTo(org.apache.kafka.common.GroupState.EMPTY);
+      assertThat(group.members()).isEmpty();
     }
     for (Path store : stores(state)) Files.writeString(store.resolve("CURRENT"), "MANIFEST-999999\n");
 
-    UsageStreams second = new UsageStreams(TestKafka.bootstrap(), Map.of(), prefix + "usage-rollups", usage, rollups, 1, 1, state).start();
+    UsageStreams second = new UsageStreams(TestKafka.bootstrap(), Map.of(), application, usage, rollups, 1, 1, state).start();
     try {
       await().atMost(Duration.ofSeconds(90)).until(() -> second.streams().state() == KafkaStreams.State.RUNNING);
     } finally {
