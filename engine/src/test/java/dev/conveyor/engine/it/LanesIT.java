@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * function, which counts its concurrent calls:
  *
  * <ul>
- *   <li>{@code big}: 3 lanes, {@code maxConcurrency: 60}, a backlog of 3,000 invocations. More than
+ *   <li>{@code big}: 3 lanes, {@code maxConcurrency: 60}, a backlog of 1,500 invocations. More than
  *       one replica serves it (its function sees more than 25 at once) and never more than 60;
  *   <li>{@code trickle}: 1 lane, one invocation every 20 ms while big's backlog drains: its queue
  *       wait stays short (p99 under 100 ms);
@@ -49,6 +49,8 @@ import org.junit.jupiter.api.Test;
 @Alone
 class LanesIT {
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "expired", "cancelled", "voided");
+  /** Big's first flood: at 60 calls of 400 ms at once, a backlog of about 10 s, beside which the trickle's 400 run (8 s). */
+  private static final int FLOOD = 1500;
 
   @Test
   void aTenantWithThreeLanesRunsOnThreeReplicasWithinItsLimitAcrossAKill() throws Exception {
@@ -131,15 +133,15 @@ class LanesIT {
         int client = c;
         floods.add(clients.submit(() -> {
           List<String> ids = new ArrayList<>();
-          for (int i = client; i < 3000; i += 4) ids.add(accept(apis.get(i % 3), "big", tenantOf));
+          for (int i = client; i < FLOOD; i += 4) ids.add(accept(apis.get(i % 3), "big", tenantOf));
           return ids;
         }));
       }
       List<String> phase1 = new ArrayList<>();
       for (Future<List<String>> f : floods) phase1.addAll(f.get(120, TimeUnit.SECONDS));
       callMs.set(400);
-      int bigBacklog = 3000 + 3 - fns.get("big").callsById().size(); // the flood and big's 3 probes
-      List<String> trickle = trickle(apis, tenantOf, 400, () -> fns.get("big").callsById().size() >= 2950);
+      int bigBacklog = FLOOD + 3 - fns.get("big").callsById().size(); // the flood and big's 3 probes
+      List<String> trickle = trickle(apis, tenantOf, 400, () -> fns.get("big").callsById().size() >= FLOOD - 50);
       phase1.addAll(trickle);
       awaitTerminal(apis.get(0), phase1, tenantOf, Duration.ofSeconds(120));
       int bigPeak1 = fns.get("big").peakConcurrency();
