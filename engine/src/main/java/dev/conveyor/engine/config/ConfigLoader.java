@@ -71,11 +71,10 @@ public final class ConfigLoader {
     ObjectNode kafka = child(root, "kafka");
     if (env.containsKey("KAFKA_BOOTSTRAP_SERVERS")) kafka.put("bootstrapServers", env.get("KAFKA_BOOTSTRAP_SERVERS"));
     if (env.containsKey("CONVEYOR_WARMUP")) server.put("warmUp", env.get("CONVEYOR_WARMUP"));
-    if (!server.hasNonNull("warmUp") && embedded(kafka)) {
-      server.put("warmUp", "PT0S"); // the embedded broker is for trying things out: ready at once
-    }
-    if (!server.hasNonNull("drainDelay") && embedded(kafka)) {
-      server.put("drainDelay", "PT0S"); // and stopped at once: no load balancer to tell first
+    // The embedded broker is for trying things out: ready at once (no warm-up), stopped at once (no
+    // load balancer to tell first), unless the file or the environment says otherwise.
+    for (String key : List.of("warmUp", "drainDelay")) {
+      if (!server.hasNonNull(key) && embedded(kafka)) server.put(key, "PT0S");
     }
     if (!kafka.hasNonNull("replicationFactor")) kafka.put("replicationFactor", embedded(kafka) ? 1 : -1);
     for (String section : List.of("tenants", "metering")) secretsFromEnv(root.get(section), section, env);

@@ -54,15 +54,6 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("share.coordinator.state.topic.min.isr", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
     p.put("auto.create.topics.enable", "false");
-    // A restart after a crash (SIGKILL, OOM, power loss) waits for the dead incarnation's broker session
-    // to expire: the controller, reloading its metadata, gives every unfenced broker a fresh session,
-    // and refuses another incarnation of that node id while it is valid (Kafka's
-    // ClusterControlManager.registerBroker and BrokerHeartbeatManager.hasValidSession). Here broker and
-    // controller are one process, and 4 s instead of Kafka's 9 s takes about 5 s off such a restart.
-    // The price: a process stalled 4 s or more (a long GC pause, a starved CPU) comes back fenced
-    // until its next heartbeat, a second, and sends get NOT_LEADER and retry meanwhile.
-    p.put("broker.heartbeat.interval.ms", "1000");
-    p.put("broker.session.timeout.ms", "4000");
     return p;
   }
 
@@ -94,6 +85,16 @@ public final class EmbeddedKafka implements AutoCloseable {
     int controllerPort = freePort();
     while (controllerPort == port) controllerPort = freePort();
     Properties props = brokerProperties(logDir, port, controllerPort);
+    // A restart after a crash (SIGKILL, OOM, power loss) waits for the dead incarnation's broker session
+    // to expire: the controller, reloading its metadata, gives every unfenced broker a fresh session,
+    // and refuses another incarnation of that node id while it is valid (Kafka's
+    // ClusterControlManager.registerBroker and BrokerHeartbeatManager.hasValidSession). Here broker and
+    // controller are one process, and 4 s instead of Kafka's 9 s takes about 5 s off such a restart.
+    // The price: a process stalled 4 s or more (a long GC pause, a starved CPU) comes back fenced
+    // until its next heartbeat, a second, and sends get NOT_LEADER and retry meanwhile. Brokers started
+    // from brokerProperties alone (the tests' own broker processes) keep Kafka's 9 s.
+    props.put("broker.heartbeat.interval.ms", "1000");
+    props.put("broker.session.timeout.ms", "4000");
     formatIfNeeded(logDir, props);
     server = new KafkaRaftServer(new KafkaConfig(props), Time.SYSTEM);
     server.startup();

@@ -36,10 +36,6 @@ public final class BrokerProcess implements AutoCloseable {
   public BrokerProcess start() {
     try {
       Properties props = EmbeddedKafka.brokerProperties(dir.resolve("log"), port, controllerPort);
-      // Kafka's own broker session (the embedded broker shortens it): a broker frozen for 8 s is
-      // thawed before its session ends, as FrozenBrokerIT means it to be.
-      props.put("broker.heartbeat.interval.ms", "2000");
-      props.put("broker.session.timeout.ms", "9000");
       EmbeddedKafka.formatIfNeeded(dir.resolve("log"), props);
       Path file = dir.resolve("server.properties");
       try (OutputStream out = Files.newOutputStream(file)) {

@@ -65,10 +65,6 @@ public final class KafkaCluster implements AutoCloseable {
     p.put("transaction.state.log.num.partitions", "3");
     p.put("share.coordinator.state.topic.replication.factor", "3");
     p.put("share.coordinator.state.topic.min.isr", "2");
-    // Kafka's own broker session (the single-node broker shortens it): a dead node's partitions move
-    // after 9 s, longer than the gateway's delivery timeout, as on a real cluster.
-    p.put("broker.heartbeat.interval.ms", "2000");
-    p.put("broker.session.timeout.ms", "9000");
     return p;
   }
 

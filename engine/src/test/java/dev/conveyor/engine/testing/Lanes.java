@@ -6,9 +6,9 @@ package dev.conveyor.engine.testing;
  * a time, which mostly wait (on timers, backoffs, gateways starting) and count outcomes, never time
  * them. Classes marked {@link Alone} run with nothing beside them: those that measure a wait or a
  * share of the CPU on a tight bound, need the CPU to restart gateways or brokers under load, or check
- * every thread of this JVM. Both hold
- * the lock {@link #BESIDE} exclusively, so that holds whatever the machine's speed; Alone classes also
- * come last in the sequence, so that they find the second lane done and do not wait for it.
+ * every thread of this JVM. Both hold the lock {@link #BESIDE} exclusively, so that holds whatever the
+ * machine's speed; Alone classes also come last in the sequence, so that they find the second lane
+ * done and do not wait for it.
  * {@code CrashIT} and {@code ColdStartHoldIT} hold it shared, beside the sequence: they run side by
  * side whenever the fork-join pool adds a worker for a test that blocks, as it usually does.
  */

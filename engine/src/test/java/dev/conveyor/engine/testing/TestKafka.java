@@ -55,6 +55,7 @@ public final class TestKafka {
         org.apache.kafka.clients.admin.Admin.create(java.util.Map.<String, Object>of("bootstrap.servers", bootstrap()))) {
       for (String g : groups) {
         var d = admin.describeConsumerGroups(java.util.List.of(g)).all().get(10, java.util.concurrent.TimeUnit.SECONDS).get(g);
+        if (d.groupState() == org.apache.kafka.common.GroupState.DEAD) throw new IllegalArgumentException("no consumer group " + g);
         if (d.members().isEmpty()) continue;
         admin.removeMembersFromConsumerGroup(g, new org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions())
             .all().get(10, java.util.concurrent.TimeUnit.SECONDS);
