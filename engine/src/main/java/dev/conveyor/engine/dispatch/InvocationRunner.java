@@ -236,16 +236,28 @@ public final class InvocationRunner {
     }
     int n = expectedAttempt > 0 ? expectedAttempt : interrupted ? Math.max(1, cur.attempts()) : cur.attempts() + 1;
     long wait = dueAt - clock.millis();
-    return (wait > 0 ? later(wait) : Future.<Void>succeededFuture()).compose(v -> {
+    if (wait <= 0) { // due now: cur was read a moment ago on this thread, as a second read would be
+      try {
+        return resolved(trace, inv, cur, n);
+      } catch (RuntimeException e) {
+        return Future.failedFuture(e); // a failed future, not a throw, as when the step was composed
+      }
+    }
+    return later(wait).compose(v -> {
       InvocationStatus latest = current(inv);
       if (latest.status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
-      Optional<FunctionTarget> target = registry.find(inv.namespace(), inv.function());
-      if (target.isEmpty()) {
-        return fail(trace, inv, latest, defaultDeadLetterTopic, null,
-            "function " + inv.namespace() + "/" + inv.function() + " is no longer configured");
-      }
-      return attempt(trace, inv, target.get(), latest, n);
+      return resolved(trace, inv, latest, n);
     });
+  }
+
+  /** Attempt {@code n} with the function as configured now, or its dead letter if it is gone. */
+  private Future<Void> resolved(Context trace, Invocation inv, InvocationStatus latest, int n) {
+    Optional<FunctionTarget> target = registry.find(inv.namespace(), inv.function());
+    if (target.isEmpty()) {
+      return fail(trace, inv, latest, defaultDeadLetterTopic, null,
+          "function " + inv.namespace() + "/" + inv.function() + " is no longer configured");
+    }
+    return attempt(trace, inv, target.get(), latest, n);
   }
 
   private InvocationStatus current(Invocation inv) {
@@ -400,7 +412,7 @@ public final class InvocationRunner {
   }
 
   private Future<Void> finish(Context trace, Invocation inv, InvocationStatus terminal, StoredResult result) {
-    if (current(inv).status().terminal()) return Future.succeededFuture(); // cancelled meanwhile
+    if (store.isTerminal(inv.id())) return Future.succeededFuture(); // cancelled meanwhile
     FunctionTarget target = registry.find(inv.namespace(), inv.function()).orElse(null);
     // What the ending owes others (a destination, a callback) is stored before the final status:
     // a crash may repeat it, never lose it.

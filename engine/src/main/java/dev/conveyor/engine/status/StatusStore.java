@@ -189,6 +189,17 @@ public final class StatusStore {
     return Optional.of(new Entry(e.status(), e.result()));
   }
 
+  /**
+   * Whether the latest known status of {@code id} is terminal: read from the cache entry's flags,
+   * nothing decoded (what a delivery asks before storing its outcome, once per invocation).
+   */
+  public boolean isTerminal(String id) {
+    byte[] h = entries.getIfPresent(cacheKey(id));
+    if (h != null) return terminal(h);
+    InvocationStatus r = recent.get(id.hashCode() & (RECENT - 1));
+    return r != null && r.id().equals(id) && r.status().terminal();
+  }
+
   private static StatusCodec.Envelope unpack(byte[] held) {
     try {
       return StatusCodec.decode(held, META, held.length - META);

@@ -1,6 +1,7 @@
 package dev.conveyor.engine.metering;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -139,6 +140,40 @@ class UsageRollupTopologyTest {
     assertThat(t.attempts()).isEqualTo(1);
     assertThat(t.billedDurationMs()).isEqualTo(40);
     assertThat(t.gibSeconds()).isEqualByComparingTo(new BigDecimal("0.005000000"));
+  }
+
+  @Test
+  void whatIsKeptPerIdReadsBackAsWrittenAndTheJsonOfVersionsBeforeIsStillRead() throws Exception {
+    UsageTotals t = new UsageTotals(2, 3, -4, 5, 6, 1234, new BigDecimal("-0.000125000"), 7, 8, -20); // every field its own value
+    var kept = new UsageRollupTopology.Seen("acme/a b\nc/f/2026-11-27T10:00:00Z", t, "2026-11-27", false);
+    assertThat(UsageRollupTopology.Seen.of(kept.bytes())).isEqualTo(kept);
+    assertThat(UsageRollupTopology.Seen.of(kept.asVoided().bytes())).isEqualTo(kept.asVoided()).extracting(UsageRollupTopology.Seen::voided)
+        .isEqualTo(true);
+    assertThat(kept.bytes().length).as("packed: shorter than the JSON it replaced").isLessThan(120);
+    assertThatThrownBy(() -> UsageRollupTopology.Seen.of(new byte[] {UsageRollupTopology.Seen.PACKED}))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> UsageRollupTopology.Seen.of(new byte[] {UsageRollupTopology.Seen.PACKED, 0, 'x', '\n', 'k'}))
+        .isInstanceOf(IllegalArgumentException.class);
+
+    // A record first seen by a version that kept JSON: a void subtracts it once.
+    usage.pipeInput("acme", record("acme", "f", "i0", 1, "success", "2026-11-27T10:00:00.000Z", 100, "0.012500000", false));
+    KeyValueStore<String, byte[]> seen = driver.getKeyValueStore(UsageRollupTopology.SEEN);
+    seen.put("old:1", JSON.writeValueAsBytes(JSON.createObjectNode().put("key", "acme/acme/f/2026-11-27T10:00:00Z")
+        .put("day", "2026-11-27").set("totals", new UsageTotals(1, 1, 1, 0, 0, 30, new BigDecimal("0.003750000"), 0, 10, 20).toJson())));
+    assertThat(latest("acme/acme/f/2026-11-27T10:00:00Z").billedDurationMs()).isEqualTo(100);
+    usage.pipeInput("acme", adjustment("adj-old", "acme", "old:1", "void", null));
+    usage.pipeInput("acme", adjustment("adj-old-2", "acme", "old:1", "void", null)); // voided already: nothing more
+    UsageTotals after = latest("acme/acme/f/2026-11-27T10:00:00Z");
+    assertThat(after.billedDurationMs()).isEqualTo(70);
+    assertThat(after.gibSeconds()).isEqualByComparingTo(new BigDecimal("0.008750000"));
+    assertThat(UsageRollupTopology.Seen.of(seen.get("old:1")).voided()).isTrue();
+
+    // One that version voided already is not voided again; a delta of one adds to its hour.
+    seen.put("old:2", JSON.writeValueAsBytes(JSON.createObjectNode().put("key", "acme/acme/f/2026-11-27T10:00:00Z")
+        .put("voided", true).set("totals", new UsageTotals(1, 1, 1, 0, 0, 30, new BigDecimal("0.003750000"), 0, 10, 20).toJson())));
+    usage.pipeInput("acme", adjustment("adj-old-3", "acme", "old:2", "void", null));
+    usage.pipeInput("acme", adjustment("adj-old-4", "acme", "old:2", "delta", Map.of("billedDurationMs", -5)));
+    assertThat(latest("acme/acme/f/2026-11-27T10:00:00Z").billedDurationMs()).isEqualTo(65);
   }
 
   @Test

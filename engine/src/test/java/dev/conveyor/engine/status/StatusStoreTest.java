@@ -43,6 +43,19 @@ class StatusStoreTest {
   }
 
   @Test
+  void shouldTellATerminalStatusFromItsFlagsAsGetWould() {
+    InvocationStatus queued = InvocationStatus.queued(inv("t", null));
+    assertThat(store.isTerminal("t")).as("unknown").isFalse();
+    store.acceptedHere(queued);
+    assertThat(store.isTerminal("t")).as("accepted here").isFalse();
+    store.apply(queued.running(1, time.now()), null);
+    assertThat(store.isTerminal("t")).as("running").isFalse();
+    store.apply(queued.end(InvocationState.cancelled, time.now(), "cancelled"), null);
+    assertThat(store.isTerminal("t")).as("cancelled").isTrue();
+    assertThat(store.isTerminal("t")).isEqualTo(store.get("t").orElseThrow().status().status().terminal());
+  }
+
+  @Test
   void shouldLetATerminalStatusWinATieWithAnAttempt() {
     InvocationStatus queued = InvocationStatus.queued(inv("c", null));
     store.apply(queued.running(1, time.now()), null);
