@@ -156,6 +156,7 @@ public final class Bench {
         samples: { enabled: %s, port: %d }
         dispatch: { enabled: %s, maxInFlight: %d }
         %s
+        %s
         """.formatted(port, adminPort, prefix,
         // packed, as a deployment whose replicas all run this version should; -Dbench.queueHeaders=perField for the
         // default, -Dbench.queueHeaders= (empty) to leave the key out (a build before it, as bench.before.classpath)
@@ -169,7 +170,10 @@ public final class Bench {
         tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
         Math.max(samplesPort, 1), dispatch, MAX_IN_FLIGHT,
         // -Dbench.statusCacheBytes=N: another status cache bound than the gateway's default (a quarter of its heap)
-        System.getProperty("bench.statusCacheBytes") == null ? "" : "status: { cacheMaxBytes: " + Long.getLong("bench.statusCacheBytes") + " }"));
+        System.getProperty("bench.statusCacheBytes") == null ? "" : "status: { cacheMaxBytes: " + Long.getLong("bench.statusCacheBytes") + " }",
+        // the rollups' dedupe entries packed, as with the records above; -Dbench.dedupeEntries=json or = (empty) likewise
+        System.getProperty("bench.dedupeEntries", "packed").isEmpty() ? ""
+            : "metering: { dedupeEntries: " + System.getProperty("bench.dedupeEntries", "packed") + " }"));
     return config;
   }
 

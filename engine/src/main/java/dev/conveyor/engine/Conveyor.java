@@ -311,7 +311,7 @@ public final class Conveyor implements AutoCloseable {
       UsageStreams usageStreams = components.add(new UsageStreams(bootstrap, clients.common("conveyor-usage-rollups"),
           k.topicPrefix() + "usage-rollups", topics.usage(), topics.usageRollups(), config.metering().dedupeDays(), k.replicationFactor(),
           runtime.dataDir().resolve("streams"), new UsageRollupTopology.BudgetEvents(topics.budgetEvents(), config.metering().source(),
-              tenants::budgets, metrics::budgetAlert)).start());
+              tenants::budgets, metrics::budgetAlert)).dedupeEntries(config.metering().dedupeEntries()).start());
       metrics.kafkaStreams(usageStreams.streams()); // the rollups' consumer lag in /metrics
       if (config.metering().forward() != null) {
         // Tries of one batch may outlast the default poll interval while the billing system is down.

@@ -271,9 +271,21 @@ public record ConveyorConfig(
       String source,
       @Range(min = 1, max = 60_000) int billingGranularityMs,
       @Range(min = 1, max = 3650) int dedupeDays,
-      @Valid Forward forward) {
-    static final Metering DEFAULTS = new Metering("//conveyor/local", 1, 7, null);
+      @Valid Forward forward,
+      DedupeEntries dedupeEntries) {
+    static final Metering DEFAULTS = new Metering("//conveyor/local", 1, 7, null, DedupeEntries.json);
+
+    public Metering {
+      dedupeEntries = dedupeEntries == null ? DedupeEntries.json : dedupeEntries;
+    }
   }
+
+  /**
+   * How the usage rollups keep what a correction of a record id needs (its rollup key and
+   * contribution): JSON (what every version reads), or packed (cheaper to write, half the size in
+   * the store and its changelog; read only by versions that have this setting). Both are read.
+   */
+  public enum DedupeEntries { json, packed }
 
   /**
    * The usage forwarder: batches of at most {@code batchSize} usage CloudEvents POSTed to {@code url}

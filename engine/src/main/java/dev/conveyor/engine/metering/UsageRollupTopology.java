@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import dev.conveyor.engine.config.ConveyorConfig.Budget;
+import dev.conveyor.engine.config.ConveyorConfig.DedupeEntries;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -196,9 +197,14 @@ public final class UsageRollupTopology {
 
   /** With {@code budgets} null, no budget is evaluated and no event topic written. */
   public static Topology build(String usageTopic, String rollupTopic, int dedupeDays, BudgetEvents budgets) {
+    return build(usageTopic, rollupTopic, dedupeDays, budgets, DedupeEntries.json);
+  }
+
+  /** {@code form}: how usage-seen entries are written ({@code metering.dedupeEntries}); both forms are read. */
+  public static Topology build(String usageTopic, String rollupTopic, int dedupeDays, BudgetEvents budgets, DedupeEntries form) {
     Topology t = new Topology();
     t.addSource("usage", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), usageTopic);
-    t.addProcessor("rollup", () -> new Rollup(dedupeDays, budgets), "usage");
+    t.addProcessor("rollup", () -> new Rollup(dedupeDays, budgets, form), "usage");
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN), Serdes.String(), Serdes.ByteArray()), "rollup");
     // Cached: an entry lists many ids and is rewritten with each (see IDS_PER_ENTRY).
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN_BY_DAY), Serdes.String(), Serdes.ByteArray())
@@ -280,11 +286,12 @@ public final class UsageRollupTopology {
   /**
    * What {@link #SEEN} keeps for a record id: the rollup key its contribution went to ({@code ""}
    * for a correction that changed none), that contribution, the day (UTC) the id was first seen and
-   * whether a correction voided it. Written packed, one per usage record: a {@link #PACKED} byte, a
-   * flags byte (1: voided), then in UTF-8 the day and the totals' ten fields separated by spaces, a
-   * newline, and the key (which may hold anything). Writing the JSON object that versions before
-   * kept ({@code {"key", "totals", "day", "voided"}}) was a twentieth of the rollups thread's work per
-   * record, and made each changelog record about twice as long; those values are still read.
+   * whether a correction voided it. One is written per usage record, in the form
+   * {@code metering.dedupeEntries} names: the JSON object every version reads ({@code {"key",
+   * "totals", "day", "voided"}}), or packed: a {@link #PACKED} byte, a flags byte (1: voided), then in
+   * UTF-8 the day and the totals' ten fields separated by spaces, a newline, and the key (which may
+   * hold anything). Writing the JSON was a twentieth of the rollups thread's work per record, and it
+   * makes each changelog record about twice as long. Both forms are read.
    */
   record Seen(String key, UsageTotals totals, String day, boolean voided) {
     /** The first byte of the packed form: a JSON value starts with '{'. */
@@ -301,6 +308,20 @@ public final class UsageRollupTopology {
       out[1] = (byte) (voided ? 1 : 0);
       System.arraycopy(body, 0, out, 2, body.length);
       return out;
+    }
+
+    /** In {@code form} ({@code metering.dedupeEntries}): packed, or the JSON object every version reads. */
+    byte[] bytes(DedupeEntries form) {
+      if (form == DedupeEntries.packed) return bytes();
+      return JsonBytes.of(g -> {
+        g.writeStartObject();
+        g.writeStringField("key", key);
+        g.writeFieldName("totals");
+        totals.write(g);
+        g.writeStringField("day", day);
+        if (voided) g.writeBooleanField("voided", true);
+        g.writeEndObject();
+      });
     }
 
     Seen asVoided() {
@@ -347,6 +368,8 @@ public final class UsageRollupTopology {
   static final class Rollup implements Processor<String, byte[], String, byte[]> {
     private final int dedupeDays;
     private final BudgetEvents budgetEvents;
+    /** The form usage-seen entries are written in ({@code metering.dedupeEntries}). */
+    private final DedupeEntries form;
     private ProcessorContext<String, byte[]> context;
     private KeyValueStore<String, byte[]> seen;
     private KeyValueStore<String, byte[]> seenByDay;
@@ -385,12 +408,13 @@ public final class UsageRollupTopology {
     private long epochDay = Long.MIN_VALUE;
 
     Rollup(int dedupeDays) {
-      this(dedupeDays, null);
+      this(dedupeDays, null, DedupeEntries.json);
     }
 
-    Rollup(int dedupeDays, BudgetEvents budgetEvents) {
+    Rollup(int dedupeDays, BudgetEvents budgetEvents, DedupeEntries form) {
       this.dedupeDays = dedupeDays;
       this.budgetEvents = budgetEvents;
+      this.form = form;
     }
 
     @Override
@@ -613,7 +637,7 @@ public final class UsageRollupTopology {
       String action = data.path("action").asText();
       if ("void".equals(action)) {
         if (!o.voided()) {
-          seen.put(originalId, o.asVoided().bytes());
+          seen.put(originalId, o.asVoided().bytes(form));
           add(key, UsageTotals.ZERO.minus(o.totals()));
         }
       } else if ("delta".equals(action)) {
@@ -627,7 +651,7 @@ public final class UsageRollupTopology {
     /** Keeps the rollup key, the contribution and today for a record id ({@link Seen}), and lists it under today. */
     private void remember(String id, String key, UsageTotals totals) {
       String day = today();
-      seen.put(id, new Seen(key, totals, day, false).bytes());
+      seen.put(id, new Seen(key, totals, day, false).bytes(form));
       index(day, id);
     }
 

@@ -1,5 +1,6 @@
 package dev.conveyor.engine.metering;
 
+import dev.conveyor.engine.config.ConveyorConfig;
 import dev.conveyor.engine.kafka.KafkaClients;
 import java.nio.file.Path;
 import java.util.Map;
@@ -27,6 +28,7 @@ public final class UsageStreams implements AutoCloseable {
   private final UsageRollupTopology.BudgetEvents budgets;
   private final Path appStateDir;
   private volatile KafkaStreams streams;
+  private ConveyorConfig.DedupeEntries dedupeEntries = ConveyorConfig.DedupeEntries.json;
 
   public UsageStreams(String bootstrap, Map<String, Object> clientProperties, String applicationId, String usageTopic,
       String rollupTopic, int dedupeDays, int replicationFactor, Path stateDir) {
@@ -65,6 +67,12 @@ public final class UsageStreams implements AutoCloseable {
     this.appStateDir = stateDir.resolve(applicationId);
   }
 
+  /** How the rollups write the entries of record ids they keep ({@code metering.dedupeEntries}); before {@link #start}. */
+  public UsageStreams dedupeEntries(ConveyorConfig.DedupeEntries form) {
+    this.dedupeEntries = java.util.Objects.requireNonNull(form);
+    return this;
+  }
+
   /** The Kafka Streams configuration it starts with (a copy). */
   Properties properties() {
     Properties copy = new Properties();
@@ -93,7 +101,7 @@ public final class UsageStreams implements AutoCloseable {
   }
 
   private KafkaStreams open() {
-    KafkaStreams s = new KafkaStreams(UsageRollupTopology.build(usageTopic, rollupTopic, dedupeDays, budgets), props);
+    KafkaStreams s = new KafkaStreams(UsageRollupTopology.build(usageTopic, rollupTopic, dedupeDays, budgets, dedupeEntries), props);
     try {
       s.setUncaughtExceptionHandler(e -> {
         LOG.error("usage rollups: {}; replacing the stream thread", e.toString());

@@ -69,6 +69,10 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.parse(yaml.replace("kafka: { bootstrapServers: \"\" }",
         "kafka: { bootstrapServers: \"\", statusRecords: packed }"), Map.of()).kafka().statusRecords())
         .isEqualTo(ConveyorConfig.StatusRecords.packed);
+    assertThat(c.metering().dedupeEntries()).as("the form every version reads").isEqualTo(ConveyorConfig.DedupeEntries.json);
+    assertThat(ConfigLoader.parse(yaml.replace("billingGranularityMs: 1 }", "billingGranularityMs: 1, dedupeEntries: packed }"),
+        Map.of()).metering().dedupeEntries())
+        .isEqualTo(ConveyorConfig.DedupeEntries.packed);
     assertThat(c.status().cacheMaxBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
     assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
     assertThat(c.tenants().get(0).limits().lanes()).isEqualTo(1);

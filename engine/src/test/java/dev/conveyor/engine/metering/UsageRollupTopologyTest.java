@@ -1,5 +1,6 @@
 package dev.conveyor.engine.metering;
 
+import dev.conveyor.engine.config.ConveyorConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -40,11 +41,17 @@ class UsageRollupTopologyTest {
 
   /** The same, its wall clock (what the dedupe's days are counted by) starting at {@code wallClock}. */
   private void open(java.time.Instant wallClock) {
+    open(wallClock, null);
+  }
+
+  /** The same, writing usage-seen entries in {@code form} (null: the default). */
+  private void open(java.time.Instant wallClock, ConveyorConfig.DedupeEntries form) {
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "rollup-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     p.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-    driver = new TopologyTestDriver(UsageRollupTopology.build("usage", "rollups", 7), p, wallClock);
+    driver = new TopologyTestDriver(form == null ? UsageRollupTopology.build("usage", "rollups", 7)
+        : UsageRollupTopology.build("usage", "rollups", 7, null, form), p, wallClock);
     usage = driver.createInputTopic("usage", Serdes.String().serializer(), Serdes.ByteArray().serializer());
     rollups = driver.createOutputTopic("rollups", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
   }
@@ -143,37 +150,59 @@ class UsageRollupTopologyTest {
   }
 
   @Test
-  void whatIsKeptPerIdReadsBackAsWrittenAndTheJsonOfVersionsBeforeIsStillRead() throws Exception {
+  void whatIsKeptPerIdReadsBackAsWrittenInEitherForm() {
     UsageTotals t = new UsageTotals(2, 3, -4, 5, 6, 1234, new BigDecimal("-0.000125000"), 7, 8, -20); // every field its own value
     var kept = new UsageRollupTopology.Seen("acme/a b\nc/f/2026-11-27T10:00:00Z", t, "2026-11-27", false);
-    assertThat(UsageRollupTopology.Seen.of(kept.bytes())).isEqualTo(kept);
-    assertThat(UsageRollupTopology.Seen.of(kept.asVoided().bytes())).isEqualTo(kept.asVoided()).extracting(UsageRollupTopology.Seen::voided)
-        .isEqualTo(true);
-    assertThat(kept.bytes().length).as("packed: shorter than the JSON it replaced").isLessThan(120);
+    for (var form : ConveyorConfig.DedupeEntries.values()) {
+      assertThat(UsageRollupTopology.Seen.of(kept.bytes(form))).as(form.name()).isEqualTo(kept);
+      assertThat(UsageRollupTopology.Seen.of(kept.asVoided().bytes(form))).as(form.name()).isEqualTo(kept.asVoided())
+          .extracting(UsageRollupTopology.Seen::voided).isEqualTo(true);
+    }
+    assertThat(kept.bytes(ConveyorConfig.DedupeEntries.packed).length).as("packed")
+        .isLessThan(kept.bytes(ConveyorConfig.DedupeEntries.json).length / 2);
     assertThatThrownBy(() -> UsageRollupTopology.Seen.of(new byte[] {UsageRollupTopology.Seen.PACKED}))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> UsageRollupTopology.Seen.of(new byte[] {UsageRollupTopology.Seen.PACKED, 0, 'x', '\n', 'k'}))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> UsageRollupTopology.Seen.of("[1]".getBytes())).isInstanceOf(IllegalArgumentException.class);
+  }
 
-    // A record first seen by a version that kept JSON: a void subtracts it once.
-    usage.pipeInput("acme", record("acme", "f", "i0", 1, "success", "2026-11-27T10:00:00.000Z", 100, "0.012500000", false));
+  @Test
+  void entriesAreJsonByDefaultWithWhatVersionsBeforeThePackedFormRead() throws Exception {
+    usage.pipeInput("acme", record("acme", "f", "j", 1, "success", "2026-11-27T10:00:00.000Z", 100, "0.012500000", false));
+    var json = JSON.readTree(driver.<String, byte[]>getKeyValueStore(UsageRollupTopology.SEEN).get("j:1"));
+    assertThat(json.path("key").asText()).isEqualTo("acme/acme/f/2026-11-27T10:00:00Z");
+    assertThat(UsageTotals.fromJson(json.path("totals")).billedDurationMs()).isEqualTo(100);
+  }
+
+  @Test
+  void entriesArePackedWhenSetAndCorrectionsReadBothForms() throws Exception {
+    driver.close();
+    open(java.time.Instant.now(), ConveyorConfig.DedupeEntries.packed);
+    String hour = "acme/acme/f/2026-11-27T10:00:00Z";
     KeyValueStore<String, byte[]> seen = driver.getKeyValueStore(UsageRollupTopology.SEEN);
-    seen.put("old:1", JSON.writeValueAsBytes(JSON.createObjectNode().put("key", "acme/acme/f/2026-11-27T10:00:00Z")
-        .put("day", "2026-11-27").set("totals", new UsageTotals(1, 1, 1, 0, 0, 30, new BigDecimal("0.003750000"), 0, 10, 20).toJson())));
-    assertThat(latest("acme/acme/f/2026-11-27T10:00:00Z").billedDurationMs()).isEqualTo(100);
-    usage.pipeInput("acme", adjustment("adj-old", "acme", "old:1", "void", null));
-    usage.pipeInput("acme", adjustment("adj-old-2", "acme", "old:1", "void", null)); // voided already: nothing more
-    UsageTotals after = latest("acme/acme/f/2026-11-27T10:00:00Z");
-    assertThat(after.billedDurationMs()).isEqualTo(70);
-    assertThat(after.gibSeconds()).isEqualByComparingTo(new BigDecimal("0.008750000"));
+    usage.pipeInput("acme", record("acme", "f", "j", 1, "success", "2026-11-27T10:00:00.000Z", 100, "0.012500000", false));
+    usage.pipeInput("acme", record("acme", "f", "p", 1, "success", "2026-11-27T10:00:00.000Z", 50, "0.006250000", false));
+    assertThat(seen.get("p:1")[0]).as("packed").isEqualTo(UsageRollupTopology.Seen.PACKED);
+    assertThat(latest(hour).billedDurationMs()).isEqualTo(150);
+    // j:1 as a replica writing JSON left it (the default), and what versions that only wrote JSON left
+    // behind: voided already, and not yet.
+    seen.put("j:1", UsageRollupTopology.Seen.of(seen.get("j:1")).bytes(ConveyorConfig.DedupeEntries.json));
+    seen.put("old:1", JSON.writeValueAsBytes(JSON.createObjectNode().put("key", hour).put("day", "2026-11-27")
+        .set("totals", new UsageTotals(1, 1, 1, 0, 0, 30, new BigDecimal("0.003750000"), 0, 10, 20).toJson())));
+    seen.put("old:2", JSON.writeValueAsBytes(JSON.createObjectNode().put("key", hour).put("voided", true)
+        .set("totals", new UsageTotals(1, 1, 1, 0, 0, 7, new BigDecimal("0.000875000"), 0, 10, 20).toJson())));
+    for (String id : java.util.List.of("j:1", "p:1", "old:1", "old:2")) {
+      usage.pipeInput("acme", adjustment("void-" + id, "acme", id, "void", null));
+      usage.pipeInput("acme", adjustment("again-" + id, "acme", id, "void", null)); // voided already: nothing more
+    }
+    usage.pipeInput("acme", adjustment("delta-old", "acme", "old:2", "delta", Map.of("billedDurationMs", 5)));
+    UsageTotals after = latest(hour);
+    assertThat(after.billedDurationMs()).as("150 - 100 - 50 - 30 + 5 (old:2 voided before)").isEqualTo(-25);
+    assertThat(after.gibSeconds()).isEqualByComparingTo(new BigDecimal("-0.003750000"));
+    assertThat(UsageRollupTopology.Seen.of(seen.get("j:1")).voided()).isTrue();
+    assertThat(seen.get("j:1")[0]).as("rewritten in the form set").isEqualTo(UsageRollupTopology.Seen.PACKED);
     assertThat(UsageRollupTopology.Seen.of(seen.get("old:1")).voided()).isTrue();
-
-    // One that version voided already is not voided again; a delta of one adds to its hour.
-    seen.put("old:2", JSON.writeValueAsBytes(JSON.createObjectNode().put("key", "acme/acme/f/2026-11-27T10:00:00Z")
-        .put("voided", true).set("totals", new UsageTotals(1, 1, 1, 0, 0, 30, new BigDecimal("0.003750000"), 0, 10, 20).toJson())));
-    usage.pipeInput("acme", adjustment("adj-old-3", "acme", "old:2", "void", null));
-    usage.pipeInput("acme", adjustment("adj-old-4", "acme", "old:2", "delta", Map.of("billedDurationMs", -5)));
-    assertThat(latest("acme/acme/f/2026-11-27T10:00:00Z").billedDurationMs()).isEqualTo(65);
   }
 
   @Test
