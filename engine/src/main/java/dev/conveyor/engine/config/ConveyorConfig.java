@@ -282,7 +282,7 @@ public record ConveyorConfig(
 
   /**
    * How the usage rollups keep what a correction of a record id needs (its rollup key and
-   * contribution): JSON (what every version reads), or packed (cheaper to write, half the size in
+   * contribution): JSON (what every version reads), or packed (cheaper to write, a third of the size in
    * the store and its changelog; read only by versions that have this setting). Both are read.
    */
   public enum DedupeEntries { json, packed }

@@ -50,8 +50,17 @@ public final class ConsumerThread implements AutoCloseable {
           if (r != null) promise.complete(r);
           else promise.fail(err != null ? err : new IllegalStateException("nothing read"));
         };
-        if (ctx == null) done.run();
-        else ctx.runOnContext(v -> done.run());
+        if (ctx == null) {
+          done.run();
+          return;
+        }
+        try {
+          ctx.runOnContext(v -> done.run());
+        } catch (RejectedExecutionException gone) {
+          // The caller's event loop shut down meanwhile (its Vert.x is closing): complete here. Thrown
+          // on, it would end this thread's task as an uncaught exception, and nobody would complete it.
+          done.run();
+        }
       });
     } catch (RejectedExecutionException e) {
       return Future.failedFuture(new IllegalStateException("too many reads at once"));

@@ -291,7 +291,7 @@ public final class UsageRollupTopology {
    * "totals", "day", "voided"}}), or packed: a {@link #PACKED} byte, a flags byte (1: voided), then in
    * UTF-8 the day and the totals' ten fields separated by spaces, a newline, and the key (which may
    * hold anything). Writing the JSON was a twentieth of the rollups thread's work per record, and it
-   * makes each changelog record about twice as long. Both forms are read.
+   * makes each changelog record about three times as long. Both forms are read.
    */
   record Seen(String key, UsageTotals totals, String day, boolean voided) {
     /** The first byte of the packed form: a JSON value starts with '{'. */

@@ -38,14 +38,16 @@ class UsageIT {
   @Test
   void theUsageApiAddsUpTheDistinctRawRecordsAndCorrectionsApply() throws Exception {
     AtomicInteger calls = new AtomicInteger();
+    String prefix = Gateways.prefix("usage");
     // Every third call of flaky fails (retried 10 ms later); echo always answers.
     try (FunctionServer fn = new FunctionServer().behave(c -> new FunctionServer.Answer(
         c.path().equals("/flaky") && calls.incrementAndGet() % 3 == 0 ? 500 : 200, 3, null));
-         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("usage"), """
+         // Every record form packed, as a deployment whose replicas all run this version may set it.
+         Conveyor gw = Gateways.start(Gateways.packed(Gateways.yaml(TestKafka.bootstrap(), prefix, """
              - { namespace: acme, name: flaky, url: "%s", memoryMiB: 256, delivery: { retry: 3, backoffDelay: PT0.01S } }
              - { namespace: acme, name: echo, url: "%s", memoryMiB: 128 }
              """.formatted(fn.url("/flaky"), fn.url("/echo")), null)
-             .replace("roles: [invoke, read] } ]", "roles: [invoke, read, usage] } ]"))) {
+             .replace("roles: [invoke, read] } ]", "roles: [invoke, read, usage] } ]")))) {
       Http http = new Http(gw.httpPort());
       Instant start = Instant.now();
       List<String> ids = new java.util.ArrayList<>();
@@ -104,6 +106,12 @@ class UsageIT {
           .getJsonObject("total").getLong("billedDurationMs") == expectedBilled);
       assertThat(new JsonObject(http.get(query, ACME_KEY).body()).getJsonObject("total").getLong("attempts"))
           .isEqualTo(distinct.size() - 1);
+      // The rollups kept each id's entry packed (metering.dedupeEntries), the voided one flagged.
+      Map<String, byte[]> entries = new HashMap<>();
+      readToEnd(prefix + "usage-rollups-usage-seen-changelog", "", (k, v) -> entries.put(k, v));
+      assertThat(entries.keySet()).containsAll(distinct.keySet());
+      assertThat(distinct.keySet()).allSatisfy(id -> assertThat(entries.get(id)[0]).as(id).isEqualTo((byte) 1));
+      assertThat(entries.get(one.getKey())[1]).as("voided").isEqualTo((byte) 1);
       // The export for billing: each id once, the correction included, in CSV and in JSON.
       java.io.StringWriter csv = new java.io.StringWriter();
       long exported = dev.conveyor.engine.metering.UsageExport.export(TestKafka.bootstrap(), gw.topics().usage(),
@@ -125,6 +133,13 @@ class UsageIT {
 
   /** The records of {@code topic} whose key starts with {@code prefix}, read from its start to its end (committed only). */
   private static long countToEnd(String topic, String prefix) {
+    long[] n = {0};
+    readToEnd(topic, prefix, (k, v) -> n[0]++);
+    return n[0];
+  }
+
+  /** Hands {@code each} the records of {@code topic} whose key starts with {@code prefix}, from its start to its end (committed only). */
+  private static void readToEnd(String topic, String prefix, java.util.function.BiConsumer<String, byte[]> each) {
     Map<String, Object> props = new HashMap<>();
     props.put("bootstrap.servers", TestKafka.bootstrap());
     props.put("isolation.level", "read_committed");
@@ -134,12 +149,10 @@ class UsageIT {
       c.assign(parts);
       c.seekToBeginning(parts);
       var end = c.endOffsets(parts);
-      long[] n = {0};
       await().atMost(Duration.ofSeconds(30)).until(() -> {
-        for (var r : c.poll(Duration.ofMillis(200))) if (r.key() != null && r.key().startsWith(prefix)) n[0]++;
+        for (var r : c.poll(Duration.ofMillis(200))) if (r.key() != null && r.key().startsWith(prefix)) each.accept(r.key(), r.value());
         return parts.stream().allMatch(tp -> c.position(tp) >= end.get(tp));
       });
-      return n[0];
     }
   }
 }

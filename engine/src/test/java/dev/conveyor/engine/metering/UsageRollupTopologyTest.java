@@ -147,6 +147,10 @@ class UsageRollupTopologyTest {
     assertThat(t.attempts()).isEqualTo(1);
     assertThat(t.billedDurationMs()).isEqualTo(40);
     assertThat(t.gibSeconds()).isEqualByComparingTo(new BigDecimal("0.005000000"));
+    // Voided in the default form: the JSON a version before the packed form reads, flagged.
+    var voided = JSON.readTree(driver.<String, byte[]>getKeyValueStore(UsageRollupTopology.SEEN).get("i1:1"));
+    assertThat(voided.path("voided").asBoolean()).isTrue();
+    assertThat(UsageTotals.fromJson(voided.path("totals")).billedDurationMs()).isEqualTo(100);
   }
 
   @Test

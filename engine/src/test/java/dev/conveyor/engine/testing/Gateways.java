@@ -55,13 +55,17 @@ public final class Gateways {
   }
 
   /**
-   * {@code yaml} with the queue's records packed into one header and the status records in their
-   * packed form ({@code kafka.queueHeaders: packed}, {@code kafka.statusRecords: packed}).
+   * {@code yaml} with the queue's records packed into one header, the status records and the usage
+   * rollups' dedupe entries in their packed forms ({@code kafka.queueHeaders: packed},
+   * {@code kafka.statusRecords: packed}, {@code metering.dedupeEntries: packed}).
    */
   public static String packed(String yaml) {
     String fixed = "deliveryTimeout: PT5S }";
     if (!yaml.contains(fixed)) throw new IllegalArgumentException("not a yaml of Gateways.yaml");
-    return yaml.replace(fixed, "deliveryTimeout: PT5S, queueHeaders: packed, statusRecords: packed }");
+    String out = yaml.replace(fixed, "deliveryTimeout: PT5S, queueHeaders: packed, statusRecords: packed }");
+    if (out.contains("\nmetering: {")) return out.replace("\nmetering: {", "\nmetering: { dedupeEntries: packed,");
+    if (out.contains("\nmetering:")) throw new IllegalArgumentException("a metering section not in flow style: set dedupeEntries there");
+    return out + "\nmetering: { dedupeEntries: packed }\n";
   }
 
   public static ConveyorConfig config(String yaml) {
