@@ -67,7 +67,7 @@ public final class Submissions implements ConnectorContext {
     io.vertx.core.Context ctx = vertx.getOrCreateContext();
     io.vertx.core.Promise<String> p = io.vertx.core.Promise.promise();
     Runnable forget = status.await(invocationId, st -> st.status().terminal(),
-        e -> ctx.runOnContext(v -> p.tryComplete(e.status().status().name())));
+        e -> dev.conveyor.engine.futures.Futures.completeOn(ctx, () -> p.tryComplete(e.status().status().name())));
     return p.future().onComplete(ar -> forget.run());
   }
 
@@ -85,7 +85,7 @@ public final class Submissions implements ConnectorContext {
   private <T> Future<T> inContext(Future<T> f) {
     io.vertx.core.Context ctx = vertx.getOrCreateContext();
     io.vertx.core.Promise<T> p = io.vertx.core.Promise.promise();
-    f.onComplete(ar -> ctx.runOnContext(v -> p.handle(ar)));
+    f.onComplete(ar -> dev.conveyor.engine.futures.Futures.completeOn(ctx, () -> p.handle(ar)));
     return p.future();
   }
 

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.common.KafkaFuture;
@@ -36,6 +37,20 @@ public final class Futures {
   /** A JDK future of a Kafka client's future. */
   public static <T> CompletableFuture<T> jdk(KafkaFuture<T> f) {
     return f.toCompletionStage().toCompletableFuture();
+  }
+
+  /**
+   * Runs {@code completion} on {@code ctx}, from any thread (a Kafka client's, a reader's); when the
+   * context's event loop has stopped (its Vert.x is closing), here instead. Only for completing a
+   * caller's promise, which is safe on any thread: thrown on, the {@link RejectedExecutionException}
+   * would end the calling thread's task as an uncaught exception and leave the promise pending.
+   */
+  public static void completeOn(io.vertx.core.Context ctx, Runnable completion) {
+    try {
+      ctx.runOnContext(v -> completion.run());
+    } catch (RejectedExecutionException stopped) {
+      completion.run();
+    }
   }
 
   /** {@link #await(CompletionStage, Duration, String)} of a Vert.x future. */

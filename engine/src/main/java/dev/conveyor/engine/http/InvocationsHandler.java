@@ -74,7 +74,7 @@ public final class InvocationsHandler {
   private Future<StatusStore.Entry> statusSoon(io.vertx.core.Vertx vertx, String id, long ms) {
     io.vertx.core.Context ctx = vertx.getOrCreateContext();
     io.vertx.core.Promise<StatusStore.Entry> p = io.vertx.core.Promise.promise();
-    Runnable forget = store.await(id, st -> true, e -> ctx.runOnContext(v -> p.tryComplete(e)));
+    Runnable forget = store.await(id, st -> true, e -> dev.conveyor.engine.futures.Futures.completeOn(ctx, () -> p.tryComplete(e)));
     Runnable timer = clock.deadline(ms, () -> p.tryComplete(store.get(id).orElse(null)));
     return p.future().onComplete(ar -> {
       forget.run();

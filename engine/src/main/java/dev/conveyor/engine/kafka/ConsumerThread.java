@@ -50,17 +50,8 @@ public final class ConsumerThread implements AutoCloseable {
           if (r != null) promise.complete(r);
           else promise.fail(err != null ? err : new IllegalStateException("nothing read"));
         };
-        if (ctx == null) {
-          done.run();
-          return;
-        }
-        try {
-          ctx.runOnContext(v -> done.run());
-        } catch (RejectedExecutionException gone) {
-          // The caller's event loop shut down meanwhile (its Vert.x is closing): complete here. Thrown
-          // on, it would end this thread's task as an uncaught exception, and nobody would complete it.
-          done.run();
-        }
+        if (ctx == null) done.run();
+        else dev.conveyor.engine.futures.Futures.completeOn(ctx, done); // here if the caller's event loop stopped meanwhile
       });
     } catch (RejectedExecutionException e) {
       return Future.failedFuture(new IllegalStateException("too many reads at once"));
