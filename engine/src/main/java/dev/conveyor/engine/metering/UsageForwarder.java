@@ -16,7 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 public final class UsageForwarder implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(UsageForwarder.class);
 
-  private final KafkaConsumer<String, byte[]> consumer;
+  private final Consumer<String, byte[]> consumer;
   private final String topic;
   private final Forward forward;
   private final Metrics metrics;
@@ -50,7 +50,7 @@ public final class UsageForwarder implements AutoCloseable {
   private final Thread thread;
   private volatile boolean running = true;
 
-  public UsageForwarder(KafkaConsumer<String, byte[]> consumer, String topic, Forward forward, Metrics metrics) {
+  public UsageForwarder(Consumer<String, byte[]> consumer, String topic, Forward forward, Metrics metrics) {
     this.consumer = consumer;
     this.topic = topic;
     this.forward = forward;
@@ -87,7 +87,16 @@ public final class UsageForwarder implements AutoCloseable {
     } catch (RuntimeException e) {
       if (running) LOG.error("usage forwarder stopped: {}", e.toString());
     } finally {
-      consumer.close(Duration.ofSeconds(5));
+      // close() interrupted this thread to end a backoff or a POST: with the flag still set, the
+      // consumer's close would not leave the group (its last poll throws an InterruptException,
+      // which would end this thread uncaught).
+      boolean interrupted = Thread.interrupted();
+      try {
+        consumer.close(Duration.ofSeconds(5));
+      } catch (org.apache.kafka.common.KafkaException e) {
+        LOG.warn("usage forwarder: closing its consumer: {}", e.toString());
+      }
+      if (interrupted) Thread.currentThread().interrupt();
     }
   }
 

@@ -61,8 +61,9 @@ class UsageForwarderIT {
       }
     }));
     receiver.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    String prefix = Gateways.prefix("forward");
     try (FunctionServer fn = new FunctionServer();
-         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("forward"),
+         Conveyor gw = Gateways.start(Gateways.yaml(TestKafka.bootstrap(), prefix,
              "- { namespace: acme, name: echo, url: \"" + fn.url("/echo") + "\" }", """
              metering:
                source: "//conveyor/forward-test"
@@ -80,6 +81,14 @@ class UsageForwarderIT {
       assertThat(gw.metrics().scrape()).contains("conveyor_usage_forwarded_total{outcome=\"taken\"}");
     } finally {
       vertx.close();
+    }
+    // Stopped, the forwarder left its group (another replica takes its partitions at once, not after
+    // the session's timeout), though its stop interrupts it.
+    String group = prefix + "dispatch-usage-forward";
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+        java.util.Map.of("bootstrap.servers", TestKafka.bootstrap()))) {
+      var g = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
+      assertThat(g.members()).as("members of %s right after the gateway stopped", group).isEmpty();
     }
   }
 }
