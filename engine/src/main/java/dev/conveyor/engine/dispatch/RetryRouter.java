@@ -96,7 +96,7 @@ public final class RetryRouter implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.warn("last commit of the retry router: {}", e.toString());
       }
-      consumer.close(Duration.ofSeconds(5));
+      dev.conveyor.engine.kafka.KafkaClients.closeOnItsThread(consumer, Duration.ofSeconds(5), "the retry router");
     }
   }
 

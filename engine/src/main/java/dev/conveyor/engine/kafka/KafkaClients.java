@@ -17,6 +17,25 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /** The one place Kafka client settings are made: the delivery promises (docs/delivery.md) depend on them. */
 public final class KafkaClients {
+
+  /**
+   * Closes a consumer at the end of the thread that polled it (leaving its group), whatever ended
+   * that thread: an interrupt still flagged would make the close throw {@code InterruptException}
+   * before its LeaveGroup went out (KafkaConsumer checks the flag on every network poll), and any
+   * exception thrown here would end the thread uncaught. The flag is cleared for the close and set
+   * again after it; a failure to close is logged.
+   */
+  public static void closeOnItsThread(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer, java.time.Duration timeout,
+      String what) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      consumer.close(timeout);
+    } catch (org.apache.kafka.common.KafkaException e) {
+      org.slf4j.LoggerFactory.getLogger(KafkaClients.class).warn("{}: closing its consumer: {}", what, e.toString());
+    } finally {
+      if (interrupted) Thread.currentThread().interrupt();
+    }
+  }
   /**
    * The most a fetch response may hold (Kafka's default is 50 MiB). The client reads a response into
    * one array; from 512 KiB on, that array is a humongous object for the G1 collector when its

@@ -83,7 +83,7 @@ public final class TopicFollower implements AutoCloseable {
       if (running) LOG.error("following {} stopped: {}", topic, e.toString());
       caughtUp.completeExceptionally(e);
     } finally {
-      consumer.close(Duration.ofSeconds(2));
+      KafkaClients.closeOnItsThread(consumer, Duration.ofSeconds(2), "following " + topic);
     }
   }
 

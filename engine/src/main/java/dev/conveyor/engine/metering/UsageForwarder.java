@@ -87,16 +87,8 @@ public final class UsageForwarder implements AutoCloseable {
     } catch (RuntimeException e) {
       if (running) LOG.error("usage forwarder stopped: {}", e.toString());
     } finally {
-      // close() interrupted this thread to end a backoff or a POST: with the flag still set, the
-      // consumer's close would not leave the group (its last poll throws an InterruptException,
-      // which would end this thread uncaught).
-      boolean interrupted = Thread.interrupted();
-      try {
-        consumer.close(Duration.ofSeconds(5));
-      } catch (org.apache.kafka.common.KafkaException e) {
-        LOG.warn("usage forwarder: closing its consumer: {}", e.toString());
-      }
-      if (interrupted) Thread.currentThread().interrupt();
+      // close() interrupts this thread (to end a backoff or a POST): the consumer still leaves its group
+      dev.conveyor.engine.kafka.KafkaClients.closeOnItsThread(consumer, Duration.ofSeconds(5), "usage forwarder");
     }
   }
 
