@@ -49,7 +49,12 @@ public final class Futures {
     try {
       ctx.runOnContext(v -> completion.run());
     } catch (RejectedExecutionException stopped) {
-      completion.run();
+      try {
+        completion.run();
+      } catch (RuntimeException e) {
+        // a listener of the promise failed on this thread (it may want the stopped event loop too)
+        org.slf4j.LoggerFactory.getLogger(Futures.class).debug("a completion after its event loop stopped: {}", e.toString());
+      }
     }
   }
 

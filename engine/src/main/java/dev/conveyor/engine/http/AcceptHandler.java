@@ -105,7 +105,13 @@ public final class AcceptHandler implements Handler<RoutingContext> {
     if (mine[0]) w.stored().onComplete(ar -> pendingKeys.remove(key));
     // A request that joined another's write answers on its own context (and leaves settling to it).
     io.vertx.core.Context own = ctx.vertx().getOrCreateContext();
-    w.stored().onComplete(ar -> own.runOnContext(v -> respond(ctx, ar, !mine[0], a, w.inv())));
+    w.stored().onComplete(ar -> {
+      try {
+        own.runOnContext(v -> respond(ctx, ar, !mine[0], a, w.inv()));
+      } catch (java.util.concurrent.RejectedExecutionException stopped) {
+        // the server's event loops stopped (shutting down): its connection is gone, nobody to answer
+      }
+    });
   }
 
   /** Stores the invocation under a producer span (its context travels in the record's traceparent). */

@@ -64,7 +64,7 @@ public final class ConsumerThread implements AutoCloseable {
   public void close() {
     thread.getQueue().clear();
     try {
-      thread.execute(() -> consumer.close(Duration.ofSeconds(2)));
+      thread.execute(() -> KafkaClients.closeOnItsThread(consumer, Duration.ofSeconds(2), "a lookup reader"));
     } catch (RejectedExecutionException e) {
       // already closed
     }

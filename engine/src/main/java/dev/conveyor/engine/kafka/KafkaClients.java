@@ -30,7 +30,7 @@ public final class KafkaClients {
     boolean interrupted = Thread.interrupted();
     try {
       consumer.close(timeout);
-    } catch (org.apache.kafka.common.KafkaException e) {
+    } catch (RuntimeException e) {
       org.slf4j.LoggerFactory.getLogger(KafkaClients.class).warn("{}: closing its consumer: {}", what, e.toString());
     } finally {
       if (interrupted) Thread.currentThread().interrupt();

@@ -83,6 +83,8 @@ public final class TopicFollower implements AutoCloseable {
       if (running) LOG.error("following {} stopped: {}", topic, e.toString());
       caughtUp.completeExceptionally(e);
     } finally {
+      // closed (or failed) before it caught up: whoever waits for that learns it now, not at their timeout
+      caughtUp.completeExceptionally(new IllegalStateException("stopped following " + topic + " before it caught up"));
       KafkaClients.closeOnItsThread(consumer, Duration.ofSeconds(2), "following " + topic);
     }
   }

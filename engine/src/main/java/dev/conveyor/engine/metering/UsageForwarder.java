@@ -49,6 +49,9 @@ public final class UsageForwarder implements AutoCloseable {
   private final AtomicLong lag = new AtomicLong();
   private final Thread thread;
   private volatile boolean running = true;
+  /** Guards {@link #interruptible}: a stop interrupts this thread only while it posts or backs off. */
+  private final Object interruptLock = new Object();
+  private boolean interruptible;
 
   public UsageForwarder(Consumer<String, byte[]> consumer, String topic, Forward forward, Metrics metrics) {
     this.consumer = consumer;
@@ -75,11 +78,11 @@ public final class UsageForwarder implements AutoCloseable {
         for (ConsumerRecord<String, byte[]> r : records) {
           batch.add(r);
           if (batch.size() == forward.batchSize()) {
-            send(batch);
+            sendInterruptibly(batch);
             batch.clear();
           }
         }
-        if (!batch.isEmpty()) send(batch);
+        if (!batch.isEmpty()) sendInterruptibly(batch);
         measureLag();
       }
     } catch (WakeupException | InterruptedException e) {
@@ -87,8 +90,27 @@ public final class UsageForwarder implements AutoCloseable {
     } catch (RuntimeException e) {
       if (running) LOG.error("usage forwarder stopped: {}", e.toString());
     } finally {
-      // close() interrupts this thread (to end a backoff or a POST): the consumer still leaves its group
       dev.conveyor.engine.kafka.KafkaClients.closeOnItsThread(consumer, Duration.ofSeconds(5), "usage forwarder");
+    }
+  }
+
+  /**
+   * {@link #send} where a stop may interrupt it (a backoff, a POST), and nowhere else: an interrupt
+   * reaching a poll or the consumer's close would make Kafka's client throw instead of leaving the
+   * group.
+   */
+  private void sendInterruptibly(List<ConsumerRecord<String, byte[]>> batch) throws InterruptedException {
+    synchronized (interruptLock) {
+      if (!running) throw new InterruptedException("stopping");
+      interruptible = true;
+    }
+    try {
+      send(batch);
+    } finally {
+      synchronized (interruptLock) {
+        interruptible = false;
+        Thread.interrupted(); // one that came after the send ended: this thread stops at its next check
+      }
     }
   }
 
@@ -161,8 +183,10 @@ public final class UsageForwarder implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     running = false;
-    consumer.wakeup();
-    thread.interrupt();
+    consumer.wakeup(); // ends a poll
+    synchronized (interruptLock) {
+      if (interruptible) thread.interrupt(); // ends a backoff or a POST
+    }
     thread.join(10_000);
   }
 }

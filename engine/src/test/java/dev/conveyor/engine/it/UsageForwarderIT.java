@@ -88,7 +88,8 @@ class UsageForwarderIT {
     try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
         java.util.Map.of("bootstrap.servers", TestKafka.bootstrap()))) {
       var g = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
-      assertThat(g.members()).as("members of %s right after the gateway stopped", group).isEmpty();
+      assertThat(g.groupState()).as("the group %s right after the gateway stopped", group).isEqualTo(org.apache.kafka.common.GroupState.EMPTY);
+      assertThat(g.members()).isEmpty();
     }
   }
 }
