@@ -234,15 +234,8 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
       if (err == null) p.promise().tryComplete(md);
       else p.promise().tryFail(err);
     };
-    if (p.context() == null) {
-      r.run();
-      return;
-    }
-    try {
-      p.context().runOnContext(v -> r.run());
-    } catch (RuntimeException closed) {
-      r.run(); // the caller's event loop is gone (shutting down): complete here
-    }
+    if (p.context() == null) r.run();
+    else dev.conveyor.engine.futures.Futures.completeOn(p.context(), r); // here if the caller's event loop is gone
   }
 
   /** Flushes what is queued (bounded by {@code timeoutMs}) and closes the producer. */

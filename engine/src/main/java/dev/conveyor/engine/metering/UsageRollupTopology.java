@@ -297,7 +297,21 @@ public final class UsageRollupTopology {
     /** The first byte of the packed form: a JSON value starts with '{'. */
     static final byte PACKED = 1;
 
-    byte[] bytes() {
+    /** In {@code form} ({@code metering.dedupeEntries}): packed, or the JSON object every version reads. */
+    byte[] bytes(DedupeEntries form) {
+      if (form == DedupeEntries.packed) return packed();
+      return JsonBytes.of(g -> {
+        g.writeStartObject();
+        g.writeStringField("key", key);
+        g.writeFieldName("totals");
+        totals.write(g);
+        g.writeStringField("day", day);
+        if (voided) g.writeBooleanField("voided", true);
+        g.writeEndObject();
+      });
+    }
+
+    private byte[] packed() {
       UsageTotals t = totals;
       String head = day + ' ' + t.invocations() + ' ' + t.attempts() + ' ' + t.success() + ' ' + t.error() + ' '
           + t.timeout() + ' ' + t.billedDurationMs() + ' ' + t.gibSeconds().toPlainString() + ' ' + t.coldStarts() + ' '
@@ -308,20 +322,6 @@ public final class UsageRollupTopology {
       out[1] = (byte) (voided ? 1 : 0);
       System.arraycopy(body, 0, out, 2, body.length);
       return out;
-    }
-
-    /** In {@code form} ({@code metering.dedupeEntries}): packed, or the JSON object every version reads. */
-    byte[] bytes(DedupeEntries form) {
-      if (form == DedupeEntries.packed) return bytes();
-      return JsonBytes.of(g -> {
-        g.writeStartObject();
-        g.writeStringField("key", key);
-        g.writeFieldName("totals");
-        totals.write(g);
-        g.writeStringField("day", day);
-        if (voided) g.writeBooleanField("voided", true);
-        g.writeEndObject();
-      });
     }
 
     Seen asVoided() {

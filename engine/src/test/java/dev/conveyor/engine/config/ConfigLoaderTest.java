@@ -133,24 +133,26 @@ class ConfigLoaderTest {
     assertThat(c.kafka().bootstrapServers()).isEqualTo("kafka:9092");
   }
 
+  /** The server section of a minimal file with {@code extra} appended, under {@code env}. */
+  private static ConveyorConfig.Server server(String extra, Map<String, String> env) {
+    return ConfigLoader.parse(minimal("", "[]") + extra, env).server();
+  }
+
+  private static final Map<String, String> EXTERNAL = Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092");
+
   @Test
   void drainsForLoadBalancersAgainstAnExternalKafkaOnlyUnlessTold() {
-    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")).server().drainDelay())
-        .isEqualTo(java.time.Duration.ofSeconds(5));
-    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).server().drainDelay()).as("embedded broker").isZero();
-    assertThat(ConfigLoader.parse(minimal("", "[]") + "server: { drainDelay: PT2S }\n", Map.of()).server().drainDelay())
-        .isEqualTo(java.time.Duration.ofSeconds(2));
+    assertThat(server("", EXTERNAL).drainDelay()).isEqualTo(java.time.Duration.ofSeconds(5));
+    assertThat(server("", Map.of()).drainDelay()).as("embedded broker").isZero();
+    assertThat(server("server: { drainDelay: PT2S }\n", Map.of()).drainDelay()).isEqualTo(java.time.Duration.ofSeconds(2));
   }
 
   @Test
   void warmsUpAgainstAnExternalKafkaOnlyUnlessTold() {
-    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")).server().warmUp())
-        .isEqualTo(java.time.Duration.ofSeconds(60));
-    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of()).server().warmUp()).as("embedded broker").isZero();
-    assertThat(ConfigLoader.parse(minimal("", "[]") + "server: { warmUp: PT20S }\n", Map.of()).server().warmUp())
-        .isEqualTo(java.time.Duration.ofSeconds(20));
-    assertThat(ConfigLoader.parse(minimal("", "[]"), Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092", "CONVEYOR_WARMUP", "PT0S"))
-        .server().warmUp()).isZero();
+    assertThat(server("", EXTERNAL).warmUp()).isEqualTo(java.time.Duration.ofSeconds(60));
+    assertThat(server("", Map.of()).warmUp()).as("embedded broker").isZero();
+    assertThat(server("server: { warmUp: PT20S }\n", Map.of()).warmUp()).isEqualTo(java.time.Duration.ofSeconds(20));
+    assertThat(server("", Map.of("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092", "CONVEYOR_WARMUP", "PT0S")).warmUp()).isZero();
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]") + "server: { warmUp: PT10M }\n", Map.of()))
         .hasMessage("server.warmUp: must be at most PT5M, got PT10M");
   }
