@@ -154,7 +154,7 @@ public final class Bench {
         functions:
           - { namespace: bench, name: noop, url: "%s", concurrency: %d }
         samples: { enabled: %s, port: %d }
-        dispatch: { enabled: %s, maxInFlight: %d }
+        dispatch: { enabled: %s, maxInFlight: %d%s }
         %s
         %s
         """.formatted(port, adminPort, prefix,
@@ -169,6 +169,9 @@ public final class Bench {
         System.getProperty("bench.lingerMs") == null ? "" : ", lingerMs: " + Integer.getInteger("bench.lingerMs"),
         tenant("bench", KEY, MAX_IN_FLIGHT), functionUrl, MAX_IN_FLIGHT, samplesPort > 0,
         Math.max(samplesPort, 1), dispatch, MAX_IN_FLIGHT,
+        // functions called over HTTP/2 (h2c), as in front of Knative, whose data path takes it; -Dbench.protocol=http1
+        // for the default, -Dbench.protocol= (empty) to leave the key out (a build before it)
+        System.getProperty("bench.protocol", "http2").isEmpty() ? "" : ", protocol: " + System.getProperty("bench.protocol", "http2"),
         // -Dbench.statusCacheBytes=N: another status cache bound than the gateway's default (a quarter of its heap)
         System.getProperty("bench.statusCacheBytes") == null ? "" : "status: { cacheMaxBytes: " + Long.getLong("bench.statusCacheBytes") + " }",
         // the rollups' dedupe entries packed, as with the records above; -Dbench.dedupeEntries=json or = (empty) likewise

@@ -213,7 +213,7 @@ public final class Conveyor implements AutoCloseable {
     functions = new FunctionRegistry(config.functions(), knative(runtime, clock));
     Breakers breakers = new Breakers(metrics.registry(), clock);
     HttpInvoker invoker = new HttpInvoker(vertx, clock, Math.max(64, config.dispatch().maxInFlight()), config.dispatch().maxResultBytes(),
-        config.knative().trustBundle());
+        config.knative().trustBundle(), config.dispatch().protocol());
     UsageEmitter usage = new UsageEmitter(sender, topics.usage(), config.metering().source(), config.metering().billingGranularityMs());
     capacity = new FunctionCapacity();
     InvocationRunner runner = InvocationRunner.builder().time(clock).store(store).sink(sender, topics).functions(functions)
@@ -285,7 +285,8 @@ public final class Conveyor implements AutoCloseable {
     Enqueuer enqueuer = new Enqueuer(sender, store, topics.invocations(), queuePartitions, config.kafka().queueHeaders());
     AcceptHandler accept = new AcceptHandler(admission, enqueuer, store, health, metrics, tracing, clock, queueLookup);
     // Sync answers are relayed whole, up to the largest record Conveyor handles anywhere.
-    HttpInvoker syncInvoker = new HttpInvoker(vertx, clock, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle());
+    HttpInvoker syncInvoker = new HttpInvoker(vertx, clock, 256, Topics.MAX_MESSAGE_BYTES, config.knative().trustBundle(),
+        config.dispatch().protocol());
     UsageEmitter syncUsage = new UsageEmitter(background, topics.usage(), config.metering().source(),
         config.metering().billingGranularityMs());
     SyncCalls syncCalls = new SyncCalls(new AttemptPath(functions, syncInvoker, capacity, metrics, tracing, clock),

@@ -2,6 +2,7 @@ package dev.conveyor.engine.invoke;
 
 import dev.conveyor.engine.time.Time;
 import dev.conveyor.engine.api.Invocation;
+import dev.conveyor.engine.config.ConveyorConfig.Protocol;
 import dev.conveyor.engine.functions.FunctionTarget;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -10,6 +11,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.PemTrustOptions;
@@ -21,6 +23,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * reset. Response bodies above {@code maxResponseBytes} are cut off (the attempt still counts).
  * https URLs of Knative revisions with cluster-local TLS are trusted by the CA the Service gives in
  * {@code status.address.CACerts}, and by the configured trust bundle.
+ *
+ * <p>Over HTTP/1.1 a call in flight holds a connection; over HTTP/2 ({@link Protocol#http2}) the
+ * calls to a host are streams over one connection per shard, another opened only where the
+ * server's stream limit is reached (a shard opens as many as its share of the calls needs at
+ * {@link #STREAMS_PER_CONNECTION} each).
  *
  * <p>A host's connections are split over a few clients ({@link Shards}): Vert.x 5's client picks a
  * pooled connection by scanning every connection it holds to the host
@@ -35,6 +42,12 @@ public final class HttpInvoker implements Invoker {
   static final int CONNECTIONS_PER_SHARD = 64;
   /** The most clients a host's connections are split over (a bigger pool scans more per request). */
   static final int MAX_SHARDS = 16;
+  /**
+   * The streams an HTTP/2 server takes on one connection, at the least: Netty's and so Vert.x's
+   * default {@code SETTINGS_MAX_CONCURRENT_STREAMS} (Go's, Knative's queue-proxy and Activator, is
+   * 250; Envoy's is unbounded).
+   */
+  static final int STREAMS_PER_CONNECTION = 100;
 
   private final Vertx vertx;
   private final Shards client;
@@ -42,6 +55,7 @@ public final class HttpInvoker implements Invoker {
   private final Time clock;
   private final int maxConnectionsPerHost;
   private final String trustBundle;
+  private final Protocol protocol;
   /** Clients per CA set; one evicted (CAs rotated many times) is closed a minute later, after its calls. */
   private final com.github.benmanes.caffeine.cache.Cache<String, Shards> trusting;
 
@@ -86,15 +100,18 @@ public final class HttpInvoker implements Invoker {
   }
 
   public HttpInvoker(Vertx vertx, Time clock, int maxConnectionsPerHost, int maxResponseBytes) {
-    this(vertx, clock, maxConnectionsPerHost, maxResponseBytes, null);
+    this(vertx, clock, maxConnectionsPerHost, maxResponseBytes, null, Protocol.http1);
   }
 
   /**
    * @param trustBundle PEM of the CAs https URLs are trusted by (with a target's own CA from
    *     {@code status.address.CACerts}); null: the JVM's default trust
+   * @param maxConnectionsPerHost the calls in flight to one host (each on its own connection over HTTP/1.1)
    */
-  public HttpInvoker(Vertx vertx, Time clock, int maxConnectionsPerHost, int maxResponseBytes, String trustBundle) {
+  public HttpInvoker(Vertx vertx, Time clock, int maxConnectionsPerHost, int maxResponseBytes, String trustBundle,
+      Protocol protocol) {
     this.vertx = vertx;
+    this.protocol = protocol;
     this.clock = clock;
     this.maxResponseBytes = maxResponseBytes;
     this.maxConnectionsPerHost = maxConnectionsPerHost;
@@ -112,7 +129,13 @@ public final class HttpInvoker implements Invoker {
     if (pem != null) options.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(pem)));
     int shards = Shards.count(maxConnectionsPerHost);
     int share = (maxConnectionsPerHost + shards - 1) / shards;
-    return new Shards(shards, () -> vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(share).setMaxWaitQueueSize(-1)));
+    PoolOptions pool = new PoolOptions().setHttp1MaxSize(share).setMaxWaitQueueSize(-1);
+    if (protocol == Protocol.http2) {
+      // h2c with prior knowledge (no HTTP/1.1 upgrade round: Envoy does not upgrade), ALPN over TLS
+      options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setUseAlpn(true);
+      pool.setHttp2MaxSize((share + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION);
+    }
+    return new Shards(shards, () -> vertx.createHttpClient(options, pool));
   }
 
   /** The clients for a target: ones trusting the revision's own CA (and the bundle) when it gives one. */
@@ -197,13 +220,19 @@ public final class HttpInvoker implements Invoker {
     opts.setHost(url.getHost()).setPort(url.getPort() != -1 ? url.getPort() : https ? 443 : 80).setSsl(https).setURI(uri);
   }
 
-  private static String describe(FunctionTarget target, Throwable t) {
+  private String describe(FunctionTarget target, Throwable t) {
     String m = t.getMessage();
     String what = t.getClass().getSimpleName() + (m == null ? "" : ": " + (m.length() > 200 ? m.substring(0, 200) : m));
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof javax.net.ssl.SSLException) {
         return "TLS handshake with " + target.url().getHost() + " failed: its certificate is not trusted (give its CA in the "
             + "Knative Service's status.address.CACerts or in knative.trustBundle); " + what;
+      }
+      if (protocol == Protocol.http2 && c instanceof io.netty.handler.codec.http2.Http2Exception
+          && c.getMessage() != null && c.getMessage().startsWith("First received frame was not SETTINGS")) {
+        // what Netty says when the answer to the HTTP/2 preface is HTTP/1.1 text
+        return target.url().getHost() + " does not speak HTTP/2 (dispatch.protocol is http2): set dispatch.protocol to http1, "
+            + "or serve h2c there; " + what;
       }
     }
     return what;

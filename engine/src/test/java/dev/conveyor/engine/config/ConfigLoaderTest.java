@@ -73,6 +73,9 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.parse(yaml.replace("billingGranularityMs: 1 }", "billingGranularityMs: 1, dedupeEntries: packed }"),
         Map.of()).metering().dedupeEntries())
         .isEqualTo(ConveyorConfig.DedupeEntries.packed);
+    assertThat(c.dispatch().protocol()).as("what every HTTP server speaks").isEqualTo(ConveyorConfig.Protocol.http1);
+    assertThat(ConfigLoader.parse(yaml + "dispatch: { protocol: http2 }\n", Map.of()).dispatch().protocol())
+        .isEqualTo(ConveyorConfig.Protocol.http2);
     assertThat(c.status().cacheMaxBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
     assertThat(c.tenants().get(0).limits().maxPayloadBytes()).isEqualTo(1048576);
     assertThat(c.tenants().get(0).limits().lanes()).isEqualTo(1);
@@ -192,6 +195,8 @@ class ConfigLoaderTest {
         .hasMessageStartingWith("functions[0].url:");
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]").replace("[invoke]", "[root]"), Map.of()))
         .hasMessage("tenants[0].apiKeys[0].roles[0]: expected one of [invoke, read, usage, admin], got 'root'");
+    assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]") + "dispatch: { protocol: h2c }\n", Map.of()))
+        .hasMessage("dispatch.protocol: expected one of [http1, http2], got 'h2c'");
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "  - { namespace: acme, name: f, url: \"http://x/f\", memoryMiB: -1 }"), Map.of()))
         .hasMessageStartingWith("functions[0].memoryMiB:");
     assertThatThrownBy(() -> ConfigLoader.parse(minimal("", "[]"), Map.of("CONVEYOR_HTTP_PORT", "eighty")))

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.conveyor.engine.api.Invocation;
 import dev.conveyor.engine.api.InvocationBuilder;
 import dev.conveyor.engine.config.ConfigLoader;
+import dev.conveyor.engine.config.ConveyorConfig.Protocol;
 import dev.conveyor.engine.functions.FunctionTarget;
 import dev.conveyor.engine.time.Time;
 import io.vertx.core.Future;
@@ -12,13 +13,18 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.StreamResetException;
+import io.vertx.core.net.SelfSignedCertificate;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -100,5 +106,107 @@ class HttpInvokerTest {
     assertThat(results).allSatisfy(r -> assertThat(r.result()).isInstanceOfSatisfying(AttemptResult.Response.class,
         resp -> assertThat(resp.status()).isEqualTo(200)));
     assertThat(connections).hasSize(calls);
+  }
+
+  @Test
+  void overHttp2TheCallsToAHostAreStreamsOfOneConnectionPerClient() throws Exception {
+    int calls = 256; // four clients of the host's calls, each within one connection's streams
+    Set<Object> connections = ConcurrentHashMap.newKeySet();
+    List<HttpServerRequest> held = new ArrayList<>();
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer server = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+      connections.add(req.connection());
+      seen.add(req.version() + " " + req.method() + " " + req.uri() + " " + req.getHeader("content-type") + " "
+          + req.getHeader("ce-type") + " " + req.getHeader("x-conveyor-attempt") + " " + body);
+      held.add(req);
+      if (held.size() == calls) held.forEach(r -> r.response().putHeader("content-type", "text/plain").end("ok"));
+    }));
+    int port = listen(server);
+    HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), calls, 1024, null, Protocol.http2);
+    List<Future<AttemptResult>> results = new ArrayList<>();
+    for (int i = 0; i < calls; i++) {
+      results.add(invoker.invoke(invocation("call-" + i, Map.of("Ce-Type", "com.acme.resize")), target(port, calls), 2, 30_000, Map.of()));
+    }
+    Future.all(results).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertThat(results).allSatisfy(r -> assertThat(r.result()).isInstanceOfSatisfying(AttemptResult.Response.class, resp -> {
+      assertThat(resp.status()).isEqualTo(200);
+      assertThat(resp.contentType()).isEqualTo("text/plain");
+      assertThat(resp.body().toString()).isEqualTo("ok");
+    }));
+    assertThat(seen).hasSize(calls).allSatisfy(line ->
+        assertThat(line).isEqualTo("HTTP_2 POST /f?size=2 application/json com.acme.resize 2 {\"x\":1}"));
+    assertThat(connections).as("one per client: %s calls over %s", calls, HttpInvoker.Shards.count(calls))
+        .hasSize(HttpInvoker.Shards.count(calls));
+  }
+
+  @Test
+  void aTimedOutHttp2CallResetsItsStreamAndTheConnectionCarriesTheNext() throws Exception {
+    Set<Object> connections = ConcurrentHashMap.newKeySet();
+    CompletableFuture<Throwable> reset = new CompletableFuture<>();
+    HttpServer server = vertx.createHttpServer().requestHandler(req -> {
+      connections.add(req.connection());
+      if (req.getHeader("x-conveyor-invocation-id").equals("slow")) req.response().exceptionHandler(reset::complete); // never answered
+      else req.response().end("fast");
+    });
+    int port = listen(server);
+    HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), 1, 1024, null, Protocol.http2);
+    AttemptResult slow = invoker.invoke(invocation("slow", Map.of()), target(port, 1), 1, 200, Map.of())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertThat(slow).isInstanceOf(AttemptResult.Timeout.class);
+    assertThat(reset.get(10, TimeUnit.SECONDS)).as("the server sees the stream reset").isInstanceOf(StreamResetException.class);
+    AttemptResult fast = invoker.invoke(invocation("fast", Map.of()), target(port, 1), 1, 10_000, Map.of())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertThat(fast).isInstanceOfSatisfying(AttemptResult.Response.class, r -> assertThat(r.body().toString()).isEqualTo("fast"));
+    assertThat(connections).as("the reset closed no connection").hasSize(1);
+  }
+
+  @Test
+  void overTlsHttp2IsWhatAlpnNegotiatesAndHttp11WhereTheServerOffersOnlyThat() throws Exception {
+    SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
+    String pem = java.nio.file.Files.readString(java.nio.file.Path.of(certificate.certificatePath()));
+    for (boolean alpn : List.of(true, false)) {
+      List<HttpVersion> versions = new java.util.concurrent.CopyOnWriteArrayList<>();
+      HttpServer server = vertx.createHttpServer(new HttpServerOptions().setSsl(true).setUseAlpn(alpn)
+          .setKeyCertOptions(certificate.keyCertOptions())).requestHandler(req -> {
+            versions.add(req.version());
+            req.response().end("tls");
+          });
+      int port = listen(server);
+      HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), 4, 1024, pem, Protocol.http2);
+      FunctionTarget target = new FunctionTarget("acme", "resize", URI.create("https://localhost:" + port + "/f"), 128, 4,
+          ConfigLoader.defaultDelivery(), ConfigLoader.defaultBreaker(), null, null);
+      AttemptResult r = invoker.invoke(invocation("tls", Map.of()), target, 1, 10_000, Map.of())
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(r).as("ALPN offered: %s", alpn).isInstanceOfSatisfying(AttemptResult.Response.class,
+          resp -> assertThat(resp.body().toString()).isEqualTo("tls"));
+      assertThat(versions).containsExactly(alpn ? HttpVersion.HTTP_2 : HttpVersion.HTTP_1_1);
+    }
+  }
+
+  @Test
+  void aServerThatSpeaksOnlyHttp11FailsEachHttp2CallAsATransportErrorThatSaysSo() throws Exception {
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
+        .requestHandler(req -> req.response().end("ok"));
+    int port = listen(server);
+    HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), 4, 1024, null, Protocol.http2);
+    AttemptResult r = invoker.invoke(invocation("h1", Map.of()), target(port, 4), 1, 10_000, Map.of())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertThat(r).isInstanceOfSatisfying(AttemptResult.TransportError.class,
+        e -> assertThat(e.message()).contains("dispatch.protocol"));
+  }
+
+  private int listen(HttpServer server) throws Exception {
+    return server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).actualPort();
+  }
+
+  private static FunctionTarget target(int port, int concurrency) {
+    return new FunctionTarget("acme", "resize", URI.create("http://127.0.0.1:" + port + "/f"), 128, concurrency,
+        ConfigLoader.defaultDelivery(), ConfigLoader.defaultBreaker(), null, null);
+  }
+
+  private static Invocation invocation(String id, Map<String, String> pass) {
+    return InvocationBuilder.builder().id(id).tenant("acme").namespace("acme").function("resize").contentType("application/json")
+        .query("size=2").payload("{\"x\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8)).passHeaders(pass)
+        .acceptedAt(Instant.EPOCH).build();
   }
 }

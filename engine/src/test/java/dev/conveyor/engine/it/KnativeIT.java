@@ -189,6 +189,40 @@ class KnativeIT {
     }
   }
 
+  @Test
+  void overH2cAColdStartIsHeldOnItsStreamAndTheCallsShareAFewConnections() throws Exception {
+    KnativeFixtures k = new KnativeFixtures(client, "acme");
+    int calls = 40;
+    try (RevisionEmulator rev = new RevisionEmulator(Knobs.of(0, 300_000).readinessDelay(300), 0, false)
+        .onScale(n -> k.scale("streams-00001", n))) {
+      k.revision("streams-00001", 0, "256Mi");
+      k.service("streams", rev.url(), "streams-00001", Map.of());
+      String yaml = Gateways.yaml(TestKafka.bootstrap(), Gateways.prefix("knative-h2c"), "[]", "knative: { enabled: true, namespaces: [acme] }")
+          .replace("dispatch: { group: ", "dispatch: { protocol: http2, group: ");
+      try (Conveyor gw = Gateways.start(yaml, client)) {
+        Http http = new Http(gw.httpPort());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.functions().find("acme", "streams").isPresent());
+        List<String> ids = invokeMany(http, "streams", calls);
+        HttpResponse<String> sync = http.send(http.request("/v1/namespaces/acme/functions/streams", ACME_KEY)
+            .timeout(Duration.ofSeconds(30)).header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"sync\":1}")).build());
+        assertThat(sync.statusCode()).as(sync.body()).isEqualTo(200);
+        assertThat(sync.body()).isEqualTo("{\"sync\":1}");
+        List<JsonObject> usage = AsyncInvocationIT.usageRecords(gw, u -> ids.contains(u.getJsonObject("data").getString("invocationId")), calls);
+        assertThat(usage).as("a usage record per call").hasSize(calls)
+            .allSatisfy(u -> assertThat(u.getJsonObject("data").getString("outcome")).isEqualTo("success"))
+            .as("the first calls were held at zero: a cold start each, billed as such")
+            .anySatisfy(u -> assertThat(u.getJsonObject("data").getBoolean("coldStart")).isTrue());
+        await().atMost(Duration.ofSeconds(10)).until(() -> "succeeded".equals(http.status(ids.get(7), ACME_KEY).getString("status")));
+        assertThat(http.get("/v1/invocations/" + ids.get(7) + "/result", ACME_KEY).body()).isEqualTo("{\"n\":7}");
+        assertThat(rev.heldMs()).as("held in the Activator until the pod was ready").isNotEmpty();
+        assertThat(rev.functionCalls()).isEqualTo(calls + 1);
+        assertThat(rev.protocols()).containsExactly(io.vertx.core.http.HttpVersion.HTTP_2);
+        assertThat(rev.connections()).as("streams over a connection per client, not a connection per call")
+            .isLessThanOrEqualTo(12); // the dispatcher's 8 clients (512 in flight) and the sync calls' 4 (256)
+      }
+    }
+  }
+
   private static List<String> invokeMany(Http http, String fn, int n) {
     List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
     for (int i = 0; i < n; i++) {

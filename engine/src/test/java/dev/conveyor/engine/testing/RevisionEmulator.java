@@ -40,7 +40,11 @@ import java.util.function.IntConsumer;
  *       {@code 503 pending request queue full\n} at once; containerConcurrency 0 means no breaker. Its
  *       timeout handler answers {@code 504 request timeout} after {@code timeoutSeconds}, queue time included.
  * </ul>
- * The test is told when pods become ready ({@code onScale}), as the autoscaler would write
+ * Like the Activator and queue-proxy, it serves HTTP/2 without TLS (h2c, prior knowledge) beside
+ * HTTP/1.1 on its one port: both listen through {@code knative.dev/pkg/network.NewServer}, which wraps
+ * their handler in {@code h2c.NewHandler} ({@code vendor/knative.dev/pkg/network/h2c.go}); Vert.x's
+ * server takes h2c by default. {@link #protocols()} tells which a call came over, {@link #connections()}
+ * on how many connections. The test is told when pods become ready ({@code onScale}), as the autoscaler would write
  * {@code actualReplicas}. All state lives on the server's one event loop.
  */
 public final class RevisionEmulator implements AutoCloseable {
@@ -90,6 +94,8 @@ public final class RevisionEmulator implements AutoCloseable {
   private final AtomicInteger queueFull = new AtomicInteger();
   private final AtomicInteger functionCalls = new AtomicInteger();
   private final List<Long> heldMs = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.Set<io.vertx.core.http.HttpVersion> protocols = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.Set<Object> connections = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** A revision at {@code readyPods} pods; {@code tls}: served over https with a self-signed certificate for localhost. */
   public RevisionEmulator(Knobs knobs, int readyPods, boolean tls) {
@@ -133,6 +139,8 @@ public final class RevisionEmulator implements AutoCloseable {
 
   private void handle(HttpServerRequest req) {
     long arrived = System.nanoTime();
+    protocols.add(req.version());
+    connections.add(req.connection());
     req.body().onSuccess(body -> {
       Request r = new Request(req, body, arrived);
       if (pods.isEmpty() || knobs.activatorInPath()) activator(r);
@@ -294,6 +302,16 @@ public final class RevisionEmulator implements AutoCloseable {
   /** Calls that reached the function's container. */
   public int functionCalls() {
     return functionCalls.get();
+  }
+
+  /** The HTTP versions calls came over. */
+  public java.util.Set<io.vertx.core.http.HttpVersion> protocols() {
+    return java.util.Set.copyOf(protocols);
+  }
+
+  /** How many connections calls came over, in all. */
+  public int connections() {
+    return connections.size();
   }
 
   /** How long each call forwarded by the Activator was held there. */
