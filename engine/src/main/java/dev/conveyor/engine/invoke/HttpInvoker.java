@@ -134,8 +134,26 @@ public final class HttpInvoker implements Invoker {
       // h2c with prior knowledge (no HTTP/1.1 upgrade round: Envoy does not upgrade), ALPN over TLS
       options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setUseAlpn(true);
       pool.setHttp2MaxSize((share + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION);
+      return new Shards(shards,
+          () -> vertx.httpClientBuilder().with(options).with(pool).withConnectHandler(HttpInvoker::batchFlushes).build());
     }
     return new Shards(shards, () -> vertx.createHttpClient(options, pool));
+  }
+
+  /**
+   * Vert.x flushes an HTTP/2 connection after every frame it writes outside a read: a call's
+   * HEADERS and its DATA each went out in a {@code writev} of their own, and every call on the
+   * connection in the same event-loop turn did the same. Netty's {@code FlushConsolidationHandler}
+   * at the head of the pipeline turns the flushes of one turn into one (after the tasks already
+   * queued on the loop, at most 256 flushes apart). Over HTTP/1.1 a connection carries one call at
+   * a time and Vert.x writes it whole, so its connections keep the plain pipeline. Vert.x has no
+   * public way into a client connection's pipeline; {@code HttpInvokerTest} fails if the internal
+   * one used here moves.
+   */
+  static void batchFlushes(io.vertx.core.http.HttpConnection conn) {
+    if (conn instanceof io.vertx.core.net.impl.ConnectionBase c) {
+      c.channel().pipeline().addFirst("conveyor-flush-batching", new io.netty.handler.flush.FlushConsolidationHandler(256, true));
+    }
   }
 
   /** The clients for a target: ones trusting the revision's own CA (and the bundle) when it gives one. */
