@@ -330,10 +330,10 @@ public record ConveyorConfig(
   }
 
   /**
-   * How functions are called: HTTP/1.1 (what every HTTP server speaks), or HTTP/2: without TLS
-   * with prior knowledge (h2c), over TLS as ALPN negotiates (HTTP/1.1 where the server offers only
-   * that). HTTP/2 carries the calls to a host as streams over a few connections instead of one
-   * connection per call in flight: fewer writes and wake-ups per call. Knative's Activator and
+   * How functions at http URLs are called: HTTP/1.1 (what every HTTP server speaks), or HTTP/2
+   * without TLS, with prior knowledge (h2c); https URLs stay on HTTP/1.1. HTTP/2 carries the calls
+   * to a host as streams over a few connections instead of one connection per call in flight:
+   * fewer writes and wake-ups per call. Knative's Activator and
    * queue-proxy take h2c on every port, and so does Kourier (its listeners detect the protocol); a
    * server that speaks only HTTP/1.1 on an http URL fails every call.
    */

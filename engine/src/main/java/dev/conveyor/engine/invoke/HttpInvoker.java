@@ -24,10 +24,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * https URLs of Knative revisions with cluster-local TLS are trusted by the CA the Service gives in
  * {@code status.address.CACerts}, and by the configured trust bundle.
  *
- * <p>Over HTTP/1.1 a call in flight holds a connection; over HTTP/2 ({@link Protocol#http2}) the
- * calls to a host are streams over one connection per shard, another opened only where the
- * server's stream limit is reached (a shard opens as many as its share of the calls needs at
- * {@link #STREAMS_PER_CONNECTION} each).
+ * <p>Over HTTP/1.1 a call in flight holds a connection; with {@link Protocol#http2} the calls to
+ * an http URL are streams of HTTP/2 without TLS (h2c) over one connection per shard (per
+ * {@link #STREAMS_PER_CONNECTION} of its share). https URLs stay on HTTP/1.1: over TLS, a Vert.x
+ * client set for HTTP/2 reserves its whole pool for each connection it opens, and one that ALPN
+ * settles on HTTP/1.1 would carry one call at a time.
  *
  * <p>A host's connections are split over a few clients ({@link Shards}): Vert.x 5's client picks a
  * pooled connection by scanning every connection it holds to the host
@@ -43,14 +44,25 @@ public final class HttpInvoker implements Invoker {
   /** The most clients a host's connections are split over (a bigger pool scans more per request). */
   static final int MAX_SHARDS = 16;
   /**
-   * The streams an HTTP/2 server takes on one connection, at the least: Netty's and so Vert.x's
-   * default {@code SETTINGS_MAX_CONCURRENT_STREAMS} (Go's, Knative's queue-proxy and Activator, is
-   * 250; Envoy's is unbounded).
+   * The streams counted on per HTTP/2 connection when sizing a client's pool: a Vert.x server's
+   * default {@code SETTINGS_MAX_CONCURRENT_STREAMS} (Go's http2 server, Knative's queue-proxy and
+   * Activator, allows 250; Envoy's default is unbounded). A client opens one connection per 100 of
+   * its share of the calls (one for the default 64); a server that allows fewer streams than that
+   * share leaves the rest waiting in the client's pool, inside their attempt's timeout.
    */
   static final int STREAMS_PER_CONNECTION = 100;
+  /** An HTTP/2 connection's receive window (bytes): 16 MiB over its streams. */
+  static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
+  /** An HTTP/2 stream's initial receive window (bytes). */
+  static final int STREAM_WINDOW = 1024 * 1024;
 
   private final Vertx vertx;
+  /** For http URLs: HTTP/1.1, or h2c with {@link Protocol#http2}. */
   private final Shards client;
+  /** For https URLs without a CA of their own: HTTP/1.1 (the same as {@link #client} with {@link Protocol#http1}). */
+  private final Shards tls;
+  /** Told of each HTTP/2 connection opened (tests). */
+  volatile java.util.function.Consumer<io.vertx.core.http.HttpConnection> onConnect = c -> {};
   private final int maxResponseBytes;
   private final Time clock;
   private final int maxConnectionsPerHost;
@@ -116,7 +128,8 @@ public final class HttpInvoker implements Invoker {
     this.maxResponseBytes = maxResponseBytes;
     this.maxConnectionsPerHost = maxConnectionsPerHost;
     this.trustBundle = trustBundle;
-    this.client = trustBundle == null ? create(null) : create(trustBundle);
+    this.tls = trustBundle == null ? create(null, false) : create(trustBundle, false);
+    this.client = protocol == Protocol.http2 ? create(null, true) : tls;
     this.trusting = com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(MAX_TRUST_CLIENTS)
         .executor(Runnable::run)
         .<String, Shards>removalListener((pem, c, cause) -> {
@@ -124,18 +137,24 @@ public final class HttpInvoker implements Invoker {
         }).build();
   }
 
-  private Shards create(String pem) {
+  /** Clients over HTTP/1.1 ({@code h2c} false) or HTTP/2 without TLS (true: for http URLs only). */
+  private Shards create(String pem, boolean h2c) {
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5000).setTcpNoDelay(true);
     if (pem != null) options.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(pem)));
     int shards = Shards.count(maxConnectionsPerHost);
     int share = (maxConnectionsPerHost + shards - 1) / shards;
     PoolOptions pool = new PoolOptions().setHttp1MaxSize(share).setMaxWaitQueueSize(-1);
-    if (protocol == Protocol.http2) {
-      // h2c with prior knowledge (no HTTP/1.1 upgrade round: Envoy does not upgrade), ALPN over TLS
-      options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setUseAlpn(true);
+    if (h2c) {
+      // prior knowledge: no HTTP/1.1 upgrade round (Envoy does not upgrade). Windows wide enough
+      // that results up to maxResponseBytes on many streams at once do not wait for WINDOW_UPDATEs.
+      options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+          .setHttp2ConnectionWindowSize(CONNECTION_WINDOW)
+          .setInitialSettings(new io.vertx.core.http.Http2Settings().setInitialWindowSize(STREAM_WINDOW));
       pool.setHttp2MaxSize((share + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION);
-      return new Shards(shards,
-          () -> vertx.httpClientBuilder().with(options).with(pool).withConnectHandler(HttpInvoker::batchFlushes).build());
+      return new Shards(shards, () -> vertx.httpClientBuilder().with(options).with(pool).withConnectHandler(conn -> {
+        batchFlushes(conn);
+        onConnect.accept(conn);
+      }).build());
     }
     return new Shards(shards, () -> vertx.createHttpClient(options, pool));
   }
@@ -146,22 +165,28 @@ public final class HttpInvoker implements Invoker {
    * connection in the same event-loop turn did the same. Netty's {@code FlushConsolidationHandler}
    * at the head of the pipeline turns the flushes of one turn into one (after the tasks already
    * queued on the loop, at most 256 flushes apart). Over HTTP/1.1 a connection carries one call at
-   * a time and Vert.x writes it whole, so its connections keep the plain pipeline. Vert.x has no
+   * a time and Vert.x writes it whole, so its connections (ALPN's fallback included) keep the plain
+   * pipeline. Vert.x has no
    * public way into a client connection's pipeline; {@code HttpInvokerTest} fails if the internal
    * one used here moves.
    */
   static void batchFlushes(io.vertx.core.http.HttpConnection conn) {
     if (conn instanceof io.vertx.core.net.impl.ConnectionBase c) {
-      c.channel().pipeline().addFirst("conveyor-flush-batching", new io.netty.handler.flush.FlushConsolidationHandler(256, true));
+      io.netty.channel.ChannelPipeline pipeline = c.channel().pipeline();
+      // HTTP/2 only: over TLS, ALPN may have settled on HTTP/1.1 for this connection
+      if (pipeline.get(io.netty.handler.codec.http2.Http2ConnectionHandler.class) != null) {
+        pipeline.addFirst("conveyor-flush-batching", new io.netty.handler.flush.FlushConsolidationHandler(256, true));
+      }
     }
   }
 
   /** The clients for a target: ones trusting the revision's own CA (and the bundle) when it gives one. */
   private Shards client(FunctionTarget target) {
     String ca = target.serving().caCerts();
-    if (ca == null || !"https".equalsIgnoreCase(target.url().getScheme())) return client;
+    if (!"https".equalsIgnoreCase(target.url().getScheme())) return client;
+    if (ca == null) return tls;
     String pem = trustBundle == null ? ca : ca + "\n" + trustBundle;
-    return trusting.get(pem, this::create);
+    return trusting.get(pem, p -> create(p, false));
   }
 
   @Override
@@ -178,18 +203,26 @@ public final class HttpInvoker implements Invoker {
 
     Promise<AttemptResult> result = Promise.promise();
     AtomicBoolean timedOut = new AtomicBoolean();
-    Runnable[] timer = {null};
+    java.util.concurrent.atomic.AtomicReference<io.vertx.core.http.HttpClientRequest> open = new java.util.concurrent.atomic.AtomicReference<>();
+    // from before the pool: a call waiting for a connection or a stream waits within its timeout
+    Runnable timer = clock.deadline(timeoutMs, () -> {
+      timedOut.set(true);
+      result.tryComplete(new AttemptResult.Timeout(timeoutMs));
+      var req = open.get();
+      if (req != null) req.reset();
+    });
     client(target).take(result.future()).request(opts).onComplete(ar -> {
       if (ar.failed()) {
+        timer.run();
         result.tryComplete(new AttemptResult.TransportError(describe(target, ar.cause())));
         return;
       }
       var req = ar.result();
-      timer[0] = clock.deadline(timeoutMs, () -> {
-        timedOut.set(true);
-        result.tryComplete(new AttemptResult.Timeout(timeoutMs));
+      open.set(req);
+      if (timedOut.get()) { // timed out while waiting for the connection: never sent
         req.reset();
-      });
+        return;
+      }
       long sent = clock.nanos();
       req.send(Buffer.buffer(inv.payload())).compose(resp -> {
         long firstByteMs = (clock.nanos() - sent) / 1_000_000;
@@ -210,7 +243,7 @@ public final class HttpInvoker implements Invoker {
             firstByteMs, serverTiming)));
         return read.future();
       }).onComplete(done -> {
-        timer[0].run();
+        timer.run();
         if (timedOut.get()) return;
         if (done.succeeded()) result.tryComplete(done.result());
         else result.tryComplete(new AttemptResult.TransportError(describe(target, done.cause())));

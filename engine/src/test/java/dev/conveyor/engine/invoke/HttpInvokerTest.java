@@ -123,6 +123,8 @@ class HttpInvokerTest {
     }));
     int port = listen(server);
     HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), calls, 1024, null, Protocol.http2);
+    List<io.netty.channel.ChannelPipeline> pipelines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    invoker.onConnect = conn -> pipelines.add(((io.vertx.core.net.impl.ConnectionBase) conn).channel().pipeline());
     List<Future<AttemptResult>> results = new ArrayList<>();
     for (int i = 0; i < calls; i++) {
       results.add(invoker.invoke(invocation("call-" + i, Map.of("Ce-Type", "com.acme.resize")), target(port, calls), 2, 30_000, Map.of()));
@@ -137,26 +139,32 @@ class HttpInvokerTest {
         assertThat(line).isEqualTo("HTTP_2 POST /f?size=2 application/json com.acme.resize 2 {\"x\":1}"));
     assertThat(connections).as("one per client: %s calls over %s", calls, HttpInvoker.Shards.count(calls))
         .hasSize(HttpInvoker.Shards.count(calls));
+    assertThat(pipelines).as("each connection's flushes batched").hasSize(HttpInvoker.Shards.count(calls))
+        .allSatisfy(p -> assertThat(p.first()).isInstanceOf(io.netty.handler.flush.FlushConsolidationHandler.class));
   }
 
   @Test
-  void anHttp2ConnectionBatchesTheFlushesOfOneEventLoopTurn() throws Exception {
+  void anHttp2ConnectionBatchesTheFlushesOfOneEventLoopTurnAndAnHttp11OneDoesNot() throws Exception {
     HttpServer server = vertx.createHttpServer().requestHandler(req -> req.response().end("ok"));
     int port = listen(server);
-    CompletableFuture<io.vertx.core.http.HttpConnection> connected = new CompletableFuture<>();
-    HttpClientAgent client = vertx.httpClientBuilder()
-        .with(new io.vertx.core.http.HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
-        .withConnectHandler(conn -> {
-          HttpInvoker.batchFlushes(conn);
-          connected.complete(conn);
-        }).build();
-    String body = client.request(io.vertx.core.http.HttpMethod.GET, port, "127.0.0.1", "/").compose(r -> r.send())
-        .compose(r -> r.body()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).toString();
-    assertThat(body).isEqualTo("ok");
-    // Vert.x gives no public way into a connection's pipeline: this fails if its internals move
-    io.netty.channel.ChannelPipeline pipeline = ((io.vertx.core.net.impl.ConnectionBase) connected.get(10, TimeUnit.SECONDS))
-        .channel().pipeline();
-    assertThat(pipeline.first()).isInstanceOf(io.netty.handler.flush.FlushConsolidationHandler.class);
+    for (HttpVersion version : List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1)) {
+      CompletableFuture<io.vertx.core.http.HttpConnection> connected = new CompletableFuture<>();
+      HttpClientAgent client = vertx.httpClientBuilder()
+          .with(new io.vertx.core.http.HttpClientOptions().setProtocolVersion(version).setHttp2ClearTextUpgrade(false))
+          .withConnectHandler(conn -> {
+            HttpInvoker.batchFlushes(conn);
+            connected.complete(conn);
+          }).build();
+      String body = client.request(io.vertx.core.http.HttpMethod.GET, port, "127.0.0.1", "/").compose(r -> r.send())
+          .compose(r -> r.body()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).toString();
+      assertThat(body).isEqualTo("ok");
+      // Vert.x gives no public way into a connection's pipeline: this fails if its internals move
+      io.netty.channel.ChannelPipeline pipeline = ((io.vertx.core.net.impl.ConnectionBase) connected.get(10, TimeUnit.SECONDS))
+          .channel().pipeline();
+      assertThat(pipeline.get(io.netty.handler.flush.FlushConsolidationHandler.class)).as("%s", version)
+          .matches(h -> (h != null) == (version == HttpVersion.HTTP_2), "there over HTTP/2 only")
+          .matches(h -> h == null || pipeline.first() == h, "at the head, where every flush passes");
+    }
   }
 
   @Test
@@ -181,26 +189,51 @@ class HttpInvokerTest {
   }
 
   @Test
-  void overTlsHttp2IsWhatAlpnNegotiatesAndHttp11WhereTheServerOffersOnlyThat() throws Exception {
+  void overTlsTheCallsStayOnHttp11EachOnItsOwnConnectionWhateverAlpnOffers() throws Exception {
     SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
     String pem = java.nio.file.Files.readString(java.nio.file.Path.of(certificate.certificatePath()));
+    int calls = 8;
     for (boolean alpn : List.of(true, false)) {
       List<HttpVersion> versions = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Set<Object> connections = ConcurrentHashMap.newKeySet();
+      List<HttpServerRequest> held = new ArrayList<>();
+      // answered only once every call is open: calls queued behind one connection fail the test
       HttpServer server = vertx.createHttpServer(new HttpServerOptions().setSsl(true).setUseAlpn(alpn)
           .setKeyCertOptions(certificate.keyCertOptions())).requestHandler(req -> {
             versions.add(req.version());
-            req.response().end("tls");
+            connections.add(req.connection());
+            held.add(req);
+            if (held.size() == calls) held.forEach(r -> r.response().end("tls"));
           });
       int port = listen(server);
-      HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), 4, 1024, pem, Protocol.http2);
-      FunctionTarget target = new FunctionTarget("acme", "resize", URI.create("https://localhost:" + port + "/f"), 128, 4,
+      HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), calls, 1024, pem, Protocol.http2);
+      FunctionTarget target = new FunctionTarget("acme", "resize", URI.create("https://localhost:" + port + "/f"), 128, calls,
           ConfigLoader.defaultDelivery(), ConfigLoader.defaultBreaker(), null, null);
-      AttemptResult r = invoker.invoke(invocation("tls", Map.of()), target, 1, 10_000, Map.of())
-          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      assertThat(r).as("ALPN offered: %s", alpn).isInstanceOfSatisfying(AttemptResult.Response.class,
-          resp -> assertThat(resp.body().toString()).isEqualTo("tls"));
-      assertThat(versions).containsExactly(alpn ? HttpVersion.HTTP_2 : HttpVersion.HTTP_1_1);
+      List<Future<AttemptResult>> results = new ArrayList<>();
+      for (int i = 0; i < calls; i++) results.add(invoker.invoke(invocation("tls-" + i, Map.of()), target, 1, 10_000, Map.of()));
+      Future.all(results).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(results).as("ALPN offered: %s", alpn).allSatisfy(r -> assertThat(r.result())
+          .isInstanceOfSatisfying(AttemptResult.Response.class, resp -> assertThat(resp.body().toString()).isEqualTo("tls")));
+      assertThat(versions).hasSize(calls).containsOnly(HttpVersion.HTTP_1_1);
+      assertThat(connections).hasSize(calls);
     }
+  }
+
+  @Test
+  void aCallWaitingForAStreamTimesOutWithinItsTimeoutUnsent() throws Exception {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions()
+        .setInitialSettings(new io.vertx.core.http.Http2Settings().setMaxConcurrentStreams(1)))
+        .requestHandler(req -> seen.add(req.getHeader("x-conveyor-invocation-id"))); // never answered
+    int port = listen(server);
+    HttpInvoker invoker = new HttpInvoker(vertx, Time.system(vertx), 4, 1024, null, Protocol.http2);
+    Future<AttemptResult> first = invoker.invoke(invocation("first", Map.of()), target(port, 4), 1, 30_000, Map.of());
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> seen.contains("first"));
+    AttemptResult second = invoker.invoke(invocation("second", Map.of()), target(port, 4), 1, 300, Map.of())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertThat(second).isInstanceOf(AttemptResult.Timeout.class);
+    assertThat(first.isComplete()).isFalse();
+    assertThat(seen).as("the one stream the server allows is the first call's").containsExactly("first");
   }
 
   @Test
