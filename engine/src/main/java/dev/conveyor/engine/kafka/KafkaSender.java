@@ -92,12 +92,18 @@ public final class KafkaSender implements RecordSink, AutoCloseable {
   /**
    * Loads the metadata of every topic this sender will write, at start-up (it blocks): a send to a
    * topic whose metadata is missing blocks the sender thread, and with it every accept, until
-   * {@code max.block.ms} when the broker is down.
+   * {@code max.block.ms} when the broker is down. A topic whose metadata does not come within
+   * {@code max.block.ms} (just created, on a busy broker) is left to the sender's thread, which
+   * waits for it, as after a failed send: a slow broker does not fail the start.
    */
   public void warm(java.util.Collection<String> topics) {
     for (String t : topics) {
-      producer.partitionsFor(t);
-      ready.add(t);
+      try {
+        producer.partitionsFor(t);
+        ready.add(t);
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        LOG.info("no metadata for {} yet ({}): its first records go through the sender's thread", t, e.getMessage());
+      }
     }
   }
 

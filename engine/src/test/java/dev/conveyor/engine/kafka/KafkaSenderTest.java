@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 class KafkaSenderTest {
   /** Records which thread appended each record; a send to {@code slow} waits for {@link #release}. */
-  static final class Recording extends MockProducer<String, byte[]> {
+  static class Recording extends MockProducer<String, byte[]> {
     final List<String> threads = new CopyOnWriteArrayList<>();
     final CountDownLatch release = new CountDownLatch(1);
     final CountDownLatch slowEntered = new CountDownLatch(1);
@@ -67,6 +67,26 @@ class KafkaSenderTest {
       awaitThreadDone(sender); // its ack may come before the thread counts it handed over
       await(sender.send(record("unknown", "c")));
       assertThat(producer.threads).as("stored once: its metadata is known now").endsWith("unknown@" + caller);
+    }
+  }
+
+  @Test
+  void aTopicWhoseMetadataDoesNotComeAtStartIsWrittenThroughTheThreadAndTheStartGoesOn() throws Exception {
+    Recording producer = new Recording() {
+      @Override
+      public synchronized List<org.apache.kafka.common.PartitionInfo> partitionsFor(String topic) {
+        if (topic.equals("fresh")) {
+          throw new org.apache.kafka.common.errors.TimeoutException("Topic fresh not present in metadata after 1000 ms.");
+        }
+        return super.partitionsFor(topic);
+      }
+    };
+    try (KafkaSender sender = new KafkaSender(producer)) {
+      sender.warm(List.of("fresh", "known"));
+      String caller = Thread.currentThread().getName();
+      await(sender.send(record("known", "a")));
+      await(sender.send(record("fresh", "b")));
+      assertThat(producer.threads).containsExactly("known@" + caller, "fresh@conveyor-kafka-sender");
     }
   }
 
