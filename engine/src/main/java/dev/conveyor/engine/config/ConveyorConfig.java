@@ -333,9 +333,9 @@ public record ConveyorConfig(
    * How functions at http URLs are called: HTTP/1.1 (what every HTTP server speaks), or HTTP/2
    * without TLS, with prior knowledge (h2c); https URLs stay on HTTP/1.1. HTTP/2 carries the calls
    * to a host as streams over a few connections instead of one connection per call in flight:
-   * fewer writes and wake-ups per call. Knative's Activator and
-   * queue-proxy take h2c on every port, and so does Kourier (its listeners detect the protocol); a
-   * server that speaks only HTTP/1.1 on an http URL fails every call.
+   * fewer writes and wake-ups per call. Knative's Activator and queue-proxy take h2c on every port,
+   * and so does Kourier (its listeners detect the protocol); a server that speaks only HTTP/1.1 on an
+   * http URL fails every call.
    */
   public enum Protocol { http1, http2 }
 

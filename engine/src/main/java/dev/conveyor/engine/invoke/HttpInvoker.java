@@ -128,7 +128,7 @@ public final class HttpInvoker implements Invoker {
     this.maxResponseBytes = maxResponseBytes;
     this.maxConnectionsPerHost = maxConnectionsPerHost;
     this.trustBundle = trustBundle;
-    this.tls = trustBundle == null ? create(null, false) : create(trustBundle, false);
+    this.tls = create(trustBundle, false);
     this.client = protocol == Protocol.http2 ? create(null, true) : tls;
     this.trusting = com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(MAX_TRUST_CLIENTS)
         .executor(Runnable::run)
@@ -165,15 +165,14 @@ public final class HttpInvoker implements Invoker {
    * connection in the same event-loop turn did the same. Netty's {@code FlushConsolidationHandler}
    * at the head of the pipeline turns the flushes of one turn into one (after the tasks already
    * queued on the loop, at most 256 flushes apart). Over HTTP/1.1 a connection carries one call at
-   * a time and Vert.x writes it whole, so its connections (ALPN's fallback included) keep the plain
-   * pipeline. Vert.x has no
+   * a time and Vert.x writes it whole, so its connections keep the plain pipeline. Vert.x has no
    * public way into a client connection's pipeline; {@code HttpInvokerTest} fails if the internal
    * one used here moves.
    */
   static void batchFlushes(io.vertx.core.http.HttpConnection conn) {
     if (conn instanceof io.vertx.core.net.impl.ConnectionBase c) {
       io.netty.channel.ChannelPipeline pipeline = c.channel().pipeline();
-      // HTTP/2 only: over TLS, ALPN may have settled on HTTP/1.1 for this connection
+      // HTTP/2 connections only (the check keeps that true if TLS clients ever negotiate by ALPN)
       if (pipeline.get(io.netty.handler.codec.http2.Http2ConnectionHandler.class) != null) {
         pipeline.addFirst("conveyor-flush-batching", new io.netty.handler.flush.FlushConsolidationHandler(256, true));
       }
